@@ -1,0 +1,53 @@
+// Command openroom is the whole self-hosted video room server: room API,
+// WebSocket signaling, a Pion SFU and the web demo, in one binary.
+//
+//	openroom [flags]                                 run the server
+//	openroom token --user U [--room R] [--ttl 1h]    print tokens for a backend
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: tests call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
+	if len(args) > 0 && args[0] == "token" {
+		return runToken(args[1:], stdout, stderr, env)
+	}
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	return runServer(ctx, args, stderr, env)
+}
+
+const usage = `openroom: self-hosted video rooms for browsers and WeChat mini-programs
+
+Usage:
+  openroom [flags]                                   run the server (open http://localhost:8080)
+  openroom token --user U [--room R] [--ttl 1h]      print a userSig (and a privateMapKey for R)
+
+Server flags (an empty address disables that listener):
+  --config FILE        YAML file overlaying the defaults (unknown keys are an error)
+  --http ADDR          room API, signaling and demo (default :8080)
+  --rtc-port N         the one UDP port for all WebRTC traffic, 0 disables (default 7882)
+  --node-ip IP         address announced in ICE candidates (default: the machine's addresses)
+  --secret S           token secret (default: random, printed at start)
+  --open-login BOOL    anyone may get tokens and join (default true)
+  --room-capacity N    members per room (default 16)
+  --member-timeout D   drop members silent this long (default 20s)
+  --log-level L        debug, info, warn, error (default info)
+Environment: OPENROOM_HTTP, OPENROOM_RTC_PORT, OPENROOM_NODE_IP, OPENROOM_SECRET, ...
+`

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/openroom/openroom/auth"
+	"github.com/openroom/openroom/config"
+	"github.com/openroom/openroom/room"
+	"github.com/openroom/openroom/sfu"
+	"github.com/openroom/openroom/signaling"
+	"github.com/openroom/openroom/web"
+)
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func runServer(ctx context.Context, args []string, stderr io.Writer, env func(string) (string, bool)) int {
+	cfg, err := loadConfig(args, stderr, env)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "openroom: %v\n", err)
+		return 2
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	if cfg.Secret == "" {
+		cfg.Secret = randomSecret()
+		log.Warn("no secret configured: generated one for this run (tokens die with the process)", "secret", cfg.Secret)
+	}
+	if cfg.OpenLogin {
+		log.Warn("open_login is on: anyone can get tokens and join any room (dev mode)")
+	}
+	app, err := newApp(cfg, log)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	if err := app.serve(ctx); err != nil {
+		log.Error("server failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func randomSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// app is the wired server: every listener it opened and every part it runs.
+type app struct {
+	cfg    config.Config
+	log    *slog.Logger
+	httpLn net.Listener   // nil when disabled
+	udp    net.PacketConn // nil when disabled
+	rooms  *room.Manager
+	sig    *signaling.Server
+	mux    *http.ServeMux
+}
+
+func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
+	a := &app{cfg: cfg, log: log}
+	issuer, err := auth.NewIssuer([]byte(cfg.Secret), cfg.SDKAppID, nil)
+	if err != nil {
+		return nil, err
+	}
+	a.rooms = room.NewManager(room.Options{Capacity: cfg.RoomCapacity, Timeout: cfg.MemberTimeout, Logger: log})
+	var engine *sfu.Engine
+	if cfg.RTCPort != 0 {
+		a.udp, err = net.ListenPacket("udp4", net.JoinHostPort("0.0.0.0", strconv.Itoa(cfg.RTCPort)))
+		if err != nil {
+			return nil, fmt.Errorf("rtc port %d: %w (pick another with --rtc-port)", cfg.RTCPort, err)
+		}
+		ec := sfu.EngineConfig{UDP: a.udp, Logger: log}
+		if cfg.NodeIP != "" {
+			ec.NodeIPs = []string{cfg.NodeIP}
+		}
+		if engine, err = sfu.NewEngine(ec); err != nil {
+			a.closeListeners()
+			return nil, err
+		}
+	}
+	a.sig = signaling.New(signaling.Options{Config: cfg, Issuer: issuer, Rooms: a.rooms, Engine: engine, Logger: log})
+	a.mux = http.NewServeMux()
+	a.sig.Register(a.mux)
+	a.mux.Handle("/", web.Handler())
+	if cfg.HTTP != "" {
+		a.httpLn, err = net.Listen("tcp", cfg.HTTP)
+		if err != nil {
+			a.closeListeners()
+			return nil, fmt.Errorf("http %s: %w (pick another with --http)", cfg.HTTP, err)
+		}
+	}
+	return a, nil
+}
+
+func (a *app) closeListeners() {
+	if a.udp != nil {
+		_ = a.udp.Close()
+	}
+	if a.httpLn != nil {
+		_ = a.httpLn.Close()
+	}
+}
+
+// serve runs until ctx ends, then shuts down gracefully.
+func (a *app) serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.rooms.Run(ctx, time.Second)
+	}()
+	var srv *http.Server
+	errc := make(chan error, 1)
+	if a.httpLn != nil {
+		srv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(a.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+		a.log.Info("openroom listening", "http", a.httpLn.Addr().String(), "url", "http://localhost:"+port(a.httpLn.Addr()))
+	}
+	if a.udp != nil {
+		a.log.Info("webrtc", "udp", a.udp.LocalAddr().String(), "node_ip", a.cfg.NodeIP)
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	a.log.Info("shutting down")
+	if srv != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = srv.Shutdown(sctx)
+		scancel()
+	}
+	a.sig.Close()
+	cancel()
+	wg.Wait()
+	a.closeListeners()
+	return err
+}
+
+func port(addr net.Addr) string {
+	_, p, _ := net.SplitHostPort(addr.String())
+	return p
+}

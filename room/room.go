@@ -1,0 +1,497 @@
+// Package room keeps who is in which room: presence, heartbeats, capacity and
+// kick-out, and the media router each room owns. Signaling and the mini-program
+// bridge both join rooms through Manager; the SFU knows nothing of either.
+package room
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"regexp"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/openroom/openroom/sfu"
+)
+
+// Errors; signaling maps them to the legacy codes.
+var (
+	ErrNoRoom      = errors.New("no such room")
+	ErrRoomFull    = errors.New("room is full")
+	ErrNotMember   = errors.New("not a member of this room")
+	ErrBadRoomName = errors.New("bad room: want a number or a name of 1-64 letters, digits, '_' or '-'")
+	ErrBadUserID   = errors.New("bad userID: want 1-64 letters, digits, '_' or '-'")
+	ErrRoomExists  = errors.New("room already exists")
+)
+
+// Member kinds.
+const (
+	KindWebRTC = "webrtc" // a browser over /ws
+	KindRTMP   = "rtmp"   // a mini-program through the RTMP bridge
+	KindHTTP   = "http"   // a legacy client that only heartbeats over HTTP so far
+)
+
+// Reasons a member leaves, as told to the others.
+const (
+	ReasonLeft         = "left"
+	ReasonTimeout      = "timeout"
+	ReasonKicked       = "kicked"
+	ReasonDisconnected = "disconnected"
+	ReasonElsewhere    = "logged in elsewhere"
+)
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidName reports whether s can name a room or a user.
+func ValidName(s string) bool { return nameRE.MatchString(s) }
+
+// Session is a member's live connection (a WebSocket, an RTMP stream). The room
+// tells it what happens; both methods must not block.
+type Session interface {
+	Notify(Event)
+	// Kick tells the session why it was removed; the session then closes itself.
+	Kick(reason string)
+}
+
+// Event is a room change as sent to members; its JSON is the signaling wire form.
+type Event struct {
+	Type   string      `json:"type"`
+	Member *MemberInfo `json:"member,omitempty"`
+	UserID string      `json:"userID,omitempty"`
+	Reason string      `json:"reason,omitempty"`
+	*TrackInfo
+	Kind  string `json:"kind,omitempty"`
+	Muted *bool  `json:"muted,omitempty"`
+}
+
+// MemberInfo describes a member to others.
+type MemberInfo struct {
+	UserID     string      `json:"userID"`
+	NickName   string      `json:"nickName"`
+	Kind       string      `json:"kind"`
+	Tracks     []TrackInfo `json:"tracks"`
+	AudioMuted bool        `json:"audioMuted"`
+	VideoMuted bool        `json:"videoMuted"`
+}
+
+// TrackInfo describes a published track.
+type TrackInfo struct {
+	TrackID string `json:"trackID"`
+	Kind    string `json:"kind"`
+	Codec   string `json:"codec"`
+}
+
+// Options configure a Manager.
+type Options struct {
+	Capacity int           // most members per room
+	Timeout  time.Duration // silence after which a member is removed
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// Manager holds every room. Presence changes are rare next to media packets, so
+// one mutex guards all presence state; media never takes it.
+type Manager struct {
+	opts Options
+	log  *slog.Logger
+
+	mu    sync.Mutex       // guards rooms and everything reachable from it
+	rooms map[string]*Room // by name
+}
+
+// Room is one room. Its fields are guarded by Manager.mu.
+type Room struct {
+	name    string
+	info    string
+	created time.Time
+	router  *sfu.Router
+	members map[string]*member
+}
+
+type member struct {
+	userID, nick string
+	kind         string
+	privileges   uint32
+	session      Session    // nil for a legacy HTTP-only member
+	media        sfu.Member // nil until media is attached
+	lastSeen     time.Time
+	joined       time.Time
+	tracks       []*sfu.Track
+	audioMuted   bool
+	videoMuted   bool
+}
+
+// NewManager returns an empty Manager.
+func NewManager(o Options) *Manager {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Capacity <= 0 {
+		o.Capacity = 16
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 20 * time.Second
+	}
+	return &Manager{opts: o, log: o.Logger, rooms: map[string]*Room{}}
+}
+
+// Timeout is the configured member timeout.
+func (m *Manager) Timeout() time.Duration { return m.opts.Timeout }
+
+// Create makes a room. An empty name picks a free numeric ID (as legacy create_room did).
+func (m *Manager) Create(name, info string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if name == "" {
+		for {
+			name = strconv.FormatUint(uint64(100000+rand.Uint32N(900000000)), 10)
+			if _, ok := m.rooms[name]; !ok {
+				break
+			}
+		}
+	} else if !ValidName(name) {
+		return "", ErrBadRoomName
+	}
+	if _, ok := m.rooms[name]; ok {
+		return "", fmt.Errorf("%w: %s", ErrRoomExists, name)
+	}
+	m.rooms[name] = m.newRoom(name, info)
+	return name, nil
+}
+
+func (m *Manager) newRoom(name, info string) *Room {
+	m.log.Info("room created", "room", name)
+	return &Room{name: name, info: info, created: m.opts.Now(), router: sfu.NewRouter(), members: map[string]*member{}}
+}
+
+// Exists reports whether the room exists.
+func (m *Manager) Exists(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.rooms[name]
+	return ok
+}
+
+// EnterRequest describes who enters a room.
+type EnterRequest struct {
+	Room, UserID, NickName string
+	Kind                   string
+	Privileges             uint32
+	// Session is the member's connection; nil for a legacy HTTP enter_room.
+	Session Session
+	// Create makes the room when it does not exist (share links).
+	Create bool
+}
+
+// Enter adds a member, or refreshes it. A second session for the same user
+// kicks the first one, which is told "logged in elsewhere".
+// It returns the other members as they are now.
+func (m *Manager) Enter(req EnterRequest) ([]MemberInfo, error) {
+	if !ValidName(req.Room) {
+		return nil, ErrBadRoomName
+	}
+	if !ValidName(req.UserID) {
+		return nil, ErrBadUserID
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.rooms[req.Room]
+	if !ok {
+		if !req.Create {
+			return nil, fmt.Errorf("%w: %s", ErrNoRoom, req.Room)
+		}
+		r = m.newRoom(req.Room, "")
+		m.rooms[req.Room] = r
+	}
+	now := m.opts.Now()
+	old, exists := r.members[req.UserID]
+	if !exists && len(r.members) >= m.opts.Capacity {
+		return nil, fmt.Errorf("%w: %d of %d members", ErrRoomFull, len(r.members), m.opts.Capacity)
+	}
+	if exists && req.Session == nil {
+		// A legacy re-enter: refresh, keep the live session if there is one.
+		old.lastSeen = now
+		return r.othersLocked(req.UserID), nil
+	}
+	if exists && old.session != nil {
+		m.log.Info("duplicate login: kicking older session", "room", r.name, "user", req.UserID)
+		old.session.Kick(ReasonElsewhere)
+		m.removeLocked(r, old, ReasonKicked)
+		exists = false
+	}
+	mem := &member{
+		userID: req.UserID, nick: req.NickName, kind: req.Kind, privileges: req.Privileges,
+		session: req.Session, lastSeen: now, joined: now,
+	}
+	if exists { // an HTTP member now connects: same member, now with a session
+		mem.joined = old.joined
+		if mem.nick == "" {
+			mem.nick = old.nick
+		}
+	}
+	r.members[req.UserID] = mem
+	others := r.othersLocked(req.UserID)
+	if !exists {
+		m.log.Info("member joined", "room", r.name, "user", req.UserID, "kind", req.Kind, "members", len(r.members))
+	}
+	info := mem.info()
+	m.broadcastLocked(r, req.UserID, Event{Type: "member_joined", Member: &info})
+	return others, nil
+}
+
+// AttachMedia connects a member's media to the room's router: it receives every
+// track published by others and may publish its own.
+func (m *Manager) AttachMedia(room, userID string, s Session, media sfu.Member) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, mem, err := m.lookupLocked(room, userID, s)
+	if err != nil {
+		return err
+	}
+	if mem.media != nil {
+		r.router.Leave(mem.media)
+	}
+	mem.media = media
+	r.router.Join(media)
+	return nil
+}
+
+// Publish makes t available to the other members and tells them.
+func (m *Manager) Publish(room, userID string, s Session, t *sfu.Track) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, mem, err := m.lookupLocked(room, userID, s)
+	if err != nil {
+		return err
+	}
+	mem.tracks = append(mem.tracks, t)
+	r.router.Publish(t)
+	ti := trackInfo(t)
+	m.broadcastLocked(r, userID, Event{Type: "track_published", UserID: userID, TrackInfo: &ti, Kind: ti.Kind})
+	return nil
+}
+
+// Unpublish takes t back from the others and tells them.
+func (m *Manager) Unpublish(room, userID string, s Session, t *sfu.Track) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, mem, err := m.lookupLocked(room, userID, s)
+	if err != nil {
+		return
+	}
+	m.unpublishLocked(r, mem, t)
+}
+
+func (m *Manager) unpublishLocked(r *Room, mem *member, t *sfu.Track) {
+	for i, x := range mem.tracks {
+		if x == t {
+			mem.tracks = append(mem.tracks[:i], mem.tracks[i+1:]...)
+			break
+		}
+	}
+	if r.router.Unpublish(t) {
+		ti := trackInfo(t)
+		m.broadcastLocked(r, mem.userID, Event{Type: "track_unpublished", UserID: mem.userID, TrackInfo: &ti, Kind: ti.Kind})
+	}
+}
+
+// SetMuted records and announces a member's mute state for one kind.
+func (m *Manager) SetMuted(room, userID string, s Session, kind string, muted bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, mem, err := m.lookupLocked(room, userID, s)
+	if err != nil {
+		return err
+	}
+	switch kind {
+	case "audio":
+		mem.audioMuted = muted
+	case "video":
+		mem.videoMuted = muted
+	default:
+		return fmt.Errorf(`kind %q: want "audio" or "video"`, kind)
+	}
+	mu := muted
+	m.broadcastLocked(r, userID, Event{Type: "mute", UserID: userID, Kind: kind, Muted: &mu})
+	return nil
+}
+
+// Touch marks a member alive (heartbeat, pong, any message). A nil session
+// touches the member whatever its session (legacy HTTP heartbeat).
+func (m *Manager) Touch(room, userID string, s Session) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, mem, err := m.lookupLocked(room, userID, s)
+	if err != nil {
+		return err
+	}
+	mem.lastSeen = m.opts.Now()
+	return nil
+}
+
+// Leave removes a member. With a session, only that session's membership is
+// removed (a kicked session leaving must not remove its successor).
+func (m *Manager) Leave(room, userID string, s Session, reason string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, mem, err := m.lookupLocked(room, userID, s)
+	if err != nil {
+		return err
+	}
+	if s == nil && mem.session != nil {
+		mem.session.Kick(reason) // quit_room over HTTP ends the member's live session too
+	}
+	m.removeLocked(r, mem, reason)
+	return nil
+}
+
+func (m *Manager) lookupLocked(room, userID string, s Session) (*Room, *member, error) {
+	r, ok := m.rooms[room]
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: %s", ErrNoRoom, room)
+	}
+	mem, ok := r.members[userID]
+	if !ok || (s != nil && mem.session != s) {
+		return nil, nil, fmt.Errorf("%w: %s in %s", ErrNotMember, userID, room)
+	}
+	return r, mem, nil
+}
+
+func (m *Manager) removeLocked(r *Room, mem *member, reason string) {
+	for len(mem.tracks) > 0 {
+		m.unpublishLocked(r, mem, mem.tracks[len(mem.tracks)-1])
+	}
+	if mem.media != nil {
+		r.router.Leave(mem.media)
+		mem.media = nil
+	}
+	delete(r.members, mem.userID)
+	m.log.Info("member left", "room", r.name, "user", mem.userID, "reason", reason, "members", len(r.members))
+	m.broadcastLocked(r, mem.userID, Event{Type: "member_left", UserID: mem.userID, Reason: reason})
+	if len(r.members) == 0 {
+		delete(m.rooms, r.name)
+		m.log.Info("room closed", "room", r.name)
+	}
+}
+
+// Sweep removes every member silent for longer than the timeout and returns how
+// many it removed. The server calls it every second; tests call it with a fake clock.
+func (m *Manager) Sweep() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.opts.Now()
+	n := 0
+	for _, r := range m.rooms {
+		for _, mem := range r.members {
+			if now.Sub(mem.lastSeen) <= m.opts.Timeout {
+				continue
+			}
+			if mem.session != nil {
+				mem.session.Kick(ReasonTimeout)
+			}
+			m.removeLocked(r, mem, ReasonTimeout)
+			n++
+		}
+	}
+	return n
+}
+
+func (m *Manager) broadcastLocked(r *Room, except string, ev Event) {
+	for id, mem := range r.members {
+		if id != except && mem.session != nil {
+			mem.session.Notify(ev)
+		}
+	}
+}
+
+func (r *Room) othersLocked(except string) []MemberInfo {
+	out := []MemberInfo{}
+	for id, mem := range r.members {
+		if id != except {
+			out = append(out, mem.info())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].UserID < out[j].UserID })
+	return out
+}
+
+func (mem *member) info() MemberInfo {
+	mi := MemberInfo{UserID: mem.userID, NickName: mem.nick, Kind: mem.kind, Tracks: []TrackInfo{},
+		AudioMuted: mem.audioMuted, VideoMuted: mem.videoMuted}
+	for _, t := range mem.tracks {
+		mi.Tracks = append(mi.Tracks, trackInfo(t))
+	}
+	return mi
+}
+
+func trackInfo(t *sfu.Track) TrackInfo {
+	return TrackInfo{TrackID: t.ID(), Kind: t.Kind().String(), Codec: t.Codec().MimeType}
+}
+
+// RoomInfo summarises a room for listings.
+type RoomInfo struct {
+	Name    string
+	Info    string
+	Members int
+	Created time.Time
+}
+
+// Rooms lists rooms ordered by creation time.
+func (m *Manager) Rooms() []RoomInfo {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]RoomInfo, 0, len(m.rooms))
+	for _, r := range m.rooms {
+		out = append(out, RoomInfo{Name: r.name, Info: r.info, Members: len(r.members), Created: r.created})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.Before(out[j].Created)
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// Members lists a room's members ordered by user ID.
+func (m *Manager) Members(room string) ([]MemberInfo, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.rooms[room]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNoRoom, room)
+	}
+	return r.othersLocked(""), nil
+}
+
+// Privileges returns a member's privilege bits.
+func (m *Manager) Privileges(room, userID string) (uint32, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, mem, err := m.lookupLocked(room, userID, nil)
+	if err != nil {
+		return 0, err
+	}
+	return mem.privileges, nil
+}
+
+// Run sweeps for silent members every interval until ctx ends.
+func (m *Manager) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			m.Sweep()
+		}
+	}
+}

@@ -1,0 +1,102 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Codec payload types the server offers. H.264 comes first: the mini-program bridge
+// passes it through to RTMP/FLV without transcoding.
+const (
+	PayloadTypeH264 = 102
+	PayloadTypeVP8  = 96
+	PayloadTypeOpus = 111
+)
+
+// H264Fmtp is the only H.264 flavour the SFU negotiates: constrained baseline,
+// packetization-mode 1, which every browser and the RTMP bridge handle.
+const H264Fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+
+// ErrNoUDP means the engine was built without a UDP socket for ICE.
+var ErrNoUDP = errors.New("sfu: WebRTC is disabled (no rtc port)")
+
+// EngineConfig configures how peer connections are built.
+type EngineConfig struct {
+	// UDP carries all ICE traffic of all peers (one port, demultiplexed by ICE ufrag).
+	UDP net.PacketConn
+	// NodeIPs, when set, replace the host candidates' addresses (NAT, containers).
+	NodeIPs []string
+	// IncludeLoopback lets tests on 127.0.0.1 connect.
+	IncludeLoopback bool
+	Logger          *slog.Logger
+}
+
+// Engine builds the server's PeerConnections: codecs, interceptors and the shared UDP mux.
+type Engine struct {
+	api *webrtc.API
+	log *slog.Logger
+}
+
+// NewEngine prepares the WebRTC API. The caller owns cfg.UDP and closes it after
+// every peer is closed.
+func NewEngine(cfg EngineConfig) (*Engine, error) {
+	if cfg.UDP == nil {
+		return nil, ErrNoUDP
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	m, err := NewMediaEngine()
+	if err != nil {
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	// NACK generator and responder, RTCP sender and receiver reports, TWCC.
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, fmt.Errorf("sfu: interceptors: %w", err)
+	}
+	var se webrtc.SettingEngine
+	se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, cfg.UDP))
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	if len(cfg.NodeIPs) > 0 {
+		se.SetNAT1To1IPs(cfg.NodeIPs, webrtc.ICECandidateTypeHost)
+	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	return &Engine{api: api, log: cfg.Logger}, nil
+}
+
+// NewMediaEngine registers H.264 (first), VP8 and Opus with the feedback the SFU relies on.
+func NewMediaEngine() (*webrtc.MediaEngine, error) {
+	m := &webrtc.MediaEngine{}
+	fb := []webrtc.RTCPFeedback{
+		{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"},
+		{Type: "nack"}, {Type: "nack", Parameter: "pli"},
+	}
+	video := []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: H264Fmtp, RTCPFeedback: fb}, PayloadType: PayloadTypeH264},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb}, PayloadType: PayloadTypeVP8},
+	}
+	for _, c := range video {
+		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, fmt.Errorf("sfu: register %s: %w", c.MimeType, err)
+		}
+	}
+	opus := webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
+		PayloadType:        PayloadTypeOpus,
+	}
+	if err := m.RegisterCodec(opus, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("sfu: register opus: %w", err)
+	}
+	return m, nil
+}
+
+func (e *Engine) newPeerConnection() (*webrtc.PeerConnection, error) {
+	return e.api.NewPeerConnection(webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan})
+}

@@ -1,0 +1,461 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// Targets of signaling messages: the two peer connections of one member.
+const (
+	TargetPublisher  = "publisher"
+	TargetSubscriber = "subscriber"
+)
+
+// Errors returned to signaling; messages say what the client did wrong.
+var (
+	ErrBadSDP     = errors.New("invalid SDP")
+	ErrBadTarget  = errors.New(`target must be "publisher" or "subscriber"`)
+	ErrNotAllowed = errors.New("missing privilege")
+	ErrNoOffer    = errors.New("no offer is waiting for an answer")
+	ErrClosed     = errors.New("peer is closed")
+)
+
+// Permissions say which media a peer may send and receive.
+type Permissions struct {
+	SendAudio, SendVideo, ReceiveAudio, ReceiveVideo bool
+}
+
+// PeerConfig wires a Peer to its room and its signaling connection.
+// Callbacks are called from the peer's goroutines and must not block for long.
+type PeerConfig struct {
+	ID          string // the member's user ID; also the stream ID of its tracks
+	Permissions Permissions
+	Logger      *slog.Logger
+	// OnTrack is called when the client starts sending a track; the caller publishes it.
+	OnTrack func(*Track)
+	// OnTrackEnded is called when that track stops; the caller unpublishes it.
+	OnTrackEnded func(*Track)
+	// OnOffer sends a subscriber offer to the client.
+	OnOffer func(sdp string)
+	// OnCandidate sends a server ICE candidate to the client.
+	OnCandidate func(target string, c webrtc.ICECandidateInit)
+	// OnState reports connection state changes of either peer connection.
+	OnState func(target string, s webrtc.PeerConnectionState)
+}
+
+// subscription is one track forwarded to this peer.
+type subscription struct {
+	down   *DownTrack
+	sender *webrtc.RTPSender
+}
+
+// Peer is a browser (or any WebRTC client) in a room: a publisher connection
+// that the client offers, and a subscriber connection that the server offers.
+// Splitting them means offers never collide.
+type Peer struct {
+	cfg PeerConfig
+	log *slog.Logger
+	pub *webrtc.PeerConnection
+	sub *webrtc.PeerConnection
+
+	// ops feed the subscriber goroutine, which alone touches subs, dirty and awaitingAnswer.
+	opsMu  sync.Mutex // guards ops
+	ops    []func()
+	wake   chan struct{}
+	done   chan struct{}
+	closed sync.Once
+
+	subs           map[*Track]*subscription
+	dirty          bool // subscriber tracks changed since the last offer
+	awaitingAnswer bool
+
+	wgMu      sync.Mutex // guards wg.Add against Close's wg.Wait, and isClosed
+	isClosed  bool
+	wg        sync.WaitGroup
+	published []*Track // guarded by wgMu
+}
+
+// NewPeer creates both peer connections and starts the subscriber goroutine.
+func (e *Engine) NewPeer(cfg PeerConfig) (*Peer, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = e.log
+	}
+	p := &Peer{
+		cfg: cfg, log: cfg.Logger.With("peer", cfg.ID),
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		subs: map[*Track]*subscription{},
+	}
+	var err error
+	if p.pub, err = e.newPeerConnection(); err != nil {
+		return nil, fmt.Errorf("sfu: publisher connection: %w", err)
+	}
+	if p.sub, err = e.newPeerConnection(); err != nil {
+		_ = p.pub.Close()
+		return nil, fmt.Errorf("sfu: subscriber connection: %w", err)
+	}
+	for target, pc := range map[string]*webrtc.PeerConnection{TargetPublisher: p.pub, TargetSubscriber: p.sub} {
+		target := target
+		pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+			if c != nil && p.cfg.OnCandidate != nil {
+				p.cfg.OnCandidate(target, c.ToJSON())
+			}
+		})
+		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+			p.log.Debug("connection state", "target", target, "state", s.String())
+			if p.cfg.OnState != nil {
+				p.cfg.OnState(target, s)
+			}
+		})
+	}
+	p.pub.OnTrack(p.onRemoteTrack)
+	p.wg.Add(1)
+	go p.run()
+	return p, nil
+}
+
+// ID is the member's user ID.
+func (p *Peer) ID() string { return p.cfg.ID }
+
+// goroutine starts f unless the peer is closed; Close waits for it.
+func (p *Peer) goroutine(f func()) bool {
+	p.wgMu.Lock()
+	defer p.wgMu.Unlock()
+	if p.isClosed {
+		return false
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// HandleOffer applies the client's publisher offer and returns the answer.
+func (p *Peer) HandleOffer(offer string) (answer string, err error) {
+	defer recoverInto(&err)
+	if err := p.checkPublish(offer); err != nil {
+		return "", err
+	}
+	if err := p.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	a, err := p.pub.CreateAnswer(nil)
+	if err != nil {
+		return "", fmt.Errorf("%w: cannot answer: %v", ErrBadSDP, err)
+	}
+	if err := p.pub.SetLocalDescription(a); err != nil {
+		return "", fmt.Errorf("sfu: set answer: %w", err)
+	}
+	return a.SDP, nil
+}
+
+// checkPublish refuses an offer that sends media the member may not send.
+func (p *Peer) checkPublish(offer string) error {
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(offer); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	for _, md := range sd.MediaDescriptions {
+		if !sends(md) {
+			continue
+		}
+		switch md.MediaName.Media {
+		case "audio":
+			if !p.cfg.Permissions.SendAudio {
+				return fmt.Errorf("%w: send audio", ErrNotAllowed)
+			}
+		case "video":
+			if !p.cfg.Permissions.SendVideo {
+				return fmt.Errorf("%w: send video", ErrNotAllowed)
+			}
+		}
+	}
+	return nil
+}
+
+func sends(md *sdp.MediaDescription) bool {
+	if md.MediaName.Port.Value == 0 {
+		return false // rejected m-line
+	}
+	for _, a := range md.Attributes {
+		switch a.Key {
+		case "recvonly", "inactive":
+			return false
+		case "sendonly", "sendrecv":
+			return true
+		}
+	}
+	return true // sendrecv is the default
+}
+
+// HandleAnswer applies the client's answer to the last subscriber offer.
+func (p *Peer) HandleAnswer(answer string) error {
+	errc := make(chan error, 1)
+	if !p.enqueue(func() { errc <- p.applyAnswer(answer) }) {
+		return ErrClosed
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-p.done:
+		return ErrClosed
+	}
+}
+
+func (p *Peer) applyAnswer(answer string) (err error) {
+	defer recoverInto(&err)
+	if !p.awaitingAnswer {
+		return ErrNoOffer
+	}
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(answer); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	if err := p.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	p.awaitingAnswer = false
+	return nil
+}
+
+// AddCandidate adds a client ICE candidate to the target connection.
+func (p *Peer) AddCandidate(target string, c webrtc.ICECandidateInit) (err error) {
+	defer recoverInto(&err)
+	if strings.TrimSpace(c.Candidate) == "" {
+		return nil // end of candidates
+	}
+	var pc *webrtc.PeerConnection
+	switch target {
+	case TargetPublisher:
+		pc = p.pub
+	case TargetSubscriber:
+		pc = p.sub
+	default:
+		return ErrBadTarget
+	}
+	if err := pc.AddICECandidate(c); err != nil {
+		return fmt.Errorf("%w: candidate: %v", ErrBadSDP, err)
+	}
+	return nil
+}
+
+// AddTrack subscribes the peer to t if it may receive that kind. It does not block.
+func (p *Peer) AddTrack(t *Track) {
+	if !p.mayReceive(t.Kind()) {
+		return
+	}
+	p.enqueue(func() { p.subscribe(t) })
+}
+
+// RemoveTrack unsubscribes the peer from t. It does not block.
+func (p *Peer) RemoveTrack(t *Track) { p.enqueue(func() { p.unsubscribe(t) }) }
+
+func (p *Peer) mayReceive(k webrtc.RTPCodecType) bool {
+	if k == webrtc.RTPCodecTypeAudio {
+		return p.cfg.Permissions.ReceiveAudio
+	}
+	return p.cfg.Permissions.ReceiveVideo
+}
+
+func (p *Peer) enqueue(op func()) bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+	}
+	p.opsMu.Lock()
+	p.ops = append(p.ops, op)
+	p.opsMu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// run owns the subscriber connection's tracks and negotiation.
+func (p *Peer) run() {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-p.wake:
+		}
+		p.opsMu.Lock()
+		ops := p.ops
+		p.ops = nil
+		p.opsMu.Unlock()
+		for _, op := range ops {
+			op()
+		}
+		if p.dirty && !p.awaitingAnswer {
+			p.offer()
+		}
+	}
+}
+
+func (p *Peer) subscribe(t *Track) {
+	if _, ok := p.subs[t]; ok {
+		return
+	}
+	select {
+	case <-t.Done():
+		return // unpublished before we got to it
+	default:
+	}
+	dt := NewDownTrack(t)
+	sender, err := p.sub.AddTrack(dt)
+	if err != nil {
+		p.log.Warn("cannot forward track", "track", t.ID(), "owner", t.Owner(), "err", err)
+		return
+	}
+	p.subs[t] = &subscription{down: dt, sender: sender}
+	t.AddSink(dt)
+	p.dirty = true
+	p.goroutine(func() { p.readSubscriberRTCP(sender, t) })
+}
+
+func (p *Peer) unsubscribe(t *Track) {
+	s, ok := p.subs[t]
+	if !ok {
+		return
+	}
+	delete(p.subs, t)
+	t.RemoveSink(s.down)
+	if err := p.sub.RemoveTrack(s.sender); err != nil {
+		p.log.Debug("remove track", "track", t.ID(), "err", err)
+	}
+	p.dirty = true
+}
+
+func (p *Peer) offer() {
+	p.dirty = false
+	if len(p.sub.GetTransceivers()) == 0 {
+		return // nothing to receive yet
+	}
+	o, err := p.sub.CreateOffer(nil)
+	if err == nil {
+		err = p.sub.SetLocalDescription(o)
+	}
+	if err != nil {
+		p.log.Warn("subscriber offer failed", "err", err)
+		return
+	}
+	p.awaitingAnswer = true
+	if p.cfg.OnOffer != nil {
+		p.cfg.OnOffer(o.SDP)
+	}
+}
+
+// readSubscriberRTCP passes keyframe requests of this subscriber to the publisher.
+// NACKs are answered by the NACK responder interceptor before they reach here.
+func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, t *Track) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				t.RequestKeyframe()
+			}
+		}
+	}
+}
+
+// onRemoteTrack forwards a track the client sends.
+func (p *Peer) onRemoteTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	kind := remote.Kind()
+	if (kind == webrtc.RTPCodecTypeAudio && !p.cfg.Permissions.SendAudio) ||
+		(kind == webrtc.RTPCodecTypeVideo && !p.cfg.Permissions.SendVideo) {
+		p.log.Warn("dropping track the member may not send", "kind", kind.String())
+		return
+	}
+	ssrc := uint32(remote.SSRC())
+	t := NewTrack(TrackOptions{
+		ID:    fmt.Sprintf("%s-%s-%d", p.cfg.ID, kind.String(), ssrc),
+		Owner: p.cfg.ID,
+		Kind:  kind,
+		Codec: remote.Codec().RTPCodecCapability,
+		RequestKeyframe: func() {
+			_ = p.pub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+		},
+	})
+	p.wgMu.Lock()
+	if p.isClosed {
+		p.wgMu.Unlock()
+		return
+	}
+	p.published = append(p.published, t)
+	p.wg.Add(2)
+	p.wgMu.Unlock()
+	go func() {
+		defer p.wg.Done()
+		for {
+			if _, _, err := receiver.ReadRTCP(); err != nil {
+				return // sender reports feed the receiver-report interceptor
+			}
+		}
+	}()
+	defer p.wg.Done()
+	p.log.Info("track published", "track", t.ID(), "codec", t.Codec().MimeType)
+	if p.cfg.OnTrack != nil {
+		p.cfg.OnTrack(t)
+	}
+	forward(remote, t)
+	t.Close()
+	if p.cfg.OnTrackEnded != nil {
+		p.cfg.OnTrackEnded(t)
+	}
+}
+
+// forward reads RTP from remote into t until the track ends, reusing one buffer.
+func forward(remote *webrtc.TrackRemote, t *Track) {
+	buf := make([]byte, 1500)
+	var pkt rtp.Packet
+	for {
+		n, _, err := remote.Read(buf)
+		if err != nil {
+			return
+		}
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			continue
+		}
+		t.WriteRTP(&pkt)
+	}
+}
+
+// Close closes both connections and waits for every goroutine of the peer.
+func (p *Peer) Close() {
+	p.closed.Do(func() {
+		p.wgMu.Lock()
+		p.isClosed = true
+		p.wgMu.Unlock()
+		close(p.done)
+		_ = p.pub.Close()
+		_ = p.sub.Close()
+		p.wg.Wait()
+		for t, s := range p.subs {
+			t.RemoveSink(s.down)
+		}
+	})
+}
+
+// recoverInto turns a panic inside pion (on hostile input) into an error, so one
+// bad client cannot take the server down.
+func recoverInto(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w: rejected (%v)", ErrBadSDP, r)
+	}
+}

@@ -1,0 +1,65 @@
+package signaling
+
+import (
+	"errors"
+
+	"github.com/openroom/openroom/auth"
+	"github.com/openroom/openroom/room"
+	"github.com/openroom/openroom/sfu"
+)
+
+// Result codes, shared by the HTTP API and the WebSocket. 0-11 and 5001 are the
+// legacy room server's; the 4xxx codes are openroom's own.
+const (
+	CodeOK             = 0
+	CodeMissingParam   = 2
+	CodeNoRoom         = 3
+	CodeBadUserID      = 7
+	CodeRoomInfoTooBig = 11
+	CodeRoomFull       = 5001
+	CodeBadMessage     = 4001
+	CodeUnknownType    = 4002
+	CodeNotJoined      = 4003
+	CodeBadToken       = 4010
+	CodeForbidden      = 4030
+	CodeBadSDP         = 4100
+	CodeRateLimited    = 4290
+	CodeInternal       = 5000
+)
+
+// Sentinels of this package.
+var (
+	ErrMissingParam = errors.New("missing parameter")
+	ErrBadMessage   = errors.New("malformed message")
+	ErrLoginClosed  = errors.New("open_login is off: get tokens from your backend (openroom token)")
+	ErrRoomInfoSize = errors.New("roomInfo too long")
+)
+
+// codeOf maps an error from any layer to its result code.
+func codeOf(err error) int {
+	switch {
+	case err == nil:
+		return CodeOK
+	case errors.Is(err, ErrMissingParam):
+		return CodeMissingParam
+	case errors.Is(err, room.ErrNoRoom), errors.Is(err, room.ErrNotMember):
+		return CodeNoRoom
+	case errors.Is(err, ErrRoomInfoSize):
+		return CodeRoomInfoTooBig
+	case errors.Is(err, room.ErrRoomFull):
+		return CodeRoomFull
+	case errors.Is(err, room.ErrBadUserID):
+		return CodeBadUserID
+	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, ErrBadMessage), errors.Is(err, room.ErrRoomExists):
+		return CodeBadMessage
+	case errors.Is(err, auth.ErrMissingPrivilege), errors.Is(err, sfu.ErrNotAllowed):
+		return CodeForbidden
+	case errors.Is(err, auth.ErrMalformed), errors.Is(err, auth.ErrExpired), errors.Is(err, auth.ErrForged),
+		errors.Is(err, auth.ErrWrongUser), errors.Is(err, auth.ErrWrongRoom), errors.Is(err, auth.ErrWrongKind),
+		errors.Is(err, ErrLoginClosed):
+		return CodeBadToken
+	case errors.Is(err, sfu.ErrBadSDP), errors.Is(err, sfu.ErrBadTarget), errors.Is(err, sfu.ErrNoOffer):
+		return CodeBadSDP
+	}
+	return CodeInternal
+}

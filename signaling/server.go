@@ -1,0 +1,99 @@
+// Package signaling serves the room HTTP API (with the legacy /weapp/webrtc_room
+// names) and the WebSocket signaling at /ws. It uses the room manager and the
+// SFU engine; neither knows about it.
+package signaling
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/openroom/openroom/auth"
+	"github.com/openroom/openroom/config"
+	"github.com/openroom/openroom/room"
+	"github.com/openroom/openroom/sfu"
+)
+
+// Server handles the API and the WebSocket. Create it with New.
+type Server struct {
+	cfg    config.Config
+	issuer *auth.Issuer
+	rooms  *room.Manager
+	engine *sfu.Engine // nil when WebRTC is disabled
+	log    *slog.Logger
+	now    func() time.Time
+	conns  connSet
+}
+
+// Options wire a Server.
+type Options struct {
+	Config config.Config
+	Issuer *auth.Issuer
+	Rooms  *room.Manager
+	Engine *sfu.Engine // optional
+	Logger *slog.Logger
+	Now    func() time.Time // optional
+}
+
+// New returns a Server.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Server{cfg: o.Config, issuer: o.Issuer, rooms: o.Rooms, engine: o.Engine, log: o.Logger, now: o.Now,
+		conns: connSet{m: map[*conn]struct{}{}}}
+}
+
+// Register adds the API and /ws routes to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.Handle("/weapp/webrtc_room/{action}", s.cors(http.HandlerFunc(s.serveAPI)))
+	mux.HandleFunc("GET /ws", s.serveWS)
+}
+
+// originAllowed applies allowed_origins; requests without an Origin (curl,
+// backends, same-origin GETs) are always allowed.
+func (s *Server) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || slices.Contains(s.cfg.AllowedOrigins, "*") || slices.Contains(s.cfg.AllowedOrigins, origin) {
+		return true
+	}
+	return strings.EqualFold(strings.TrimPrefix(strings.TrimPrefix(origin, "http://"), "https://"), r.Host)
+}
+
+func (s *Server) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origin := r.Header.Get("Origin"); origin != "" {
+			if !s.originAllowed(r) {
+				http.Error(w, fmt.Sprintf("origin %q is not in allowed_origins", origin), http.StatusForbidden)
+				return
+			}
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Vary", "Origin")
+			w.Header().Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+			w.Header().Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
+			w.Header().Set("Access-Control-Max-Age", "600")
+		}
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Close ends every WebSocket connection and waits for their goroutines.
+func (s *Server) Close() { s.conns.closeAll() }
+
+// iceServers are handed to clients with their tokens.
+func (s *Server) iceServers() []config.ICEServer {
+	if s.cfg.ICEServers == nil {
+		return []config.ICEServer{}
+	}
+	return s.cfg.ICEServers
+}

@@ -1,0 +1,485 @@
+package signaling
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
+
+	"github.com/openroom/openroom/auth"
+	"github.com/openroom/openroom/room"
+	"github.com/openroom/openroom/sfu"
+)
+
+const (
+	maxFrame          = 64 << 10
+	sendQueue         = 256
+	writeTimeout      = 10 * time.Second
+	msgRate           = 50  // messages per second per connection
+	msgBurst          = 100 // messages allowed at once
+	closeKicked       = 4000
+	legacyHeartbeatMs = 7000
+)
+
+// inMsg is the union of every client message's fields.
+type inMsg struct {
+	Type          string                   `json:"type"`
+	Room          roomRef                  `json:"room"`
+	UserSig       string                   `json:"userSig"`
+	PrivateMapKey string                   `json:"privateMapKey"`
+	NickName      string                   `json:"nickName"`
+	Target        string                   `json:"target"`
+	SDP           string                   `json:"sdp"`
+	Candidate     *webrtc.ICECandidateInit `json:"candidate"`
+	Kind          string                   `json:"kind"`
+	Muted         *bool                    `json:"muted"`
+}
+
+// conn is one WebSocket. Its read goroutine (serveWS) owns every field below
+// except where noted; the write goroutine owns the socket's writes.
+type conn struct {
+	srv        *Server
+	ws         *websocket.Conn
+	log        *slog.Logger
+	send       chan []byte   // queued frames; never closed
+	kick       chan struct{} // closed when the server ends this connection
+	done       chan struct{} // closed when the read side is finished
+	once       sync.Once     // guards closing kick
+	kickReason string        // written before kick is closed
+
+	lim          *rate.Limiter
+	lastLimitErr time.Time
+	joined       bool
+	room         string
+	userID       string
+	peer         *sfu.Peer
+	left         bool
+}
+
+// connSet tracks live connections for shutdown.
+type connSet struct {
+	mu sync.Mutex // guards m and wg.Add
+	m  map[*conn]struct{}
+	wg sync.WaitGroup
+}
+
+func (cs *connSet) add(c *conn) {
+	cs.mu.Lock()
+	cs.m[c] = struct{}{}
+	cs.wg.Add(1)
+	cs.mu.Unlock()
+}
+
+func (cs *connSet) remove(c *conn) {
+	cs.mu.Lock()
+	delete(cs.m, c)
+	cs.mu.Unlock()
+	cs.wg.Done()
+}
+
+func (cs *connSet) closeAll() {
+	cs.mu.Lock()
+	for c := range cs.m {
+		c.Kick("server shutting down")
+	}
+	cs.mu.Unlock()
+	cs.wg.Wait()
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	up := websocket.Upgrader{
+		ReadBufferSize: 4096, WriteBufferSize: 4096,
+		CheckOrigin: s.originAllowed,
+	}
+	ws, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader already answered with the reason
+	}
+	c := &conn{
+		srv: s, ws: ws, log: s.log.With("remote", r.RemoteAddr),
+		send: make(chan []byte, sendQueue), kick: make(chan struct{}), done: make(chan struct{}),
+		lim: rate.NewLimiter(msgRate, msgBurst),
+	}
+	s.conns.add(c)
+	defer s.conns.remove(c)
+	c.serve()
+}
+
+func (c *conn) serve() {
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writeLoop()
+	}()
+	c.ws.SetReadLimit(maxFrame) // gorilla closes with 1009 past this
+	c.extendDeadline()
+	c.ws.SetPongHandler(func(string) error {
+		c.alive()
+		return nil
+	})
+	for {
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			break
+		}
+		c.alive()
+		c.handle(data)
+		if c.left {
+			break
+		}
+	}
+	c.cleanup()
+	close(c.done)
+	<-writerDone
+	_ = c.ws.Close()
+}
+
+func (c *conn) extendDeadline() {
+	_ = c.ws.SetReadDeadline(time.Now().Add(c.srv.cfg.MemberTimeout + c.srv.cfg.PingInterval))
+}
+
+// alive marks the member alive: any frame or pong counts.
+func (c *conn) alive() {
+	c.extendDeadline()
+	if c.joined {
+		_ = c.srv.rooms.Touch(c.room, c.userID, c)
+	}
+}
+
+func (c *conn) cleanup() {
+	if c.joined {
+		reason := room.ReasonDisconnected
+		if c.left {
+			reason = room.ReasonLeft
+		}
+		_ = c.srv.rooms.Leave(c.room, c.userID, c, reason)
+	}
+	if c.peer != nil {
+		c.peer.Close()
+	}
+}
+
+func (c *conn) writeLoop() {
+	ping := time.NewTicker(c.srv.cfg.PingInterval)
+	defer ping.Stop()
+	write := func(b []byte) bool {
+		_ = c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+		return c.ws.WriteMessage(websocket.TextMessage, b) == nil
+	}
+	flush := func() {
+		for {
+			select {
+			case b := <-c.send:
+				if !write(b) {
+					return
+				}
+			default:
+				return
+			}
+		}
+	}
+	for {
+		select {
+		case b := <-c.send:
+			if !write(b) {
+				_ = c.ws.Close() // unblocks the reader
+				return
+			}
+		case <-ping.C:
+			_ = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout))
+		case <-c.kick:
+			flush()
+			msg := websocket.FormatCloseMessage(closeKicked, truncate(c.kickReason, 120))
+			_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+			_ = c.ws.Close()
+			return
+		case <-c.done:
+			flush()
+			_ = c.ws.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+			return
+		}
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// out queues a message without blocking. A client too slow to take its
+// messages is disconnected rather than allowed to stall the room.
+func (c *conn) out(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		c.log.Error("marshal", "err", err)
+		return
+	}
+	select {
+	case c.send <- b:
+	default:
+		c.log.Warn("client too slow: send queue full, disconnecting")
+		c.Kick("too slow: send queue full")
+	}
+}
+
+// Notify implements room.Session.
+func (c *conn) Notify(ev room.Event) { c.out(ev) }
+
+// Kick implements room.Session: tell the client why, then close.
+func (c *conn) Kick(reason string) {
+	c.once.Do(func() {
+		c.kickReason = reason
+		select {
+		case c.send <- mustJSON(map[string]any{"type": "kicked", "reason": reason, "code": closeKicked}):
+		default:
+		}
+		close(c.kick)
+	})
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func (c *conn) fail(ref string, err error) {
+	code := codeOf(err)
+	if code == CodeInternal {
+		c.log.Error("request failed", "type", ref, "err", err)
+	}
+	c.out(map[string]any{"type": "error", "code": code, "message": err.Error(), "ref": ref})
+}
+
+func (c *conn) handle(data []byte) {
+	defer func() {
+		if r := recover(); r != nil { // a bug must cost one message, not the process
+			c.log.Error("panic handling message", "panic", r)
+			c.fail("", fmt.Errorf("internal error"))
+		}
+	}()
+	if !c.lim.Allow() {
+		if time.Since(c.lastLimitErr) > time.Second {
+			c.lastLimitErr = time.Now()
+			c.out(map[string]any{"type": "error", "code": CodeRateLimited,
+				"message": fmt.Sprintf("too many messages: the limit is %d per second (burst %d); message dropped", msgRate, msgBurst)})
+		}
+		return
+	}
+	var m inMsg
+	if err := json.Unmarshal(data, &m); err != nil {
+		c.fail("", fmt.Errorf("%w: %v", ErrBadMessage, err))
+		return
+	}
+	if m.Type == "" {
+		c.fail("", missing("type"))
+		return
+	}
+	if m.Type != "join" && !c.joined {
+		if known(m.Type) {
+			c.out(map[string]any{"type": "error", "code": CodeNotJoined, "ref": m.Type,
+				"message": "not joined: send join first"})
+		} else {
+			c.unknown(m.Type)
+		}
+		return
+	}
+	switch m.Type {
+	case "join":
+		c.join(&m)
+	case "offer":
+		c.offer(&m)
+	case "answer":
+		c.answer(&m)
+	case "candidate":
+		c.candidate(&m)
+	case "mute":
+		c.mute(&m)
+	case "heartbeat":
+		c.out(map[string]any{"type": "heartbeat", "time": c.srv.now().UnixMilli()})
+	case "leave":
+		c.left = true
+	default:
+		c.unknown(m.Type)
+	}
+}
+
+func known(t string) bool {
+	switch t {
+	case "join", "offer", "answer", "candidate", "mute", "heartbeat", "leave":
+		return true
+	}
+	return false
+}
+
+func (c *conn) unknown(t string) {
+	c.out(map[string]any{"type": "error", "code": CodeUnknownType, "ref": t,
+		"message": fmt.Sprintf("unknown message type %q: see docs/protocol.md", t)})
+}
+
+func (c *conn) join(m *inMsg) {
+	if c.joined {
+		c.out(map[string]any{"type": "error", "code": CodeNotJoined, "ref": "join", "message": "already joined: open another socket for another room"})
+		return
+	}
+	s := c.srv
+	roomName := string(m.Room)
+	if roomName == "" {
+		c.fail("join", missing("room"))
+		return
+	}
+	if !room.ValidName(roomName) {
+		c.fail("join", fmt.Errorf("%w: %q", room.ErrBadRoomName, roomName))
+		return
+	}
+	if m.UserSig == "" {
+		c.fail("join", missing("userSig (get one from get_login_info)"))
+		return
+	}
+	uc, err := s.issuer.VerifyUserSig(m.UserSig, "")
+	if err != nil {
+		c.fail("join", fmt.Errorf("userSig: %w", err))
+		return
+	}
+	userID := uc.User
+	privileges, create := auth.PrivAll, s.cfg.OpenLogin
+	switch {
+	case m.PrivateMapKey != "":
+		rc, err := s.issuer.VerifyPrivateMapKey(m.PrivateMapKey, userID, roomName)
+		if err != nil {
+			c.fail("join", fmt.Errorf("privateMapKey: %w", err))
+			return
+		}
+		if err := rc.Require(auth.PrivJoin); err != nil {
+			c.fail("join", err)
+			return
+		}
+		privileges = rc.Privileges
+		create = create || rc.Has(auth.PrivCreate)
+	case !s.cfg.OpenLogin:
+		c.fail("join", missing("privateMapKey (open_login is off)"))
+		return
+	}
+	others, err := s.rooms.Enter(room.EnterRequest{Room: roomName, UserID: userID, NickName: m.NickName,
+		Kind: room.KindWebRTC, Privileges: privileges, Session: c, Create: create})
+	if err != nil {
+		c.fail("join", err)
+		return
+	}
+	c.joined, c.room, c.userID = true, roomName, userID
+	c.log = c.log.With("room", roomName, "user", userID)
+	c.out(map[string]any{
+		"type": "joined", "room": roomName, "roomID": roomIDValue(roomName), "userID": userID,
+		"privileges": privileges, "members": others, "iceServers": s.iceServers(),
+		"heartbeatInterval": legacyHeartbeatMs, "memberTimeout": s.cfg.MemberTimeout.Milliseconds(),
+	})
+	if s.engine == nil {
+		return // signaling only: WebRTC is disabled
+	}
+	peer, err := s.engine.NewPeer(c.peerConfig(privileges))
+	if err != nil {
+		c.fail("join", err)
+		return
+	}
+	c.peer = peer
+	if err := s.rooms.AttachMedia(roomName, userID, c, peer); err != nil {
+		c.log.Info("attach media", "err", err)
+	}
+}
+
+func (c *conn) peerConfig(p uint32) sfu.PeerConfig {
+	has := func(bit uint32) bool { return p&bit != 0 }
+	room, user, rooms := c.room, c.userID, c.srv.rooms
+	return sfu.PeerConfig{
+		ID: user,
+		Permissions: sfu.Permissions{
+			SendAudio: has(auth.PrivSendAudio), SendVideo: has(auth.PrivSendVideo),
+			ReceiveAudio: has(auth.PrivReceiveAudio), ReceiveVideo: has(auth.PrivReceiveVideo),
+		},
+		Logger:       c.log,
+		OnTrack:      func(t *sfu.Track) { _ = rooms.Publish(room, user, c, t) },
+		OnTrackEnded: func(t *sfu.Track) { rooms.Unpublish(room, user, c, t) },
+		OnOffer: func(sdp string) {
+			c.out(map[string]any{"type": "offer", "target": sfu.TargetSubscriber, "sdp": sdp})
+		},
+		OnCandidate: func(target string, ci webrtc.ICECandidateInit) {
+			c.out(map[string]any{"type": "candidate", "target": target, "candidate": ci})
+		},
+	}
+}
+
+func (c *conn) needPeer(ref string) bool {
+	if c.peer == nil {
+		c.fail(ref, errors.New("WebRTC is disabled on this server (rtc port 0)"))
+		return false
+	}
+	return true
+}
+
+func (c *conn) offer(m *inMsg) {
+	if m.Target != sfu.TargetPublisher {
+		c.fail("offer", fmt.Errorf("%w: offers go to target \"publisher\"", sfu.ErrBadTarget))
+		return
+	}
+	if m.SDP == "" {
+		c.fail("offer", missing("sdp"))
+		return
+	}
+	if !c.needPeer("offer") {
+		return
+	}
+	answer, err := c.peer.HandleOffer(m.SDP)
+	if err != nil {
+		c.fail("offer", err)
+		return
+	}
+	c.out(map[string]any{"type": "answer", "target": sfu.TargetPublisher, "sdp": answer})
+}
+
+func (c *conn) answer(m *inMsg) {
+	if m.Target != sfu.TargetSubscriber {
+		c.fail("answer", fmt.Errorf("%w: answers go to target \"subscriber\"", sfu.ErrBadTarget))
+		return
+	}
+	if m.SDP == "" {
+		c.fail("answer", missing("sdp"))
+		return
+	}
+	if !c.needPeer("answer") {
+		return
+	}
+	if err := c.peer.HandleAnswer(m.SDP); err != nil {
+		c.fail("answer", err)
+	}
+}
+
+func (c *conn) candidate(m *inMsg) {
+	if m.Candidate == nil {
+		return // end of candidates
+	}
+	if !c.needPeer("candidate") {
+		return
+	}
+	if err := c.peer.AddCandidate(m.Target, *m.Candidate); err != nil {
+		c.fail("candidate", err)
+	}
+}
+
+func (c *conn) mute(m *inMsg) {
+	if m.Muted == nil {
+		c.fail("mute", missing("muted"))
+		return
+	}
+	if err := c.srv.rooms.SetMuted(c.room, c.userID, c, m.Kind, *m.Muted); err != nil {
+		c.fail("mute", fmt.Errorf("%w: %v", ErrBadMessage, err))
+	}
+}

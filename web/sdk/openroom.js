@@ -1,0 +1,1327 @@
+// openroom browser SDK.
+//
+// One Room object = one member in one room. It speaks the openroom signaling
+// protocol (docs/protocol.md) over a WebSocket and uses two RTCPeerConnections:
+// `publisher` (we offer our camera/mic, the server answers) and `subscriber`
+// (the server offers everyone else's tracks, we answer).
+//
+//   import { Room } from '/sdk/openroom.js';
+//   const room = new Room();
+//   room.on('track', ({ userID, stream }) => { ... });
+//   await room.join({ room: 'demo', userID: 'alice' });
+//
+// No dependencies; works in current Chromium, Firefox and Safari.
+
+/** @typedef {'connecting'|'connected'|'reconnecting'|'disconnected'} RoomState */
+
+/**
+ * @typedef {object} RoomOptions
+ * @property {string} [server] Base URL of the openroom server, e.g. "http://host:8080".
+ *   Default: the origin this module was loaded from.
+ */
+
+/**
+ * @typedef {object} JoinOptions
+ * @property {string|number} room Room number or name ([A-Za-z0-9_-]{1,64}).
+ * @property {string} [userID] Required unless userSig is given.
+ * @property {string} [nickName]
+ * @property {string} [userSig] Token naming the user; fetched from get_login_info when absent.
+ * @property {string} [privateMapKey] Room token (required when the server has open_login off).
+ * @property {boolean} [audio=true] Publish the microphone.
+ * @property {boolean} [video=true] Publish the camera.
+ * @property {string} [audioDeviceId]
+ * @property {string} [videoDeviceId]
+ * @property {RTCIceServer[]} [iceServers] Overrides the servers the server suggests.
+ * @property {number} [timeout=15000] Milliseconds to wait for the server's `joined`.
+ */
+
+/**
+ * @typedef {object} PublishedTrack
+ * @property {string} trackID
+ * @property {'audio'|'video'} kind
+ * @property {string} [codec]
+ * @property {boolean} [muted]
+ */
+
+/**
+ * @typedef {object} Member
+ * @property {string} userID
+ * @property {string} nickName
+ * @property {'webrtc'|'rtmp'|'http'|string} kind
+ * @property {boolean} audioMuted
+ * @property {boolean} videoMuted
+ * @property {MediaStream|null} stream Remote media of this member; null while it has no track.
+ * @property {PublishedTrack[]} tracks What the member publishes (from the server).
+ */
+
+/**
+ * @typedef {object} DeviceInfo
+ * @property {string} deviceId
+ * @property {string} groupId
+ * @property {'audioinput'|'videoinput'|'audiooutput'} kind
+ * @property {string} label
+ */
+
+/**
+ * @typedef {object} DeviceList
+ * @property {DeviceInfo[]} audioinput
+ * @property {DeviceInfo[]} videoinput
+ * @property {DeviceInfo[]} audiooutput
+ */
+
+/**
+ * @typedef {object} RemoteMemberStats
+ * @property {{framesDecoded:number, bytesReceived:number, packetsReceived:number}} [video]
+ * @property {{packetsReceived:number, bytesReceived:number, audioLevel:number}} [audio]
+ */
+
+/**
+ * @typedef {object} JoinResult
+ * @property {string} room
+ * @property {string|number} roomID
+ * @property {string} userID
+ * @property {number} privileges
+ * @property {RTCIceServer[]} iceServers
+ */
+
+const HEARTBEAT_MS = 7000;
+const DEFAULT_JOIN_TIMEOUT_MS = 15000;
+const LOGIN_PATH = '/weapp/webrtc_room/get_login_info';
+const WS_PATH = '/ws';
+
+/**
+ * Error thrown by join()/switchDevice() and passed to `error` listeners.
+ * `code` is the server's numeric code (docs/protocol.md) or a string for
+ * client-side failures: 'param', 'state', 'network', 'timeout', 'closed',
+ * 'aborted', 'media', 'webrtc', 'protocol'.
+ */
+export class OpenRoomError extends Error {
+  /**
+   * @param {number|string} code
+   * @param {string} message
+   */
+  constructor(code, message) {
+    super(message);
+    this.name = 'OpenRoomError';
+    /** @type {number|string} */
+    this.code = code;
+  }
+}
+
+/** @param {unknown} err */
+function errorMessage(err) {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
+
+function defaultServer() {
+  try {
+    const u = new URL(import.meta.url);
+    if (u.protocol === 'http:' || u.protocol === 'https:') return u.origin;
+  } catch {
+    // fall through
+  }
+  return globalThis.location ? globalThis.location.origin : 'http://localhost:8080';
+}
+
+/**
+ * Puts H.264 (packetization-mode=1, constrained baseline 42e01f) first, then
+ * the other H.264 variants, then everything else in the browser's order.
+ * @param {RTCRtpTransceiver} transceiver
+ */
+function preferH264(transceiver) {
+  if (typeof transceiver.setCodecPreferences !== 'function') return;
+  /** @param {RTCRtpCodec} c */
+  const rank = (c) => {
+    if (c.mimeType.toLowerCase() !== 'video/h264') return 2;
+    const fmtp = (c.sdpFmtpLine || '').toLowerCase();
+    return fmtp.includes('packetization-mode=1') && fmtp.includes('profile-level-id=42e01f') ? 0 : 1;
+  };
+  const sources = [globalThis.RTCRtpReceiver, globalThis.RTCRtpSender];
+  for (const src of sources) {
+    try {
+      const caps = src?.getCapabilities?.('video');
+      if (!caps || !caps.codecs.some((c) => rank(c) < 2)) continue;
+      const sorted = caps.codecs
+        .map((c, i) => ({ c, i, r: rank(c) }))
+        .sort((a, b) => a.r - b.r || a.i - b.i)
+        .map((x) => x.c);
+      transceiver.setCodecPreferences(sorted);
+      return;
+    } catch {
+      // Some browsers validate against the other capability list: try it.
+    }
+  }
+}
+
+/**
+ * One side of the media (publisher or subscriber): its peer connection, a
+ * promise chain that serializes signaling work, and the remote ICE candidates
+ * that arrived before the remote description.
+ */
+class PeerSide {
+  /**
+   * @param {'publisher'|'subscriber'} target
+   * @param {RTCPeerConnection} pc
+   */
+  constructor(target, pc) {
+    this.target = target;
+    this.pc = pc;
+    /** @type {RTCIceCandidateInit[]} */
+    this.pending = [];
+    /** @type {Promise<void>} */
+    this.chain = Promise.resolve();
+    this.negotiating = false;
+    this.again = false;
+    /** @type {RTCOfferOptions|undefined} */
+    this.againOptions = undefined;
+  }
+
+  /**
+   * Runs fn after every earlier job; the returned promise carries fn's result
+   * or error, the chain itself never rejects.
+   * @template T
+   * @param {() => Promise<T>|T} fn
+   * @returns {Promise<T>}
+   */
+  run(fn) {
+    const p = this.chain.then(fn);
+    this.chain = p.then(
+      () => {},
+      () => {},
+    );
+    return p;
+  }
+
+  async flushCandidates() {
+    const list = this.pending;
+    this.pending = [];
+    for (const c of list) {
+      try {
+        await this.pc.addIceCandidate(c);
+      } catch (err) {
+        console.warn(`openroom: ${this.target}: addIceCandidate failed:`, errorMessage(err));
+      }
+    }
+  }
+}
+
+/**
+ * A member of an openroom room.
+ */
+export class Room {
+  /** @param {RoomOptions} [options] */
+  constructor(options = {}) {
+    const base = new URL(options.server || defaultServer());
+    /** Base URL of the server, without trailing slash. @type {string} */
+    this.server = base.origin + base.pathname.replace(/\/+$/, '');
+    /** @type {RoomState} */
+    this.state = 'disconnected';
+    /** Our userID (from join options, confirmed by the server). @type {string|null} */
+    this.userID = null;
+    /** Room name as joined. @type {string|null} */
+    this.room = null;
+    /** @type {string|number|null} */
+    this.roomID = null;
+    /** Privilege bits granted by the server. @type {number} */
+    this.privileges = 0;
+    /** Remote members (never ourselves), by userID. @type {Map<string, Member>} */
+    this.members = new Map();
+    /** Our camera/mic. @type {MediaStream|null} */
+    this.localStream = null;
+    /** @type {RTCPeerConnection|null} */
+    this.publisher = null;
+    /** @type {RTCPeerConnection|null} */
+    this.subscriber = null;
+
+    /** @type {Map<string, Set<Function>>} */
+    this._listeners = new Map();
+    this._session = 0;
+    this._audioMuted = false;
+    this._videoMuted = false;
+    /** @type {WebSocket|null} */
+    this._ws = null;
+    /** @type {PeerSide|null} */
+    this._pub = null;
+    /** @type {PeerSide|null} */
+    this._sub = null;
+    /** @type {ReturnType<typeof setInterval>|null} */
+    this._heartbeat = null;
+    /** @type {{resolve:(m:any)=>void, reject:(e:Error)=>void}|null} */
+    this._joinWaiter = null;
+    /** trackID -> {userID, kind} from track_published / member lists. @type {Map<string, {userID:string, kind:string}>} */
+    this._trackInfo = new Map();
+    /** Remote streams whose removetrack we already watch. @type {WeakSet<MediaStream>} */
+    this._watched = new WeakSet();
+    /** @type {RTCIceServer[]} */
+    this._iceServers = [];
+    /** ICE servers from join options / get_login_info, for _onJoined. @type {{optIce?:RTCIceServer[], loginIce?:RTCIceServer[]}} */
+    this._joinIce = {};
+    /** Our publisher senders by kind. @type {{audio?:RTCRtpSender, video?:RTCRtpSender}} */
+    this._senders = {};
+    /** Remote tracks whose `ended` we already watch. @type {WeakSet<MediaStreamTrack>} */
+    this._watchedTracks = new WeakSet();
+  }
+
+  /** Whether our microphone is muted. */
+  get audioMuted() {
+    return this._audioMuted;
+  }
+
+  /** Whether our camera is muted. */
+  get videoMuted() {
+    return this._videoMuted;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Events
+
+  /**
+   * @param {string} event
+   * @param {Function} fn
+   * @returns {this}
+   */
+  on(event, fn) {
+    if (typeof fn !== 'function') throw new TypeError('listener must be a function');
+    let set = this._listeners.get(event);
+    if (!set) this._listeners.set(event, (set = new Set()));
+    set.add(fn);
+    return this;
+  }
+
+  /**
+   * @param {string} event
+   * @param {Function} fn
+   * @returns {this}
+   */
+  off(event, fn) {
+    this._listeners.get(event)?.delete(fn);
+    return this;
+  }
+
+  /**
+   * @param {string} event
+   * @param {object} payload
+   */
+  _emit(event, payload) {
+    const set = this._listeners.get(event);
+    if (!set) return;
+    for (const fn of [...set]) {
+      try {
+        fn.call(this, payload);
+      } catch (err) {
+        console.error(`openroom: "${event}" listener threw:`, err);
+      }
+    }
+  }
+
+  /**
+   * @param {number|string} code
+   * @param {string} message
+   * @param {object} [extra]
+   */
+  _emitError(code, message, extra) {
+    this._emit('error', { code, message, ...extra });
+  }
+
+  /** @param {RoomState} state */
+  _setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this._emit('state', { state });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Devices
+
+  /**
+   * Lists media devices by kind. Labels are empty until the page got camera/mic
+   * permission once.
+   * @returns {Promise<DeviceList>}
+   */
+  static async listDevices() {
+    /** @type {DeviceList} */
+    const out = { audioinput: [], videoinput: [], audiooutput: [] };
+    const md = globalThis.navigator?.mediaDevices;
+    if (!md?.enumerateDevices) return out;
+    const devices = await md.enumerateDevices();
+    for (const d of devices) {
+      const list = out[/** @type {keyof DeviceList} */ (d.kind)];
+      if (list) list.push({ deviceId: d.deviceId, groupId: d.groupId, kind: /** @type {any} */ (d.kind), label: d.label });
+    }
+    return out;
+  }
+
+  /**
+   * Switches the microphone or camera without renegotiation (replaceTrack).
+   * If that kind is not published yet, it is added and the publisher renegotiates.
+   * @param {'audioinput'|'videoinput'} kind
+   * @param {string} deviceId
+   * @returns {Promise<MediaStreamTrack>} the new local track
+   */
+  async switchDevice(kind, deviceId) {
+    if (kind !== 'audioinput' && kind !== 'videoinput') {
+      throw new OpenRoomError('param', `switchDevice: kind must be "audioinput" or "videoinput", not ${JSON.stringify(kind)}`);
+    }
+    const md = globalThis.navigator?.mediaDevices;
+    if (!md?.getUserMedia) throw new OpenRoomError('media', 'getUserMedia is not available (https or localhost needed)');
+    if (this.state === 'disconnected') throw new OpenRoomError('state', 'switchDevice: not in a room');
+    const stream = this.localStream;
+    if (!stream) throw new OpenRoomError('state', 'switchDevice: camera/microphone are still being opened');
+    const mediaKind = kind === 'audioinput' ? 'audio' : 'video';
+    const session = this._session;
+    const old = (mediaKind === 'audio' ? stream.getAudioTracks() : stream.getVideoTracks())[0];
+    const constraints = this._constraints(mediaKind, deviceId);
+
+    /** @type {MediaStream} */
+    let fresh;
+    try {
+      fresh = await md.getUserMedia({ [mediaKind]: constraints });
+    } catch (err) {
+      // Some devices cannot open two cameras at once: free the old one and retry.
+      if (!old || /** @type {any} */ (err)?.name !== 'NotReadableError') {
+        throw new OpenRoomError('media', `cannot open ${mediaKind} device: ${errorMessage(err)}`);
+      }
+      old.stop();
+      try {
+        fresh = await md.getUserMedia({ [mediaKind]: constraints });
+      } catch (err2) {
+        throw new OpenRoomError('media', `cannot open ${mediaKind} device: ${errorMessage(err2)}`);
+      }
+    }
+    const track = (mediaKind === 'audio' ? fresh.getAudioTracks() : fresh.getVideoTracks())[0];
+    if (!track) throw new OpenRoomError('media', `no ${mediaKind} track from device ${deviceId}`);
+    if (session !== this._session) {
+      track.stop();
+      throw new OpenRoomError('aborted', 'switchDevice: the room was left meanwhile');
+    }
+    track.enabled = !(mediaKind === 'audio' ? this._audioMuted : this._videoMuted);
+    this._watchLocalTrack(track);
+
+    const pc = this.publisher;
+    const sender = this._senders[mediaKind];
+    if (pc && sender && pc.connectionState !== 'closed') {
+      try {
+        await sender.replaceTrack(track);
+      } catch (err) {
+        track.stop();
+        throw new OpenRoomError('webrtc', `replaceTrack failed: ${errorMessage(err)}`);
+      }
+      if (session !== this._session) {
+        track.stop();
+        throw new OpenRoomError('aborted', 'switchDevice: the room was left meanwhile');
+      }
+    } else if (pc && this._pub && pc.connectionState !== 'closed') {
+      // Nothing of this kind is published yet: add it (this one renegotiates).
+      if (this._addLocalTrack(track, stream)) this._negotiatePublisher();
+    }
+    // Before `joined` there is no publisher yet: the new track is published with the stream.
+
+    if (old) {
+      stream.removeTrack(old);
+      old.stop();
+    }
+    stream.addTrack(track);
+    this._emit('localstream', { stream });
+    return track;
+  }
+
+  /**
+   * @param {'audio'|'video'} kind
+   * @param {string} [deviceId]
+   * @returns {MediaTrackConstraints|boolean}
+   */
+  _constraints(kind, deviceId) {
+    if (kind === 'audio') {
+      return deviceId ? { deviceId: { exact: deviceId } } : true;
+    }
+    /** @type {MediaTrackConstraints} */
+    const c = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } };
+    if (deviceId) c.deviceId = { exact: deviceId };
+    return c;
+  }
+
+  /** @param {MediaStreamTrack} track */
+  _watchLocalTrack(track) {
+    track.addEventListener('ended', () => {
+      if (this.localStream?.getTracks().includes(track) && this.state !== 'disconnected') {
+        this._emitError('media', `the ${track.kind === 'audio' ? 'microphone' : 'camera'} stopped (${track.label || 'device'} ended)`);
+      }
+    });
+  }
+
+  /**
+   * Opens camera/mic as asked; falls back to what works (and reports an
+   * `error` event) rather than failing the join.
+   * @param {JoinOptions} opts
+   * @returns {Promise<MediaStream>}
+   */
+  async _getMedia(opts) {
+    const wantAudio = opts.audio !== false;
+    const wantVideo = opts.video !== false;
+    const stream = new MediaStream();
+    if (!wantAudio && !wantVideo) return stream;
+    const md = globalThis.navigator?.mediaDevices;
+    if (!md?.getUserMedia) {
+      this._emitError('media', 'camera and microphone need a secure page (https or localhost); joining without them');
+      return stream;
+    }
+    /** @type {Array<{audio?:any, video?:any}>} */
+    const attempts = [];
+    const audio = wantAudio ? this._constraints('audio', opts.audioDeviceId) : undefined;
+    const video = wantVideo ? this._constraints('video', opts.videoDeviceId) : undefined;
+    if (audio && video) attempts.push({ audio, video }, { audio }, { video });
+    else if (audio) attempts.push({ audio });
+    else attempts.push({ video });
+    /** @type {unknown} */
+    let firstErr = null;
+    for (const c of attempts) {
+      try {
+        const got = await md.getUserMedia(c);
+        if (firstErr) {
+          this._emitError('media', `could not open ${audio && video ? 'camera and microphone' : c.audio ? 'microphone' : 'camera'} together (${errorMessage(firstErr)}); publishing ${c.audio ? 'audio' : 'video'} only`);
+        }
+        return got;
+      } catch (err) {
+        firstErr ??= err;
+      }
+    }
+    this._emitError('media', `cannot open camera/microphone (${errorMessage(firstErr)}); joining without them`);
+    return stream;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Join / leave
+
+  /**
+   * Joins a room: gets a userSig if needed, opens camera/mic, connects the
+   * WebSocket, and starts publishing. Resolves once the server said `joined`.
+   * @param {JoinOptions} opts
+   * @returns {Promise<JoinResult>}
+   */
+  async join(opts) {
+    if (!opts || opts.room == null || opts.room === '') throw new OpenRoomError('param', 'join: room is required');
+    if (!opts.userSig && !opts.userID) throw new OpenRoomError('param', 'join: userID (or userSig) is required');
+    if (this.state !== 'disconnected') throw new OpenRoomError('state', `join: already ${this.state}`);
+
+    const session = ++this._session;
+    this._resetRoom();
+    this.room = String(opts.room);
+    this.userID = opts.userID ? String(opts.userID) : null;
+    this._setState('connecting');
+    const check = () => {
+      if (session !== this._session) throw new OpenRoomError('aborted', 'join aborted: the room was left');
+    };
+
+    try {
+      let userSig = opts.userSig;
+      /** @type {RTCIceServer[]|undefined} */
+      let loginIce;
+      if (!userSig) {
+        const info = await this._login(String(opts.userID));
+        check();
+        userSig = info.userSig;
+        if (info.userID) this.userID = String(info.userID);
+        if (Array.isArray(info.iceServers)) loginIce = info.iceServers;
+      }
+
+      const stream = await this._getMedia(opts);
+      if (session !== this._session) {
+        stream.getTracks().forEach((t) => t.stop());
+        check();
+      }
+      stream.getAudioTracks().forEach((t) => (t.enabled = !this._audioMuted));
+      stream.getVideoTracks().forEach((t) => (t.enabled = !this._videoMuted));
+      stream.getTracks().forEach((t) => this._watchLocalTrack(t));
+      this.localStream = stream;
+      this._emit('localstream', { stream });
+
+      /** @type {Record<string, unknown>} */
+      const join = { type: 'join', room: this.room, userSig };
+      if (opts.privateMapKey) join.privateMapKey = opts.privateMapKey;
+      if (opts.nickName) join.nickName = opts.nickName;
+      const joined = await this._connect(session, join, opts.timeout ?? DEFAULT_JOIN_TIMEOUT_MS, opts.iceServers || undefined, loginIce);
+      check();
+      return {
+        room: joined.room ?? this.room,
+        roomID: joined.roomID ?? this.room,
+        userID: this.userID ?? '',
+        privileges: this.privileges,
+        iceServers: this._iceServers,
+      };
+    } catch (err) {
+      if (session === this._session) {
+        this._teardown();
+        this._setState('disconnected');
+      }
+      throw err instanceof OpenRoomError ? err : new OpenRoomError('network', errorMessage(err));
+    }
+  }
+
+  /**
+   * @param {string} userID
+   * @returns {Promise<{userID?:string, userSig:string, sdkAppID?:number, accountType?:number, iceServers?:RTCIceServer[]}>}
+   */
+  async _login(userID) {
+    let res;
+    try {
+      res = await fetch(this.server + LOGIN_PATH, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ userID }),
+      });
+    } catch (err) {
+      throw new OpenRoomError('network', `get_login_info failed: ${errorMessage(err)}`);
+    }
+    /** @type {any} */
+    let body = null;
+    try {
+      body = await res.json();
+    } catch {
+      throw new OpenRoomError('network', `get_login_info: HTTP ${res.status} without a JSON body`);
+    }
+    if (!body || typeof body !== 'object') throw new OpenRoomError('protocol', 'get_login_info: bad answer');
+    if (body.code !== 0) {
+      const msg = body.message ?? body.errMsg ?? body.msg ?? body.error ?? `get_login_info failed (HTTP ${res.status})`;
+      throw new OpenRoomError(typeof body.code === 'number' ? body.code : 'protocol', String(msg));
+    }
+    if (!body.userSig) throw new OpenRoomError('protocol', 'get_login_info: no userSig in the answer');
+    return body;
+  }
+
+  /**
+   * Opens the WebSocket, sends join, waits for joined.
+   * @param {number} session
+   * @param {Record<string, unknown>} join
+   * @param {number} timeout
+   * @param {RTCIceServer[]|undefined} optIce
+   * @param {RTCIceServer[]|undefined} loginIce
+   * @returns {Promise<any>}
+   */
+  _connect(session, join, timeout, optIce, loginIce) {
+    return new Promise((resolve, reject) => {
+      const base = new URL(this.server);
+      const wsURL = `${base.protocol === 'https:' ? 'wss:' : 'ws:'}//${base.host}${base.pathname.replace(/\/+$/, '')}${WS_PATH}`;
+      /** @type {WebSocket} */
+      let ws;
+      try {
+        ws = new WebSocket(wsURL);
+      } catch (err) {
+        reject(new OpenRoomError('network', `cannot open ${wsURL}: ${errorMessage(err)}`));
+        return;
+      }
+      this._ws = ws;
+      let settled = false;
+      const timer = setTimeout(() => {
+        fail(new OpenRoomError('timeout', `no answer to join within ${timeout} ms`));
+      }, timeout);
+      /** @param {Error} err */
+      const fail = (err) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this._joinWaiter = null;
+        reject(err);
+      };
+      this._joinWaiter = {
+        resolve: (msg) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          this._joinWaiter = null;
+          resolve(msg);
+        },
+        reject: fail,
+      };
+      this._joinIce = { optIce, loginIce };
+
+      ws.onopen = () => {
+        if (session !== this._session) return;
+        this._send(join);
+      };
+      ws.onerror = () => {
+        // A close event always follows; it carries the details.
+      };
+      ws.onmessage = (ev) => {
+        if (session !== this._session || this._ws !== ws) return;
+        /** @type {any} */
+        let msg;
+        try {
+          msg = JSON.parse(typeof ev.data === 'string' ? ev.data : '');
+        } catch {
+          console.warn('openroom: ignoring a frame that is not JSON');
+          return;
+        }
+        if (!msg || typeof msg.type !== 'string') return;
+        try {
+          this._onMessage(msg);
+        } catch (err) {
+          console.error('openroom: handling', msg.type, 'failed:', err);
+        }
+      };
+      ws.onclose = (ev) => {
+        if (session !== this._session || this._ws !== ws) return;
+        this._ws = null;
+        if (this._joinWaiter) {
+          const why = ev.reason ? `: ${ev.reason}` : '';
+          this._joinWaiter.reject(new OpenRoomError('closed', `the server closed the connection (${ev.code})${why}`));
+          return;
+        }
+        this._lost(ev.code, ev.reason || 'connection closed');
+      };
+    });
+  }
+
+  /**
+   * The socket went away while we were in the room.
+   * @param {number} code
+   * @param {string} reason
+   */
+  _lost(code, reason) {
+    this._session++;
+    this._teardown();
+    this._setState('disconnected');
+    this._emit('disconnected', { code, reason });
+  }
+
+  /**
+   * Leaves the room: tells the server, closes everything, stops camera/mic.
+   * Safe to call at any time (also while join() is pending; join then rejects).
+   */
+  leave() {
+    if (this.state === 'disconnected' && !this._ws) return;
+    this._session++;
+    this._send({ type: 'leave' });
+    if (this._joinWaiter) this._joinWaiter.reject(new OpenRoomError('aborted', 'join aborted: the room was left'));
+    this._teardown();
+    this._setState('disconnected');
+  }
+
+  _resetRoom() {
+    this.members = new Map();
+    this._trackInfo = new Map();
+    this.roomID = null;
+    this.privileges = 0;
+  }
+
+  /** Closes socket and peer connections, stops local media. Emits nothing. */
+  _teardown() {
+    if (this._heartbeat) clearInterval(this._heartbeat);
+    this._heartbeat = null;
+    const ws = this._ws;
+    this._ws = null;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+      try {
+        ws.close(1000, 'bye');
+      } catch {
+        // already closing
+      }
+    }
+    for (const side of [this._pub, this._sub]) {
+      if (!side) continue;
+      const pc = side.pc;
+      pc.onicecandidate = pc.ontrack = pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
+      try {
+        pc.close();
+      } catch {
+        // ignore
+      }
+    }
+    this._pub = this._sub = null;
+    this.publisher = this.subscriber = null;
+    this._senders = {};
+    this._joinIce = {};
+    if (this.localStream) {
+      this.localStream.getTracks().forEach((t) => t.stop());
+      this.localStream = null;
+    }
+    this.members.clear();
+    this._trackInfo.clear();
+  }
+
+  /**
+   * @param {Record<string, unknown>} msg
+   * @returns {boolean} whether it was handed to the socket
+   */
+  _send(msg) {
+    const ws = this._ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    try {
+      ws.send(JSON.stringify(msg));
+      return true;
+    } catch (err) {
+      console.warn('openroom: send failed:', errorMessage(err));
+      return false;
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Mute
+
+  /** @param {boolean} muted */
+  setAudioMuted(muted) {
+    this._setMuted('audio', !!muted);
+  }
+
+  /** @param {boolean} muted */
+  setVideoMuted(muted) {
+    this._setMuted('video', !!muted);
+  }
+
+  muteAudio() {
+    this._setMuted('audio', true);
+  }
+
+  unmuteAudio() {
+    this._setMuted('audio', false);
+  }
+
+  muteVideo() {
+    this._setMuted('video', true);
+  }
+
+  unmuteVideo() {
+    this._setMuted('video', false);
+  }
+
+  /**
+   * @param {'audio'|'video'} kind
+   * @param {boolean} muted
+   */
+  _setMuted(kind, muted) {
+    if (kind === 'audio') this._audioMuted = muted;
+    else this._videoMuted = muted;
+    const tracks = this.localStream ? (kind === 'audio' ? this.localStream.getAudioTracks() : this.localStream.getVideoTracks()) : [];
+    tracks.forEach((t) => (t.enabled = !muted));
+    if (this.state === 'connected' || this.state === 'reconnecting') this._send({ type: 'mute', kind, muted });
+    this._emit('mute', { userID: this.userID, kind, muted, local: true });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Signaling
+
+  /** @param {any} msg */
+  _onMessage(msg) {
+    switch (msg.type) {
+      case 'joined':
+        this._onJoined(msg);
+        return;
+      case 'error': {
+        const code = msg.code ?? 'protocol';
+        const message = String(msg.message ?? 'server error');
+        if (this._joinWaiter) {
+          const w = this._joinWaiter;
+          w.reject(new OpenRoomError(code, message));
+          return;
+        }
+        if (msg.ref === 'offer' && this._pub) this._publisherOfferFailed();
+        this._emitError(code, message, msg.ref ? { ref: msg.ref } : undefined);
+        return;
+      }
+      case 'kicked':
+        this._onKicked(msg);
+        return;
+      default:
+        break;
+    }
+    if (this._joinWaiter || !this._pub) return; // not in the room yet
+    switch (msg.type) {
+      case 'answer':
+        this._onAnswer(msg);
+        break;
+      case 'offer':
+        this._onOffer(msg);
+        break;
+      case 'candidate':
+        this._onCandidate(msg);
+        break;
+      case 'member_joined':
+        if (msg.member && typeof msg.member.userID === 'string') this._upsertMember(msg.member);
+        break;
+      case 'member_left':
+        if (typeof msg.userID === 'string') this._removeMember(msg.userID, msg.reason ?? 'left');
+        break;
+      case 'track_published':
+        this._onTrackPublished(msg);
+        break;
+      case 'track_unpublished':
+        this._onTrackUnpublished(msg);
+        break;
+      case 'mute':
+        this._onRemoteMute(msg);
+        break;
+      case 'heartbeat':
+        break;
+      default:
+        console.debug('openroom: ignoring message type', msg.type);
+    }
+  }
+
+  /** @param {any} msg */
+  _onJoined(msg) {
+    const waiter = this._joinWaiter;
+    if (!waiter) return; // duplicate
+    if (typeof msg.userID === 'string' && msg.userID) this.userID = msg.userID;
+    this.roomID = msg.roomID ?? this.room;
+    this.privileges = typeof msg.privileges === 'number' ? msg.privileges : 0;
+    const { optIce, loginIce } = this._joinIce || {};
+    this._iceServers = optIce || (Array.isArray(msg.iceServers) ? msg.iceServers : loginIce) || [];
+
+    /** @type {RTCConfiguration} */
+    const config = { iceServers: this._iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
+    let pubPC;
+    let subPC;
+    try {
+      pubPC = new RTCPeerConnection(config);
+      subPC = new RTCPeerConnection(config);
+    } catch (err) {
+      pubPC?.close();
+      waiter.reject(new OpenRoomError('webrtc', `cannot create a peer connection: ${errorMessage(err)}`));
+      return;
+    }
+    this._pub = new PeerSide('publisher', pubPC);
+    this._sub = new PeerSide('subscriber', subPC);
+    this.publisher = pubPC;
+    this.subscriber = subPC;
+    for (const side of [this._pub, this._sub]) this._wirePeer(side);
+    subPC.ontrack = (ev) => this._onRemoteTrack(ev);
+
+    for (const m of Array.isArray(msg.members) ? msg.members : []) {
+      if (m && typeof m.userID === 'string') this._upsertMember(m);
+    }
+
+    this._heartbeat = setInterval(() => this._send({ type: 'heartbeat' }), HEARTBEAT_MS);
+    this._setState('connected');
+    waiter.resolve(msg);
+
+    if (this._audioMuted) this._send({ type: 'mute', kind: 'audio', muted: true });
+    if (this._videoMuted) this._send({ type: 'mute', kind: 'video', muted: true });
+
+    const stream = this.localStream;
+    let published = 0;
+    for (const track of stream ? stream.getTracks() : []) {
+      if (this._addLocalTrack(track, /** @type {MediaStream} */ (stream))) published++;
+    }
+    if (published > 0) this._negotiatePublisher();
+  }
+
+  /**
+   * Adds a sendonly transceiver for one of our tracks to the publisher.
+   * @param {MediaStreamTrack} track
+   * @param {MediaStream} stream
+   * @returns {boolean}
+   */
+  _addLocalTrack(track, stream) {
+    const pc = this.publisher;
+    if (!pc) return false;
+    const kind = /** @type {'audio'|'video'} */ (track.kind);
+    if (this._senders[kind]) return false; // one track per kind
+    try {
+      const tr = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+      if (kind === 'video') preferH264(tr);
+      this._senders[kind] = tr.sender;
+      return true;
+    } catch (err) {
+      this._emitError('webrtc', `cannot publish ${kind}: ${errorMessage(err)}`);
+      return false;
+    }
+  }
+
+  /** @param {PeerSide} side */
+  _wirePeer(side) {
+    const pc = side.pc;
+    pc.onicecandidate = (ev) => {
+      const c = ev.candidate;
+      if (!c || !c.candidate) return; // end of candidates: the server ignores it anyway
+      this._send({ type: 'candidate', target: side.target, candidate: c.toJSON() });
+    };
+    const onChange = () => {
+      this._updateMediaState();
+      if (side.target === 'publisher' && (pc.connectionState ?? pc.iceConnectionState) === 'failed') {
+        this._negotiatePublisher({ iceRestart: true });
+      }
+    };
+    if ('connectionState' in pc) pc.onconnectionstatechange = onChange;
+    else /** @type {any} */ (pc).oniceconnectionstatechange = onChange;
+  }
+
+  /** connected <-> reconnecting, from the peer connections' states. */
+  _updateMediaState() {
+    if (this.state !== 'connected' && this.state !== 'reconnecting') return;
+    let broken = false;
+    for (const side of [this._pub, this._sub]) {
+      if (!side) continue;
+      const s = side.pc.connectionState ?? side.pc.iceConnectionState;
+      if (s === 'disconnected' || s === 'failed') broken = true;
+    }
+    this._setState(broken ? 'reconnecting' : 'connected');
+  }
+
+  /**
+   * Offers our media on the publisher. Only one offer is in flight; a request
+   * made meanwhile runs when the answer is in.
+   * @param {RTCOfferOptions} [options]
+   */
+  _negotiatePublisher(options) {
+    const side = this._pub;
+    if (!side) return;
+    if (side.negotiating) {
+      side.again = true;
+      if (options?.iceRestart) side.againOptions = options;
+      return;
+    }
+    side.negotiating = true;
+    const session = this._session;
+    side
+      .run(async () => {
+        if (session !== this._session) return;
+        const offer = await side.pc.createOffer(options);
+        if (session !== this._session) return;
+        await side.pc.setLocalDescription(offer);
+        if (session !== this._session) return;
+        const sdp = side.pc.localDescription?.sdp ?? offer.sdp;
+        if (!this._send({ type: 'offer', target: 'publisher', sdp })) side.negotiating = false;
+      })
+      .catch((err) => {
+        side.negotiating = false;
+        if (session === this._session) this._emitError('webrtc', `publish offer failed: ${errorMessage(err)}`);
+      });
+  }
+
+  /** The server refused our offer: go back to stable so a later offer can work. */
+  _publisherOfferFailed() {
+    const side = this._pub;
+    if (!side || !side.negotiating) return;
+    side
+      .run(async () => {
+        if (side.pc.signalingState === 'have-local-offer') {
+          await side.pc.setLocalDescription({ type: 'rollback' });
+        }
+      })
+      .catch(() => {})
+      .finally(() => {
+        side.negotiating = false;
+        side.again = false;
+      });
+  }
+
+  /** @param {any} msg */
+  _onAnswer(msg) {
+    if (msg.target && msg.target !== 'publisher') return;
+    const side = this._pub;
+    if (!side || typeof msg.sdp !== 'string') return;
+    const session = this._session;
+    side
+      .run(async () => {
+        if (side.pc.signalingState !== 'have-local-offer') {
+          console.warn('openroom: unexpected publisher answer in state', side.pc.signalingState);
+          return;
+        }
+        await side.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+        await side.flushCandidates();
+      })
+      .catch((err) => {
+        if (session === this._session) this._emitError('webrtc', `cannot apply the server's answer: ${errorMessage(err)}`);
+      })
+      .finally(() => {
+        if (session !== this._session) return;
+        side.negotiating = false;
+        if (side.again) {
+          const opts = side.againOptions;
+          side.again = false;
+          side.againOptions = undefined;
+          this._negotiatePublisher(opts);
+        }
+      });
+  }
+
+  /** @param {any} msg */
+  _onOffer(msg) {
+    if (msg.target && msg.target !== 'subscriber') return;
+    const side = this._sub;
+    if (!side || typeof msg.sdp !== 'string') return;
+    const session = this._session;
+    side
+      .run(async () => {
+        const pc = side.pc;
+        if (pc.signalingState === 'have-remote-offer') {
+          // An earlier offer we could not answer: start over with this one.
+          await pc.setRemoteDescription({ type: 'rollback' });
+        }
+        await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+        await side.flushCandidates();
+        const answer = await pc.createAnswer();
+        if (session !== this._session) return;
+        await pc.setLocalDescription(answer);
+        if (session !== this._session) return;
+        this._send({ type: 'answer', target: 'subscriber', sdp: pc.localDescription?.sdp ?? answer.sdp });
+      })
+      .catch((err) => {
+        if (session === this._session) this._emitError('webrtc', `cannot answer the server's offer: ${errorMessage(err)}`);
+      });
+  }
+
+  /** @param {any} msg */
+  _onCandidate(msg) {
+    const side = msg.target === 'publisher' ? this._pub : msg.target === 'subscriber' ? this._sub : null;
+    const c = msg.candidate;
+    if (!side || !c) return;
+    /** @type {RTCIceCandidateInit} */
+    const init = typeof c === 'string' ? { candidate: c, sdpMid: '0', sdpMLineIndex: 0 } : c;
+    if (!init.candidate) return; // end of candidates
+    side
+      .run(async () => {
+        if (!side.pc.remoteDescription) {
+          side.pending.push(init);
+          return;
+        }
+        await side.pc.addIceCandidate(init);
+      })
+      .catch((err) => console.warn(`openroom: ${side.target}: addIceCandidate failed:`, errorMessage(err)));
+  }
+
+  /** @param {any} msg */
+  _onKicked(msg) {
+    const reason = String(msg.reason ?? 'kicked');
+    const code = typeof msg.code === 'number' ? msg.code : 4000;
+    if (this._joinWaiter) {
+      this._joinWaiter.reject(new OpenRoomError(code, reason));
+      return;
+    }
+    this._session++;
+    this._teardown();
+    this._setState('disconnected');
+    this._emit('kicked', { reason, code });
+    this._emit('disconnected', { code: 4000, reason });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Members and tracks
+
+  /**
+   * Adds or updates a remote member from a server Member object.
+   * @param {any} m
+   * @returns {Member|null}
+   */
+  _upsertMember(m) {
+    if (m.userID === this.userID) return null;
+    let member = this.members.get(m.userID);
+    const isNew = !member;
+    if (!member) {
+      member = {
+        userID: m.userID,
+        nickName: m.userID,
+        kind: 'webrtc',
+        audioMuted: false,
+        videoMuted: false,
+        stream: null,
+        tracks: [],
+      };
+      this.members.set(m.userID, member);
+    }
+    if (typeof m.nickName === 'string' && m.nickName) member.nickName = m.nickName;
+    if (typeof m.kind === 'string' && m.kind) member.kind = m.kind;
+    if (typeof m.audioMuted === 'boolean') member.audioMuted = m.audioMuted;
+    if (typeof m.videoMuted === 'boolean') member.videoMuted = m.videoMuted;
+    if (Array.isArray(m.tracks)) {
+      member.tracks = m.tracks
+        .filter((t) => t && typeof t.trackID === 'string')
+        .map((t) => ({ trackID: t.trackID, kind: t.kind, codec: t.codec, muted: !!t.muted }));
+      for (const t of member.tracks) this._trackInfo.set(t.trackID, { userID: member.userID, kind: t.kind });
+    }
+    this._emit(isNew ? 'memberjoined' : 'memberupdated', { member });
+    return member;
+  }
+
+  /**
+   * @param {string} userID
+   * @param {string} reason
+   */
+  _removeMember(userID, reason) {
+    const member = this.members.get(userID);
+    if (!member) return;
+    if (member.stream) {
+      for (const t of member.stream.getTracks()) this._dropTrack(member, t);
+    }
+    for (const t of member.tracks) this._trackInfo.delete(t.trackID);
+    this.members.delete(userID);
+    this._emit('memberleft', { userID, reason });
+  }
+
+  /**
+   * Removes a track from a member's stream and emits trackremoved.
+   * @param {Member} member
+   * @param {MediaStreamTrack} track
+   * @param {string} [trackID] the published trackID, when known
+   */
+  _dropTrack(member, track, trackID) {
+    const stream = member.stream;
+    if (!stream || !stream.getTracks().includes(track)) return;
+    stream.removeTrack(track);
+    if (stream.getTracks().length === 0) member.stream = null;
+    this._emit('trackremoved', { userID: member.userID, kind: track.kind, trackID: trackID ?? track.id });
+  }
+
+  /** @param {RTCTrackEvent} ev */
+  _onRemoteTrack(ev) {
+    const track = ev.track;
+    const remoteStream = ev.streams?.[0];
+    const userID = remoteStream?.id || this._trackInfo.get(track.id)?.userID;
+    if (!userID) {
+      console.warn('openroom: a remote track without a stream id; ignored', track.id);
+      return;
+    }
+    if (track.readyState === 'ended') return;
+
+    // A transceiver reused for another member hands us the same track again.
+    for (const other of this.members.values()) {
+      if (other.userID !== userID && other.stream?.getTracks().includes(track)) this._dropTrack(other, track);
+    }
+
+    const member = this.members.get(userID) ?? this._upsertMember({ userID });
+    if (!member) return;
+    if (member.stream) {
+      for (const t of member.stream.getTracks()) {
+        if (t !== track && t.kind === track.kind) this._dropTrack(member, t);
+      }
+    }
+    if (!member.stream) member.stream = new MediaStream();
+    const stream = member.stream;
+    if (!stream.getTracks().includes(track)) stream.addTrack(track);
+
+    if (remoteStream && !this._watched.has(remoteStream)) {
+      this._watched.add(remoteStream);
+      remoteStream.addEventListener('removetrack', (e) => {
+        const owner = this.members.get(remoteStream.id);
+        if (owner && e.track) this._dropTrack(owner, e.track);
+      });
+    }
+    if (!this._watchedTracks.has(track)) {
+      this._watchedTracks.add(track);
+      track.addEventListener('ended', () => {
+        for (const m of this.members.values()) this._dropTrack(m, track);
+      });
+    }
+    this._emit('track', { userID, kind: track.kind, track, stream });
+  }
+
+  /** @param {any} msg */
+  _onTrackPublished(msg) {
+    if (typeof msg.userID !== 'string' || typeof msg.trackID !== 'string') return;
+    const member = this.members.get(msg.userID) ?? this._upsertMember({ userID: msg.userID });
+    if (!member) return;
+    this._trackInfo.set(msg.trackID, { userID: msg.userID, kind: msg.kind });
+    if (!member.tracks.some((t) => t.trackID === msg.trackID)) {
+      member.tracks.push({ trackID: msg.trackID, kind: msg.kind, codec: msg.codec, muted: false });
+    }
+  }
+
+  /** @param {any} msg */
+  _onTrackUnpublished(msg) {
+    if (typeof msg.userID !== 'string' || typeof msg.trackID !== 'string') return;
+    this._trackInfo.delete(msg.trackID);
+    const member = this.members.get(msg.userID);
+    if (!member) return;
+    member.tracks = member.tracks.filter((t) => t.trackID !== msg.trackID);
+    const stream = member.stream;
+    if (!stream) return;
+    let track = stream.getTracks().find((t) => t.id === msg.trackID);
+    if (!track && msg.kind) {
+      // The browser may keep an older track id on a reused transceiver: take the
+      // one track of that kind that no current publication claims.
+      const published = new Set(member.tracks.map((t) => t.trackID));
+      const orphans = stream.getTracks().filter((t) => t.kind === msg.kind && !published.has(t.id));
+      if (orphans.length === 1) track = orphans[0];
+    }
+    if (track) this._dropTrack(member, track, msg.trackID);
+  }
+
+  /** @param {any} msg */
+  _onRemoteMute(msg) {
+    if (typeof msg.userID !== 'string' || (msg.kind !== 'audio' && msg.kind !== 'video')) return;
+    const muted = !!msg.muted;
+    if (msg.userID === this.userID) return;
+    const member = this.members.get(msg.userID);
+    if (member) {
+      if (msg.kind === 'audio') member.audioMuted = muted;
+      else member.videoMuted = muted;
+      for (const t of member.tracks) if (t.kind === msg.kind) t.muted = muted;
+    }
+    this._emit('mute', { userID: msg.userID, kind: msg.kind, muted });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Stats
+
+  /**
+   * Inbound media statistics per remote member, from subscriber.getStats().
+   * Every current member has an entry; `video`/`audio` appear once the
+   * browser has stats for that kind.
+   * @returns {Promise<Record<string, RemoteMemberStats>>}
+   */
+  async remoteStats() {
+    /** @type {Record<string, RemoteMemberStats>} */
+    const out = {};
+    for (const id of this.members.keys()) out[id] = {};
+    const pc = this.subscriber;
+    if (!pc || pc.connectionState === 'closed') return out;
+    /** @type {RTCStatsReport} */
+    let report;
+    try {
+      report = await pc.getStats();
+    } catch {
+      return out;
+    }
+
+    /** track id -> userID, from the streams we hand out. */
+    const owner = new Map();
+    for (const m of this.members.values()) {
+      for (const t of m.stream?.getTracks() ?? []) owner.set(t.id, m.userID);
+    }
+    /** mid -> userID, for browsers whose inbound-rtp lacks trackIdentifier. */
+    const midOwner = new Map();
+    try {
+      for (const tr of pc.getTransceivers()) {
+        const t = tr.receiver.track;
+        if (tr.mid != null && t && owner.has(t.id)) midOwner.set(tr.mid, owner.get(t.id));
+      }
+    } catch {
+      // closed meanwhile
+    }
+
+    /** @type {Record<string, any>} */
+    const best = {};
+    report.forEach((/** @type {any} */ s) => {
+      if (s.type !== 'inbound-rtp') return;
+      const kind = s.kind ?? s.mediaType;
+      if (kind !== 'audio' && kind !== 'video') return;
+      let trackId = s.trackIdentifier;
+      if (!trackId && s.trackId) trackId = /** @type {any} */ (report.get(s.trackId))?.trackIdentifier;
+      let userID = trackId ? owner.get(trackId) : undefined;
+      if (!userID && s.mid != null) userID = midOwner.get(s.mid);
+      if (!userID || !out[userID]) return;
+      const key = `${userID}\n${kind}`;
+      if (best[key] && (best[key].bytesReceived ?? 0) >= (s.bytesReceived ?? 0)) return;
+      best[key] = s;
+      if (kind === 'video') {
+        out[userID].video = {
+          framesDecoded: s.framesDecoded ?? 0,
+          bytesReceived: s.bytesReceived ?? 0,
+          packetsReceived: s.packetsReceived ?? 0,
+        };
+      } else {
+        let level = s.audioLevel;
+        if (typeof level !== 'number' && s.trackId) level = /** @type {any} */ (report.get(s.trackId))?.audioLevel;
+        out[userID].audio = {
+          packetsReceived: s.packetsReceived ?? 0,
+          bytesReceived: s.bytesReceived ?? 0,
+          audioLevel: typeof level === 'number' ? level : 0,
+        };
+      }
+    });
+    return out;
+  }
+}
+
+export default Room;
