@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 )
@@ -64,6 +65,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, cfg.UDP))
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	// Browsers with camera permission announce real addresses, and peer-reflexive
+	// candidates cover the rest; mDNS would only add multicast chatter.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if len(cfg.NodeIPs) > 0 {
 		se.SetNAT1To1IPs(cfg.NodeIPs, webrtc.ICECandidateTypeHost)
 	}
