@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,16 +31,16 @@ const (
 
 // inMsg is the union of every client message's fields.
 type inMsg struct {
-	Type          string                   `json:"type"`
-	Room          roomRef                  `json:"room"`
-	UserSig       string                   `json:"userSig"`
-	PrivateMapKey string                   `json:"privateMapKey"`
-	NickName      string                   `json:"nickName"`
-	Target        string                   `json:"target"`
-	SDP           string                   `json:"sdp"`
-	Candidate     *webrtc.ICECandidateInit `json:"candidate"`
-	Kind          string                   `json:"kind"`
-	Muted         *bool                    `json:"muted"`
+	Type          string          `json:"type"`
+	Room          roomRef         `json:"room"`
+	UserSig       string          `json:"userSig"`
+	PrivateMapKey string          `json:"privateMapKey"`
+	NickName      string          `json:"nickName"`
+	Target        string          `json:"target"`
+	SDP           string          `json:"sdp"`
+	Candidate     json.RawMessage `json:"candidate"`
+	Kind          string          `json:"kind"`
+	Muted         *bool           `json:"muted"`
 }
 
 // conn is one WebSocket. Its read goroutine (serveWS) owns every field below
@@ -284,7 +285,7 @@ func (c *conn) handle(data []byte) {
 		c.fail("", missing("type"))
 		return
 	}
-	if m.Type != "join" && !c.joined {
+	if m.Type != "join" && m.Type != "heartbeat" && !c.joined {
 		if known(m.Type) {
 			c.out(map[string]any{"type": "error", "code": CodeNotJoined, "ref": m.Type,
 				"message": "not joined: send join first"})
@@ -463,13 +464,25 @@ func (c *conn) answer(m *inMsg) {
 }
 
 func (c *conn) candidate(m *inMsg) {
-	if m.Candidate == nil {
+	var ci webrtc.ICECandidateInit
+	switch s := strings.TrimSpace(string(m.Candidate)); {
+	case s == "" || s == "null" || s == `""`:
 		return // end of candidates
+	case s[0] == '"': // a bare candidate line
+		if err := json.Unmarshal(m.Candidate, &ci.Candidate); err != nil {
+			c.fail("candidate", fmt.Errorf("%w: candidate: %v", ErrBadMessage, err))
+			return
+		}
+	default:
+		if err := json.Unmarshal(m.Candidate, &ci); err != nil {
+			c.fail("candidate", fmt.Errorf("%w: candidate must be {candidate, sdpMid, sdpMLineIndex}: %v", ErrBadMessage, err))
+			return
+		}
 	}
 	if !c.needPeer("candidate") {
 		return
 	}
-	if err := c.peer.AddCandidate(m.Target, *m.Candidate); err != nil {
+	if err := c.peer.AddCandidate(m.Target, ci); err != nil {
 		c.fail("candidate", err)
 	}
 }
