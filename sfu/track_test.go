@@ -1,0 +1,175 @@
+package sfu
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// fakeWriter stands in for pion's SRTP write stream: it counts and checks.
+type fakeWriter struct {
+	packets atomic.Int64
+	lastSSRC, lastPT uint32
+}
+
+func (w *fakeWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	w.packets.Add(1)
+	w.lastSSRC, w.lastPT = h.SSRC, uint32(h.PayloadType)
+	return len(payload), nil
+}
+func (w *fakeWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// fakeContext is what pion hands a TrackLocal on Bind.
+type fakeContext struct {
+	codecs []webrtc.RTPCodecParameters
+	ssrc   webrtc.SSRC
+	w      webrtc.TrackLocalWriter
+}
+
+func (c fakeContext) CodecParameters() []webrtc.RTPCodecParameters            { return c.codecs }
+func (c fakeContext) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return nil }
+func (c fakeContext) SSRC() webrtc.SSRC                                      { return c.ssrc }
+func (c fakeContext) SSRCRetransmission() webrtc.SSRC                        { return 0 }
+func (c fakeContext) SSRCForwardErrorCorrection() webrtc.SSRC                { return 0 }
+func (c fakeContext) WriteStream() webrtc.TrackLocalWriter                   { return c.w }
+func (c fakeContext) ID() string                                             { return "ctx" }
+func (c fakeContext) RTCPReader() interceptor.RTCPReader                     { return nil }
+
+var h264 = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: H264Fmtp}
+
+func negotiated(pt webrtc.PayloadType, c webrtc.RTPCodecCapability) []webrtc.RTPCodecParameters {
+	return []webrtc.RTPCodecParameters{{RTPCodecCapability: c, PayloadType: pt}}
+}
+
+func TestDownTrackRewritesSSRCAndPayloadType(t *testing.T) {
+	keyframes := 0
+	tr := NewTrack(TrackOptions{ID: "v", Owner: "alice", Kind: webrtc.RTPCodecTypeVideo, Codec: h264,
+		RequestKeyframe: func() { keyframes++ }})
+	w := &fakeWriter{}
+	d := NewDownTrack(tr)
+	tr.AddSink(d)
+	tr.WriteRTP(&rtp.Packet{Header: rtp.Header{SSRC: 1, PayloadType: 102}, Payload: []byte{1}})
+	if got := w.packets.Load(); got != 0 {
+		t.Fatalf("before bind: got %d packets; want 0", got)
+	}
+	if _, err := d.Bind(fakeContext{codecs: negotiated(125, h264), ssrc: 777, w: w}); err != nil {
+		t.Fatal(err)
+	}
+	if keyframes != 1 {
+		t.Errorf("keyframe requests on bind: got %d; want 1", keyframes)
+	}
+	tr.WriteRTP(&rtp.Packet{Header: rtp.Header{SSRC: 1, PayloadType: 102, Extension: true}, Payload: []byte{1}})
+	if w.packets.Load() != 1 || w.lastSSRC != 777 || w.lastPT != 125 {
+		t.Errorf("got %d packets ssrc %d pt %d; want 1 packet ssrc 777 pt 125", w.packets.Load(), w.lastSSRC, w.lastPT)
+	}
+	if d.StreamID() != "alice" {
+		t.Errorf("stream ID: got %q; want the owner alice", d.StreamID())
+	}
+}
+
+func TestDownTrackCodecMatching(t *testing.T) {
+	vp8 := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	h264Mode0 := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: "profile-level-id=42e01f"}
+	h264High := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: "packetization-mode=1;profile-level-id=640032"}
+	h264Level := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: "packetization-mode=1;profile-level-id=42e034"}
+	tests := []struct {
+		name      string
+		track     webrtc.RTPCodecCapability
+		offered   webrtc.RTPCodecCapability
+		wantMatch bool
+	}{
+		{"same H.264", h264, h264, true},
+		{"H.264 other level", h264, h264Level, true},
+		{"H.264 packetization-mode 0", h264, h264Mode0, false},
+		{"H.264 high profile", h264, h264High, false},
+		{"VP8 vs H.264", vp8, h264, false},
+		{"VP8", vp8, vp8, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := NewDownTrack(NewTrack(TrackOptions{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Codec: tc.track}))
+			_, err := d.Bind(fakeContext{codecs: negotiated(100, tc.offered), w: &fakeWriter{}})
+			if got := err == nil; got != tc.wantMatch {
+				t.Errorf("bind: got err %v; want match %v", err, tc.wantMatch)
+			}
+		})
+	}
+}
+
+func TestKeyframeRequestsAreThrottled(t *testing.T) {
+	now := time.Unix(1000, 0)
+	asked := 0
+	tr := NewTrack(TrackOptions{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Codec: h264,
+		RequestKeyframe: func() { asked++ }, Now: func() time.Time { return now }})
+	steps := []struct {
+		advance time.Duration
+		want    bool
+	}{{0, true}, {100 * time.Millisecond, false}, {300 * time.Millisecond, false}, {200 * time.Millisecond, true}, {0, false}}
+	for i, s := range steps {
+		now = now.Add(s.advance)
+		if got := tr.RequestKeyframe(); got != s.want {
+			t.Errorf("step %d: got %v; want %v", i, got, s.want)
+		}
+	}
+	audio := NewTrack(TrackOptions{ID: "a", Kind: webrtc.RTPCodecTypeAudio, RequestKeyframe: func() { asked++ }})
+	if audio.RequestKeyframe() {
+		t.Errorf("audio keyframe: got passed on; want ignored")
+	}
+	if asked != 2 {
+		t.Errorf("requests passed on: got %d; want 2", asked)
+	}
+}
+
+func TestSinksAddRemove(t *testing.T) {
+	tr := NewTrack(TrackOptions{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Codec: h264})
+	a, b := NewDownTrack(tr), NewDownTrack(tr)
+	tr.AddSink(a)
+	tr.AddSink(a)
+	tr.AddSink(b)
+	if got := tr.SinkCount(); got != 2 {
+		t.Fatalf("sinks: got %d; want 2", got)
+	}
+	tr.RemoveSink(a)
+	tr.RemoveSink(a)
+	if got := tr.SinkCount(); got != 1 {
+		t.Fatalf("sinks: got %d; want 1", got)
+	}
+}
+
+// BenchmarkFanout measures the forwarding hot path: one publisher's packet
+// written to N bound subscribers (SSRC/PT rewrite and hand-off to the write
+// stream). SRTP and interceptors are pion's and not measured here.
+func BenchmarkFanout(b *testing.B) {
+	for _, n := range []int{1, 10, 50} {
+		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
+			tr := NewTrack(TrackOptions{ID: "v", Owner: "pub", Kind: webrtc.RTPCodecTypeVideo, Codec: h264})
+			writers := make([]*fakeWriter, n)
+			for i := range writers {
+				writers[i] = &fakeWriter{}
+				d := NewDownTrack(tr)
+				if _, err := d.Bind(fakeContext{codecs: negotiated(102, h264), ssrc: webrtc.SSRC(i + 1), w: writers[i]}); err != nil {
+					b.Fatal(err)
+				}
+				tr.AddSink(d)
+			}
+			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SSRC: 42}, Payload: make([]byte, 1100)}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				pkt.SequenceNumber++
+				tr.WriteRTP(pkt)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/fwd-pkt")
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "fwd-pkts/s")
+			if got := writers[n-1].packets.Load(); got != int64(b.N) {
+				b.Fatalf("last subscriber: got %d packets; want %d", got, b.N)
+			}
+		})
+	}
+}
