@@ -61,8 +61,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
-	var se webrtc.SettingEngine
-	se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, cfg.UDP))
+	logs := pionLogs{log: cfg.Logger}
+	se := webrtc.SettingEngine{LoggerFactory: logs}
+	se.SetICEUDPMux(webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), cfg.UDP))
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	// Browsers with camera permission announce real addresses, and peer-reflexive
