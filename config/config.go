@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +94,9 @@ func (c *Config) LoadYAML(r io.Reader, name string) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
+		if errors.Is(err, io.EOF) { // only comments: no document at all
+			return nil
+		}
 		return fmt.Errorf("%w: %s: %s", ErrInvalid, name, friendlyYAML(err))
 	}
 	return nil
@@ -139,7 +143,14 @@ func envVars(c *Config) map[string]func(string) error {
 
 // LoadEnv overlays OPENROOM_* variables found by lookup (os.LookupEnv in main).
 func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
-	for name, set := range envVars(c) {
+	vars := envVars(c)
+	names := make([]string, 0, len(vars))
+	for name := range vars {
+		names = append(names, name)
+	}
+	sort.Strings(names) // report the first bad variable the same way every run
+	for _, name := range names {
+		set := vars[name]
 		v, ok := lookup(name)
 		if !ok {
 			continue

@@ -223,7 +223,7 @@ func (m *Manager) Enter(req EnterRequest) ([]MemberInfo, error) {
 	if exists && old.session != nil {
 		m.log.Info("duplicate login: kicking older session", "room", r.name, "user", req.UserID)
 		old.session.Kick(ReasonElsewhere)
-		m.removeLocked(r, old, ReasonKicked)
+		m.removeMemberLocked(r, old, ReasonKicked) // the room stays: the successor joins it now
 		exists = false
 	}
 	mem := &member{
@@ -365,6 +365,16 @@ func (m *Manager) lookupLocked(room, userID string, s Session) (*Room, *member, 
 }
 
 func (m *Manager) removeLocked(r *Room, mem *member, reason string) {
+	m.removeMemberLocked(r, mem, reason)
+	if len(r.members) == 0 {
+		delete(m.rooms, r.name)
+		m.log.Info("room closed", "room", r.name)
+	}
+}
+
+// removeMemberLocked removes a member but keeps its room even when empty (a
+// re-login replaces the member at once).
+func (m *Manager) removeMemberLocked(r *Room, mem *member, reason string) {
 	for len(mem.tracks) > 0 {
 		m.unpublishLocked(r, mem, mem.tracks[len(mem.tracks)-1])
 	}
@@ -375,10 +385,6 @@ func (m *Manager) removeLocked(r *Room, mem *member, reason string) {
 	delete(r.members, mem.userID)
 	m.log.Info("member left", "room", r.name, "user", mem.userID, "reason", reason, "members", len(r.members))
 	m.broadcastLocked(r, mem.userID, Event{Type: "member_left", UserID: mem.userID, Reason: reason})
-	if len(r.members) == 0 {
-		delete(m.rooms, r.name)
-		m.log.Info("room closed", "room", r.name)
-	}
 }
 
 // Sweep removes every member silent for longer than the timeout and returns how

@@ -61,4 +61,3 @@ func loadConfig(args []string, stderr io.Writer, env func(string) (string, bool)
 	})
 	return cfg, cfg.Validate()
 }
-

@@ -45,7 +45,7 @@ Server flags (an empty address disables that listener):
   --rtc-port N         the one UDP port for all WebRTC traffic, 0 disables (default 7882)
   --node-ip IP         address announced in ICE candidates (default: the machine's addresses)
   --secret S           token secret (default: random, printed at start)
-  --open-login BOOL    anyone may get tokens and join (default true)
+  --open-login=BOOL    anyone may get tokens and join (default true)
   --room-capacity N    members per room (default 16)
   --member-timeout D   drop members silent this long (default 20s)
   --log-level L        debug, info, warn, error (default info)
