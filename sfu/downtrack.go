@@ -29,6 +29,8 @@ type DownTrack struct {
 	// hdr is scratch space reused for every packet: WriteRTP is only ever called
 	// from the track's writer goroutine, and reusing it keeps the path allocation-free.
 	hdr rtp.Header
+	// onBind runs when pion binds the track (the subscriber's answer arrived).
+	onBind func()
 }
 
 // NewDownTrack returns an unbound DownTrack for t.
@@ -42,7 +44,9 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	for _, c := range ctx.CodecParameters() {
 		if codecMatches(d.track.codec, c.RTPCodecCapability) {
 			d.bound.Store(&binding{ssrc: ctx.SSRC(), pt: c.PayloadType, w: ctx.WriteStream()})
-			d.track.RequestKeyframe() // a new subscriber needs a keyframe to start
+			if d.onBind != nil {
+				d.onBind()
+			}
 			return c, nil
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -77,6 +78,10 @@ type Peer struct {
 	dirty          bool // subscriber tracks changed since the last offer
 	awaitingAnswer bool
 
+	// subConnected is set once the subscriber connection carries media; keyframes
+	// asked for before that would arrive before SRTP is up and be dropped.
+	subConnected atomic.Bool
+
 	wgMu      sync.Mutex // guards wg.Add against Close's wg.Wait, and isClosed
 	isClosed  bool
 	wg        sync.WaitGroup
@@ -110,6 +115,9 @@ func (e *Engine) NewPeer(cfg PeerConfig) (*Peer, error) {
 		})
 		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 			p.log.Debug("connection state", "target", target, "state", s.String())
+			if target == TargetSubscriber && s == webrtc.PeerConnectionStateConnected && !p.subConnected.Swap(true) {
+				p.enqueue(p.requestKeyframes) // video starts within one keyframe of connecting
+			}
 			if p.cfg.OnState != nil {
 				p.cfg.OnState(target, s)
 			}
@@ -314,6 +322,11 @@ func (p *Peer) subscribe(t *Track) {
 	default:
 	}
 	dt := NewDownTrack(t)
+	dt.onBind = func() {
+		if p.subConnected.Load() { // renegotiated onto a live connection
+			t.RequestKeyframe()
+		}
+	}
 	sender, err := p.sub.AddTrack(dt)
 	if err != nil {
 		p.log.Warn("cannot forward track", "track", t.ID(), "owner", t.Owner(), "err", err)
@@ -336,6 +349,12 @@ func (p *Peer) unsubscribe(t *Track) {
 		p.log.Debug("remove track", "track", t.ID(), "err", err)
 	}
 	p.dirty = true
+}
+
+func (p *Peer) requestKeyframes() {
+	for t := range p.subs {
+		t.RequestKeyframe()
+	}
 }
 
 func (p *Peer) offer() {

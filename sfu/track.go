@@ -36,6 +36,7 @@ type Track struct {
 	requestKeyframe func() // asks the publisher for a keyframe; may be nil
 	lastKeyframe    atomic.Int64
 	now             func() time.Time
+	deferred        *time.Timer // guarded by mu: a request postponed by the throttle
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -76,7 +77,16 @@ func (t *Track) Codec() webrtc.RTPCodecCapability { return t.codec }
 func (t *Track) Done() <-chan struct{} { return t.done }
 
 // Close ends the track. Sinks stay attached but receive nothing more.
-func (t *Track) Close() { t.closeOnce.Do(func() { close(t.done) }) }
+func (t *Track) Close() {
+	t.closeOnce.Do(func() {
+		close(t.done)
+		t.mu.Lock()
+		if t.deferred != nil {
+			t.deferred.Stop()
+		}
+		t.mu.Unlock()
+	})
+}
 
 // WriteRTP forwards p to every sink. Call it from one goroutine at a time.
 func (t *Track) WriteRTP(p *rtp.Packet) {
@@ -118,7 +128,9 @@ func (t *Track) RemoveSink(s Sink) {
 func (t *Track) SinkCount() int { return len(*t.sinks.Load()) }
 
 // RequestKeyframe asks the publisher for a keyframe, at most once per
-// keyframeInterval. It reports whether the request was passed on.
+// keyframeInterval. A request inside the interval is not lost: one request is
+// sent when the interval ends, so a subscriber that connects just after another
+// still gets its keyframe soon. It reports whether a request was sent now.
 func (t *Track) RequestKeyframe() bool {
 	if t.requestKeyframe == nil || t.kind != webrtc.RTPCodecTypeVideo {
 		return false
@@ -126,6 +138,7 @@ func (t *Track) RequestKeyframe() bool {
 	now := t.now().UnixNano()
 	last := t.lastKeyframe.Load()
 	if last != 0 && now-last < int64(keyframeInterval) {
+		t.deferKeyframe(time.Duration(int64(keyframeInterval) - (now - last)))
 		return false
 	}
 	if !t.lastKeyframe.CompareAndSwap(last, now) {
@@ -133,4 +146,28 @@ func (t *Track) RequestKeyframe() bool {
 	}
 	t.requestKeyframe()
 	return true
+}
+
+func (t *Track) deferKeyframe(wait time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.deferred != nil {
+		return // one postponed request is enough
+	}
+	select {
+	case <-t.done:
+		return
+	default:
+	}
+	t.deferred = time.AfterFunc(wait, func() {
+		t.mu.Lock()
+		t.deferred = nil
+		t.mu.Unlock()
+		select {
+		case <-t.done:
+		default:
+			t.lastKeyframe.Store(t.now().UnixNano())
+			t.requestKeyframe()
+		}
+	})
 }

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ import (
 
 // fakeWriter stands in for pion's SRTP write stream: it counts and checks.
 type fakeWriter struct {
-	packets atomic.Int64
+	packets          atomic.Int64
 	lastSSRC, lastPT uint32
 }
 
@@ -31,7 +32,7 @@ type fakeContext struct {
 	w      webrtc.TrackLocalWriter
 }
 
-func (c fakeContext) CodecParameters() []webrtc.RTPCodecParameters            { return c.codecs }
+func (c fakeContext) CodecParameters() []webrtc.RTPCodecParameters           { return c.codecs }
 func (c fakeContext) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return nil }
 func (c fakeContext) SSRC() webrtc.SSRC                                      { return c.ssrc }
 func (c fakeContext) SSRCRetransmission() webrtc.SSRC                        { return 0 }
@@ -57,11 +58,13 @@ func TestDownTrackRewritesSSRCAndPayloadType(t *testing.T) {
 	if got := w.packets.Load(); got != 0 {
 		t.Fatalf("before bind: got %d packets; want 0", got)
 	}
+	bound := 0
+	d.onBind = func() { bound++ }
 	if _, err := d.Bind(fakeContext{codecs: negotiated(125, h264), ssrc: 777, w: w}); err != nil {
 		t.Fatal(err)
 	}
-	if keyframes != 1 {
-		t.Errorf("keyframe requests on bind: got %d; want 1", keyframes)
+	if bound != 1 || keyframes != 0 {
+		t.Errorf("on bind: got %d callbacks, %d keyframe requests; want 1, 0 (the peer decides)", bound, keyframes)
 	}
 	tr.WriteRTP(&rtp.Packet{Header: rtp.Header{SSRC: 1, PayloadType: 102, Extension: true}, Payload: []byte{1}})
 	if w.packets.Load() != 1 || w.lastSSRC != 777 || w.lastPT != 125 {
@@ -102,26 +105,39 @@ func TestDownTrackCodecMatching(t *testing.T) {
 }
 
 func TestKeyframeRequestsAreThrottled(t *testing.T) {
+	var mu sync.Mutex // guards now: the deferred request reads the clock from a timer goroutine
 	now := time.Unix(1000, 0)
-	asked := 0
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	var asked atomic.Int64
 	tr := NewTrack(TrackOptions{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Codec: h264,
-		RequestKeyframe: func() { asked++ }, Now: func() time.Time { return now }})
+		RequestKeyframe: func() { asked.Add(1) }, Now: clock})
+	defer tr.Close()
 	steps := []struct {
 		advance time.Duration
 		want    bool
 	}{{0, true}, {100 * time.Millisecond, false}, {300 * time.Millisecond, false}, {200 * time.Millisecond, true}, {0, false}}
 	for i, s := range steps {
+		mu.Lock()
 		now = now.Add(s.advance)
+		mu.Unlock()
 		if got := tr.RequestKeyframe(); got != s.want {
 			t.Errorf("step %d: got %v; want %v", i, got, s.want)
 		}
 	}
-	audio := NewTrack(TrackOptions{ID: "a", Kind: webrtc.RTPCodecTypeAudio, RequestKeyframe: func() { asked++ }})
+	audio := NewTrack(TrackOptions{ID: "a", Kind: webrtc.RTPCodecTypeAudio, RequestKeyframe: func() { asked.Add(1) }})
 	if audio.RequestKeyframe() {
 		t.Errorf("audio keyframe: got passed on; want ignored")
 	}
-	if asked != 2 {
-		t.Errorf("requests passed on: got %d; want 2", asked)
+	if got := asked.Load(); got != 2 {
+		t.Errorf("requests passed on at once: got %d; want 2", got)
+	}
+	// The request refused last is not lost: it goes out when the interval ends.
+	deadline := time.Now().Add(5 * time.Second)
+	for asked.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := asked.Load(); got != 3 {
+		t.Errorf("requests after the interval: got %d; want 3", got)
 	}
 }
 

@@ -261,6 +261,8 @@ export class Room {
     this._senders = {};
     /** Remote tracks whose `ended` we already watch. @type {WeakSet<MediaStreamTrack>} */
     this._watchedTracks = new WeakSet();
+    /** Members that left: late tracks of theirs must not bring them back. @type {Set<string>} */
+    this._gone = new Set();
   }
 
   /** Whether our microphone is muted. */
@@ -494,8 +496,10 @@ export class Room {
   // Join / leave
 
   /**
-   * Joins a room: gets a userSig if needed, opens camera/mic, connects the
-   * WebSocket, and starts publishing. Resolves once the server said `joined`.
+   * Joins a room: gets a userSig if needed, connects the WebSocket and opens
+   * camera/mic at the same time, then publishes. State turns `connected` when
+   * the server says `joined`; the promise resolves once the camera/mic are also
+   * open (or given up on: see the `error` event; the join does not fail for that).
    * @param {JoinOptions} opts
    * @returns {Promise<JoinResult>}
    */
@@ -513,6 +517,26 @@ export class Room {
       if (session !== this._session) throw new OpenRoomError('aborted', 'join aborted: the room was left');
     };
 
+    // Cameras can take a second to start: open them while we log in and
+    // connect, and publish as soon as both are done.
+    const media = this._getMedia(opts).then(
+      (stream) => {
+        if (session !== this._session) {
+          stream.getTracks().forEach((t) => t.stop());
+          return;
+        }
+        stream.getAudioTracks().forEach((t) => (t.enabled = !this._audioMuted));
+        stream.getVideoTracks().forEach((t) => (t.enabled = !this._videoMuted));
+        stream.getTracks().forEach((t) => this._watchLocalTrack(t));
+        this.localStream = stream;
+        this._emit('localstream', { stream });
+        if (this._pub) this._publishLocal();
+      },
+      (err) => {
+        if (session === this._session) this._emitError('media', `cannot open camera/microphone: ${errorMessage(err)}`);
+      },
+    );
+
     try {
       let userSig = opts.userSig;
       /** @type {RTCIceServer[]|undefined} */
@@ -525,22 +549,13 @@ export class Room {
         if (Array.isArray(info.iceServers)) loginIce = info.iceServers;
       }
 
-      const stream = await this._getMedia(opts);
-      if (session !== this._session) {
-        stream.getTracks().forEach((t) => t.stop());
-        check();
-      }
-      stream.getAudioTracks().forEach((t) => (t.enabled = !this._audioMuted));
-      stream.getVideoTracks().forEach((t) => (t.enabled = !this._videoMuted));
-      stream.getTracks().forEach((t) => this._watchLocalTrack(t));
-      this.localStream = stream;
-      this._emit('localstream', { stream });
-
       /** @type {Record<string, unknown>} */
       const join = { type: 'join', room: this.room, userSig };
       if (opts.privateMapKey) join.privateMapKey = opts.privateMapKey;
       if (opts.nickName) join.nickName = opts.nickName;
       const joined = await this._connect(session, join, opts.timeout ?? DEFAULT_JOIN_TIMEOUT_MS, opts.iceServers || undefined, loginIce);
+      check();
+      await media;
       check();
       return {
         room: joined.room ?? this.room,
@@ -551,6 +566,7 @@ export class Room {
       };
     } catch (err) {
       if (session === this._session) {
+        this._session++; // media still opening is stopped when it arrives
         this._teardown();
         this._setState('disconnected');
       }
@@ -700,6 +716,7 @@ export class Room {
   _resetRoom() {
     this.members = new Map();
     this._trackInfo = new Map();
+    this._gone = new Set();
     this.roomID = null;
     this.privileges = 0;
   }
@@ -837,7 +854,10 @@ export class Room {
         this._onCandidate(msg);
         break;
       case 'member_joined':
-        if (msg.member && typeof msg.member.userID === 'string') this._upsertMember(msg.member);
+        if (msg.member && typeof msg.member.userID === 'string') {
+          this._gone.delete(msg.member.userID);
+          this._upsertMember(msg.member);
+        }
         break;
       case 'member_left':
         if (typeof msg.userID === 'string') this._removeMember(msg.userID, msg.reason ?? 'left');
@@ -898,12 +918,18 @@ export class Room {
     if (this._audioMuted) this._send({ type: 'mute', kind: 'audio', muted: true });
     if (this._videoMuted) this._send({ type: 'mute', kind: 'video', muted: true });
 
+    this._publishLocal();
+  }
+
+  /** Publishes the local tracks not published yet (one per kind). */
+  _publishLocal() {
     const stream = this.localStream;
-    let published = 0;
-    for (const track of stream ? stream.getTracks() : []) {
-      if (this._addLocalTrack(track, /** @type {MediaStream} */ (stream))) published++;
+    if (!stream || !this.publisher) return;
+    let added = 0;
+    for (const track of stream.getTracks()) {
+      if (this._addLocalTrack(track, stream)) added++;
     }
-    if (published > 0) this._negotiatePublisher();
+    if (added > 0) this._negotiatePublisher();
   }
 
   /**
@@ -1056,6 +1082,7 @@ export class Room {
         await pc.setLocalDescription(answer);
         if (session !== this._session) return;
         this._send({ type: 'answer', target: 'subscriber', sdp: pc.localDescription?.sdp ?? answer.sdp });
+        this._reconcileSubscriber();
       })
       .catch((err) => {
         if (session === this._session) this._emitError('webrtc', `cannot answer the server's offer: ${errorMessage(err)}`);
@@ -1126,8 +1153,8 @@ export class Room {
     if (typeof m.videoMuted === 'boolean') member.videoMuted = m.videoMuted;
     if (Array.isArray(m.tracks)) {
       member.tracks = m.tracks
-        .filter((t) => t && typeof t.trackID === 'string')
-        .map((t) => ({ trackID: t.trackID, kind: t.kind, codec: t.codec, muted: !!t.muted }));
+        .filter((/** @type {any} */ t) => t && typeof t.trackID === 'string')
+        .map((/** @type {any} */ t) => ({ trackID: t.trackID, kind: t.kind, codec: t.codec, muted: !!t.muted }));
       for (const t of member.tracks) this._trackInfo.set(t.trackID, { userID: member.userID, kind: t.kind });
     }
     this._emit(isNew ? 'memberjoined' : 'memberupdated', { member });
@@ -1146,6 +1173,7 @@ export class Room {
     }
     for (const t of member.tracks) this._trackInfo.delete(t.trackID);
     this.members.delete(userID);
+    this._gone.add(userID);
     this._emit('memberleft', { userID, reason });
   }
 
@@ -1172,7 +1200,17 @@ export class Room {
       console.warn('openroom: a remote track without a stream id; ignored', track.id);
       return;
     }
-    if (track.readyState === 'ended') return;
+    this._attachRemoteTrack(userID, track, remoteStream);
+  }
+
+  /**
+   * Makes `track` part of `userID`'s member stream (and of nobody else's).
+   * @param {string} userID
+   * @param {MediaStreamTrack} track
+   * @param {MediaStream} [remoteStream] the browser's stream for it, when known
+   */
+  _attachRemoteTrack(userID, track, remoteStream) {
+    if (track.readyState === 'ended' || userID === this.userID || this._gone.has(userID)) return;
 
     // A transceiver reused for another member hands us the same track again.
     for (const other of this.members.values()) {
@@ -1181,14 +1219,15 @@ export class Room {
 
     const member = this.members.get(userID) ?? this._upsertMember({ userID });
     if (!member) return;
+    if (member.stream?.getTracks().includes(track)) return; // already ours
     if (member.stream) {
       for (const t of member.stream.getTracks()) {
-        if (t !== track && t.kind === track.kind) this._dropTrack(member, t);
+        if (t.kind === track.kind) this._dropTrack(member, t); // one track per kind
       }
     }
     if (!member.stream) member.stream = new MediaStream();
     const stream = member.stream;
-    if (!stream.getTracks().includes(track)) stream.addTrack(track);
+    stream.addTrack(track);
 
     if (remoteStream && !this._watched.has(remoteStream)) {
       this._watched.add(remoteStream);
@@ -1206,9 +1245,50 @@ export class Room {
     this._emit('track', { userID, kind: track.kind, track, stream });
   }
 
+  /**
+   * After each subscriber negotiation, lines our member streams up with what
+   * the remote description says (m-section mid -> msid stream id = userID):
+   * catches a reused transceiver whose stream changed without a track event,
+   * and tracks whose m-section went inactive.
+   */
+  _reconcileSubscriber() {
+    const pc = this.subscriber;
+    const sdp = pc?.remoteDescription?.sdp;
+    if (!pc || !sdp) return;
+    /** @type {Map<string, {owner: string|null, active: boolean}>} */
+    const sections = new Map();
+    for (const part of sdp.split(/\r?\nm=/).slice(1)) {
+      const lines = part.split(/\r?\n/);
+      const port = Number(lines[0].split(' ')[1]);
+      let mid = null;
+      let owner = null;
+      let dir = 'sendrecv';
+      for (const line of lines) {
+        if (line.startsWith('a=mid:')) mid = line.slice(6).trim();
+        else if (line.startsWith('a=msid:')) owner = line.slice(7).split(' ')[0].trim();
+        else if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(line.trim())) dir = line.trim().slice(2);
+      }
+      if (mid == null) continue;
+      const active = port !== 0 && (dir === 'sendonly' || dir === 'sendrecv');
+      sections.set(mid, { owner: owner && owner !== '-' ? owner : null, active });
+    }
+    for (const tr of pc.getTransceivers()) {
+      const track = tr.receiver.track;
+      if (!track || tr.mid == null) continue;
+      const info = sections.get(tr.mid);
+      if (!info) continue;
+      if (info.active && info.owner && track.readyState === 'live') {
+        this._attachRemoteTrack(info.owner, track);
+      } else if (!info.active) {
+        for (const m of this.members.values()) this._dropTrack(m, track);
+      }
+    }
+  }
+
   /** @param {any} msg */
   _onTrackPublished(msg) {
     if (typeof msg.userID !== 'string' || typeof msg.trackID !== 'string') return;
+    this._gone.delete(msg.userID);
     const member = this.members.get(msg.userID) ?? this._upsertMember({ userID: msg.userID });
     if (!member) return;
     this._trackInfo.set(msg.trackID, { userID: msg.userID, kind: msg.kind });
@@ -1297,7 +1377,7 @@ export class Room {
       const kind = s.kind ?? s.mediaType;
       if (kind !== 'audio' && kind !== 'video') return;
       let trackId = s.trackIdentifier;
-      if (!trackId && s.trackId) trackId = /** @type {any} */ (report.get(s.trackId))?.trackIdentifier;
+      if (!trackId && s.trackId) trackId = /** @type {any} */ (report).get(s.trackId)?.trackIdentifier;
       let userID = trackId ? owner.get(trackId) : undefined;
       if (!userID && s.mid != null) userID = midOwner.get(s.mid);
       if (!userID || !out[userID]) return;
@@ -1312,7 +1392,7 @@ export class Room {
         };
       } else {
         let level = s.audioLevel;
-        if (typeof level !== 'number' && s.trackId) level = /** @type {any} */ (report.get(s.trackId))?.audioLevel;
+        if (typeof level !== 'number' && s.trackId) level = /** @type {any} */ (report).get(s.trackId)?.audioLevel;
         out[userID].audio = {
           packetsReceived: s.packetsReceived ?? 0,
           bytesReceived: s.bytesReceived ?? 0,

@@ -1,0 +1,766 @@
+// Room page: /r/{room}?user={userID}[&template=1v1|1v3]
+//
+// Test contract (kept stable on purpose):
+//   window.openroom       the Room instance (set before join starts)
+//   #state                textContent = the SDK state
+//   [data-user=ID]        one tile per remote member, with a <video>; removed when it leaves
+//                         (our own tile is #self-tile, without data-user)
+//   #members li[data-user=ID]  one per member, ourselves included
+//   #banner               errors and the kick reason
+//   #leave #mute-audio #mute-video #copy-link
+
+import { Room } from '/sdk/openroom.js';
+
+// ---------------------------------------------------------------------------
+// Icons (inline SVG, stroke style)
+
+const svg = (body) =>
+  `<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">${body}</svg>`;
+const ICONS = {
+  mic: svg('<rect x="9" y="3" width="6" height="11" rx="3"/><path d="M5 11a7 7 0 0 0 14 0M12 18v3"/>'),
+  micOff: svg('<path d="M15 9.3V6a3 3 0 0 0-5.9-.8M9 9v2a3 3 0 0 0 4.6 2.5"/><path d="M19 11a7 7 0 0 1-1.1 3.8M5 11a7 7 0 0 0 10.8 5.9M12 18v3M3 3l18 18"/>'),
+  cam: svg('<rect x="3" y="6" width="13" height="12" rx="2"/><path d="M16 10l5-3v10l-5-3z"/>'),
+  camOff: svg('<path d="M16 16v1a1 1 0 0 1-1 1H5a2 2 0 0 1-2-2V8a2 2 0 0 1 2-2h1M10 6h5a1 1 0 0 1 1 1v3l5-3v10"/><path d="M3 3l18 18"/>'),
+  gear: svg('<circle cx="12" cy="12" r="3"/><path d="M19.4 15a1.7 1.7 0 0 0 .3 1.8l.1.1a2 2 0 1 1-2.8 2.8l-.1-.1a1.7 1.7 0 0 0-1.8-.3 1.7 1.7 0 0 0-1 1.5V21a2 2 0 1 1-4 0v-.1a1.7 1.7 0 0 0-1.1-1.5 1.7 1.7 0 0 0-1.8.3l-.1.1a2 2 0 1 1-2.8-2.8l.1-.1a1.7 1.7 0 0 0 .3-1.8 1.7 1.7 0 0 0-1.5-1H3a2 2 0 1 1 0-4h.1a1.7 1.7 0 0 0 1.5-1.1 1.7 1.7 0 0 0-.3-1.8l-.1-.1a2 2 0 1 1 2.8-2.8l.1.1a1.7 1.7 0 0 0 1.8.3H9a1.7 1.7 0 0 0 1-1.5V3a2 2 0 1 1 4 0v.1a1.7 1.7 0 0 0 1 1.5 1.7 1.7 0 0 0 1.8-.3l.1-.1a2 2 0 1 1 2.8 2.8l-.1.1a1.7 1.7 0 0 0-.3 1.8V9a1.7 1.7 0 0 0 1.5 1H21a2 2 0 1 1 0 4h-.1a1.7 1.7 0 0 0-1.5 1z"/>'),
+  link: svg('<path d="M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1"/><path d="M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1"/>'),
+  check: svg('<path d="M5 12l5 5L20 7"/>'),
+  people: svg('<circle cx="9" cy="8" r="3.5"/><path d="M2.5 20a6.5 6.5 0 0 1 13 0"/><path d="M16 4.5a3.5 3.5 0 0 1 0 7M18 14a6.5 6.5 0 0 1 3.5 6"/>'),
+  leave: svg('<path d="M3.5 14.5c5-4.7 12-4.7 17 0l-2 2.5-3.2-1.6v-2.6a9 9 0 0 0-6.6 0v2.6L5.5 17z"/>'),
+};
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+/** @param {string} s @param {number} max */
+const sanitizeID = (s, max) =>
+  s.trim().replace(/\s+/g, '_').replace(/[^A-Za-z0-9_-]/g, '').slice(0, max);
+
+/** A stable hue for a name, so everyone's avatar keeps its colour. */
+function hueOf(/** @type {string} */ s) {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) >>> 0;
+  return h % 360;
+}
+
+function initialsOf(/** @type {string} */ name) {
+  const parts = name.replace(/[_-]+/g, ' ').trim().split(/\s+/).filter(Boolean);
+  if (parts.length === 0) return '?';
+  if (parts.length === 1) return parts[0].slice(0, 2).toUpperCase();
+  return (parts[0][0] + parts[parts.length - 1][0]).toUpperCase();
+}
+
+/** @param {HTMLElement} el @param {string} name */
+function paintAvatar(el, name) {
+  el.textContent = initialsOf(name);
+  el.style.setProperty('--hue', String(hueOf(name)));
+}
+
+/** @param {HTMLMediaElement} el */
+function playQuietly(el) {
+  const p = el.play();
+  if (p && typeof p.catch === 'function') {
+    p.catch((err) => {
+      if (err && err.name === 'NotAllowedError' && el instanceof HTMLAudioElement) showSoundHint();
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Page parameters
+
+const params = new URLSearchParams(location.search);
+const roomName = decodeURIComponent(location.pathname.split('/')[2] || '');
+let userID = sanitizeID(params.get('user') || '', 64);
+if (!userID) {
+  userID = `guest_${1000 + Math.floor(Math.random() * 9000)}`;
+  params.set('user', userID);
+  history.replaceState(null, '', `${location.pathname}?${params}`);
+}
+const forcedTemplate = ['1v1', '1v3'].includes(params.get('template') ?? '') ? params.get('template') : null;
+const shareURL = `${location.origin}/r/${encodeURIComponent(roomName)}`;
+
+// ---------------------------------------------------------------------------
+// Elements
+
+const stateEl = $('state');
+const statePill = $('state-pill');
+const banner = $('banner');
+const bannerText = $('banner-text');
+const bannerAction = /** @type {HTMLButtonElement} */ ($('banner-action'));
+const stage = $('stage');
+const tilesEl = $('tiles');
+const emptyState = $('empty-state');
+const gridCount = $('grid-count');
+const selfTile = $('self-tile');
+const selfVideo = /** @type {HTMLVideoElement} */ ($('self-video'));
+const membersEl = $('members');
+const muteAudioBtn = /** @type {HTMLButtonElement} */ ($('mute-audio'));
+const muteVideoBtn = /** @type {HTMLButtonElement} */ ($('mute-video'));
+const copyBtn = /** @type {HTMLButtonElement} */ ($('copy-link'));
+const leaveBtn = /** @type {HTMLButtonElement} */ ($('leave'));
+const settingsBtn = /** @type {HTMLButtonElement} */ ($('settings'));
+const settingsPanel = $('settings-panel');
+const membersBtn = /** @type {HTMLButtonElement} */ ($('toggle-members'));
+const sidebar = $('sidebar');
+
+document.title = `${roomName} · openroom`;
+$('room-label').textContent = roomName;
+$('me-name').textContent = userID;
+$('self-name').textContent = `${userID} (you)`;
+$('link-hint').textContent = shareURL.replace(/^https?:\/\//, '');
+paintAvatar($('self-initials'), userID);
+copyBtn.dataset.link = shareURL;
+
+/** @param {HTMLElement} btn @param {string} icon */
+function setIcon(btn, icon) {
+  const slot = btn.querySelector('.ctl-icon');
+  if (slot) slot.innerHTML = icon;
+}
+setIcon(muteAudioBtn, ICONS.mic);
+setIcon(muteVideoBtn, ICONS.cam);
+setIcon(settingsBtn, ICONS.gear);
+setIcon(copyBtn, ICONS.link);
+setIcon(membersBtn, ICONS.people);
+setIcon(leaveBtn, ICONS.leave);
+for (const el of document.querySelectorAll('.ico-mic-off')) el.innerHTML = ICONS.micOff;
+for (const el of document.querySelectorAll('.ico-cam-off')) el.innerHTML = ICONS.camOff;
+
+// ---------------------------------------------------------------------------
+// The room
+
+const room = new Room();
+// @ts-ignore: exposed for tests and for poking around in the console
+window.openroom = room;
+
+/** What the user did, to word the banner right. */
+let leftByUser = false;
+let kicked = false;
+
+/**
+ * Remote tiles by userID, in join order.
+ * @type {Map<string, {el:HTMLElement, video:HTMLVideoElement, audio:HTMLAudioElement, name:HTMLElement, avatar:HTMLElement}>}
+ */
+const tiles = new Map();
+/** userID pinned as the big tile in the 1v1 layout. @type {string|null} */
+let pinned = null;
+/** Chosen speaker (setSinkId), applied to new audio elements too. */
+let sinkId = '';
+/** Remote tracks whose mute/unmute we follow. @type {WeakSet<MediaStreamTrack>} */
+const watchedTracks = new WeakSet();
+/** When the join finished; no "joined" toasts for the members already there. */
+let joinedAt = 0;
+
+// ---------------------------------------------------------------------------
+// State, banner, toasts
+
+/** @param {string} state */
+function showState(state) {
+  stateEl.textContent = state;
+  statePill.dataset.state = state;
+  document.body.dataset.state = state;
+}
+showState(room.state);
+
+/**
+ * @param {string} text
+ * @param {{kind?: 'error'|'warn'|'info', action?: {label:string, run:()=>void}}} [opts]
+ */
+function showBanner(text, opts = {}) {
+  bannerText.textContent = text;
+  banner.dataset.kind = opts.kind ?? 'error';
+  if (opts.action) {
+    bannerAction.textContent = opts.action.label;
+    bannerAction.onclick = opts.action.run;
+    bannerAction.hidden = false;
+  } else {
+    bannerAction.hidden = true;
+    bannerAction.onclick = null;
+  }
+  banner.hidden = false;
+}
+
+function hideBanner() {
+  banner.hidden = true;
+  bannerText.textContent = '';
+}
+$('banner-close').addEventListener('click', hideBanner);
+
+const rejoin = { label: 'Rejoin', run: () => location.reload() };
+
+/** @param {string} text */
+function toast(text) {
+  const el = document.createElement('div');
+  el.className = 'toast';
+  el.textContent = text;
+  $('toasts').append(el);
+  setTimeout(() => el.classList.add('toast-out'), 2600);
+  setTimeout(() => el.remove(), 3000);
+}
+
+function showSoundHint() {
+  $('sound-hint').hidden = false;
+}
+
+function enableSound() {
+  $('sound-hint').hidden = true;
+  for (const t of tiles.values()) playQuietly(t.audio);
+}
+$('enable-sound').addEventListener('click', enableSound);
+document.addEventListener('pointerdown', () => {
+  if (!$('sound-hint').hidden) enableSound();
+});
+
+// ---------------------------------------------------------------------------
+// Member list
+
+/**
+ * @param {string} id
+ * @param {string} name
+ * @param {boolean} self
+ */
+function memberItem(id, name, self) {
+  const li = document.createElement('li');
+  li.className = 'member';
+  li.dataset.user = id;
+  li.dataset.audioMuted = 'false';
+  li.dataset.videoMuted = 'false';
+  if (self) li.classList.add('member-self');
+  const av = document.createElement('span');
+  av.className = 'avatar-sm';
+  paintAvatar(av, name);
+  const label = document.createElement('span');
+  label.className = 'member-name';
+  const nm = document.createElement('span');
+  nm.className = 'member-nick';
+  nm.textContent = name;
+  label.append(nm);
+  if (self) {
+    const you = document.createElement('span');
+    you.className = 'member-you';
+    you.textContent = 'you';
+    label.append(you);
+  }
+  const kind = document.createElement('span');
+  kind.className = 'member-kind';
+  kind.hidden = true;
+  label.append(kind);
+  const icons = document.createElement('span');
+  icons.className = 'member-icons';
+  icons.innerHTML =
+    `<span class="ico ico-mic" title="Microphone on">${ICONS.mic}</span>` +
+    `<span class="ico ico-mic-off" title="Microphone off">${ICONS.micOff}</span>` +
+    `<span class="ico ico-cam" title="Camera on">${ICONS.cam}</span>` +
+    `<span class="ico ico-cam-off" title="Camera off">${ICONS.camOff}</span>`;
+  li.append(av, label, icons);
+  return li;
+}
+
+const selfItem = memberItem(userID, userID, true);
+membersEl.append(selfItem);
+
+/** @param {string} id */
+function listItem(id) {
+  return /** @type {HTMLElement|null} */ (
+    [...membersEl.querySelectorAll('li[data-user]')].find((li) => li.getAttribute('data-user') === id) ?? null
+  );
+}
+
+/** @param {HTMLElement} el @param {{audioMuted:boolean, videoMuted:boolean}} m */
+function paintMute(el, m) {
+  el.dataset.audioMuted = String(!!m.audioMuted);
+  el.dataset.videoMuted = String(!!m.videoMuted);
+}
+
+function updateCounts() {
+  const n = tiles.size + 1;
+  $('member-count').textContent = n === 1 ? '1 person' : `${n} people`;
+  $('people-count').textContent = String(n);
+  gridCount.textContent = `${n} people in the room`;
+}
+
+// ---------------------------------------------------------------------------
+// Tiles
+
+/** @param {import('/sdk/openroom.js').Member | {userID:string, nickName?:string, kind?:string, audioMuted?:boolean, videoMuted?:boolean}} member */
+function ensureTile(member) {
+  let t = tiles.get(member.userID);
+  if (t) return t;
+  const el = document.createElement('div');
+  el.className = 'tile tile-remote';
+  el.dataset.user = member.userID;
+  el.dataset.audioMuted = 'false';
+  el.dataset.videoMuted = 'false';
+  el.dataset.hasVideo = 'false';
+
+  const video = document.createElement('video');
+  video.autoplay = true;
+  video.playsInline = true;
+  video.muted = true; // sound goes through the <audio> below, so autoplay always works
+  video.setAttribute('autoplay', '');
+  video.setAttribute('playsinline', '');
+  video.setAttribute('muted', '');
+
+  const audio = document.createElement('audio');
+  audio.autoplay = true;
+  audio.setAttribute('autoplay', '');
+  if (sinkId && typeof (/** @type {any} */ (audio).setSinkId) === 'function') {
+    /** @type {any} */ (audio).setSinkId(sinkId).catch(() => {});
+  }
+
+  const avatarWrap = document.createElement('div');
+  avatarWrap.className = 'avatar';
+  const avatar = document.createElement('span');
+  avatar.className = 'avatar-circle';
+  avatarWrap.append(avatar);
+
+  const label = document.createElement('div');
+  label.className = 'tile-label';
+  const name = document.createElement('span');
+  name.className = 'tile-name';
+  const icons = document.createElement('span');
+  icons.className = 'tile-icons';
+  icons.innerHTML =
+    `<span class="ico ico-mic-off" title="Microphone off">${ICONS.micOff}</span>` +
+    `<span class="ico ico-cam-off" title="Camera off">${ICONS.camOff}</span>`;
+  label.append(name, icons);
+
+  el.append(video, audio, avatarWrap, label);
+  el.addEventListener('click', () => {
+    if (el.classList.contains('is-strip')) {
+      pinned = member.userID;
+      layout();
+    }
+  });
+
+  t = { el, video, audio, name, avatar };
+  tiles.set(member.userID, t);
+  tilesEl.append(el);
+  updateTile(member.userID);
+  return t;
+}
+
+/** Refreshes name, mute icons and the avatar-or-video choice of a remote tile. @param {string} id */
+function updateTile(id) {
+  const t = tiles.get(id);
+  const m = room.members.get(id);
+  if (!t) return;
+  const nick = m?.nickName || id;
+  t.name.textContent = nick;
+  paintAvatar(t.avatar, nick);
+  const stream = m?.stream ?? null;
+  if (t.video.srcObject !== stream) {
+    t.video.srcObject = stream;
+    t.audio.srcObject = stream;
+    if (stream) {
+      playQuietly(t.video);
+      playQuietly(t.audio);
+    }
+  }
+  const vt = stream?.getVideoTracks()[0];
+  const showVideo = !!vt && vt.readyState === 'live' && !vt.muted && !m?.videoMuted;
+  t.el.dataset.hasVideo = String(showVideo);
+  paintMute(t.el, { audioMuted: !!m?.audioMuted, videoMuted: !!m?.videoMuted });
+  t.el.classList.toggle('is-rtmp', !!m && m.kind !== 'webrtc');
+
+  const li = listItem(id);
+  if (li) {
+    paintMute(li, { audioMuted: !!m?.audioMuted, videoMuted: !!m?.videoMuted });
+    const nickEl = li.querySelector('.member-nick');
+    if (nickEl) nickEl.textContent = nick;
+    const kindEl = /** @type {HTMLElement|null} */ (li.querySelector('.member-kind'));
+    if (kindEl) {
+      kindEl.hidden = !m || m.kind === 'webrtc';
+      kindEl.textContent = m?.kind ?? '';
+    }
+  }
+}
+
+/** @param {string} id */
+function removeTile(id) {
+  const t = tiles.get(id);
+  if (!t) return;
+  t.video.srcObject = null;
+  t.audio.srcObject = null;
+  t.el.remove();
+  tiles.delete(id);
+  if (pinned === id) pinned = null;
+}
+
+function updateSelfTile() {
+  const stream = room.localStream;
+  if (selfVideo.srcObject !== stream) {
+    selfVideo.srcObject = stream;
+    if (stream) playQuietly(selfVideo);
+  }
+  const vt = stream?.getVideoTracks()[0];
+  selfTile.dataset.hasVideo = String(!!vt && vt.readyState === 'live' && !room.videoMuted);
+  paintMute(selfTile, { audioMuted: room.audioMuted, videoMuted: room.videoMuted });
+  paintMute(selfItem, { audioMuted: room.audioMuted, videoMuted: room.videoMuted });
+
+  const hasAudio = !!stream?.getAudioTracks().length;
+  const hasVideo = !!vt;
+  muteAudioBtn.setAttribute('aria-pressed', String(room.audioMuted));
+  muteAudioBtn.classList.toggle('is-off', room.audioMuted);
+  muteAudioBtn.querySelector('.ctl-label').textContent = room.audioMuted ? 'Unmute' : 'Mute';
+  muteAudioBtn.title = room.audioMuted ? 'Unmute microphone (M)' : 'Mute microphone (M)';
+  setIcon(muteAudioBtn, room.audioMuted ? ICONS.micOff : ICONS.mic);
+  muteAudioBtn.classList.toggle('is-missing', !!stream && !hasAudio);
+
+  muteVideoBtn.setAttribute('aria-pressed', String(room.videoMuted));
+  muteVideoBtn.classList.toggle('is-off', room.videoMuted);
+  muteVideoBtn.querySelector('.ctl-label').textContent = room.videoMuted ? 'Start video' : 'Stop video';
+  muteVideoBtn.title = room.videoMuted ? 'Turn camera on (V)' : 'Turn camera off (V)';
+  setIcon(muteVideoBtn, room.videoMuted ? ICONS.camOff : ICONS.cam);
+  muteVideoBtn.classList.toggle('is-missing', !!stream && !hasVideo);
+}
+
+/**
+ * Places the tiles:
+ *   1v1   one remote big, us as a picture-in-picture (at most 1 remote)
+ *   1v3   2x2 grid: us + up to 3 remotes (2-3 remotes)
+ *   grid  everyone in an even grid, with the head count (4+ remotes)
+ * ?template=1v1|1v3 forces a template; remotes that do not fit go to a strip.
+ */
+function layout() {
+  const remotes = [...tiles.values()];
+  const n = remotes.length;
+  const template = forcedTemplate ?? (n <= 1 ? '1v1' : n <= 3 ? '1v3' : 'grid');
+  stage.dataset.template = template;
+
+  for (const t of [selfTile, ...remotes.map((r) => r.el)]) {
+    t.classList.remove('is-main', 'is-pip', 'is-cell', 'is-strip');
+    t.style.removeProperty('--i');
+    t.style.removeProperty('order');
+  }
+
+  let strip = 0;
+  /** @param {HTMLElement} el */
+  const toStrip = (el) => {
+    el.classList.add('is-strip');
+    el.style.setProperty('--i', String(strip++));
+  };
+
+  if (template === '1v1') {
+    const main = (pinned && tiles.get(pinned)) || remotes[0];
+    if (main) main.el.classList.add('is-main');
+    selfTile.classList.add('is-pip');
+    for (const r of remotes) if (r !== main) toStrip(r.el);
+  } else if (template === '1v3') {
+    selfTile.classList.add('is-cell');
+    selfTile.style.order = '0';
+    remotes.forEach((r, i) => {
+      if (i < 3) {
+        r.el.classList.add('is-cell');
+        r.el.style.order = String(i + 1);
+      } else {
+        toStrip(r.el);
+      }
+    });
+    tilesEl.style.setProperty('--cols', '2');
+    tilesEl.style.setProperty('--rows', '2');
+  } else {
+    const total = n + 1;
+    const wide = stage.clientWidth >= stage.clientHeight;
+    let cols = Math.ceil(Math.sqrt(total));
+    if (!wide) cols = Math.max(1, Math.floor(Math.sqrt(total)));
+    const rows = Math.ceil(total / cols);
+    tilesEl.style.setProperty('--cols', String(cols));
+    tilesEl.style.setProperty('--rows', String(rows));
+    selfTile.classList.add('is-cell');
+    selfTile.style.order = '0';
+    remotes.forEach((r, i) => {
+      r.el.classList.add('is-cell');
+      r.el.style.order = String(i + 1);
+    });
+  }
+  stage.classList.toggle('has-strip', strip > 0);
+  stage.style.setProperty('--strip-count', String(strip));
+  emptyState.hidden = !(template === '1v1' && n === 0);
+  gridCount.hidden = template !== 'grid';
+  updateCounts();
+}
+
+// ---------------------------------------------------------------------------
+// SDK events
+
+room.on('state', ({ state }) => {
+  showState(state);
+  if (state === 'connected' && banner.dataset.kind === 'warn' && bannerText.textContent?.startsWith('Connection')) hideBanner();
+  if (state === 'reconnecting') showBanner('Connection unstable, trying to recover…', { kind: 'warn' });
+  if (state === 'disconnected') {
+    for (const id of [...tiles.keys()]) {
+      removeTile(id);
+      listItem(id)?.remove();
+    }
+    layout();
+    updateSelfTile();
+  }
+});
+
+room.on('localstream', () => updateSelfTile());
+
+room.on('memberjoined', ({ member }) => {
+  ensureTile(member);
+  if (!listItem(member.userID)) membersEl.append(memberItem(member.userID, member.nickName || member.userID, false));
+  updateTile(member.userID);
+  layout();
+  if (joinedAt > 0) toast(`${member.nickName || member.userID} joined`);
+});
+
+room.on('memberupdated', ({ member }) => updateTile(member.userID));
+
+room.on('memberleft', ({ userID: id, reason }) => {
+  const nick = room.members.get(id)?.nickName || tiles.get(id)?.name.textContent || id;
+  removeTile(id);
+  listItem(id)?.remove();
+  layout();
+  const why = reason === 'timeout' || reason === 'disconnected' ? ' (connection lost)' : reason === 'kicked' ? ' (removed)' : '';
+  toast(`${nick} left${why}`);
+});
+
+room.on('track', ({ userID: id, track }) => {
+  ensureTile({ userID: id });
+  if (!listItem(id)) membersEl.append(memberItem(id, room.members.get(id)?.nickName || id, false));
+  if (!watchedTracks.has(track)) {
+    // The owner may change when the server reuses a transceiver: look it up on each event.
+    watchedTracks.add(track);
+    const refresh = () => {
+      for (const [uid, m] of room.members) if (m.stream?.getTracks().includes(track)) updateTile(uid);
+    };
+    track.addEventListener('mute', refresh);
+    track.addEventListener('unmute', refresh);
+    track.addEventListener('ended', refresh);
+  }
+  updateTile(id);
+  layout();
+});
+
+room.on('trackremoved', ({ userID: id }) => updateTile(id));
+
+room.on('mute', ({ userID: id, local }) => {
+  if (local) updateSelfTile();
+  else if (id) updateTile(id);
+});
+
+room.on('kicked', ({ reason }) => {
+  kicked = true;
+  showBanner(`You were disconnected: ${reason}`, { kind: 'error', action: rejoin });
+});
+
+room.on('disconnected', ({ code, reason }) => {
+  if (kicked || leftByUser) return;
+  showBanner(`Connection lost${reason ? `: ${reason}` : ''} (${code})`, { kind: 'error', action: rejoin });
+});
+
+room.on('error', ({ message }) => {
+  if (room.state === 'disconnected') return;
+  showBanner(message, { kind: 'warn' });
+});
+
+// ---------------------------------------------------------------------------
+// Controls
+
+muteAudioBtn.addEventListener('click', () => room.setAudioMuted(!room.audioMuted));
+muteVideoBtn.addEventListener('click', () => room.setVideoMuted(!room.videoMuted));
+
+async function copyLink() {
+  let ok = false;
+  try {
+    await navigator.clipboard.writeText(shareURL);
+    ok = true;
+  } catch {
+    const ta = document.createElement('textarea');
+    ta.value = shareURL;
+    ta.setAttribute('readonly', '');
+    ta.style.position = 'fixed';
+    ta.style.opacity = '0';
+    document.body.append(ta);
+    ta.select();
+    try {
+      ok = document.execCommand('copy');
+    } catch {
+      ok = false;
+    }
+    ta.remove();
+  }
+  copyBtn.dataset.copied = String(ok);
+  if (ok) {
+    toast('Link copied: send it to whoever you want to talk to');
+    setIcon(copyBtn, ICONS.check);
+    copyBtn.querySelector('.ctl-label').textContent = 'Copied';
+    setTimeout(() => {
+      setIcon(copyBtn, ICONS.link);
+      copyBtn.querySelector('.ctl-label').textContent = 'Copy link';
+    }, 2000);
+  } else {
+    window.prompt('Copy this link:', shareURL);
+  }
+}
+copyBtn.addEventListener('click', () => void copyLink());
+$('copy-link-empty').addEventListener('click', () => void copyLink());
+
+function leave() {
+  leftByUser = true;
+  room.leave();
+  hideBanner();
+  settingsPanel.hidden = true;
+  $('left-screen').hidden = false;
+}
+leaveBtn.addEventListener('click', leave);
+$('rejoin').addEventListener('click', () => location.reload());
+
+membersBtn.addEventListener('click', () => {
+  const open = document.body.classList.toggle('members-hidden');
+  membersBtn.setAttribute('aria-expanded', String(!open));
+});
+// On narrow screens the member list floats over the stage: start (and go back to) closed.
+const narrow = window.matchMedia('(max-width: 900px)');
+function followWidth() {
+  document.body.classList.toggle('members-hidden', narrow.matches);
+  membersBtn.setAttribute('aria-expanded', String(!narrow.matches));
+}
+followWidth();
+narrow.addEventListener('change', followWidth);
+
+document.addEventListener('keydown', (ev) => {
+  if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.repeat) return;
+  const target = /** @type {HTMLElement} */ (ev.target);
+  if (target && /^(INPUT|SELECT|TEXTAREA)$/.test(target.tagName)) return;
+  if (ev.key === 'm' || ev.key === 'M') room.setAudioMuted(!room.audioMuted);
+  else if (ev.key === 'v' || ev.key === 'V') room.setVideoMuted(!room.videoMuted);
+  else if (ev.key === 'Escape') settingsPanel.hidden = true;
+});
+
+// Devices popover
+
+async function fillDevices() {
+  let devices;
+  try {
+    devices = await Room.listDevices();
+  } catch {
+    return;
+  }
+  const current = {
+    audioinput: room.localStream?.getAudioTracks()[0]?.getSettings().deviceId ?? '',
+    videoinput: room.localStream?.getVideoTracks()[0]?.getSettings().deviceId ?? '',
+    audiooutput: sinkId,
+  };
+  for (const kind of /** @type {const} */ (['audioinput', 'videoinput', 'audiooutput'])) {
+    const sel = /** @type {HTMLSelectElement} */ ($(`select-${kind}`));
+    sel.replaceChildren();
+    const list = devices[kind];
+    if (list.length === 0) {
+      const o = new Option(kind === 'videoinput' ? 'No camera found' : kind === 'audioinput' ? 'No microphone found' : 'Default', '');
+      sel.append(o);
+      sel.disabled = true;
+      continue;
+    }
+    sel.disabled = false;
+    list.forEach((d, i) => {
+      const label = d.label || `${kind === 'videoinput' ? 'Camera' : kind === 'audioinput' ? 'Microphone' : 'Speaker'} ${i + 1}`;
+      sel.append(new Option(label, d.deviceId, false, d.deviceId === current[kind]));
+    });
+  }
+  $('speaker-field').hidden = !('setSinkId' in HTMLMediaElement.prototype) || devices.audiooutput.length === 0;
+}
+
+settingsBtn.addEventListener('click', () => {
+  const open = settingsPanel.hidden;
+  settingsPanel.hidden = !open;
+  settingsBtn.setAttribute('aria-expanded', String(open));
+  if (open) void fillDevices();
+});
+document.addEventListener('pointerdown', (ev) => {
+  const t = /** @type {Node} */ (ev.target);
+  if (!settingsPanel.hidden && !settingsPanel.contains(t) && !settingsBtn.contains(t)) {
+    settingsPanel.hidden = true;
+    settingsBtn.setAttribute('aria-expanded', 'false');
+  }
+});
+navigator.mediaDevices?.addEventListener?.('devicechange', () => {
+  if (!settingsPanel.hidden) void fillDevices();
+});
+
+for (const kind of /** @type {const} */ (['audioinput', 'videoinput'])) {
+  $(`select-${kind}`).addEventListener('change', async (ev) => {
+    const id = /** @type {HTMLSelectElement} */ (ev.target).value;
+    try {
+      await room.switchDevice(kind, id);
+      toast(kind === 'audioinput' ? 'Microphone switched' : 'Camera switched');
+    } catch (err) {
+      showBanner(`Could not switch ${kind === 'audioinput' ? 'microphone' : 'camera'}: ${err instanceof Error ? err.message : err}`, { kind: 'warn' });
+    }
+  });
+}
+$('select-audiooutput').addEventListener('change', async (ev) => {
+  sinkId = /** @type {HTMLSelectElement} */ (ev.target).value;
+  for (const t of tiles.values()) {
+    try {
+      await /** @type {any} */ (t.audio).setSinkId(sinkId);
+    } catch {
+      // the device vanished: keep the old one
+    }
+  }
+});
+
+// Who is speaking: a soft ring around the tile, from the receivers' audio levels.
+
+const SPEAKING = 0.04;
+async function pollSpeaking() {
+  if (room.state !== 'connected' || document.hidden) return;
+  try {
+    const stats = await room.remoteStats();
+    for (const [id, s] of Object.entries(stats)) {
+      const on = (s.audio?.audioLevel ?? 0) > SPEAKING && !room.members.get(id)?.audioMuted;
+      tiles.get(id)?.el.classList.toggle('speaking', on);
+      listItem(id)?.classList.toggle('speaking', on);
+    }
+    let level = 0;
+    const report = await room.publisher?.getStats();
+    report?.forEach((/** @type {any} */ s) => {
+      if (s.type === 'media-source' && s.kind === 'audio' && typeof s.audioLevel === 'number') level = s.audioLevel;
+    });
+    const me = level > SPEAKING && !room.audioMuted;
+    selfTile.classList.toggle('speaking', me);
+    selfItem.classList.toggle('speaking', me);
+  } catch {
+    // stats are a nicety
+  }
+}
+setInterval(() => void pollSpeaking(), 700);
+
+let resizeTimer = 0;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = window.setTimeout(layout, 150);
+});
+
+window.addEventListener('pagehide', () => {
+  if (room.state !== 'disconnected') room.leave();
+});
+
+// ---------------------------------------------------------------------------
+// Go
+
+layout();
+updateSelfTile();
+
+if (!roomName) {
+  showBanner('This page needs a room name: /r/{room}', { kind: 'error' });
+} else {
+  room
+    .join({ room: roomName, userID, nickName: userID })
+    .then((info) => {
+      joinedAt = performance.now();
+      if (info.userID && info.userID !== userID) {
+        selfItem.dataset.user = info.userID;
+        $('me-name').textContent = info.userID;
+      }
+    })
+    .catch((err) => {
+      if (leftByUser || err?.code === 'aborted') return;
+      showBanner(`Could not join the room: ${err?.message ?? err}`, { kind: 'error', action: rejoin });
+    });
+}

@@ -1,0 +1,156 @@
+package web
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestHandlerRoutes(t *testing.T) {
+	h := Handler()
+	tests := []struct {
+		name        string
+		method      string
+		target      string
+		rawPath     string // when set, replaces the request's URL path (for paths NewRequest cannot parse)
+		wantStatus  int
+		wantType    string // prefix of Content-Type; "" = not checked
+		wantBody    string // substring of the body; "" = not checked
+		wantHeaders map[string]string
+	}{
+		{name: "lobby", method: "GET", target: "/", wantStatus: 200, wantType: "text/html", wantBody: `id="join-form"`},
+		{name: "lobby HEAD", method: "HEAD", target: "/", wantStatus: 200, wantType: "text/html"},
+		{name: "lobby POST", method: "POST", target: "/", wantStatus: http.StatusMethodNotAllowed},
+		{name: "room page", method: "GET", target: "/r/demo", wantStatus: 200, wantType: "text/html", wantBody: `id="state"`},
+		{name: "room page numeric", method: "GET", target: "/r/1234", wantStatus: 200, wantType: "text/html"},
+		{name: "room page with query", method: "GET", target: "/r/room-4821?user=alice&template=1v3", wantStatus: 200, wantType: "text/html"},
+		{name: "room page all allowed chars", method: "GET", target: "/r/Az09_-", wantStatus: 200, wantType: "text/html"},
+		{name: "room page 64 chars", method: "GET", target: "/r/" + strings.Repeat("a", 64), wantStatus: 200, wantType: "text/html"},
+		{name: "room page 65 chars", method: "GET", target: "/r/" + strings.Repeat("a", 65), wantStatus: 404},
+		{name: "room bad name raw", method: "GET", target: "/", rawPath: "/r/bad name!", wantStatus: 404},
+		{name: "room bad name escaped", method: "GET", target: "/r/bad%20name%21", wantStatus: 404},
+		{name: "room dot", method: "GET", target: "/r/a.b", wantStatus: 404},
+		{name: "room empty", method: "GET", target: "/r/", wantStatus: 404},
+		{name: "room nested", method: "GET", target: "/r/a/b", wantStatus: 404},
+		{name: "sdk module", method: "GET", target: "/sdk/openroom.js", wantStatus: 200, wantType: "text/javascript", wantBody: "export class Room",
+			wantHeaders: map[string]string{"Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"}},
+		{name: "sdk types", method: "GET", target: "/sdk/openroom.d.ts", wantStatus: 200, wantType: "application/typescript", wantBody: "export class Room"},
+		{name: "sdk missing", method: "GET", target: "/sdk/nope.js", wantStatus: 404},
+		{name: "sdk dir", method: "GET", target: "/sdk/", wantStatus: 404},
+		{name: "static css", method: "GET", target: "/static/css/app.css", wantStatus: 200, wantType: "text/css"},
+		{name: "static room js", method: "GET", target: "/static/js/room.js", wantStatus: 200, wantType: "text/javascript", wantBody: "window.openroom"},
+		{name: "static lobby js", method: "GET", target: "/static/js/lobby.js", wantStatus: 200, wantType: "text/javascript"},
+		{name: "static favicon", method: "GET", target: "/static/favicon.svg", wantStatus: 200, wantType: "image/svg+xml"},
+		{name: "static dir listing", method: "GET", target: "/static/", wantStatus: 404},
+		{name: "static subdir listing", method: "GET", target: "/static/js/", wantStatus: 404},
+		{name: "static html not exposed", method: "GET", target: "/static/room.html", wantStatus: 404},
+		{name: "static missing", method: "GET", target: "/static/nope.css", wantStatus: 404},
+		{name: "unknown path", method: "GET", target: "/nope", wantStatus: 404},
+		{name: "go source not served", method: "GET", target: "/web.go", wantStatus: 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, tt.target, nil)
+			if tt.rawPath != "" {
+				req.URL.Path = tt.rawPath
+				req.URL.RawPath = ""
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			res := rec.Result()
+			body, _ := io.ReadAll(res.Body)
+
+			if got := res.StatusCode; got != tt.wantStatus {
+				t.Fatalf("status = %v; want %v", got, tt.wantStatus)
+			}
+			if tt.wantType != "" {
+				if got := res.Header.Get("Content-Type"); !strings.HasPrefix(got, tt.wantType) {
+					t.Errorf("Content-Type = %v; want %v", got, tt.wantType)
+				}
+			}
+			if tt.wantBody != "" {
+				if got := string(body); !strings.Contains(got, tt.wantBody) {
+					t.Errorf("body contains %q = %v; want %v", tt.wantBody, false, true)
+				}
+			}
+			for k, want := range tt.wantHeaders {
+				if got := res.Header.Get(k); got != want {
+					t.Errorf("header %s = %v; want %v", k, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestRoomPageSameForEveryRoom(t *testing.T) {
+	h := Handler()
+	get := func(target string) string {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		if got := rec.Code; got != 200 {
+			t.Fatalf("GET %s status = %v; want %v", target, got, 200)
+		}
+		return rec.Body.String()
+	}
+	a, b := get("/r/alpha"), get("/r/beta_2")
+	if got := a == b; !got {
+		t.Errorf("room pages identical = %v; want %v", got, true)
+	}
+}
+
+func TestETagRevalidation(t *testing.T) {
+	h := Handler()
+	tests := []struct {
+		name   string
+		target string
+	}{
+		{name: "sdk", target: "/sdk/openroom.js"},
+		{name: "static", target: "/static/css/app.css"},
+		{name: "page", target: "/r/demo"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", tt.target, nil))
+			etag := rec.Header().Get("ETag")
+			if got := etag != ""; !got {
+				t.Fatalf("has ETag = %v; want %v", got, true)
+			}
+			req := httptest.NewRequest("GET", tt.target, nil)
+			req.Header.Set("If-None-Match", etag)
+			rec = httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if got := rec.Code; got != http.StatusNotModified {
+				t.Errorf("status = %v; want %v", got, http.StatusNotModified)
+			}
+		})
+	}
+}
+
+func TestValidRoomName(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want bool
+	}{
+		{name: "simple", in: "room-4821", want: true},
+		{name: "digits", in: "42", want: true},
+		{name: "underscore", in: "a_b", want: true},
+		{name: "max length", in: strings.Repeat("x", 64), want: true},
+		{name: "empty", in: "", want: false},
+		{name: "too long", in: strings.Repeat("x", 65), want: false},
+		{name: "space", in: "a b", want: false},
+		{name: "slash", in: "a/b", want: false},
+		{name: "unicode", in: "café", want: false},
+		{name: "bang", in: "bad!", want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := validRoomName(tt.in); got != tt.want {
+				t.Errorf("validRoomName(%q) = %v; want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
