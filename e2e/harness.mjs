@@ -1,0 +1,639 @@
+// Helpers for openroom's end-to-end tests (node:test + playwright-core + Debian's Chromium).
+//
+// These tests open WebRTC traffic, so they must run inside the private network
+// namespace made by scripts/netns-run.sh (scripts/test.sh does that):
+//   scripts/netns-run.sh npm run test:e2e
+//
+// Every server and browser started here is registered, and killed when the test
+// process exits (normally or by SIGINT/SIGTERM), so no process outlives a run.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, renameSync, existsSync } from 'node:fs';
+import net from 'node:net';
+import dgram from 'node:dgram';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import assert from 'node:assert/strict';
+import { after } from 'node:test';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const BUILD_DIR = '/tmp/openroom-e2e';
+export const CHROMIUM = process.env.OPENROOM_CHROMIUM || '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+// ---------------------------------------------------------------------------
+// Environment checks
+
+/** Throws unless we run inside the private namespace of scripts/netns-run.sh. */
+export function requireNetns() {
+  if (process.env.OPENROOM_NETNS !== '1' || !process.env.OPENROOM_TEST_IP) {
+    throw new Error(
+      'e2e tests open WebRTC traffic and must run inside the private network namespace: ' +
+        'run ./scripts/test.sh, or scripts/netns-run.sh npm run test:e2e ' +
+        '(OPENROOM_NETNS=1 and OPENROOM_TEST_IP must be set)',
+    );
+  }
+  return process.env.OPENROOM_TEST_IP;
+}
+
+// ---------------------------------------------------------------------------
+// Cleanup registry: kill everything we started when this process goes away.
+
+const live = new Set(); // {kill(): void} (synchronous, last-resort)
+
+function register(entry) {
+  live.add(entry);
+  return () => live.delete(entry);
+}
+
+function killAllSync() {
+  for (const e of live) {
+    try {
+      e.kill();
+    } catch {}
+  }
+  live.clear();
+}
+
+process.on('exit', killAllSync);
+
+// Safety net for each test file (registered when it imports the harness):
+// once all its tests and hooks are done, anything still running is killed,
+// so a forgotten browser or server can neither hang the run nor outlive it.
+after(async () => {
+  if (live.size > 0) {
+    await sleep(200); // let tests' own after hooks finish closing gracefully
+    killAllSync();
+  }
+});
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    killAllSync();
+    process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+  });
+}
+
+function killGroup(pid, signal = 'SIGKILL') {
+  if (!pid) return;
+  try {
+    process.kill(-pid, signal); // whole process group (spawned detached)
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {}
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Small utilities
+
+/** A TCP port that was free a moment ago (listen on :0, close). */
+export function freeTcpPort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '0.0.0.0', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A UDP port that was free a moment ago (bind :0, close). */
+export function freeUdpPort() {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    s.on('error', reject);
+    s.bind(0, '0.0.0.0', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Polls fn until it returns a truthy value (which is returned) or the timeout
+ * passes (then throws with the last value / error). fn may be async; a throw
+ * counts as "not yet".
+ */
+export async function waitFor(fn, { timeout = 10_000, interval = 100, message = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  let lastErr;
+  for (;;) {
+    try {
+      last = await fn();
+      lastErr = undefined;
+      if (last) return last;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() >= deadline) {
+      const detail = lastErr ? `last error: ${lastErr.message}` : `last value: ${safeJSON(last)}`;
+      throw new Error(`waitFor timed out after ${timeout} ms waiting for ${message} (${detail})`);
+    }
+    await sleep(interval);
+  }
+}
+
+/** Adds text to an error's message and stack (node:test prints the stack). */
+export function appendToError(err, text) {
+  if (!err || typeof err !== 'object' || !text) return err;
+  try {
+    err.message = `${err.message}\n${text}`;
+    if (typeof err.stack === 'string') err.stack = `${err.stack}\n${text}`;
+  } catch {}
+  return err;
+}
+
+function safeJSON(v) {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/** Runs fn with an overall deadline; rejects with a clear message when it passes. */
+export async function withDeadline(ms, what, fn) {
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: deadline of ${ms} ms passed`)), ms);
+  });
+  try {
+    return await Promise.race([fn(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Keeps the last `max` lines written to it. */
+class LogRing {
+  constructor(max = 400) {
+    this.max = max;
+    this.lines = [];
+    this.partial = '';
+  }
+  write(chunk) {
+    const text = this.partial + chunk.toString();
+    const parts = text.split('\n');
+    this.partial = parts.pop();
+    for (const p of parts) this.push(p);
+  }
+  push(line) {
+    this.lines.push(line);
+    if (this.lines.length > this.max) this.lines.splice(0, this.lines.length - this.max);
+  }
+  text() {
+    return [...this.lines, ...(this.partial ? [this.partial] : [])].join('\n');
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The openroom server
+
+let buildPromise;
+
+/**
+ * Builds ./cmd/openroom into /tmp/openroom-e2e/openroom, once per test process
+ * (go's build cache makes later processes' builds quick). OPENROOM_BIN skips
+ * the build and uses that binary.
+ */
+export function buildServer() {
+  if (process.env.OPENROOM_BIN) return Promise.resolve(process.env.OPENROOM_BIN);
+  if (!buildPromise) {
+    buildPromise = new Promise((resolve, reject) => {
+      mkdirSync(BUILD_DIR, { recursive: true });
+      const out = path.join(BUILD_DIR, 'openroom');
+      const tmp = `${out}.${process.pid}.tmp`;
+      const started = Date.now();
+      const p = spawn('go', ['build', '-o', tmp, './cmd/openroom'], {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      p.stdout.on('data', (d) => (output += d));
+      p.stderr.on('data', (d) => (output += d));
+      p.on('error', (err) => reject(new Error(`cannot run go build: ${err.message}`)));
+      p.on('close', (code) => {
+        if (code !== 0) {
+          reject(new Error(`go build ./cmd/openroom failed (exit ${code}):\n${output}`));
+          return;
+        }
+        renameSync(tmp, out);
+        if (process.env.OPENROOM_E2E_VERBOSE) {
+          console.log(`# built ${out} in ${Date.now() - started} ms`);
+        }
+        resolve(out);
+      });
+    });
+  }
+  return buildPromise;
+}
+
+/**
+ * Starts the openroom server on a free port of the namespace:
+ *   openroom --http 0.0.0.0:PORT --rtc-port UDPPORT --node-ip $OPENROOM_TEST_IP ...args
+ * and waits until GET http://127.0.0.1:PORT/ answers 200 (20 s).
+ * Returns {url, port, rtcPort, proc, logs(), stop()}.
+ */
+export async function startServer({ args = [], readyTimeout = 20_000, env = {} } = {}) {
+  const nodeIP = requireNetns();
+  const bin = await buildServer();
+  const port = await freeTcpPort();
+  let rtcPort = await freeUdpPort();
+  const fullArgs = ['--http', `0.0.0.0:${port}`, '--rtc-port', String(rtcPort), '--node-ip', nodeIP, ...args];
+  const log = new LogRing(1000);
+  log.push(`$ ${bin} ${fullArgs.join(' ')}`);
+
+  const proc = spawn(bin, fullArgs, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // own process group: stop() kills anything it started too
+  });
+  const unregister = register({ kill: () => killGroup(proc.pid) });
+  proc.stdout.on('data', (d) => log.write(d));
+  proc.stderr.on('data', (d) => log.write(d));
+  let exited = null;
+  const exitPromise = new Promise((resolve) => {
+    proc.on('exit', (code, signal) => {
+      exited = { code, signal };
+      log.push(`[openroom exited: code=${code} signal=${signal}]`);
+      resolve(exited);
+    });
+    proc.on('error', (err) => {
+      exited = { code: null, signal: null, error: err };
+      log.push(`[openroom failed to start: ${err.message}]`);
+      resolve(exited);
+    });
+  });
+
+  let stopped = false;
+  const server = {
+    url: `http://localhost:${port}`,
+    port,
+    rtcPort,
+    proc,
+    logs: () => log.text(),
+    exited: () => exited,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (!exited) {
+        killGroup(proc.pid, 'SIGTERM');
+        const t = setTimeout(() => killGroup(proc.pid, 'SIGKILL'), 5000);
+        await exitPromise;
+        clearTimeout(t);
+      }
+      killGroup(proc.pid, 'SIGKILL'); // leftovers in its group, if any
+      unregister();
+    },
+  };
+
+  const deadline = Date.now() + readyTimeout;
+  let lastErr = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (exited) break;
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer().catch(() => {});
+      if (res.status === 200) return server;
+      lastErr = `HTTP ${res.status}`;
+    } catch (err) {
+      lastErr = err.cause?.code || err.message;
+    }
+    await sleep(100);
+  }
+  await server.stop();
+  throw new Error(
+    `openroom did not answer 200 on GET http://127.0.0.1:${port}/ within ${readyTimeout} ms ` +
+      `(${exited ? `it exited: ${safeJSON(exited)}` : `last: ${lastErr}`})\n--- server log ---\n${log.text()}`,
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Chromium
+
+let chromiumPromise;
+async function chromiumType() {
+  if (!chromiumPromise) {
+    chromiumPromise = import('playwright-core').then((m) => m.chromium);
+  }
+  return chromiumPromise;
+}
+
+/**
+ * Launches Debian's Chromium (its own OS process tree) via playwright-core.
+ * playwright-core >= 1.65 has no Browser.process(), so the browser runs as a
+ * BrowserServer (which owns the process) and we connect to it over a loopback
+ * WebSocket; killBrowser() can then SIGKILL the real process group.
+ */
+export async function launchBrowser({ args = [], headless = true } = {}) {
+  requireNetns();
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} not found: apt-get install chromium (scripts/test.sh does)`);
+  }
+  const chromium = await chromiumType();
+  const bs = await chromium.launchServer({
+    executablePath: CHROMIUM,
+    headless,
+    args: [...CHROMIUM_ARGS, ...args],
+    timeout: 30_000,
+    host: '127.0.0.1',
+  });
+  const pid = bs.process()?.pid;
+  const unregister = register({ kill: () => killGroup(pid) });
+  bs.process()?.once('exit', unregister);
+  let browser;
+  try {
+    browser = await chromium.connect(bs.wsEndpoint(), { timeout: 30_000 });
+  } catch (err) {
+    killGroup(pid);
+    throw err;
+  }
+  browsers.set(browser, { server: bs, pid });
+  return browser;
+}
+
+const browsers = new WeakMap(); // Browser -> {server: BrowserServer, pid}
+
+/** The OS pid of a browser from launchBrowser() (its process group leader). */
+export function browserPid(browser) {
+  return browsers.get(browser)?.pid;
+}
+
+/** Closes a browser (never throws, never hangs past 10 s; then SIGKILL). */
+export async function closeBrowser(browser) {
+  if (!browser) return;
+  const info = browsers.get(browser);
+  try {
+    await withDeadline(10_000, 'browser.close', () => browser.close());
+  } catch {}
+  if (info) {
+    try {
+      await withDeadline(10_000, 'browserServer.close', () => info.server.close());
+    } catch {}
+    killGroup(info.pid);
+  }
+}
+
+/**
+ * SIGKILLs a browser's whole process tree (Chromium is launched as a process
+ * group leader), as a crashed / killed tab would vanish: no beforeunload, no
+ * WebSocket close frame.
+ */
+export function killBrowser(browser) {
+  const pid = browserPid(browser);
+  if (!pid) throw new Error('browser has no local process (not launched by launchBrowser?)');
+  killGroup(pid, 'SIGKILL');
+}
+
+/**
+ * SIGSTOPs a browser's whole process tree: a hung tab whose TCP connections stay
+ * open (the kernel still ACKs) but that answers no WebSocket ping any more, so
+ * only the server's member timeout can notice. killBrowser() ends it later
+ * (SIGKILL works on stopped processes).
+ */
+export function freezeBrowser(browser) {
+  const pid = browserPid(browser);
+  if (!pid) throw new Error('browser has no local process (not launched by launchBrowser?)');
+  killGroup(pid, 'SIGSTOP');
+}
+
+// ---------------------------------------------------------------------------
+// Members (one browser context per member)
+
+/**
+ * Opens `${baseURL}/r/${room}?user=${user}` in a new browser context and waits
+ * until #state says "connected". Returns {user, room, page, context, logs(), close()}.
+ */
+export async function openMember(browser, baseURL, room, user, { timeout = 20_000, waitConnected = true } = {}) {
+  const member = await newMemberPage(browser, user);
+  const url = memberURL(baseURL, room, user);
+  try {
+    await member.page.goto(url, { waitUntil: 'domcontentloaded', timeout });
+    if (waitConnected) await waitForState(member.page, 'connected', { timeout });
+  } catch (err) {
+    appendToError(err, `--- ${user} page log ---\n${member.logs()}`);
+    await member.close();
+    throw err;
+  }
+  return Object.assign(member, { room, url });
+}
+
+export function memberURL(baseURL, room, user) {
+  return `${baseURL}/r/${encodeURIComponent(room)}?user=${encodeURIComponent(user)}`;
+}
+
+/** A new context + page for `user`, with its console captured; not navigated yet. */
+export async function newMemberPage(browser, user) {
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const page = await context.newPage();
+  const log = new LogRing(300);
+  page.on('console', (msg) => log.push(`[${user}] console.${msg.type()}: ${msg.text()}`));
+  page.on('pageerror', (err) => log.push(`[${user}] pageerror: ${err.message}`));
+  page.on('crash', () => log.push(`[${user}] page crashed`));
+  page.on('websocket', (ws) => {
+    log.push(`[${user}] websocket open ${ws.url()}`);
+    ws.on('close', () => log.push(`[${user}] websocket closed`));
+  });
+  let closed = false;
+  return {
+    user,
+    page,
+    context,
+    logs: () => log.text(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await withDeadline(10_000, `closing ${user}`, () => context.close());
+      } catch {}
+    },
+  };
+}
+
+/** Text of #state. */
+export function stateOf(page) {
+  return page.evaluate(() => document.querySelector('#state')?.textContent?.trim() ?? null);
+}
+
+/** Waits until #state's text is `state`; the error says what it was instead. */
+export async function waitForState(page, state, { timeout = 20_000 } = {}) {
+  try {
+    await page.waitForFunction(
+      (want) => document.querySelector('#state')?.textContent?.trim() === want,
+      state,
+      { timeout, polling: 100 },
+    );
+  } catch (err) {
+    let now = '?';
+    let banner = '?';
+    try {
+      now = await stateOf(page);
+      banner = await page.evaluate(() => document.querySelector('#banner')?.textContent?.trim() ?? null);
+    } catch {}
+    throw new Error(
+      `#state did not become "${state}" within ${timeout} ms (it is ${safeJSON(now)}, #banner ${safeJSON(banner)}): ${err.message.split('\n')[0]}`,
+    );
+  }
+}
+
+/** Number of video tiles [data-user="user"] on the page (the #members list is not counted). */
+export function tileCount(page, user) {
+  return page.evaluate(
+    (u) =>
+      [...document.querySelectorAll('[data-user]')].filter(
+        (el) => el.getAttribute('data-user') === u && !el.closest('#members'),
+      ).length,
+    user,
+  );
+}
+
+/** userIDs in the member list #members li[data-user]. */
+export function memberList(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('#members li[data-user]')].map((el) => el.getAttribute('data-user')),
+  );
+}
+
+/**
+ * window.openroom.remoteStats():
+ *   { [userID]: { video:{framesDecoded, bytesReceived, packetsReceived},
+ *                 audio:{packetsReceived, bytesReceived, audioLevel} } }
+ * Returns {} while the page has no window.openroom yet.
+ */
+export function remoteStats(page) {
+  return page.evaluate(async () => {
+    if (!window.openroom || typeof window.openroom.remoteStats !== 'function') return {};
+    return (await window.openroom.remoteStats()) ?? {};
+  });
+}
+
+function metric(stats, user, kind, name) {
+  const v = stats?.[user]?.[kind]?.[name];
+  return typeof v === 'number' ? v : 0;
+}
+
+/**
+ * Asserts that on `page`, media from every user in `userIDs` flows: between two
+ * samples ~1.5 s apart, video framesDecoded and bytesReceived grew and audio
+ * packetsReceived grew. Keeps sampling until that holds or `timeout` (15 s) passes.
+ */
+export async function assertMediaFlows(page, userIDs, { timeout = 15_000, gap = 1500, label = '' } = {}) {
+  const deadline = Date.now() + timeout;
+  let a = await remoteStats(page);
+  for (;;) {
+    await sleep(gap);
+    const b = await remoteStats(page);
+    const missing = [];
+    for (const u of userIDs) {
+      const checks = [
+        ['video', 'framesDecoded'],
+        ['video', 'bytesReceived'],
+        ['audio', 'packetsReceived'],
+      ];
+      for (const [kind, name] of checks) {
+        const before = metric(a, u, kind, name);
+        const after = metric(b, u, kind, name);
+        if (!(after > before)) missing.push(`${u}.${kind}.${name} ${before}->${after}`);
+      }
+    }
+    if (missing.length === 0) return b;
+    if (Date.now() >= deadline) {
+      assert.fail(
+        `${label ? label + ': ' : ''}media from ${userIDs.join(', ')} is not flowing after ${timeout} ms; ` +
+          `not growing: ${missing.join('; ')}\nlast stats: ${safeJSON(b)}`,
+      );
+    }
+    a = b;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Convenience: one server + one browser per test, cleaned up by t.after().
+
+/**
+ * const s = await setup(t, {serverArgs});  s.server, s.browser,
+ * await s.member(room, user), s.diagnostics(), s.fail(err).
+ * Everything is closed/killed in t.after(), whatever happens.
+ */
+export async function setup(t, { serverArgs = [] } = {}) {
+  const members = [];
+  const browsers = [];
+  let server;
+  const s = {
+    get server() {
+      return server;
+    },
+    browser: null,
+    members,
+    async member(room, user, opts) {
+      const m = await openMember(opts?.browser ?? s.browser, server.url, room, user, opts);
+      members.push(m);
+      return m;
+    },
+    async extraBrowser() {
+      const b = await launchBrowser();
+      browsers.push(b);
+      return b;
+    },
+    diagnostics() {
+      const parts = [];
+      if (server) parts.push(`--- server log (last lines) ---\n${tail(server.logs(), 150)}`);
+      for (const m of members) parts.push(`--- ${m.user} page log ---\n${tail(m.logs(), 60)}`);
+      return parts.join('\n');
+    },
+    /** Runs fn; on failure, appends server and page logs to the error. */
+    async run(fn) {
+      try {
+        return await fn();
+      } catch (err) {
+        appendToError(err, s.diagnostics());
+        throw err;
+      }
+    },
+    async cleanup() {
+      for (const m of members) await m.close();
+      for (const b of browsers) await closeBrowser(b);
+      if (server) await server.stop();
+    },
+  };
+  t.after(() => s.cleanup());
+  server = await startServer({ args: serverArgs });
+  s.browser = await launchBrowser();
+  browsers.push(s.browser);
+  return s;
+}
+
+function tail(text, n) {
+  const lines = text.split('\n');
+  return lines.slice(-n).join('\n');
+}
+
+/** A room name unique to this run. */
+export function uniqueRoom(prefix) {
+  return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
+}
+
+export function median(values) {
+  const v = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# openroom's test command: ./scripts/test.sh
+#
+#   1. installs what is missing: Debian packages (chromium ffmpeg coturn iproute2)
+#      and node_modules (npm ci, from package-lock.json)
+#   2. go vet ./...               (outside the namespace: may fetch Go modules)
+#   3. inside a private network namespace (scripts/netns-run.sh: lo + a veth pair
+#      10.99.0.1 <-> 10.99.0.2, no route anywhere else):
+#        go test -race -count=1 ./...
+#        npm run test:e2e
+#
+# Environment:
+#   OPENROOM_SKIP_INSTALL=1   don't apt-get / npm ci; just check and fail if missing
+#   OPENROOM_SKIP_GO=1        skip go vet and go test (e2e only)
+#   OPENROOM_SKIP_E2E=1       skip the browser tests
+#   OPENROOM_GO_TEST_ARGS     extra args for go test (e.g. "-run TestRoom -v")
+set -euo pipefail
+
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+ROOT="$(pwd)"
+
+say() { printf '\n==> %s\n' "$*"; }
+die() { printf '\ntest.sh: FAILED: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------
+# Phase 2: inside the namespace (re-exec'd below via scripts/netns-run.sh).
+if [[ "${1:-}" == "--inside-netns" ]]; then
+  [[ "${OPENROOM_NETNS:-}" == "1" ]] || die "--inside-netns given but not inside the namespace"
+  say "inside private network namespace: $(ip -br -4 addr | awk '{print $1" "$3}' | tr '\n' ' ')"
+  # No network in here: Go must use only what go vet already downloaded.
+  export GOPROXY=off GOFLAGS="${GOFLAGS:--mod=readonly}" GOTOOLCHAIN=local
+  if [[ "${OPENROOM_SKIP_GO:-}" != "1" ]]; then
+    say "go test -race -count=1 ./... ${OPENROOM_GO_TEST_ARGS:-}"
+    # shellcheck disable=SC2086
+    go test -race -count=1 ${OPENROOM_GO_TEST_ARGS:-} ./... || die "go test failed (see above)"
+  fi
+  if [[ "${OPENROOM_SKIP_E2E:-}" != "1" ]]; then
+    say "npm run test:e2e"
+    npm run --silent test:e2e || die "e2e tests failed (see above; server and page logs are in each failure)"
+  fi
+  say "all tests passed"
+  exit 0
+fi
+
+# ---------------------------------------------------------------------------
+# Phase 1: outside. Check and install dependencies.
+start=$(date +%s)
+
+as_root() {
+  if [[ "$(id -u)" == "0" ]]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo -n "$@"
+  else
+    die "need root to run: $* (run as root, or install it by hand)"
+  fi
+}
+
+say "checking tools"
+command -v go >/dev/null 2>&1 || die "go not found on PATH (install Go $(sed -n 's/^go //p' go.mod) to /usr/local/go)"
+command -v node >/dev/null 2>&1 || die "node not found on PATH (need Node.js >= 20 with npm)"
+command -v npm >/dev/null 2>&1 || die "npm not found on PATH (need Node.js >= 20 with npm)"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[[ "$node_major" -ge 20 ]] || die "node $(node --version) is too old: need >= 20 (node --test --test-concurrency)"
+echo "go: $(go version)"
+echo "node: $(node --version), npm: $(npm --version 2>/dev/null)"
+
+# Debian packages: command -> package
+declare -A PKG_OF=(
+  [chromium]=chromium
+  [ffmpeg]=ffmpeg
+  [turnserver]=coturn
+  [ip]=iproute2
+  [unshare]=util-linux
+  [gcc]=gcc # go test -race needs cgo
+)
+missing_pkgs=()
+for cmd in chromium ffmpeg turnserver ip unshare gcc; do
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    missing_pkgs+=("${PKG_OF[$cmd]}")
+  fi
+done
+# playwright-core drives /usr/bin/chromium by that exact path.
+[[ -x /usr/bin/chromium ]] || { [[ " ${missing_pkgs[*]} " == *" chromium "* ]] || missing_pkgs+=(chromium); }
+
+if [[ ${#missing_pkgs[@]} -gt 0 ]]; then
+  if [[ "${OPENROOM_SKIP_INSTALL:-}" == "1" ]]; then
+    die "missing Debian packages: ${missing_pkgs[*]} (apt-get install ${missing_pkgs[*]})"
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "missing packages ${missing_pkgs[*]} and no apt-get to install them"
+  say "apt-get install ${missing_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Another apt may be running (e.g. a provisioning step): wait for its lock.
+  apt_opts=(-y -q -o DPkg::Lock::Timeout=900 -o Acquire::Retries=3)
+  [[ " ${missing_pkgs[*]} " == *" chromium "* ]] && missing_pkgs+=(fonts-liberation)
+  [[ " ${missing_pkgs[*]} " == *" gcc "* ]] && missing_pkgs+=(libc6-dev)
+  apt_retry() { # apt_retry LOG ARGS...: up to 3 tries (another apt may hold a lock)
+    local log=$1 try
+    shift
+    for try in 1 2 3; do
+      if as_root apt-get "${apt_opts[@]}" "$@" >"$log" 2>&1; then return 0; fi
+      echo "apt-get $1 failed (try $try/3), see $log" >&2
+      [[ $try -lt 3 ]] && sleep 20
+    done
+    tail -30 "$log" >&2
+    return 1
+  }
+  apt_retry /tmp/openroom-apt-update.log update || die "apt-get update failed"
+  apt_retry /tmp/openroom-apt-install.log install "${missing_pkgs[@]}" ||
+    die "apt-get install ${missing_pkgs[*]} failed"
+  for cmd in chromium ffmpeg turnserver ip unshare gcc; do
+    command -v "$cmd" >/dev/null 2>&1 || die "$cmd still missing after apt-get install ${missing_pkgs[*]}"
+  done
+  echo "installed: ${missing_pkgs[*]}"
+fi
+echo "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -1)"
+echo "ffmpeg: $(ffmpeg -version 2>/dev/null | head -1)"
+echo "turnserver: $(dpkg-query -W -f='${Version}' coturn 2>/dev/null || echo present)"
+
+# node_modules from the lockfile (npm ci), unless already installed from this lockfile.
+[[ -f package-lock.json ]] || die "package-lock.json missing (it pins playwright-core)"
+stamp=node_modules/.package-lock.json
+if [[ ! -f "$stamp" || package-lock.json -nt "$stamp" || package.json -nt "$stamp" || ! -d node_modules/playwright-core ]]; then
+  if [[ "${OPENROOM_SKIP_INSTALL:-}" == "1" ]]; then
+    die "node_modules missing or stale: run npm ci"
+  fi
+  say "npm ci"
+  # playwright-core never downloads a browser; be explicit anyway.
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed"
+fi
+echo "playwright-core: $(node -p 'require("./node_modules/playwright-core/package.json").version')"
+
+if [[ "${OPENROOM_SKIP_GO:-}" != "1" ]]; then
+  say "go vet ./..."
+  go vet ./... || die "go vet failed (see above)"
+  # Everything go test needs (test-only modules too) must be in the module
+  # cache before we enter the namespace, which has no network.
+  go list -deps -test ./... >/dev/null || die "go list -deps -test failed (missing modules?)"
+fi
+
+say "entering a private network namespace (scripts/netns-run.sh)"
+set +e
+"$ROOT/scripts/netns-run.sh" "$ROOT/scripts/test.sh" --inside-netns
+rc=$?
+set -e
+echo "test.sh: total $(( $(date +%s) - start )) s"
+exit $rc
