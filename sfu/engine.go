@@ -76,18 +76,22 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	return &Engine{api: api, log: cfg.Logger}, nil
 }
 
+// videoFeedback is the RTCP feedback every video codec is negotiated with.
+var videoFeedback = []webrtc.RTCPFeedback{
+	{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"},
+	{Type: "nack"}, {Type: "nack", Parameter: "pli"},
+}
+
+// videoPreference lists the video codecs in the order the server prefers them.
+var videoPreference = []webrtc.RTPCodecParameters{
+	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: H264Fmtp, RTCPFeedback: videoFeedback}, PayloadType: PayloadTypeH264},
+	{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback}, PayloadType: PayloadTypeVP8},
+}
+
 // NewMediaEngine registers H.264 (first), VP8 and Opus with the feedback the SFU relies on.
 func NewMediaEngine() (*webrtc.MediaEngine, error) {
 	m := &webrtc.MediaEngine{}
-	fb := []webrtc.RTCPFeedback{
-		{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"},
-		{Type: "nack"}, {Type: "nack", Parameter: "pli"},
-	}
-	video := []webrtc.RTPCodecParameters{
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: H264Fmtp, RTCPFeedback: fb}, PayloadType: PayloadTypeH264},
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb}, PayloadType: PayloadTypeVP8},
-	}
-	for _, c := range video {
+	for _, c := range videoPreference {
 		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
 			return nil, fmt.Errorf("sfu: register %s: %w", c.MimeType, err)
 		}

@@ -1,0 +1,258 @@
+package sfu
+
+import (
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/openroom/openroom/internal/testclient"
+)
+
+// loopbackEngine builds an Engine on a 127.0.0.1 UDP socket closed at cleanup.
+func loopbackEngine(tb testing.TB) *Engine {
+	tb.Helper()
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { udp.Close() })
+	e, err := NewEngine(EngineConfig{UDP: udp, IncludeLoopback: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+var allowAll = Permissions{SendAudio: true, SendVideo: true, ReceiveAudio: true, ReceiveVideo: true}
+
+// videoCodecs lists the payload formats of the first video m-line, in order.
+func videoCodecs(t *testing.T, raw string) (names []string, feedback map[string]bool) {
+	t.Helper()
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(raw); err != nil {
+		t.Fatal(err)
+	}
+	feedback = map[string]bool{}
+	for _, md := range sd.MediaDescriptions {
+		if md.MediaName.Media != "video" {
+			continue
+		}
+		for _, f := range md.MediaName.Formats {
+			c, err := sd.GetCodecForPayloadType(uint8(atoi(f)))
+			if err == nil {
+				names = append(names, c.Name+" "+c.Fmtp)
+				for _, fb := range c.RTCPFeedback {
+					feedback[c.Name+" "+fb] = true
+				}
+			}
+		}
+		return names, feedback
+	}
+	return nil, feedback
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, r := range s {
+		n = n*10 + int(r-'0')
+	}
+	return n
+}
+
+func TestSubscriberOfferNegotiatesH264FirstWithFeedback(t *testing.T) {
+	e := loopbackEngine(t)
+	offers := make(chan string, 1)
+	p, err := e.NewPeer(PeerConfig{ID: "bob", Permissions: allowAll, OnOffer: func(s string) { offers <- s }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.AddTrack(NewTrack(TrackOptions{ID: "alice-video", Owner: "alice", Kind: webrtc.RTPCodecTypeVideo, Codec: h264}))
+	var offer string
+	select {
+	case offer = <-offers:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no subscriber offer")
+	}
+	names, fb := videoCodecs(t, offer)
+	if len(names) == 0 || !strings.HasPrefix(names[0], "H264 ") || !strings.Contains(names[0], "packetization-mode=1") ||
+		!strings.Contains(names[0], "profile-level-id=42e01f") {
+		t.Errorf("video codecs: got %v; want H.264 42e01f packetization-mode=1 first", names)
+	}
+	for _, want := range []string{"H264 nack", "H264 nack pli", "H264 ccm fir"} {
+		if !fb[want] {
+			t.Errorf("feedback %q: got missing; want offered (have %v)", want, fb)
+		}
+	}
+	if !strings.Contains(offer, "msid:alice ") {
+		t.Errorf("offer: got no msid with stream alice; want the owner as stream ID")
+	}
+}
+
+func TestPublisherAnswerKeepsH264WhenOffered(t *testing.T) {
+	e := loopbackEngine(t)
+	tests := []struct {
+		name  string
+		mime  string
+		first string
+	}{
+		{"H.264 publisher", webrtc.MimeTypeH264, "H264 "},
+		{"VP8 publisher", webrtc.MimeTypeVP8, "VP8 "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := e.NewPeer(PeerConfig{ID: "alice", Permissions: allowAll})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			api, err := testclient.API()
+			if err != nil {
+				t.Fatal(err)
+			}
+			client, err := api.NewPeerConnection(webrtc.Configuration{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer client.Close()
+			tr, _ := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: tc.mime}, "v", "alice")
+			x, err := client.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The client puts its preferred codec first, as the SDK does with setCodecPreferences.
+			var prefs []webrtc.RTPCodecParameters
+			for _, c := range x.Sender().GetParameters().Codecs {
+				if c.MimeType == tc.mime {
+					prefs = append(prefs, c)
+				}
+			}
+			if err := x.SetCodecPreferences(prefs); err != nil {
+				t.Fatal(err)
+			}
+			offer, err := client.CreateOffer(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			answer, err := p.HandleOffer(offer.SDP)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names, _ := videoCodecs(t, answer)
+			if len(names) == 0 || !strings.HasPrefix(names[0], tc.first) {
+				t.Errorf("answer video codecs: got %v; want %q first", names, tc.first)
+			}
+		})
+	}
+}
+
+// connectSubscriber wires a Peer's subscriber side to a pion client that
+// drains what it receives, and returns once t is flowing to it.
+func connectSubscriber(tb testing.TB, e *Engine, t *Track) (done func()) {
+	tb.Helper()
+	api, err := testclient.API()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	client, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var p *Peer
+	var mu sync.Mutex // guards pending: candidates that arrive before p exists
+	var pending []webrtc.ICECandidateInit
+	got := make(chan struct{})
+	var once sync.Once
+	client.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := tr.Read(buf); err != nil {
+				return
+			}
+			once.Do(func() { close(got) })
+		}
+	})
+	client.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if p == nil {
+			pending = append(pending, c.ToJSON())
+			return
+		}
+		_ = p.AddCandidate(TargetSubscriber, c.ToJSON())
+	})
+	answers := make(chan string, 1)
+	peer, err := e.NewPeer(PeerConfig{ID: "sub", Permissions: allowAll,
+		OnOffer: func(offer string) {
+			go func() {
+				_ = client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
+				a, _ := client.CreateAnswer(nil)
+				_ = client.SetLocalDescription(a)
+				answers <- a.SDP
+			}()
+		},
+		OnCandidate: func(_ string, c webrtc.ICECandidateInit) { _ = client.AddICECandidate(c) },
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mu.Lock()
+	p = peer
+	for _, c := range pending {
+		_ = p.AddCandidate(TargetSubscriber, c)
+	}
+	mu.Unlock()
+	p.AddTrack(t)
+	select {
+	case a := <-answers:
+		if err := p.HandleAnswer(a); err != nil {
+			tb.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		tb.Fatal("no offer")
+	}
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SSRC: 9, Marker: true}, Payload: []byte{0x65, 1, 2, 3}}
+	deadline := time.After(10 * time.Second)
+	for {
+		pkt.SequenceNumber++
+		t.WriteRTP(pkt)
+		select {
+		case <-got:
+			return func() { p.Close(); client.Close() }
+		case <-deadline:
+			tb.Fatal("media never reached the subscriber")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// BenchmarkForwardSRTP measures one forwarded packet through everything pion
+// adds after the fan-out: NACK buffer, RTCP report counters, SRTP encryption and
+// the UDP send, to one real subscriber on loopback. Run it inside the test
+// network namespace (scripts/netns-run.sh), as every WebRTC test.
+func BenchmarkForwardSRTP(b *testing.B) {
+	e := loopbackEngine(b)
+	tr := NewTrack(TrackOptions{ID: "v", Owner: "pub", Kind: webrtc.RTPCodecTypeVideo, Codec: h264})
+	done := connectSubscriber(b, e, tr)
+	defer done()
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SSRC: 9}, Payload: make([]byte, 1100)}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(pkt.Payload)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pkt.SequenceNumber++
+		pkt.Timestamp += 3000
+		tr.WriteRTP(pkt)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
+}
