@@ -4,8 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/openroom/openroom/internal/fakeclock"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,29 +18,7 @@ const (
 	testApp     = 1400000000
 )
 
-// fakeClock is a settable clock for Issuer.now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newIssuer(t *testing.T, secret string, clock *fakeClock) *Issuer {
+func newIssuer(t *testing.T, secret string, clock *fakeclock.Clock) *Issuer {
 	t.Helper()
 	is, err := NewIssuer([]byte(secret), testApp, clock.Now)
 	if err != nil {
@@ -92,7 +70,7 @@ func tamperPayload(t *testing.T, token, key string, value any) string {
 }
 
 // unsignedToken builds an `alg: none` token carrying a valid userSig body.
-func unsignedToken(t *testing.T, clock *fakeClock, user string) string {
+func unsignedToken(t *testing.T, clock *fakeclock.Clock, user string) string {
 	t.Helper()
 	c := UserClaims{Kind: kindUserSig, User: user, App: testApp, RegisteredClaims: jwt.RegisteredClaims{
 		IssuedAt:  jwt.NewNumericDate(clock.Now()),
@@ -109,7 +87,7 @@ func unsignedToken(t *testing.T, clock *fakeClock, user string) string {
 // really signed with HS512 and the right secret; for anything else (RS256) the
 // signature is an HS256 HMAC with the right secret, as an algorithm-confusion
 // attacker would send. Both must be refused: only HS256 is accepted.
-func headedToken(t *testing.T, clock *fakeClock, alg, user string) string {
+func headedToken(t *testing.T, clock *fakeclock.Clock, alg, user string) string {
 	t.Helper()
 	c := UserClaims{Kind: kindUserSig, User: user, App: testApp, RegisteredClaims: jwt.RegisteredClaims{
 		IssuedAt:  jwt.NewNumericDate(clock.Now()),
@@ -161,23 +139,23 @@ func TestVerifyUserSig(t *testing.T) {
 	tests := []struct {
 		name string
 		// token builds the token; the clock may be advanced before verification.
-		token   func(t *testing.T, is *Issuer, clock *fakeClock) string
+		token   func(t *testing.T, is *Issuer, clock *fakeclock.Clock) string
 		user    string
 		wantErr error
 	}{
 		{
 			name:  "valid",
-			token: func(t *testing.T, is *Issuer, _ *fakeClock) string { return mustUserSig(t, is, "alice", ttl) },
+			token: func(t *testing.T, is *Issuer, _ *fakeclock.Clock) string { return mustUserSig(t, is, "alice", ttl) },
 			user:  "alice",
 		},
 		{
 			name:  "valid any user",
-			token: func(t *testing.T, is *Issuer, _ *fakeClock) string { return mustUserSig(t, is, "alice", ttl) },
+			token: func(t *testing.T, is *Issuer, _ *fakeclock.Clock) string { return mustUserSig(t, is, "alice", ttl) },
 			user:  "",
 		},
 		{
 			name: "still valid just before ttl",
-			token: func(t *testing.T, is *Issuer, c *fakeClock) string {
+			token: func(t *testing.T, is *Issuer, c *fakeclock.Clock) string {
 				tok := mustUserSig(t, is, "alice", ttl)
 				c.Advance(ttl - time.Second)
 				return tok
@@ -186,7 +164,7 @@ func TestVerifyUserSig(t *testing.T) {
 		},
 		{
 			name: "expired",
-			token: func(t *testing.T, is *Issuer, c *fakeClock) string {
+			token: func(t *testing.T, is *Issuer, c *fakeclock.Clock) string {
 				tok := mustUserSig(t, is, "alice", ttl)
 				c.Advance(ttl + time.Second)
 				return tok
@@ -196,7 +174,7 @@ func TestVerifyUserSig(t *testing.T) {
 		},
 		{
 			name: "signed with another secret",
-			token: func(t *testing.T, _ *Issuer, c *fakeClock) string {
+			token: func(t *testing.T, _ *Issuer, c *fakeclock.Clock) string {
 				return mustUserSig(t, newIssuer(t, otherSecret, c), "alice", ttl)
 			},
 			user:    "alice",
@@ -204,7 +182,7 @@ func TestVerifyUserSig(t *testing.T) {
 		},
 		{
 			name: "tampered user",
-			token: func(t *testing.T, is *Issuer, _ *fakeClock) string {
+			token: func(t *testing.T, is *Issuer, _ *fakeclock.Clock) string {
 				return tamperPayload(t, mustUserSig(t, is, "mallory", ttl), "user", "alice")
 			},
 			user:    "alice",
@@ -212,7 +190,7 @@ func TestVerifyUserSig(t *testing.T) {
 		},
 		{
 			name: "tampered expiry",
-			token: func(t *testing.T, is *Issuer, c *fakeClock) string {
+			token: func(t *testing.T, is *Issuer, c *fakeclock.Clock) string {
 				tok := mustUserSig(t, is, "alice", ttl)
 				c.Advance(2 * ttl)
 				return tamperPayload(t, tok, "exp", c.Now().Add(ttl).Unix())
@@ -222,13 +200,13 @@ func TestVerifyUserSig(t *testing.T) {
 		},
 		{
 			name:    "wrong user",
-			token:   func(t *testing.T, is *Issuer, _ *fakeClock) string { return mustUserSig(t, is, "alice", ttl) },
+			token:   func(t *testing.T, is *Issuer, _ *fakeclock.Clock) string { return mustUserSig(t, is, "alice", ttl) },
 			user:    "bob",
 			wantErr: ErrWrongUser,
 		},
 		{
 			name: "privateMapKey instead",
-			token: func(t *testing.T, is *Issuer, _ *fakeClock) string {
+			token: func(t *testing.T, is *Issuer, _ *fakeclock.Clock) string {
 				return mustRoomKey(t, is, "alice", "r1", PrivAll, ttl)
 			},
 			user:    "alice",
@@ -236,31 +214,31 @@ func TestVerifyUserSig(t *testing.T) {
 		},
 		{
 			name:    "empty",
-			token:   func(*testing.T, *Issuer, *fakeClock) string { return "" },
+			token:   func(*testing.T, *Issuer, *fakeclock.Clock) string { return "" },
 			user:    "alice",
 			wantErr: ErrMalformed,
 		},
 		{
 			name:    "blank",
-			token:   func(*testing.T, *Issuer, *fakeClock) string { return "  \t\n" },
+			token:   func(*testing.T, *Issuer, *fakeclock.Clock) string { return "  \t\n" },
 			user:    "alice",
 			wantErr: ErrMalformed,
 		},
 		{
 			name:    "garbage",
-			token:   func(*testing.T, *Issuer, *fakeClock) string { return "not-a-token" },
+			token:   func(*testing.T, *Issuer, *fakeclock.Clock) string { return "not-a-token" },
 			user:    "alice",
 			wantErr: ErrMalformed,
 		},
 		{
 			name:    "three garbage parts",
-			token:   func(*testing.T, *Issuer, *fakeClock) string { return "a.b.c" },
+			token:   func(*testing.T, *Issuer, *fakeclock.Clock) string { return "a.b.c" },
 			user:    "alice",
 			wantErr: ErrMalformed,
 		},
 		{
 			name: "no user claim",
-			token: func(t *testing.T, is *Issuer, _ *fakeClock) string {
+			token: func(t *testing.T, is *Issuer, _ *fakeclock.Clock) string {
 				return mustUserSig(t, is, "", ttl)
 			},
 			user:    "",
@@ -268,7 +246,7 @@ func TestVerifyUserSig(t *testing.T) {
 		},
 		{
 			name: "no expiry",
-			token: func(t *testing.T, is *Issuer, c *fakeClock) string {
+			token: func(t *testing.T, is *Issuer, c *fakeclock.Clock) string {
 				c2 := UserClaims{Kind: kindUserSig, User: "alice", App: testApp}
 				tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c2).SignedString([]byte(testSecret))
 				if err != nil {
@@ -282,7 +260,7 @@ func TestVerifyUserSig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := newFakeClock()
+			clock := fakeclock.New()
 			is := newIssuer(t, testSecret, clock)
 			tok := tc.token(t, is, clock)
 			c, err := is.VerifyUserSig(tok, tc.user)
@@ -323,7 +301,7 @@ func TestVerifyUserSigExpiryBoundary(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := newFakeClock()
+			clock := fakeclock.New()
 			is := newIssuer(t, testSecret, clock)
 			tok := mustUserSig(t, is, "alice", time.Minute)
 			clock.Advance(tc.advance)
@@ -341,18 +319,18 @@ func TestVerifyUserSigExpiryBoundary(t *testing.T) {
 func TestVerifyRefusesOtherAlgorithms(t *testing.T) {
 	tests := []struct {
 		name  string
-		token func(t *testing.T, c *fakeClock) string
+		token func(t *testing.T, c *fakeclock.Clock) string
 	}{
-		{name: "alg none", token: func(t *testing.T, c *fakeClock) string { return unsignedToken(t, c, "alice") }},
-		{name: "alg none with empty signature", token: func(t *testing.T, c *fakeClock) string {
+		{name: "alg none", token: func(t *testing.T, c *fakeclock.Clock) string { return unsignedToken(t, c, "alice") }},
+		{name: "alg none with empty signature", token: func(t *testing.T, c *fakeclock.Clock) string {
 			return strings.TrimRight(unsignedToken(t, c, "alice"), ".") + "."
 		}},
-		{name: "RS256 header", token: func(t *testing.T, c *fakeClock) string { return headedToken(t, c, "RS256", "alice") }},
-		{name: "HS512 header", token: func(t *testing.T, c *fakeClock) string { return headedToken(t, c, "HS512", "alice") }},
+		{name: "RS256 header", token: func(t *testing.T, c *fakeclock.Clock) string { return headedToken(t, c, "RS256", "alice") }},
+		{name: "HS512 header", token: func(t *testing.T, c *fakeclock.Clock) string { return headedToken(t, c, "HS512", "alice") }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := newFakeClock()
+			clock := fakeclock.New()
 			is := newIssuer(t, testSecret, clock)
 			tok := tc.token(t, clock)
 			c, err := is.VerifyUserSig(tok, "alice")
@@ -373,14 +351,14 @@ func TestVerifyPrivateMapKey(t *testing.T) {
 	const ttl = time.Hour
 	tests := []struct {
 		name       string
-		token      func(t *testing.T, is *Issuer, clock *fakeClock) string
+		token      func(t *testing.T, is *Issuer, clock *fakeclock.Clock) string
 		user, room string
 		wantErr    error
 		wantPriv   uint32
 	}{
 		{
 			name: "valid all",
-			token: func(t *testing.T, is *Issuer, _ *fakeClock) string {
+			token: func(t *testing.T, is *Issuer, _ *fakeclock.Clock) string {
 				return mustRoomKey(t, is, "alice", "r1", PrivAll, ttl)
 			},
 			user:     "alice",
@@ -388,15 +366,17 @@ func TestVerifyPrivateMapKey(t *testing.T) {
 			wantPriv: PrivAll,
 		},
 		{
-			name:     "valid receive only",
-			token:    func(t *testing.T, is *Issuer, _ *fakeClock) string { return mustRoomKey(t, is, "alice", "r1", 42, ttl) },
+			name: "valid receive only",
+			token: func(t *testing.T, is *Issuer, _ *fakeclock.Clock) string {
+				return mustRoomKey(t, is, "alice", "r1", 42, ttl)
+			},
 			user:     "alice",
 			room:     "r1",
 			wantPriv: 42,
 		},
 		{
 			name: "wrong room",
-			token: func(t *testing.T, is *Issuer, _ *fakeClock) string {
+			token: func(t *testing.T, is *Issuer, _ *fakeclock.Clock) string {
 				return mustRoomKey(t, is, "alice", "r1", PrivAll, ttl)
 			},
 			user:    "alice",
@@ -405,7 +385,7 @@ func TestVerifyPrivateMapKey(t *testing.T) {
 		},
 		{
 			name: "wrong user",
-			token: func(t *testing.T, is *Issuer, _ *fakeClock) string {
+			token: func(t *testing.T, is *Issuer, _ *fakeclock.Clock) string {
 				return mustRoomKey(t, is, "alice", "r1", PrivAll, ttl)
 			},
 			user:    "bob",
@@ -414,7 +394,7 @@ func TestVerifyPrivateMapKey(t *testing.T) {
 		},
 		{
 			name: "empty user does not match",
-			token: func(t *testing.T, is *Issuer, _ *fakeClock) string {
+			token: func(t *testing.T, is *Issuer, _ *fakeclock.Clock) string {
 				return mustRoomKey(t, is, "alice", "r1", PrivAll, ttl)
 			},
 			user:    "",
@@ -423,14 +403,14 @@ func TestVerifyPrivateMapKey(t *testing.T) {
 		},
 		{
 			name:    "userSig instead",
-			token:   func(t *testing.T, is *Issuer, _ *fakeClock) string { return mustUserSig(t, is, "alice", ttl) },
+			token:   func(t *testing.T, is *Issuer, _ *fakeclock.Clock) string { return mustUserSig(t, is, "alice", ttl) },
 			user:    "alice",
 			room:    "r1",
 			wantErr: ErrWrongKind,
 		},
 		{
 			name: "expired",
-			token: func(t *testing.T, is *Issuer, c *fakeClock) string {
+			token: func(t *testing.T, is *Issuer, c *fakeclock.Clock) string {
 				tok := mustRoomKey(t, is, "alice", "r1", PrivAll, ttl)
 				c.Advance(ttl + time.Second)
 				return tok
@@ -441,7 +421,7 @@ func TestVerifyPrivateMapKey(t *testing.T) {
 		},
 		{
 			name: "signed with another secret",
-			token: func(t *testing.T, _ *Issuer, c *fakeClock) string {
+			token: func(t *testing.T, _ *Issuer, c *fakeclock.Clock) string {
 				return mustRoomKey(t, newIssuer(t, otherSecret, c), "alice", "r1", PrivAll, ttl)
 			},
 			user:    "alice",
@@ -450,7 +430,7 @@ func TestVerifyPrivateMapKey(t *testing.T) {
 		},
 		{
 			name: "tampered privileges",
-			token: func(t *testing.T, is *Issuer, _ *fakeClock) string {
+			token: func(t *testing.T, is *Issuer, _ *fakeclock.Clock) string {
 				return tamperPayload(t, mustRoomKey(t, is, "alice", "r1", 42, ttl), "privileges", 255)
 			},
 			user:    "alice",
@@ -459,7 +439,7 @@ func TestVerifyPrivateMapKey(t *testing.T) {
 		},
 		{
 			name: "tampered room",
-			token: func(t *testing.T, is *Issuer, _ *fakeClock) string {
+			token: func(t *testing.T, is *Issuer, _ *fakeclock.Clock) string {
 				return tamperPayload(t, mustRoomKey(t, is, "alice", "r1", PrivAll, ttl), "room", "r2")
 			},
 			user:    "alice",
@@ -468,14 +448,14 @@ func TestVerifyPrivateMapKey(t *testing.T) {
 		},
 		{
 			name:    "empty",
-			token:   func(*testing.T, *Issuer, *fakeClock) string { return "" },
+			token:   func(*testing.T, *Issuer, *fakeclock.Clock) string { return "" },
 			user:    "alice",
 			room:    "r1",
 			wantErr: ErrMalformed,
 		},
 		{
 			name:    "garbage",
-			token:   func(*testing.T, *Issuer, *fakeClock) string { return "eyJhbGciOiJIUzI1NiJ9.!!!.???" },
+			token:   func(*testing.T, *Issuer, *fakeclock.Clock) string { return "eyJhbGciOiJIUzI1NiJ9.!!!.???" },
 			user:    "alice",
 			room:    "r1",
 			wantErr: ErrMalformed,
@@ -483,7 +463,7 @@ func TestVerifyPrivateMapKey(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := newFakeClock()
+			clock := fakeclock.New()
 			is := newIssuer(t, testSecret, clock)
 			tok := tc.token(t, is, clock)
 			c, err := is.VerifyPrivateMapKey(tok, tc.user, tc.room)
@@ -513,7 +493,7 @@ func TestVerifyPrivateMapKey(t *testing.T) {
 // error wraps exactly one sentinel.
 func TestVerifyErrorsWrapOneSentinel(t *testing.T) {
 	sentinels := []error{ErrMalformed, ErrExpired, ErrForged, ErrWrongUser, ErrWrongRoom, ErrWrongKind, ErrMissingPrivilege}
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	is := newIssuer(t, testSecret, clock)
 	other := newIssuer(t, otherSecret, clock)
 	sig := mustUserSig(t, is, "alice", time.Minute)
@@ -617,7 +597,7 @@ func TestPrivilegeName(t *testing.T) {
 }
 
 func TestRoundTripClaims(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	is := newIssuer(t, testSecret, clock)
 	tests := []struct {
 		name string

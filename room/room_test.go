@@ -3,6 +3,7 @@ package room
 import (
 	"errors"
 	"fmt"
+	"github.com/openroom/openroom/internal/fakeclock"
 	"reflect"
 	"strconv"
 	"strings"
@@ -15,28 +16,6 @@ import (
 	"github.com/openroom/openroom/auth"
 	"github.com/openroom/openroom/sfu"
 )
-
-// fakeClock is the Manager's injected clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // fakeSession records what the room tells it.
 type fakeSession struct {
@@ -130,9 +109,9 @@ func (f *fakeMedia) Removed() []string {
 	return append([]string{}, f.removed...)
 }
 
-func newManager(t *testing.T, capacity int) (*Manager, *fakeClock) {
+func newManager(t *testing.T, capacity int) (*Manager, *fakeclock.Clock) {
 	t.Helper()
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	return NewManager(Options{Capacity: capacity, Timeout: 20 * time.Second, Now: clock.Now}), clock
 }
 
@@ -897,11 +876,11 @@ func TestPublishNotMember(t *testing.T) {
 func TestLeaveUnpublishesTracks(t *testing.T) {
 	tests := []struct {
 		name  string
-		leave func(m *Manager, clock *fakeClock, alice Session)
+		leave func(m *Manager, clock *fakeclock.Clock, alice Session)
 		why   string
 	}{
-		{name: "leave", leave: func(m *Manager, _ *fakeClock, alice Session) { _ = m.Leave("r1", "alice", alice, ReasonLeft) }, why: ReasonLeft},
-		{name: "timeout", leave: func(m *Manager, clock *fakeClock, _ Session) {
+		{name: "leave", leave: func(m *Manager, _ *fakeclock.Clock, alice Session) { _ = m.Leave("r1", "alice", alice, ReasonLeft) }, why: ReasonLeft},
+		{name: "timeout", leave: func(m *Manager, clock *fakeclock.Clock, _ Session) {
 			clock.Advance(20*time.Second + time.Millisecond)
 			_ = m.Touch("r1", "bob", nil)
 			m.Sweep()
