@@ -190,3 +190,19 @@ func (i *Issuer) VerifyPrivateMapKey(token, user, room string) (*RoomClaims, err
 	}
 	return &c, nil
 }
+
+// VerifyRoomKey checks a privateMapKey for room, whoever it names: a viewer
+// proves its own access to the room, not to the publisher it watches.
+func (i *Issuer) VerifyRoomKey(token, room string) (*RoomClaims, error) {
+	var c RoomClaims
+	if err := i.parse(token, &c); err != nil {
+		return nil, err
+	}
+	if c.Kind != kindRoomKey {
+		return nil, fmt.Errorf("%w: want a privateMapKey, got %q", ErrWrongKind, c.Kind)
+	}
+	if c.Room != room {
+		return nil, fmt.Errorf("%w: key room %q, requested room %q", ErrWrongRoom, c.Room, room)
+	}
+	return &c, nil
+}

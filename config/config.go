@@ -29,6 +29,15 @@ type Config struct {
 	// RTCPort is the one UDP port carrying all WebRTC (ICE) traffic. 0 disables WebRTC.
 	// Default 7882.
 	RTCPort int `yaml:"rtc_port"`
+	// RTMP is the listen address of the mini-program bridge's RTMP ingest and playback.
+	// Empty disables the bridge. Default ":1935".
+	RTMP string `yaml:"rtmp"`
+	// RTMPURL is the public base of RTMP URLs handed to mini-programs, e.g.
+	// "rtmp://rooms.example.com:1935". Default "" (rtmp://{host the client used}:{rtmp port}).
+	RTMPURL string `yaml:"rtmp_url"`
+	// FLVURL is the public base of HTTP-FLV URLs, e.g. "https://rooms.example.com"
+	// (WeChat requires HTTPS on a registered domain). Default "" (http://{host the client used}).
+	FLVURL string `yaml:"flv_url"`
 	// NodeIP is the address announced in ICE candidates (for NAT and containers).
 	// Default "" (announce the machine's interface addresses).
 	NodeIP string `yaml:"node_ip"`
@@ -71,6 +80,7 @@ func Default() Config {
 	return Config{
 		HTTP:           ":8080",
 		RTCPort:        7882,
+		RTMP:           ":1935",
 		OpenLogin:      true,
 		SDKAppID:       1400000000,
 		TokenTTL:       24 * time.Hour,
@@ -128,6 +138,9 @@ func envVars(c *Config) map[string]func(string) error {
 		"OPENROOM_HTTP":           func(v string) error { c.HTTP = v; return nil },
 		"OPENROOM_RTC_PORT":       func(v string) error { return setInt(&c.RTCPort, v) },
 		"OPENROOM_NODE_IP":        func(v string) error { c.NodeIP = v; return nil },
+		"OPENROOM_RTMP":           func(v string) error { c.RTMP = v; return nil },
+		"OPENROOM_RTMP_URL":       func(v string) error { c.RTMPURL = v; return nil },
+		"OPENROOM_FLV_URL":        func(v string) error { c.FLVURL = v; return nil },
 		"OPENROOM_SECRET":         func(v string) error { c.Secret = v; return nil },
 		"OPENROOM_OPEN_LOGIN":     func(v string) error { return setBool(&c.OpenLogin, v) },
 		"OPENROOM_ROOM_CAPACITY":  func(v string) error { return setInt(&c.RoomCapacity, v) },
@@ -207,6 +220,16 @@ func (c *Config) Validate() error {
 	if c.HTTP != "" {
 		if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
 			return bad("http %q: want host:port or :port", c.HTTP)
+		}
+	}
+	if c.RTMP != "" {
+		if _, _, err := net.SplitHostPort(c.RTMP); err != nil {
+			return bad("rtmp %q: want host:port or :port, or empty to disable the bridge", c.RTMP)
+		}
+	}
+	for key, u := range map[string]string{"rtmp_url": c.RTMPURL, "flv_url": c.FLVURL} {
+		if u != "" && !strings.Contains(u, "://") {
+			return bad("%s %q: want a URL like rtmp://host:1935 or https://host", key, u)
 		}
 	}
 	if c.RTCPort < 0 || c.RTCPort > 65535 {

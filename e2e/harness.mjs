@@ -257,7 +257,9 @@ export async function startServer({ args = [], readyTimeout = 20_000, env = {} }
   const bin = await buildServer();
   const port = await freeTcpPort();
   let rtcPort = await freeUdpPort();
-  const fullArgs = ['--http', `0.0.0.0:${port}`, '--rtc-port', String(rtcPort), '--node-ip', nodeIP, ...args];
+  const rtmpPort = await freeTcpPort();
+  const fullArgs = ['--http', `0.0.0.0:${port}`, '--rtc-port', String(rtcPort), '--rtmp', `0.0.0.0:${rtmpPort}`,
+    '--node-ip', nodeIP, ...args];
   const log = new LogRing(1000);
   log.push(`$ ${bin} ${fullArgs.join(' ')}`);
 
@@ -289,6 +291,7 @@ export async function startServer({ args = [], readyTimeout = 20_000, env = {} }
     url: `http://localhost:${port}`,
     port,
     rtcPort,
+    rtmpPort,
     proc,
     logs: () => log.text(),
     exited: () => exited,

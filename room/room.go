@@ -501,3 +501,39 @@ func (m *Manager) Run(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// Watch connects a media-only member (an FLV or RTMP viewer) to a room's router
+// without making it a room member: it is offered every track, counts toward no
+// capacity and appears in no member list. The returned func detaches it.
+func (m *Manager) Watch(room string, media sfu.Member) (func(), error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.rooms[room]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNoRoom, room)
+	}
+	r.router.Join(media)
+	return func() { r.router.Leave(media) }, nil
+}
+
+// Tracks lists the tracks a member publishes now.
+func (m *Manager) Tracks(room, userID string) ([]*sfu.Track, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, mem, err := m.lookupLocked(room, userID, nil)
+	if err != nil {
+		return nil, err
+	}
+	return append([]*sfu.Track(nil), mem.tracks...), nil
+}
+
+// Kind reports a member's kind.
+func (m *Manager) Kind(room, userID string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, mem, err := m.lookupLocked(room, userID, nil)
+	if err != nil {
+		return "", err
+	}
+	return mem.kind, nil
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # openroom's test command: ./scripts/test.sh
 #
-#   1. installs what is missing: Debian packages (chromium ffmpeg coturn iproute2)
+#   1. installs what is missing: Debian packages (chromium ffmpeg coturn iproute2, FFmpeg -dev libraries)
 #      and node_modules (npm ci, from package-lock.json)
 #   2. go vet ./...               (outside the namespace: may fetch Go modules)
 #   3. inside a private network namespace (scripts/netns-run.sh: lo + a veth pair
@@ -80,6 +80,10 @@ for cmd in chromium ffmpeg turnserver ip unshare gcc; do
     missing_pkgs+=("${PKG_OF[$cmd]}")
   fi
 done
+# The mini-program bridge links FFmpeg's audio codecs through cgo.
+if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libavcodec libavutil libswresample 2>/dev/null; then
+  missing_pkgs+=(pkg-config libavcodec-dev libavutil-dev libswresample-dev)
+fi
 # playwright-core drives /usr/bin/chromium by that exact path.
 [[ -x /usr/bin/chromium ]] || { [[ " ${missing_pkgs[*]} " == *" chromium "* ]] || missing_pkgs+=(chromium); }
 

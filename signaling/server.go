@@ -23,6 +23,7 @@ type Server struct {
 	issuer *auth.Issuer
 	rooms  *room.Manager
 	engine *sfu.Engine // nil when WebRTC is disabled
+	urls   StreamURLs  // nil when the mini-program bridge is off
 	log    *slog.Logger
 	now    func() time.Time
 	conns  connSet
@@ -34,8 +35,10 @@ type Options struct {
 	Issuer *auth.Issuer
 	Rooms  *room.Manager
 	Engine *sfu.Engine // optional
-	Logger *slog.Logger
-	Now    func() time.Time // optional
+	// StreamURLs builds the RTMP/FLV addresses for mini-program members. Optional.
+	StreamURLs StreamURLs
+	Logger     *slog.Logger
+	Now        func() time.Time // optional
 }
 
 // New returns a Server.
@@ -46,7 +49,7 @@ func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Server{cfg: o.Config, issuer: o.Issuer, rooms: o.Rooms, engine: o.Engine, log: o.Logger, now: o.Now,
+	return &Server{cfg: o.Config, issuer: o.Issuer, rooms: o.Rooms, engine: o.Engine, urls: o.StreamURLs, log: o.Logger, now: o.Now,
 		conns: connSet{m: map[*conn]struct{}{}}}
 }
 
@@ -96,4 +99,12 @@ func (s *Server) iceServers() []config.ICEServer {
 		return []config.ICEServer{}
 	}
 	return s.cfg.ICEServers
+}
+
+// StreamURLs builds the addresses a mini-program member pushes to and plays from.
+// host is the Host the client reached signaling on; sig is the member's own
+// privateMapKey. The mini-program bridge implements it.
+type StreamURLs interface {
+	PushURL(host, room, user, sig string) string
+	PlayURLs(host, room, publisher, sig string) (flv, rtmp string)
 }

@@ -41,6 +41,7 @@ type inMsg struct {
 	Candidate     json.RawMessage `json:"candidate"`
 	Kind          string          `json:"kind"`
 	Muted         *bool           `json:"muted"`
+	Client        string          `json:"client"`
 }
 
 // conn is one WebSocket. Its read goroutine (serveWS) owns every field below
@@ -58,6 +59,11 @@ type conn struct {
 	lim          *rate.Limiter
 	lastLimitErr time.Time
 	joined       bool
+	mini         bool          // a mini-program: no WebRTC, RTMP/FLV URLs instead
+	host         string        // the Host signaling was reached on, for stream URLs
+	roomKey      string        // the member's privateMapKey (given or minted), signs its play URLs
+	refresh      chan struct{} // asks the writer to resend the mini-program's userlist
+	lastList     string        // owned by the writer goroutine: the userlist last sent
 	room         string
 	userID       string
 	peer         *sfu.Peer
@@ -106,7 +112,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c := &conn{
 		srv: s, ws: ws, log: s.log.With("remote", r.RemoteAddr),
 		send: make(chan []byte, sendQueue), kick: make(chan struct{}), done: make(chan struct{}),
-		lim: rate.NewLimiter(msgRate, msgBurst),
+		lim: rate.NewLimiter(msgRate, msgBurst), host: r.Host, refresh: make(chan struct{}, 1),
 	}
 	s.conns.add(c)
 	defer s.conns.remove(c)
@@ -193,6 +199,8 @@ func (c *conn) writeLoop() {
 				_ = c.ws.Close() // unblocks the reader
 				return
 			}
+		case <-c.refresh:
+			c.sendUserlist(write)
 		case <-ping.C:
 			_ = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout))
 		case <-c.kick:
@@ -234,7 +242,46 @@ func (c *conn) out(v any) {
 }
 
 // Notify implements room.Session.
-func (c *conn) Notify(ev room.Event) { c.out(ev) }
+func (c *conn) Notify(ev room.Event) {
+	c.out(ev)
+	if c.mini {
+		switch ev.Type {
+		case "track_published", "track_unpublished", "member_left":
+			c.refreshUserlist()
+		}
+	}
+}
+
+func (c *conn) refreshUserlist() {
+	select {
+	case c.refresh <- struct{}{}:
+	default:
+	}
+}
+
+// sendUserlist tells a mini-program whom it can play, as the legacy pusher
+// event 1020 did. It runs on the writer goroutine, holding no room lock.
+func (c *conn) sendUserlist(write func([]byte) bool) {
+	members, err := c.srv.rooms.Members(c.room)
+	if err != nil || c.srv.urls == nil {
+		return
+	}
+	list := []map[string]any{}
+	for _, m := range members {
+		if m.UserID == c.userID || len(m.Tracks) == 0 {
+			continue
+		}
+		flv, rtmp := c.srv.urls.PlayURLs(c.host, c.room, m.UserID, c.roomKey)
+		list = append(list, map[string]any{"userID": m.UserID, "nickName": m.NickName, "kind": m.Kind,
+			"playURL": flv, "rtmpURL": rtmp})
+	}
+	b := mustJSON(map[string]any{"type": "userlist", "userlist": list})
+	if string(b) == c.lastList {
+		return
+	}
+	c.lastList = string(b)
+	write(b)
+}
 
 // Kick implements room.Session: tell the client why, then close.
 func (c *conn) Kick(reason string) {
@@ -370,19 +417,49 @@ func (c *conn) join(m *inMsg) {
 		c.fail("join", missing("privateMapKey (open_login is off)"))
 		return
 	}
+	kind := room.KindWebRTC
+	switch m.Client {
+	case "", "web":
+	case "miniprogram":
+		if s.urls == nil {
+			c.fail("join", fmt.Errorf("%w: this server runs without the mini-program bridge (rtmp is off)", ErrBadMessage))
+			return
+		}
+		kind, c.mini = room.KindRTMP, true
+	default:
+		c.fail("join", fmt.Errorf("%w: client %q: want \"web\" or \"miniprogram\"", ErrBadMessage, m.Client))
+		return
+	}
+	c.roomKey = m.PrivateMapKey
+	if c.roomKey == "" {
+		if c.roomKey, err = s.issuer.PrivateMapKey(userID, roomName, privileges, s.cfg.TokenTTL); err != nil {
+			c.fail("join", err)
+			return
+		}
+	}
+	// Set before Enter: from Enter on, other goroutines may read them (userlist refresh).
+	c.room, c.userID = roomName, userID
 	others, err := s.rooms.Enter(room.EnterRequest{Room: roomName, UserID: userID, NickName: m.NickName,
-		Kind: room.KindWebRTC, Privileges: privileges, Session: c, Create: create})
+		Kind: kind, Privileges: privileges, Session: c, Create: create})
 	if err != nil {
+		c.room, c.userID, c.mini = "", "", false
 		c.fail("join", err)
 		return
 	}
-	c.joined, c.room, c.userID = true, roomName, userID
+	c.joined = true
 	c.log = c.log.With("room", roomName, "user", userID)
-	c.out(map[string]any{
+	joined := map[string]any{
 		"type": "joined", "room": roomName, "roomID": roomIDValue(roomName), "userID": userID,
 		"privileges": privileges, "members": others, "iceServers": s.iceServers(),
 		"heartbeatInterval": legacyHeartbeatMs, "memberTimeout": s.cfg.MemberTimeout.Milliseconds(),
-	})
+	}
+	if c.mini {
+		joined["pushURL"] = s.urls.PushURL(c.host, roomName, userID, c.roomKey)
+		c.out(joined)
+		c.refreshUserlist()
+		return // a mini-program's media goes through the RTMP bridge, not WebRTC
+	}
+	c.out(joined)
 	if s.engine == nil {
 		return // signaling only: WebRTC is disabled
 	}

@@ -19,6 +19,7 @@ func loadConfig(args []string, stderr io.Writer, env func(string) (string, bool)
 		httpAddr = fs.String("http", "", "HTTP listen address")
 		rtcPort  = fs.Int("rtc-port", 0, "UDP port for WebRTC")
 		nodeIP   = fs.String("node-ip", "", "IP announced in ICE candidates")
+		rtmpAddr = fs.String("rtmp", "", "RTMP listen address (mini-program bridge)")
 		secret   = fs.String("secret", "", "token secret")
 		open     = fs.Bool("open-login", true, "anyone may get tokens")
 		capacity = fs.Int("room-capacity", 0, "members per room")
@@ -45,6 +46,8 @@ func loadConfig(args []string, stderr io.Writer, env func(string) (string, bool)
 			cfg.HTTP = *httpAddr
 		case "rtc-port":
 			cfg.RTCPort = *rtcPort
+		case "rtmp":
+			cfg.RTMP = *rtmpAddr
 		case "node-ip":
 			cfg.NodeIP = *nodeIP
 		case "secret":

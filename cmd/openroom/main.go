@@ -44,6 +44,7 @@ Server flags (an empty address disables that listener):
   --http ADDR          room API, signaling and demo (default :8080)
   --rtc-port N         the one UDP port for all WebRTC traffic, 0 disables (default 7882)
   --node-ip IP         address announced in ICE candidates (default: the machine's addresses)
+  --rtmp ADDR          mini-program bridge: RTMP ingest and playback (default :1935)
   --secret S           token secret (default: random, printed at start)
   --open-login=BOOL    anyone may get tokens and join (default true)
   --room-capacity N    members per room (default 16)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/openroom/openroom/auth"
 	"github.com/openroom/openroom/config"
+	bridge "github.com/openroom/openroom/miniprogram-bridge"
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
 	"github.com/openroom/openroom/signaling"
@@ -69,6 +70,8 @@ type app struct {
 	cfg    config.Config
 	log    *slog.Logger
 	httpLn net.Listener   // nil when disabled
+	rtmpLn net.Listener   // nil when disabled
+	bridge *bridge.Server // nil when disabled
 	udp    net.PacketConn // nil when disabled
 	rooms  *room.Manager
 	sig    *signaling.Server
@@ -97,8 +100,21 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 			return nil, err
 		}
 	}
-	a.sig = signaling.New(signaling.Options{Config: cfg, Issuer: issuer, Rooms: a.rooms, Engine: engine, Logger: log})
+	var urls signaling.StreamURLs
 	a.mux = http.NewServeMux()
+	if cfg.RTMP != "" {
+		a.rtmpLn, err = net.Listen("tcp", cfg.RTMP)
+		if err != nil {
+			a.closeListeners()
+			return nil, fmt.Errorf("rtmp %s: %w (pick another with --rtmp, or --rtmp \"\" to disable the mini-program bridge)", cfg.RTMP, err)
+		}
+		a.bridge = bridge.New(bridge.Options{Rooms: a.rooms, Issuer: issuer, Transcoders: bridge.FFmpegTranscoders{},
+			OpenLogin: cfg.OpenLogin, Logger: log})
+		urls = bridge.URLs{RTMPBase: cfg.RTMPURL, FLVBase: cfg.FLVURL, RTMPPort: a.rtmpLn.Addr().(*net.TCPAddr).Port}
+		a.mux.Handle("GET /live/{room}/{file}", a.bridge)
+	}
+	a.sig = signaling.New(signaling.Options{Config: cfg, Issuer: issuer, Rooms: a.rooms, Engine: engine,
+		StreamURLs: urls, Logger: log})
 	a.sig.Register(a.mux)
 	a.mux.Handle("/", web.Handler())
 	if cfg.HTTP != "" {
@@ -117,6 +133,9 @@ func (a *app) closeListeners() {
 	}
 	if a.httpLn != nil {
 		_ = a.httpLn.Close()
+	}
+	if a.rtmpLn != nil {
+		_ = a.rtmpLn.Close()
 	}
 }
 
@@ -143,6 +162,16 @@ func (a *app) serve(ctx context.Context) error {
 		}()
 		a.log.Info("openroom listening", "http", a.httpLn.Addr().String(), "url", "http://localhost:"+port(a.httpLn.Addr()))
 	}
+	if a.rtmpLn != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.bridge.ServeRTMP(a.rtmpLn); err != nil {
+				errc <- err
+			}
+		}()
+		a.log.Info("mini-program bridge", "rtmp", a.rtmpLn.Addr().String(), "flv", "/live/{room}/{user}.flv")
+	}
 	if a.udp != nil {
 		a.log.Info("webrtc", "udp", a.udp.LocalAddr().String(), "node_ip", a.cfg.NodeIP)
 	}
@@ -158,6 +187,10 @@ func (a *app) serve(ctx context.Context) error {
 		scancel()
 	}
 	a.sig.Close()
+	if a.rtmpLn != nil {
+		_ = a.rtmpLn.Close() // ends ServeRTMP
+		a.bridge.Close()
+	}
 	cancel()
 	wg.Wait()
 	a.closeListeners()

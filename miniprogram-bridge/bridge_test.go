@@ -1,0 +1,258 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openroom/openroom/auth"
+	"github.com/openroom/openroom/internal/testclient"
+)
+
+func TestParseStreamPath(t *testing.T) {
+	tests := []struct {
+		name, path, query, ext string
+		want                   streamRef
+		wantErr                error
+	}{
+		{"rtmp push", "/live/r1/alice", "sig=abc", "", streamRef{"r1", "alice", "abc"}, nil},
+		{"flv", "/live/r1/alice.flv", "sig=abc", ".flv", streamRef{"r1", "alice", "abc"}, nil},
+		{"numeric room, no sig", "/live/123456/bob", "", "", streamRef{"123456", "bob", ""}, nil},
+		{"flv without extension", "/live/r1/alice", "", ".flv", streamRef{}, ErrBadPath},
+		{"wrong app", "/app/r1/alice", "", "", streamRef{}, ErrBadPath},
+		{"too short", "/live/r1", "", "", streamRef{}, ErrBadPath},
+		{"too long", "/live/r1/a/b", "", "", streamRef{}, ErrBadPath},
+		{"bad room", "/live/r%201/alice", "", "", streamRef{}, nil},
+		{"bad user", "/live/r1/al ice", "", "", streamRef{}, nil},
+		{"bad query", "/live/r1/alice", "sig=%zz", "", streamRef{}, ErrBadPath},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseStreamPath(tc.path, tc.query, tc.ext)
+			if tc.want == (streamRef{}) {
+				if err == nil {
+					t.Fatalf("got %v, nil error; want an error", got)
+				}
+				if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+					t.Fatalf("error: got %v; want %v", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestURLs(t *testing.T) {
+	tests := []struct {
+		name           string
+		u              URLs
+		host           string
+		push, flv, rtm string
+	}{
+		{"derived from host", URLs{RTMPPort: 1935}, "rooms.example.com:8080",
+			"rtmp://rooms.example.com:1935/live/r1/alice?sig=k", "http://rooms.example.com:8080/live/r1/bob.flv?sig=k", "rtmp://rooms.example.com:1935/live/r1/bob?sig=k"},
+		{"configured bases", URLs{RTMPBase: "rtmp://media.example.com/", FLVBase: "https://rooms.example.com"}, "ignored:1",
+			"rtmp://media.example.com/live/r1/alice?sig=k", "https://rooms.example.com/live/r1/bob.flv?sig=k", "rtmp://media.example.com/live/r1/bob?sig=k"},
+		{"IPv6 host", URLs{RTMPPort: 1935}, "[::1]:8080",
+			"rtmp://[::1]:1935/live/r1/alice?sig=k", "http://[::1]:8080/live/r1/bob.flv?sig=k", "rtmp://[::1]:1935/live/r1/bob?sig=k"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.u.PushURL(tc.host, "r1", "alice", "k"); got != tc.push {
+				t.Errorf("push: got %s; want %s", got, tc.push)
+			}
+			flv, rtmp := tc.u.PlayURLs(tc.host, "r1", "bob", "k")
+			if flv != tc.flv || rtmp != tc.rtm {
+				t.Errorf("play: got %s, %s; want %s, %s", flv, rtmp, tc.flv, tc.rtm)
+			}
+		})
+	}
+}
+
+// TestRTMPPushReachesWebRTCMembers: ffmpeg pushes H.264 + AAC; a WebRTC member
+// of the room receives H.264 video and Opus audio from the pusher.
+func TestRTMPPushReachesWebRTCMembers(t *testing.T) {
+	needFFmpeg(t)
+	st := startStack(t)
+	api, err := testclient.API()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The browser member creates the room; the pusher joins it with its own key.
+	c, err := testclient.Join(ctx, api, testclient.Options{URL: st.HTTP, Room: "r1", UserSig: st.userSig(t, "browser"),
+		RoomKey: st.key(t, "browser", "r1", auth.PrivAll)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	push(t, st.rtmpURL("r1", "pusher", st.key(t, "pusher", "r1", auth.PrivAll)), 20)
+	eventually(t, 15*time.Second, "video and audio from the pusher", func() bool {
+		return c.Received("pusher", "video") > 60 && c.Received("pusher", "audio") > 50
+	})
+	codecs := map[string]bool{}
+	for _, m := range c.Messages() {
+		if m["type"] == "track_published" && m["userID"] == "pusher" {
+			codecs[m["codec"].(string)] = true
+		}
+	}
+	if !codecs["video/H264"] || !codecs["audio/opus"] {
+		t.Errorf("published codecs: got %v; want video/H264 and audio/opus", codecs)
+	}
+	kind, err := st.Rooms.Kind("r1", "pusher")
+	if err != nil || kind != "rtmp" {
+		t.Errorf("pusher kind: got %q, %v; want rtmp", kind, err)
+	}
+}
+
+type probed struct {
+	Streams []struct {
+		CodecName    string `json:"codec_name"`
+		CodecType    string `json:"codec_type"`
+		SampleRate   string `json:"sample_rate"`
+		NbReadFrames string `json:"nb_read_frames"`
+	} `json:"streams"`
+}
+
+func probeLive(t *testing.T, url string) (map[string]int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-rw_timeout", "10000000", "-read_intervals", "%+4",
+		"-count_frames", "-show_streams", "-of", "json", url).Output()
+	if err != nil {
+		return nil, err.Error()
+	}
+	var p probed
+	if err := json.Unmarshal(out, &p); err != nil {
+		t.Fatal(err)
+	}
+	frames := map[string]int{}
+	for _, s := range p.Streams {
+		n, _ := strconv.Atoi(s.NbReadFrames)
+		frames[s.CodecName] = n
+	}
+	return frames, string(out)
+}
+
+// TestFLVAndRTMPOutput: what one member publishes (here a pusher, so the bytes
+// go RTMP -> RTP -> FLV through the whole bridge) plays as HTTP-FLV and RTMP:
+// H.264 and AAC, at least 60 frames decoded.
+func TestFLVAndRTMPOutput(t *testing.T) {
+	needFFmpeg(t)
+	st := startStack(t)
+	if _, err := st.Rooms.Create("r2", ""); err != nil {
+		t.Fatal(err)
+	}
+	push(t, st.rtmpURL("r2", "pusher", st.key(t, "pusher", "r2", auth.PrivAll)), 30)
+	eventually(t, 10*time.Second, "the pusher to publish", func() bool {
+		tr, err := st.Rooms.Tracks("r2", "pusher")
+		return err == nil && len(tr) == 2
+	})
+	viewerKey := st.key(t, "viewer", "r2", auth.PrivJoin|auth.PrivReceiveAudio|auth.PrivReceiveVideo)
+	for _, tc := range []struct{ name, url string }{
+		{"http-flv", st.flvURL("r2", "pusher", viewerKey)},
+		{"rtmp", st.rtmpURL("r2", "pusher", viewerKey)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			frames, raw := probeLive(t, tc.url)
+			if frames["h264"] < 60 {
+				t.Errorf("h264 frames: got %d; want at least 60 (%s)", frames["h264"], raw)
+			}
+			if frames["aac"] < 60 {
+				t.Errorf("aac frames: got %d; want at least 60 (%s)", frames["aac"], raw)
+			}
+		})
+	}
+}
+
+func TestPushRefusals(t *testing.T) {
+	needFFmpeg(t)
+	st := startStack(t)
+	if _, err := st.Rooms.Create("r3", ""); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		user    string
+		sig     string
+		extra   []string
+		wantLog string
+	}{
+		{"no sig", "p1", "", nil, "missing sig"},
+		{"receive-only key", "p2", st.key(t, "p2", "r3", auth.PrivJoin|auth.PrivReceiveAudio|auth.PrivReceiveVideo), nil, "no send audio or send video privilege"},
+		{"key of another user", "p3", st.key(t, "someone", "r3", auth.PrivAll), nil, "another user"},
+		{"B-frames", "p4", st.key(t, "p4", "r3", auth.PrivAll), []string{"-profile:v", "main", "-bf", "2"}, "B-frames"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd, _ := push(t, st.rtmpURL("r3", tc.user, tc.sig), 20, tc.extra...)
+			eventually(t, 15*time.Second, "the refusal in the log", func() bool {
+				return strings.Contains(st.Logs.String(), tc.wantLog)
+			})
+			_ = cmd
+			eventually(t, 10*time.Second, tc.user+" gone from the room", func() bool {
+				_, err := st.Rooms.Kind("r3", tc.user)
+				return err != nil
+			})
+		})
+	}
+}
+
+func TestViewerRefusals(t *testing.T) {
+	st := startStack(t)
+	api, err := testclient.API()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	vp8, err := testclient.Join(ctx, api, testclient.Options{URL: st.HTTP, Room: "r4", UserSig: st.userSig(t, "vp8user"),
+		RoomKey: st.key(t, "vp8user", "r4", auth.PrivAll), Publish: true, VideoMime: "video/VP8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vp8.Close()
+	eventually(t, 10*time.Second, "the VP8 track", func() bool {
+		tr, err := st.Rooms.Tracks("r4", "vp8user")
+		return err == nil && len(tr) == 2
+	})
+	good := st.key(t, "viewer", "r4", auth.PrivJoin|auth.PrivReceiveVideo|auth.PrivReceiveAudio)
+	tests := []struct {
+		name       string
+		url        string
+		wantStatus int
+		wantBody   string
+	}{
+		{"VP8 publisher", st.flvURL("r4", "vp8user", good), http.StatusUnsupportedMediaType, "H.264"},
+		{"no receive privilege", st.flvURL("r4", "vp8user", st.key(t, "viewer", "r4", auth.PrivJoin|auth.PrivSendVideo)), http.StatusForbidden, "receive video"},
+		{"key for another room", st.flvURL("r4", "vp8user", st.key(t, "viewer", "r9", auth.PrivAll)), http.StatusForbidden, "another room"},
+		{"no sig", st.flvURL("r4", "vp8user", ""), http.StatusForbidden, "missing sig"},
+		{"nobody there", st.flvURL("r4", "ghost", good), http.StatusNotFound, "not in room"},
+		{"bad path", st.HTTP + "/live/r4/vp8user", http.StatusBadRequest, ".flv"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.Get(tc.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.wantStatus || !strings.Contains(string(body), tc.wantBody) {
+				t.Errorf("got %d %q; want %d containing %q", resp.StatusCode, body, tc.wantStatus, tc.wantBody)
+			}
+		})
+	}
+}
