@@ -134,6 +134,18 @@ if [[ ! -f "$stamp" || package-lock.json -nt "$stamp" || package.json -nt "$stam
 fi
 echo "playwright-core: $(node -p 'require("./node_modules/playwright-core/package.json").version')"
 
+# The mini-program component's own npm project (jest + miniprogram-simulate).
+mp_stamp=miniprogram/node_modules/.package-lock.json
+if [[ ! -f "$mp_stamp" || miniprogram/package-lock.json -nt "$mp_stamp" || miniprogram/package.json -nt "$mp_stamp" ]]; then
+  [[ "${OPENROOM_SKIP_INSTALL:-}" == "1" ]] && die "miniprogram/node_modules missing or stale: run (cd miniprogram && npm ci)"
+  say "npm ci (miniprogram)"
+  (cd miniprogram && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in miniprogram/ failed"
+fi
+if [[ "${OPENROOM_SKIP_MINIPROGRAM:-}" != "1" ]]; then
+  say "mini-program component tests (jest)"
+  (cd miniprogram && npx jest --ci 2>&1) || die "mini-program component tests failed (see above)"
+fi
+
 if [[ "${OPENROOM_SKIP_GO:-}" != "1" ]]; then
   say "go vet ./..."
   go vet ./... || die "go vet failed (see above)"

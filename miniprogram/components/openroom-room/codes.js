@@ -1,0 +1,112 @@
+// Codes and small pure helpers of <openroom-room>. No wx.* here, so it is easy to test.
+
+// RoomEvent tag 'error' codes (same numbers as the legacy <webrtc-room>).
+const ERR_CAMERA = -4 // camera failed to start
+const ERR_MIC = -5 // microphone failed to start
+const ERR_PUSH_DISCONNECTED = -6 // the pusher gave up reconnecting
+const ERR_PERMISSION = -7 // camera or microphone permission denied
+const ERR_ROOM_FULL = -8 // the room already has its maximum of members
+const ERR_SIGNALING = -9 // no userSig, or the signaling socket could not be (re)established
+const ERR_ENTER = -10 // the server refused the join for any other reason
+
+// Informational codes.
+const CODE_JOINED = 1018
+const CODE_LEFT = 1019
+const CODE_USERLIST = 1020
+const CODE_KICKED = 4000
+
+// Server error code that means "room full".
+const SERVER_ROOM_FULL = 5001
+
+// <live-pusher bindstatechange> codes that end up as RoomEvent errors.
+const PUSHER_STATE_ERRORS = {
+  '-1301': ERR_CAMERA, // opening the camera failed
+  '-1302': ERR_MIC, // opening the microphone failed
+  '-1307': ERR_PUSH_DISCONNECTED, // network lost, reconnects exhausted
+}
+
+// <live-pusher binderror> errCodes that mean "no permission".
+const PUSHER_PERMISSION_ERRORS = {
+  10001: 'camera',
+  10002: 'microphone',
+}
+
+// Timers.
+const HEARTBEAT_MS = 7000
+const RECONNECT_DELAYS_MS = [1000, 2000, 4000] // one entry per reconnect try
+const LOGIN_RETRIES = 3 // get_login_info: 1 try + 3 retries
+const LOGIN_RETRY_MS = 2000
+
+// How many remote players each template shows.
+function maxPlayers(template) {
+  return template === '1v1' ? 1 : 3
+}
+
+// serverURL -> signaling WebSocket URL: https://h/p -> wss://h/p/ws, http -> ws.
+// A ws:// or wss:// URL is taken as it is (with /ws added when it has no path).
+function wsURL(serverURL) {
+  let u = String(serverURL || '').trim().replace(/\/+$/, '')
+  if (!u) return ''
+  if (/^https:\/\//i.test(u)) u = 'wss://' + u.slice(8)
+  else if (/^http:\/\//i.test(u)) u = 'ws://' + u.slice(7)
+  else if (!/^wss?:\/\//i.test(u)) u = 'wss://' + u
+  else if (/^wss?:\/\/[^/]+\/.+/i.test(u)) return u // ws URL with a path: use as given
+  return u + '/ws'
+}
+
+// serverURL -> base URL of the room HTTP API (for get_login_info).
+function httpURL(serverURL) {
+  let u = String(serverURL || '').trim().replace(/\/+$/, '')
+  if (/^wss:\/\//i.test(u)) u = 'https://' + u.slice(6)
+  else if (/^ws:\/\//i.test(u)) u = 'http://' + u.slice(5)
+  else if (u && !/^https?:\/\//i.test(u)) u = 'https://' + u
+  return u.replace(/\/ws$/, '')
+}
+
+// The players to render from a server userlist: everyone but ourselves, in the server's
+// order, at most maxPlayers(template). Entries without a URL are skipped.
+function pickPlayers(userlist, selfID, template) {
+  const out = []
+  const seen = {}
+  const list = Array.isArray(userlist) ? userlist : []
+  const max = maxPlayers(template)
+  for (let i = 0; i < list.length && out.length < max; i++) {
+    const m = list[i] || {}
+    const id = m.userID == null ? '' : String(m.userID)
+    const src = m.playURL || m.rtmpURL || ''
+    if (!id || !src || id === selfID || seen[id]) continue
+    seen[id] = true
+    out.push({
+      userID: id,
+      nickName: m.nickName || '',
+      playURL: src,
+      rtmpURL: m.rtmpURL || '',
+    })
+  }
+  return out
+}
+
+module.exports = {
+  ERR_CAMERA,
+  ERR_MIC,
+  ERR_PUSH_DISCONNECTED,
+  ERR_PERMISSION,
+  ERR_ROOM_FULL,
+  ERR_SIGNALING,
+  ERR_ENTER,
+  CODE_JOINED,
+  CODE_LEFT,
+  CODE_USERLIST,
+  CODE_KICKED,
+  SERVER_ROOM_FULL,
+  PUSHER_STATE_ERRORS,
+  PUSHER_PERMISSION_ERRORS,
+  HEARTBEAT_MS,
+  RECONNECT_DELAYS_MS,
+  LOGIN_RETRIES,
+  LOGIN_RETRY_MS,
+  maxPlayers,
+  wsURL,
+  httpURL,
+  pickPlayers,
+}
