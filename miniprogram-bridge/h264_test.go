@@ -188,7 +188,7 @@ func splitAnnexB(b []byte) [][]byte {
 }
 
 // encodeH264 makes a real baseline H.264 stream with ffmpeg, one AUD per frame.
-func encodeH264(t *testing.T, frames int) [][][]byte {
+func encodeH264(t testing.TB, frames int) [][][]byte {
 	t.Helper()
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg not installed (scripts/test.sh installs it)")

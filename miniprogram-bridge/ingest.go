@@ -3,13 +3,14 @@ package bridge
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"time"
 
 	"github.com/bluenviron/gortmplib"
-	"github.com/bluenviron/gortmplib/pkg/codecs"
+	"github.com/bluenviron/gortmplib/pkg/message"
 	"github.com/pion/rtp"
 	pioncodecs "github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
@@ -96,6 +97,9 @@ func (p *pusher) Notify(room.Event) {}
 func (p *pusher) Kick(string)       { _ = p.conn.Close() }
 
 // ingest makes an RTMP push a room member whose tracks every browser receives.
+// It reads RTMP messages itself rather than through gortmplib's Reader, which
+// buffers two seconds of media to discover tracks: a track is published as
+// soon as its sequence header arrives, so browsers see the pusher at once.
 func (s *Server) ingest(conn net.Conn, sc *gortmplib.ServerConn, ref streamRef, log *slog.Logger) error {
 	priv, err := s.privileges(ref, ref.User)
 	if err == nil && priv&(auth.PrivSendVideo|auth.PrivSendAudio) == 0 {
@@ -105,37 +109,6 @@ func (s *Server) ingest(conn net.Conn, sc *gortmplib.ServerConn, ref streamRef, 
 		_ = sc.RejectAction()
 		return fmt.Errorf("publish refused: %w", err)
 	}
-	r := &gortmplib.Reader{Conn: sc}
-	if err := r.Initialize(); err != nil {
-		return fmt.Errorf("reading stream header: %w", err)
-	}
-	var video, audio *gortmplib.Track
-	for _, t := range r.Tracks() {
-		switch t.Codec.(type) {
-		case *codecs.H264:
-			if video == nil {
-				video = t
-			}
-		case *codecs.MPEG4Audio:
-			if audio == nil {
-				audio = t
-			}
-		default:
-			log.Warn("rtmp: ignoring track: the bridge takes H.264 video and AAC audio", "codec", fmt.Sprintf("%T", t.Codec))
-		}
-	}
-	if video != nil && priv&auth.PrivSendVideo == 0 {
-		log.Warn("rtmp: dropping video: no send video privilege")
-		video = nil
-	}
-	if audio != nil && priv&auth.PrivSendAudio == 0 {
-		log.Warn("rtmp: dropping audio: no send audio privilege")
-		audio = nil
-	}
-	if video == nil && audio == nil {
-		return fmt.Errorf("%w: no H.264 video or AAC audio to publish", ErrUnsupported)
-	}
-
 	// A mini-program that joined over signaling publishes under its member; a
 	// bare pusher (ffmpeg, OBS) becomes a member of its own.
 	var sess room.Session
@@ -143,133 +116,205 @@ func (s *Server) ingest(conn net.Conn, sc *gortmplib.ServerConn, ref streamRef, 
 		p := &pusher{conn: conn}
 		if _, err := s.opts.Rooms.Enter(room.EnterRequest{Room: ref.Room, UserID: ref.User, Kind: room.KindRTMP,
 			Privileges: priv, Session: p, Create: s.opts.OpenLogin || priv&auth.PrivCreate != 0}); err != nil {
+			_ = sc.RejectAction()
 			return fmt.Errorf("enter room: %w", err)
 		}
 		sess = p
 		defer func() { _ = s.opts.Rooms.Leave(ref.Room, ref.User, p, room.ReasonLeft) }()
 	}
-	log.Info("rtmp: publishing", "video", video != nil, "audio", audio != nil)
-	fail := make(chan error, 1)
-	stop := func(err error) {
-		select {
-		case fail <- err:
-		default:
-		}
-		_ = conn.Close()
+	if err := sc.AcceptAction(); err != nil {
+		return fmt.Errorf("accept publish: %w", err)
 	}
-	if video != nil {
-		t, err := s.publishVideo(r, video, ref, sess, stop)
-		if err != nil {
-			return err
-		}
-		defer s.opts.Rooms.Unpublish(ref.Room, ref.User, sess, t)
-	}
-	if audio != nil {
-		t, closeAudio, err := s.publishAudio(r, audio, ref, sess, stop, log)
-		if err != nil {
-			return err
-		}
-		defer closeAudio()
-		defer s.opts.Rooms.Unpublish(ref.Room, ref.User, sess, t)
-	}
+	in := &ingestStream{s: s, ref: ref, sess: sess, log: log, priv: priv, warned: map[string]bool{}}
+	defer in.close()
+	log.Info("rtmp: publishing")
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(rtmpTimeout))
-		if err := r.Read(); err != nil {
-			select {
-			case ferr := <-fail:
-				return ferr
-			default:
+		msg, err := sc.Read()
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+				return nil // the pusher stopped
 			}
-			return nil // the pusher stopped or went away
+			return fmt.Errorf("reading stream: %w", err)
+		}
+		if err := in.handle(msg); err != nil {
+			return err
 		}
 	}
+}
+
+// ingestStream turns one pusher's RTMP messages into RTP on its tracks.
+type ingestStream struct {
+	s      *Server
+	ref    streamRef
+	sess   room.Session
+	log    *slog.Logger
+	priv   uint32
+	warned map[string]bool
+
+	video    *sfu.Track
+	sps, pps []byte
+	pay      pioncodecs.H264Payloader
+	vpkt     rtp.Packet
+
+	audio   *sfu.Track
+	tc      AACToOpus
+	apkt    rtp.Packet
+	started bool
+}
+
+func (in *ingestStream) warnOnce(key, msg string, args ...any) {
+	if !in.warned[key] {
+		in.warned[key] = true
+		in.log.Warn(msg, args...)
+	}
+}
+
+func (in *ingestStream) close() {
+	if in.video != nil {
+		in.s.opts.Rooms.Unpublish(in.ref.Room, in.ref.User, in.sess, in.video)
+	}
+	if in.audio != nil {
+		in.s.opts.Rooms.Unpublish(in.ref.Room, in.ref.User, in.sess, in.audio)
+	}
+	if in.tc != nil {
+		in.tc.Close()
+	}
+}
+
+func (in *ingestStream) handle(msg message.Message) error {
+	switch m := msg.(type) {
+	case *message.Video:
+		if m.Codec != message.CodecH264 {
+			in.warnOnce("vcodec", "rtmp: ignoring video: the bridge takes H.264", "codec", m.Codec)
+			return nil
+		}
+		if in.priv&auth.PrivSendVideo == 0 {
+			in.warnOnce("vpriv", "rtmp: dropping video: no send video privilege")
+			return nil
+		}
+		return in.handleVideo(m)
+	case *message.Audio:
+		if m.Codec != message.CodecMPEG4Audio {
+			in.warnOnce("acodec", "rtmp: ignoring audio: the bridge takes AAC", "codec", m.Codec)
+			return nil
+		}
+		if in.priv&auth.PrivSendAudio == 0 {
+			in.warnOnce("apriv", "rtmp: dropping audio: no send audio privilege")
+			return nil
+		}
+		return in.handleAudio(m)
+	}
+	return nil // metadata, control and enhanced-RTMP messages carry nothing we need
+}
+
+func (in *ingestStream) publish(kind webrtc.RTPCodecType, c webrtc.RTPCodecCapability) (*sfu.Track, error) {
+	name := "audio"
+	if kind == webrtc.RTPCodecTypeVideo {
+		name = "video"
+	}
+	t := sfu.NewTrack(sfu.TrackOptions{ID: in.s.newTrackID(in.ref.User, name), Owner: in.ref.User, Kind: kind, Codec: c})
+	if err := in.s.opts.Rooms.Publish(in.ref.Room, in.ref.User, in.sess, t); err != nil {
+		return nil, fmt.Errorf("publish %s: %w", name, err)
+	}
+	return t, nil
+}
+
+func (in *ingestStream) handleVideo(m *message.Video) error {
+	if in.video == nil {
+		t, err := in.publish(webrtc.RTPCodecTypeVideo, h264Capability)
+		if err != nil {
+			return err
+		}
+		in.video = t
+		in.vpkt = rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: sfu.PayloadTypeH264, SSRC: rand.Uint32(),
+			SequenceNumber: uint16(rand.Uint32())}}
+	}
+	switch m.Type {
+	case message.VideoTypeConfig:
+		if c := m.AVCConfig; c != nil && len(c.SequenceParameterSets) > 0 && len(c.PictureParameterSets) > 0 {
+			in.sps = c.SequenceParameterSets[0].NALUnit
+			in.pps = c.PictureParameterSets[0].NALUnit
+		}
+		return nil
+	case message.VideoTypeAU:
+	default:
+		return nil
+	}
+	if m.PTSDelta != 0 {
+		return ErrBFrames
+	}
+	au, err := splitAVCC(m.AU)
+	if err != nil {
+		in.warnOnce("avcc", "rtmp: skipping a malformed video frame", "err", err)
+		return nil
+	}
+	slices := false
+	for _, n := range au {
+		switch naluType(n) {
+		case naluSPS:
+			in.sps = n
+		case naluPPS:
+			in.pps = n
+		case naluIDR, naluNonIDR:
+			slices = true
+		}
+	}
+	if !slices {
+		return nil
+	}
+	payloads := in.pay.Payload(rtpMTU, annexB(withParameterSets(au, in.sps, in.pps)))
+	in.vpkt.Timestamp = uint32(int64(m.DTS) * 90000 / int64(time.Second))
+	for i, p := range payloads {
+		in.vpkt.SequenceNumber++
+		in.vpkt.Marker = i == len(payloads)-1
+		in.vpkt.Payload = p
+		in.video.WriteRTP(&in.vpkt)
+	}
+	return nil
+}
+
+func (in *ingestStream) handleAudio(m *message.Audio) error {
+	if m.AACType == message.AudioAACTypeConfig {
+		if in.tc != nil || m.AACConfig == nil {
+			return nil // a repeated sequence header
+		}
+		asc, err := m.AACConfig.Marshal()
+		if err != nil {
+			return fmt.Errorf("%w: AudioSpecificConfig: %v", ErrUnsupported, err)
+		}
+		if in.tc, err = in.s.opts.Transcoders.NewAACToOpus(asc); err != nil {
+			return fmt.Errorf("audio transcoder: %w", err)
+		}
+		in.log.Info("rtmp: audio", "rate", m.AACConfig.SampleRate, "channels", m.AACConfig.ChannelCount)
+		if in.audio, err = in.publish(webrtc.RTPCodecTypeAudio, opusCapability); err != nil {
+			return err
+		}
+		in.apkt = rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: sfu.PayloadTypeOpus, SSRC: rand.Uint32(),
+			SequenceNumber: uint16(rand.Uint32())}}
+		return nil
+	}
+	if in.tc == nil {
+		in.warnOnce("noasc", "rtmp: dropping AAC frames sent before the AAC sequence header")
+		return nil
+	}
+	if !in.started { // Opus timestamps count samples from the first AAC frame's time
+		in.apkt.Timestamp = uint32(int64(m.DTS)*48000/int64(time.Second)) - opusFrame
+		in.started = true
+	}
+	out, err := in.tc.Convert(m.AU)
+	if err != nil {
+		return fmt.Errorf("audio transcoder: %w", err)
+	}
+	for _, p := range out {
+		in.apkt.SequenceNumber++
+		in.apkt.Timestamp += opusFrame
+		in.apkt.Payload = p
+		in.audio.WriteRTP(&in.apkt)
+	}
+	return nil
 }
 
 func (s *Server) newTrackID(user, kind string) string {
 	return fmt.Sprintf("%s-%s-rtmp%d", user, kind, s.ids.Add(1))
-}
-
-func (s *Server) publishVideo(r *gortmplib.Reader, t *gortmplib.Track, ref streamRef, sess room.Session, stop func(error)) (*sfu.Track, error) {
-	h := t.Codec.(*codecs.H264)
-	sps, pps := h.SPS, h.PPS
-	track := sfu.NewTrack(sfu.TrackOptions{ID: s.newTrackID(ref.User, "video"), Owner: ref.User,
-		Kind: webrtc.RTPCodecTypeVideo, Codec: h264Capability})
-	var pay pioncodecs.H264Payloader
-	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: sfu.PayloadTypeH264, SSRC: rand.Uint32(),
-		SequenceNumber: uint16(rand.Uint32())}}
-	r.OnDataH264(t, func(pts, dts time.Duration, au [][]byte) {
-		if pts != dts {
-			stop(ErrBFrames)
-			return
-		}
-		slices := false
-		for _, n := range au {
-			switch naluType(n) {
-			case naluSPS:
-				sps = n
-			case naluPPS:
-				pps = n
-			case naluIDR, naluNonIDR:
-				slices = true
-			}
-		}
-		if !slices {
-			return // a sequence header: parameter sets only
-		}
-		payloads := pay.Payload(rtpMTU, annexB(withParameterSets(au, sps, pps)))
-		pkt.Timestamp = uint32(int64(dts) * 90000 / int64(time.Second))
-		for i, p := range payloads {
-			pkt.SequenceNumber++
-			pkt.Marker = i == len(payloads)-1
-			pkt.Payload = p
-			track.WriteRTP(&pkt)
-		}
-	})
-	if err := s.opts.Rooms.Publish(ref.Room, ref.User, sess, track); err != nil {
-		return nil, fmt.Errorf("publish video: %w", err)
-	}
-	return track, nil
-}
-
-func (s *Server) publishAudio(r *gortmplib.Reader, t *gortmplib.Track, ref streamRef, sess room.Session, stop func(error), log *slog.Logger) (*sfu.Track, func(), error) {
-	cfg := t.Codec.(*codecs.MPEG4Audio).Config
-	if cfg == nil {
-		return nil, nil, fmt.Errorf("%w: AAC track without AudioSpecificConfig", ErrUnsupported)
-	}
-	asc, err := cfg.Marshal()
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: AudioSpecificConfig: %v", ErrUnsupported, err)
-	}
-	tc, err := s.opts.Transcoders.NewAACToOpus(asc)
-	if err != nil {
-		return nil, nil, fmt.Errorf("audio transcoder: %w", err)
-	}
-	log.Info("rtmp: audio", "rate", cfg.SampleRate, "channels", cfg.ChannelCount)
-	track := sfu.NewTrack(sfu.TrackOptions{ID: s.newTrackID(ref.User, "audio"), Owner: ref.User,
-		Kind: webrtc.RTPCodecTypeAudio, Codec: opusCapability})
-	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: sfu.PayloadTypeOpus, SSRC: rand.Uint32(),
-		SequenceNumber: uint16(rand.Uint32())}}
-	started := false
-	r.OnDataMPEG4Audio(t, func(pts time.Duration, au []byte) {
-		if !started { // Opus timestamps count samples from the first AAC frame's time
-			pkt.Timestamp = uint32(int64(pts)*48000/int64(time.Second)) - opusFrame
-			started = true
-		}
-		out, err := tc.Convert(au)
-		if err != nil {
-			stop(fmt.Errorf("audio transcoder: %w", err))
-			return
-		}
-		for _, p := range out {
-			pkt.SequenceNumber++
-			pkt.Timestamp += opusFrame
-			pkt.Payload = p
-			track.WriteRTP(&pkt)
-		}
-	})
-	if err := s.opts.Rooms.Publish(ref.Room, ref.User, sess, track); err != nil {
-		tc.Close()
-		return nil, nil, fmt.Errorf("publish audio: %w", err)
-	}
-	return track, tc.Close, nil
 }

@@ -220,6 +220,7 @@ func (src *source) attach(v *viewer) ([]unit, []byte, bool) {
 	if src.ended {
 		return nil, nil, false
 	}
+	v.audioOnly = src.video == nil
 	src.viewers[v] = struct{}{}
 	if len(src.gop) == 0 && src.video != nil {
 		src.video.RequestKeyframe() // nothing cached: start this viewer at the next keyframe

@@ -18,9 +18,10 @@ import (
 
 // viewer is one FLV or RTMP player of a source.
 type viewer struct {
-	ch   chan unit
-	done chan struct{}
-	once sync.Once
+	audioOnly bool // set at attach: the publisher sends no video
+	ch        chan unit
+	done      chan struct{}
+	once      sync.Once
 }
 
 func newViewer() *viewer { return &viewer{ch: make(chan unit, viewerQueue), done: make(chan struct{})} }
@@ -121,7 +122,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
 	log.Info("flv: viewer started", "cached_units", len(gop))
-	fw := &flvOut{w: newFLVWriter(w), aacCfg: src.aacConfig()}
+	fw := &flvOut{w: newFLVWriter(w), aacCfg: src.aacConfig(), started: v.audioOnly}
 	if err := fw.w.header(); err != nil {
 		return
 	}

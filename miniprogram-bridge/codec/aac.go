@@ -21,7 +21,8 @@ type AACDecoder struct {
 func NewAACDecoder(asc []byte) (*AACDecoder, error) {
 	info, err := parseASC(asc)
 	if err != nil {
-		return nil, errorf(ErrInvalidConfig, "aac: bad AudioSpecificConfig % x: %v", asc, err)
+		shown := asc[:min(len(asc), 16)]
+		return nil, errorf(ErrInvalidConfig, "aac: bad AudioSpecificConfig [% x]: %v", shown, err)
 	}
 	d := &AACDecoder{d: decoder{kind: "aac", rate: info.sampleRate, channels: info.channels}}
 	if err := d.d.open(C.AV_CODEC_ID_AAC, "aac", asc); err != nil {

@@ -18,6 +18,11 @@
 // Callers must Close each object (Close is idempotent); there are no
 // finalizers. Methods called after Close return an error wrapping ErrClosed.
 //
+// Building needs cgo (a C compiler), pkg-config and Debian's
+// libavcodec-dev, libavutil-dev and libswresample-dev; running needs
+// libavcodec59 (built with libopus, as Debian's is), libavutil57 and
+// libswresample4.
+//
 // The package logs nothing. On first use it sets FFmpeg's process-wide log
 // level to quiet so that libavcodec does not print to stderr either.
 package codec
@@ -43,7 +48,8 @@ var (
 	// (bad AudioSpecificConfig, unsupported rate, channel count or bitrate).
 	ErrInvalidConfig = errors.New("codec: invalid configuration")
 	// ErrInvalidInput: PCM passed to Convert or Encode whose length is not a
-	// multiple of the channel count, or input too large to be plausible.
+	// multiple of the channel count or is implausibly large, or that the
+	// resampler failed to convert.
 	ErrInvalidInput = errors.New("codec: invalid input")
 	// ErrDecode: the decoder rejected a packet or access unit.
 	ErrDecode = errors.New("codec: decode failed")
