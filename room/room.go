@@ -64,6 +64,7 @@ type Event struct {
 	UserID string      `json:"userID,omitempty"`
 	Reason string      `json:"reason,omitempty"`
 	*TrackInfo
+	*ChatMessage
 	Kind  string `json:"kind,omitempty"`
 	Muted *bool  `json:"muted,omitempty"`
 }
@@ -110,6 +111,8 @@ type Room struct {
 	created time.Time
 	router  *sfu.Router
 	members map[string]*member
+	chat    []ChatMessage // the last ChatHistory messages, oldest first
+	chatSeq uint64        // the last message ID given
 }
 
 type member struct {

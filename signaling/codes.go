@@ -23,6 +23,7 @@ const (
 	CodeBadToken       = 4010
 	CodeForbidden      = 4030
 	CodeBadSDP         = 4100
+	CodeTooLarge       = 4130
 	CodeRateLimited    = 4290
 	CodeInternal       = 5000
 )
@@ -33,6 +34,7 @@ var (
 	ErrBadMessage   = errors.New("malformed message")
 	ErrLoginClosed  = errors.New("open_login is off: get tokens from your backend (openroom token)")
 	ErrRoomInfoSize = errors.New("roomInfo too long")
+	ErrRateLimited  = errors.New("too many chat messages")
 )
 
 // codeOf maps an error from any layer to its result code.
@@ -44,6 +46,14 @@ func codeOf(err error) int {
 		return CodeMissingParam
 	case errors.Is(err, room.ErrNoRoom), errors.Is(err, room.ErrNotMember):
 		return CodeNoRoom
+	case errors.Is(err, room.ErrChatTooBig):
+		return CodeTooLarge
+	case errors.Is(err, room.ErrChatEmpty), errors.Is(err, room.ErrChatBadData):
+		return CodeBadMessage
+	case errors.Is(err, room.ErrChatNoPeer):
+		return CodeNoRoom
+	case errors.Is(err, ErrRateLimited):
+		return CodeRateLimited
 	case errors.Is(err, ErrRoomInfoSize):
 		return CodeRoomInfoTooBig
 	case errors.Is(err, room.ErrRoomFull):

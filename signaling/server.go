@@ -57,6 +57,7 @@ func New(o Options) *Server {
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("/weapp/webrtc_room/{action}", s.cors(http.HandlerFunc(s.serveAPI)))
 	mux.HandleFunc("GET /ws", s.serveWS)
+	mux.HandleFunc("POST /api/rooms/{room}/messages", s.serveSystemMessage)
 }
 
 // originAllowed applies allowed_origins; requests without an Origin (curl,

@@ -25,6 +25,8 @@ const (
 	writeTimeout      = 10 * time.Second
 	msgRate           = 50  // messages per second per connection
 	msgBurst          = 100 // messages allowed at once
+	chatRate          = 10  // chat messages per second per member
+	chatBurst         = 20
 	closeKicked       = 4000
 	legacyHeartbeatMs = 7000
 )
@@ -42,6 +44,10 @@ type inMsg struct {
 	Kind          string          `json:"kind"`
 	Muted         *bool           `json:"muted"`
 	Client        string          `json:"client"`
+	Text          string          `json:"text"`
+	Data          json.RawMessage `json:"data"`
+	To            string          `json:"to"`
+	ClientID      string          `json:"clientID"`
 }
 
 // conn is one WebSocket. Its read goroutine (serveWS) owns every field below
@@ -57,6 +63,7 @@ type conn struct {
 	kickReason string        // written before kick is closed
 
 	lim          *rate.Limiter
+	chatLim      *rate.Limiter // chat messages of this member
 	lastLimitErr time.Time
 	joined       bool
 	mini         bool          // a mini-program: no WebRTC, RTMP/FLV URLs instead
@@ -112,7 +119,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c := &conn{
 		srv: s, ws: ws, log: s.log.With("remote", r.RemoteAddr),
 		send: make(chan []byte, sendQueue), kick: make(chan struct{}), done: make(chan struct{}),
-		lim: rate.NewLimiter(msgRate, msgBurst), host: r.Host, refresh: make(chan struct{}, 1),
+		lim: rate.NewLimiter(msgRate, msgBurst), chatLim: rate.NewLimiter(chatRate, chatBurst), host: r.Host, refresh: make(chan struct{}, 1),
 	}
 	s.conns.add(c)
 	defer s.conns.remove(c)
@@ -352,6 +359,8 @@ func (c *conn) handle(data []byte) {
 		c.candidate(&m)
 	case "mute":
 		c.mute(&m)
+	case "chat":
+		c.chat(&m)
 	case "heartbeat":
 		c.out(map[string]any{"type": "heartbeat", "time": c.srv.now().UnixMilli()})
 	case "leave":
@@ -363,7 +372,7 @@ func (c *conn) handle(data []byte) {
 
 func known(t string) bool {
 	switch t {
-	case "join", "offer", "answer", "candidate", "mute", "heartbeat", "leave":
+	case "join", "offer", "answer", "candidate", "mute", "heartbeat", "leave", "chat":
 		return true
 	}
 	return false
@@ -455,11 +464,15 @@ func (c *conn) join(m *inMsg) {
 	}
 	if c.mini {
 		joined["pushURL"] = s.urls.PushURL(c.host, roomName, userID, c.roomKey)
-		c.out(joined)
+	}
+	c.out(joined)
+	if history, err := s.rooms.History(roomName, userID); err == nil {
+		c.out(map[string]any{"type": "chat_history", "messages": history})
+	}
+	if c.mini {
 		c.refreshUserlist()
 		return // a mini-program's media goes through the RTMP bridge, not WebRTC
 	}
-	c.out(joined)
 	if s.engine == nil {
 		return // signaling only: WebRTC is disabled
 	}
@@ -571,5 +584,19 @@ func (c *conn) mute(m *inMsg) {
 	}
 	if err := c.srv.rooms.SetMuted(c.room, c.userID, c, m.Kind, *m.Muted); err != nil {
 		c.fail("mute", fmt.Errorf("%w: %v", ErrBadMessage, err))
+	}
+}
+
+func (c *conn) chat(m *inMsg) {
+	if !c.chatLim.Allow() {
+		c.fail("chat", fmt.Errorf("%w: the limit is %d per second (burst %d)", ErrRateLimited, chatRate, chatBurst))
+		return
+	}
+	data := m.Data
+	if string(data) == "null" {
+		data = nil
+	}
+	if _, err := c.srv.rooms.Chat(c.room, c.userID, c, m.To, m.Text, data, m.ClientID); err != nil {
+		c.out(map[string]any{"type": "error", "code": codeOf(err), "message": err.Error(), "ref": "chat", "clientID": m.ClientID})
 	}
 }
