@@ -588,8 +588,11 @@ func (c *conn) mute(m *inMsg) {
 }
 
 func (c *conn) chat(m *inMsg) {
+	fail := func(err error) {
+		c.out(map[string]any{"type": "error", "code": codeOf(err), "message": err.Error(), "ref": "chat", "clientID": m.ClientID})
+	}
 	if !c.chatLim.Allow() {
-		c.fail("chat", fmt.Errorf("%w: the limit is %d per second (burst %d)", ErrRateLimited, chatRate, chatBurst))
+		fail(fmt.Errorf("%w: the limit is %d per second (burst %d)", ErrRateLimited, chatRate, chatBurst))
 		return
 	}
 	data := m.Data
@@ -597,6 +600,6 @@ func (c *conn) chat(m *inMsg) {
 		data = nil
 	}
 	if _, err := c.srv.rooms.Chat(c.room, c.userID, c, m.To, m.Text, data, m.ClientID); err != nil {
-		c.out(map[string]any{"type": "error", "code": codeOf(err), "message": err.Error(), "ref": "chat", "clientID": m.ClientID})
+		fail(err)
 	}
 }

@@ -44,3 +44,35 @@ test('maxPlayers: 1 for 1v1, 3 otherwise', () => {
   expect(codes.maxPlayers('1v3')).toBe(3)
   expect(codes.maxPlayers('1u3d')).toBe(3)
 })
+
+test('chatDetail: server chat -> legacy-shaped msg_notify detail', () => {
+  expect(codes.chatDetail({id: 5, from: 'bob_1', nickName: '', text: 'hi', time: 1999, to: 'me'}, 'me', true)).toEqual({
+    id: 5,
+    userID: 'bob_1',
+    fromAccount: 'bob_1',
+    fromAccountNick: 'bob_1',
+    nickName: '',
+    time: 1,
+    timeMs: 1999,
+    self: false,
+    system: false,
+    history: true,
+    private: true,
+    to: 'me',
+    content: 'hi',
+  })
+  const mine = codes.chatDetail({id: 6, from: 'me', nickName: 'Me', data: {a: 1}, time: 0, clientID: 'c1'}, 'me', false)
+  expect(mine).toMatchObject({self: true, data: {a: 1}, clientID: 'c1', history: false, private: false})
+  expect(mine).not.toHaveProperty('content')
+  expect(codes.chatDetail({id: 7, from: '', system: true, text: 'x', time: 1}, '', false)).toMatchObject({self: false, system: true})
+})
+
+test('group_system_notifys codes: leave 8, kicked 4, room gone 5', () => {
+  expect(codes.leaveNotice('left')).toEqual({code: 8, type: 'leave'})
+  expect(codes.leaveNotice('timeout')).toEqual({code: 8, type: 'leave'})
+  expect(codes.leaveNotice('kicked')).toEqual({code: 4, type: 'kick'})
+  expect(codes.kickNotice('logged in elsewhere')).toEqual({code: 4, type: 'kick'})
+  expect(codes.kickNotice('timeout')).toEqual({code: 4, type: 'kick'})
+  expect(codes.kickNotice('server shutting down')).toEqual({code: 5, type: 'dissolve'})
+  expect(codes.kickNotice('room closed')).toEqual({code: 5, type: 'dissolve'})
+})

@@ -67,7 +67,13 @@ test('room page passes the query to <openroom-room>, starts it and logs its Room
   w.socket.receive({type: 'joined', room: '1234', roomID: 1234, userID: 'alice_1', members: [], pushURL: 'rtmp://h/live/1234/alice_1'})
   await h.flush()
   expect(page.instance.data.status).toBe('in the room')
-  expect(page.instance.data.logs[0].text).toMatch(/joined 1018/)
+  // Newest first: the IMEvents that follow joined (the page sets enableIM) come above it.
+  const texts = page.instance.data.logs.map((l) => l.text)
+  expect(texts).toHaveLength(4)
+  expect(texts[0]).toMatch(/IM join_group_event 0 \{"roomID":1234/)
+  expect(texts[1]).toMatch(/IM login_event 0/)
+  expect(texts[2]).toMatch(/joined 1018/)
+  expect(texts[3]).toMatch(/IM connection_event 0/)
 
   page.instance.onToggleMute()
   expect(w.socket.sent[w.socket.sent.length - 1]).toEqual({type: 'mute', kind: 'audio', muted: true})
@@ -89,4 +95,45 @@ test('room page: leaving stops the room', () => {
   expect(w.socket.sentTypes()).toContain('leave')
   expect(wx.navigateBack).toHaveBeenCalled()
   expect(page.instance.data.logs[0].text).toMatch(/left 1019/)
+})
+
+test('room page: the chat box (enableIM) lists messages, sends, and shows notices and send failures', async () => {
+  const page = renderPage('room')
+  page.instance.onLoad({roomID: '1234', userID: 'alice_1', nickName: 'Alice', serverURL: 'https://rooms.example.com'})
+  const room = page.querySelector('#room')
+  expect(room.instance.data.enableIM).toBe(true)
+  page.instance.onReady()
+  w.socket.open()
+  w.socket.receive({type: 'joined', room: '1234', roomID: 1234, userID: 'alice_1', members: [], pushURL: 'rtmp://h/x'})
+  w.socket.receive({type: 'chat_history', messages: [{id: 1, from: 'bob_1', nickName: 'Bob', text: 'earlier', time: 1000}]})
+  w.socket.receive({type: 'member_joined', member: {userID: 'carol_1', nickName: 'Carol'}})
+
+  // Typing and sending: the message goes out; it is listed when the server's copy comes back.
+  page.instance.onChatInput({detail: {value: '  hello  '}})
+  page.instance.onSend()
+  expect(page.instance.data.chatText).toBe('')
+  const sent = w.socket.sent.filter((m) => m.type === 'chat')
+  expect(sent).toEqual([{type: 'chat', text: 'hello', clientID: expect.any(String)}])
+  w.socket.receive({type: 'chat', id: 2, from: 'alice_1', nickName: 'Alice', text: 'hello', time: 2000, clientID: sent[0].clientID})
+  w.socket.receive({type: 'chat', id: 3, from: 'bob_1', nickName: 'Bob', to: 'alice_1', text: 'psst', time: 3000})
+
+  page.instance.onChatInput({detail: {value: 'again'}})
+  page.instance.onSend()
+  w.socket.receive({type: 'error', code: 4290, message: 'too many chat messages', ref: 'chat'})
+
+  const lines = page.instance.data.chat.map((l) => [l.who, l.text, l.kind])
+  expect(lines).toEqual([
+    ['Bob', 'earlier', ''],
+    ['', 'Carol joined', 'system'],
+    ['me', 'hello', ''],
+    ['Bob → me', 'psst', 'private'],
+    ['', 'Not sent (too many messages, slow down): again', 'failed'],
+  ])
+  expect(page.instance.data.chat[2].mine).toBe(true)
+  expect(page.instance.data.chatBottom).toBe(page.instance.data.chat[4].key)
+  // Rendered: one line per message.
+  expect(page.querySelectorAll('.chat-line')).toHaveLength(5)
+  // The room goes on.
+  expect(page.instance.data.status).toBe('in the room')
+  expect(wx.showModal).not.toHaveBeenCalled()
 })

@@ -37,6 +37,74 @@ const RECONNECT_DELAYS_MS = [1000, 2000, 4000] // one entry per reconnect try
 const LOGIN_RETRIES = 3 // get_login_info: 1 try + 3 retries
 const LOGIN_RETRY_MS = 2000
 
+// ---------------------------------------------------------------- IM (enableIM)
+// IMEvent tags, the legacy names.
+const IM = {
+  LOGIN_EVENT: 'login_event',
+  JOIN_GROUP_EVENT: 'join_group_event',
+  CONNECTION_EVENT: 'connection_event',
+  MSG_NOTIFY: 'msg_notify',
+  BIG_GROUP_MSG_NOTIFY: 'big_group_msg_notify',
+  GROUP_SYSTEM_NOTIFYS: 'group_system_notifys',
+  ERROR: 'error',
+}
+
+// connection_event codes (the legacy IM SDK's connection states).
+const IM_CONN_ON = 0
+const IM_CONN_RECONNECT = 1
+const IM_CONN_OFF = 9999
+
+// group_system_notifys codes: the legacy group system notice types closest to each event.
+const IM_NOTIFY_JOIN = 2 // legacy: join request accepted (now in the group)
+const IM_NOTIFY_KICK = 4 // legacy: kicked out of the group
+const IM_NOTIFY_DISSOLVE = 5 // legacy: group dissolved
+const IM_NOTIFY_QUIT = 8 // legacy: quit the group
+
+// IMEvent 'error' codes of our own (server chat errors keep the server's code: 3, 4001,
+// 4130, 4290, ...).
+const IM_ERR_OFF = -20 // enableIM is false (fail callback only: no IMEvent fires then)
+const IM_ERR_NOT_JOINED = -21 // not in the room (not started, not joined yet, or reconnecting)
+const IM_ERR_BAD_ARG = -22 // nothing to send (empty text, no data)
+const IM_ERR_NO_ANSWER = -23 // the connection dropped, or no answer within CHAT_ACK_MS
+
+const CHAT_ACK_MS = 10000 // how long a sent message waits for the server's copy or error
+
+// Own kick reasons that mean the whole room is gone (-> group dissolved, 5).
+const ROOM_GONE_RE = /server shutting down|room (closed|deleted|dissolved|ended|removed)|dissolved/i
+
+// A server `chat` message -> the detail of IMEvent msg_notify / big_group_msg_notify.
+function chatDetail(m, selfID, history) {
+  const from = m.from == null ? '' : String(m.from)
+  const ms = Number(m.time) || 0
+  const d = {
+    id: m.id,
+    userID: from,
+    fromAccount: from,
+    fromAccountNick: m.nickName || from,
+    nickName: m.nickName || '',
+    time: Math.floor(ms / 1000),
+    timeMs: ms,
+    self: !!from && from === selfID,
+    system: !!m.system,
+    history: !!history,
+    private: !!m.to,
+  }
+  if (m.to) d.to = String(m.to)
+  if (typeof m.text === 'string') d.content = m.text
+  if (m.data !== undefined && m.data !== null) d.data = m.data
+  if (m.clientID) d.clientID = m.clientID
+  return d
+}
+
+// member_left reason / own kick reason -> group_system_notifys {code, type}.
+function leaveNotice(reason) {
+  return reason === 'kicked' ? {code: IM_NOTIFY_KICK, type: 'kick'} : {code: IM_NOTIFY_QUIT, type: 'leave'}
+}
+
+function kickNotice(reason) {
+  return ROOM_GONE_RE.test(String(reason || '')) ? {code: IM_NOTIFY_DISSOLVE, type: 'dissolve'} : {code: IM_NOTIFY_KICK, type: 'kick'}
+}
+
 // How many remote players each template shows.
 function maxPlayers(template) {
   return template === '1v1' ? 1 : 3
@@ -105,6 +173,22 @@ module.exports = {
   RECONNECT_DELAYS_MS,
   LOGIN_RETRIES,
   LOGIN_RETRY_MS,
+  IM,
+  IM_CONN_ON,
+  IM_CONN_RECONNECT,
+  IM_CONN_OFF,
+  IM_NOTIFY_JOIN,
+  IM_NOTIFY_KICK,
+  IM_NOTIFY_DISSOLVE,
+  IM_NOTIFY_QUIT,
+  IM_ERR_OFF,
+  IM_ERR_NOT_JOINED,
+  IM_ERR_BAD_ARG,
+  IM_ERR_NO_ANSWER,
+  CHAT_ACK_MS,
+  chatDetail,
+  leaveNotice,
+  kickNotice,
   maxPlayers,
   wsURL,
   httpURL,

@@ -1,12 +1,34 @@
 // <openroom-room>: a video room for mini-programs on an openroom server, with the
 // attributes, methods and RoomEvents of the legacy <webrtc-room>. The mini-program pushes
 // RTMP with <live-pusher> and plays the other members' HTTP-FLV streams with <live-player>;
-// the server does the WebRTC side. See ../../README.md for the event table.
+// the server does the WebRTC side. With enableIM it also carries the room's chat over the
+// same socket and reports it as the legacy IMEvents. See ../../README.md for the event tables.
 
 const codes = require('./codes.js')
 const Signal = require('./signal.js')
 
 const PUSHER_ID = 'openroom-pusher'
+
+// sendTextMsg's optional arguments: (to), (success, fail), ({to, success, fail}).
+function chatArgs(a, b, c) {
+  if (typeof a === 'function') return {success: a, fail: b}
+  if (a && typeof a === 'object') return {to: a.to, success: a.success, fail: a.fail}
+  return {to: a, success: b, fail: c}
+}
+
+// The argument of a fail callback: our names and the legacy IM SDK's.
+function chatError(entry, code, message) {
+  return {code, message, ErrorCode: code, ErrorInfo: message, clientID: entry.clientID || ''}
+}
+
+function callback(fn, debug, arg) {
+  if (typeof fn !== 'function') return
+  try {
+    fn(arg)
+  } catch (e) {
+    if (debug) console.log('[openroom]', 'IM callback threw', e)
+  }
+}
 
 Component({
   options: {
@@ -29,7 +51,7 @@ Component({
     maxBitrate: {type: Number, value: 400},
     serverURL: {type: String, value: ''},
     nickName: {type: String, value: ''},
-    enableIM: {type: Boolean, value: false}, // accepted; no IM yet
+    enableIM: {type: Boolean, value: false}, // chat over the signaling socket, IMEvents
   },
 
   data: {
@@ -54,6 +76,7 @@ Component({
     created() {
       this._s = null
       this._pusherCtx = null
+      this._chatSeq = 0
     },
     detached() {
       this.stop()
@@ -78,6 +101,11 @@ Component({
         signal: null,
         timers: [],
         sentMute: {},
+        inRoom: false, // joined on the current socket (false while reconnecting)
+        imConn: 'none', // last connection_event status: none | connected | reconnecting | disconnected
+        lastChatID: 0, // newest chat id reported, so a re-join's chat_history is not reported twice
+        pending: [], // sent chat messages waiting for the server's copy or error
+        names: {}, // userID -> nickName, for group_system_notifys
       }
       this._s = s
       this.setData({state: 'starting', players: []})
@@ -117,6 +145,46 @@ Component({
 
     switchCamera() {
       this._pusher().switchCamera({fail: (e) => this._log('switchCamera failed', e)})
+    },
+
+    // ------------------------------------------------------------------ IM (enableIM)
+    // Each returns the clientID of the message sent, or '' when it could not be sent. The
+    // message is confirmed by its own copy coming back (IMEvent msg_notify with self: true,
+    // and success(detail)), or refused with IMEvent 'error' (and fail(err)).
+
+    // sendTextMsg(text), sendTextMsg(text, to), sendTextMsg(text, success, fail),
+    // sendTextMsg(text, {to, success, fail})
+    sendTextMsg(text, a, b, c) {
+      const o = chatArgs(a, b, c)
+      const t = text == null ? '' : String(text)
+      return this._sendChat(t.trim() ? {text: t} : null, o)
+    },
+
+    // sendCustomMsg({data, ext, desc, to?}, success?, fail?): sent as `data: {data, ext, desc}`.
+    sendCustomMsg(msg, success, fail) {
+      const m = msg || {}
+      const data = {}
+      ;['data', 'ext', 'desc'].forEach((k) => {
+        if (m[k] !== undefined) data[k] = m[k]
+      })
+      const o = {to: m.to, success: success || m.success, fail: fail || m.fail}
+      return this._sendChat(Object.keys(data).length ? {data} : null, o)
+    },
+
+    // The names of the later legacy component.
+    sendGroupTextMsg(text, success, fail) {
+      return this.sendTextMsg(text, {success, fail})
+    },
+    sendGroupCustomMsg(msg, success, fail) {
+      return this.sendCustomMsg(Object.assign({}, msg, {to: undefined}), success, fail)
+    },
+    sendC2CTextMsg(to, text, success, fail) {
+      if (!to) return this._sendChat(null, {success, fail})
+      return this.sendTextMsg(text, {to, success, fail})
+    },
+    sendC2CCustomMsg(to, msg, success, fail) {
+      if (!to) return this._sendChat(null, {success, fail})
+      return this.sendCustomMsg(Object.assign({}, msg, {to}), success, fail)
     },
 
     // ------------------------------------------------------------------ <live-pusher> / <live-player>
@@ -244,13 +312,19 @@ Component({
         url,
         log: (...a) => this._log('signal', ...a),
         joinMessage: () => this._joinMessage(s),
+        onOpen: () => {
+          if (this._s === s && !s.ended) this._imConnection(s, 'connected')
+        },
         onMessage: (msg) => {
           if (this._s === s && !s.ended) this._onMessage(s, msg)
         },
         onReconnecting: (tryNo, delay) => {
           if (this._s !== s || s.ended) return
           this._log('reconnecting: try', tryNo, 'in', delay, 'ms')
+          s.inRoom = false
+          this._failPending(s, codes.IM_ERR_NO_ANSWER, 'connection lost before the server confirmed the message')
           this.setData({state: 'reconnecting'})
+          this._imConnection(s, 'reconnecting', {tries: tryNo, delay})
         },
         onGiveUp: (info) => {
           if (this._s !== s || s.ended) return
@@ -279,6 +353,7 @@ Component({
           break
         case 'userlist':
           s.userlist = Array.isArray(msg.userlist) ? msg.userlist : []
+          s.userlist.forEach((m) => this._rememberName(s, m))
           this._renderPlayers()
           this._emit('userlist', codes.CODE_USERLIST, {userlist: s.userlist})
           break
@@ -288,6 +363,19 @@ Component({
             s.userlist = s.userlist.filter((m) => String(m.userID) !== String(msg.userID))
             this._renderPlayers()
           }
+          this._memberNotice(s, msg.userID, codes.leaveNotice(msg.reason), msg.reason || '')
+          break
+        case 'member_joined': {
+          const m = msg.member || {}
+          this._rememberName(s, m)
+          this._memberNotice(s, m.userID, {code: codes.IM_NOTIFY_JOIN, type: 'join'}, '')
+          break
+        }
+        case 'chat':
+          this._onChat(s, msg, false)
+          break
+        case 'chat_history':
+          this._onChatHistory(s, msg)
           break
         case 'kicked':
           this._kicked(s, msg.reason || 'kicked', msg.code || codes.CODE_KICKED)
@@ -296,7 +384,7 @@ Component({
           this._onServerError(s, msg)
           break
         default:
-          // member_joined, mute, heartbeat: nothing to render.
+          // mute, heartbeat: nothing to render.
           this._log('message', msg.type)
       }
     },
@@ -304,6 +392,8 @@ Component({
     _onJoined(s, msg) {
       const first = !s.joined
       s.joined = true
+      s.inRoom = true
+      ;(msg.members || []).forEach((m) => this._rememberName(s, m))
       if (msg.userID != null) s.selfID = String(msg.userID)
       const pushURL = msg.pushURL || ''
       const changed = pushURL !== this.data.pushURL
@@ -329,11 +419,15 @@ Component({
         pushURL,
         rejoined: !first,
       })
+      this._im(codes.IM.LOGIN_EVENT, 0, {userID: s.selfID, nickName: this.data.nickName, rejoined: !first})
+      this._im(codes.IM.JOIN_GROUP_EVENT, 0, {roomID: msg.roomID != null ? msg.roomID : this._roomName(), rejoined: !first})
     },
 
     _onServerError(s, msg) {
       const detail = {serverCode: msg.code, message: msg.message || '', ref: msg.ref}
-      if (msg.code === codes.SERVER_ROOM_FULL) {
+      if (s.joined && msg.ref === 'chat') {
+        this._onChatError(s, msg)
+      } else if (msg.code === codes.SERVER_ROOM_FULL) {
         this._fail(codes.ERR_ROOM_FULL, detail)
       } else if (!s.joined || msg.ref === 'join') {
         this._fail(codes.ERR_ENTER, detail)
@@ -344,6 +438,14 @@ Component({
     },
 
     _kicked(s, reason, code) {
+      const n = codes.kickNotice(reason)
+      this._im(codes.IM.GROUP_SYSTEM_NOTIFYS, n.code, {
+        type: n.type,
+        userID: s.selfID,
+        nickName: this.data.nickName,
+        reason,
+        self: true,
+      })
       this._teardown(true)
       this.setData({state: 'ended'})
       this._emit('kicked', code, reason)
@@ -361,8 +463,11 @@ Component({
       const s = this._s
       if (!s || s.ended) return
       s.ended = true
+      s.inRoom = false
       s.timers.forEach((t) => clearTimeout(t))
       s.timers = []
+      this._failPending(s, codes.IM_ERR_NO_ANSWER, 'left the room before the server confirmed the message')
+      if (s.imConn === 'connected' || s.imConn === 'reconnecting') this._imConnection(s, 'disconnected')
       if (s.signal) s.signal.close(1000, 'leave')
       if (this.data.pushURL) this._pusher().stop({})
       this._eachPlayer((ctx) => ctx.stop({}))
@@ -409,6 +514,139 @@ Component({
         fn()
       }, ms)
       s.timers.push(t)
+      return t
+    },
+
+    _cancel(s, t) {
+      clearTimeout(t)
+      s.timers = s.timers.filter((x) => x !== t)
+    },
+
+    // ------------------------------------------------------------------ IM internals
+
+    // Sends {type: 'chat', ...fields, clientID}. fields null: nothing to send.
+    _sendChat(fields, o) {
+      const s = this._s
+      const entry = Object.assign({clientID: '', success: o.success, fail: o.fail}, fields || {})
+      if (fields && o.to != null && o.to !== '') entry.to = fields.to = String(o.to)
+      if (!this.data.enableIM) {
+        this._log('chat: enableIM is false')
+        callback(entry.fail, this.data.debug, chatError(entry, codes.IM_ERR_OFF, 'enableIM is false'))
+        return ''
+      }
+      if (!fields) {
+        this._chatFailed(entry, codes.IM_ERR_BAD_ARG, 'nothing to send: empty text or no data')
+        return ''
+      }
+      if (!s || s.ended || !s.inRoom || !s.signal || !s.signal.isOpen) {
+        this._chatFailed(entry, codes.IM_ERR_NOT_JOINED, 'not in the room')
+        return ''
+      }
+      entry.clientID = 'c' + ++this._chatSeq + '-' + Date.now().toString(36)
+      if (!s.signal.send(Object.assign({type: 'chat'}, fields, {clientID: entry.clientID}))) {
+        this._chatFailed(entry, codes.IM_ERR_NOT_JOINED, 'not in the room')
+        return ''
+      }
+      s.pending.push(entry)
+      entry.timer = this._later(s, () => {
+        s.pending = s.pending.filter((e) => e !== entry)
+        this._chatFailed(entry, codes.IM_ERR_NO_ANSWER, 'no answer from the server')
+      }, codes.CHAT_ACK_MS)
+      return entry.clientID
+    },
+
+    // Takes a pending message off the list: the one with that clientID, or else the oldest
+    // (the server answers a socket's messages in order; a rate-limit error has no clientID).
+    _takePending(s, clientID) {
+      let i = clientID ? s.pending.findIndex((e) => e.clientID === clientID) : -1
+      if (i < 0 && clientID === undefined) i = 0
+      if (i < 0 || i >= s.pending.length) return null
+      const entry = s.pending.splice(i, 1)[0]
+      if (entry.timer) this._cancel(s, entry.timer)
+      return entry
+    },
+
+    _failPending(s, code, message) {
+      const list = s.pending
+      s.pending = []
+      list.forEach((entry) => {
+        if (entry.timer) this._cancel(s, entry.timer)
+        this._chatFailed(entry, code, message)
+      })
+    },
+
+    _onChatError(s, msg) {
+      const entry = this._takePending(s, msg.clientID || undefined) || {clientID: msg.clientID || ''}
+      this._chatFailed(entry, msg.code, msg.message || '')
+    },
+
+    // IMEvent error (when enableIM) and the message's fail callback.
+    _chatFailed(entry, code, message) {
+      const err = chatError(entry, code, message)
+      this._log('chat failed', code, message)
+      const detail = {message, ref: 'chat', clientID: entry.clientID || ''}
+      ;['text', 'data', 'to'].forEach((k) => {
+        if (entry[k] !== undefined) detail[k] = entry[k]
+      })
+      this._im(codes.IM.ERROR, code, detail)
+      callback(entry.fail, this.data.debug, err)
+    },
+
+    _onChat(s, m, history) {
+      if (!this.data.enableIM) return
+      const id = Number(m.id)
+      if (!history && id) s.lastChatID = id
+      const detail = codes.chatDetail(m, s.selfID, history)
+      const entry = !history && m.clientID ? this._takePending(s, String(m.clientID)) : null
+      this._im(codes.IM.MSG_NOTIFY, 0, detail)
+      if (!detail.private) this._im(codes.IM.BIG_GROUP_MSG_NOTIFY, 0, Object.assign({}, detail))
+      if (entry) callback(entry.success, this.data.debug, detail)
+    },
+
+    // The room's last messages, after each joined. After a re-join only the ones not yet
+    // reported; ids lower than the last one seen mean the room was created anew.
+    _onChatHistory(s, msg) {
+      if (!this.data.enableIM) return
+      const list = Array.isArray(msg.messages) ? msg.messages : []
+      const ids = list.map((m) => Number(m && m.id) || 0)
+      const newest = ids.length ? Math.max.apply(null, ids) : 0
+      if (newest && newest < s.lastChatID) s.lastChatID = 0
+      const after = s.lastChatID
+      list.forEach((m, i) => {
+        if (!m || (ids[i] && ids[i] <= after)) return
+        this._onChat(s, m, true)
+        if (ids[i] > s.lastChatID) s.lastChatID = ids[i]
+      })
+    },
+
+    _rememberName(s, m) {
+      if (m && m.userID != null && m.nickName) s.names[String(m.userID)] = m.nickName
+    },
+
+    _memberNotice(s, userID, n, reason) {
+      if (userID == null || userID === '') return
+      const id = String(userID)
+      this._im(codes.IM.GROUP_SYSTEM_NOTIFYS, n.code, {
+        type: n.type,
+        userID: id,
+        nickName: s.names[id] || '',
+        reason,
+        self: id === s.selfID,
+      })
+    },
+
+    // connection_event: connected (0), reconnecting (1), disconnected (9999).
+    _imConnection(s, status, extra) {
+      if (status === s.imConn && status !== 'reconnecting') return
+      s.imConn = status
+      const code = status === 'connected' ? codes.IM_CONN_ON : status === 'reconnecting' ? codes.IM_CONN_RECONNECT : codes.IM_CONN_OFF
+      this._im(codes.IM.CONNECTION_EVENT, code, Object.assign({status}, extra || {}))
+    },
+
+    _im(tag, code, detail) {
+      if (!this.data.enableIM) return
+      this._log('IMEvent', tag, code, detail)
+      this.triggerEvent('IMEvent', {tag, code, detail})
     },
 
     _emit(tag, code, detail) {

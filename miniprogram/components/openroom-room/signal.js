@@ -5,6 +5,7 @@
 //   const s = new Signal({
 //     url,                 // wss://host/ws
 //     joinMessage(),       // -> the join object to send on each open
+//     onOpen(),            // the socket opened (before `join` is sent)
 //     onMessage(msg),      // every parsed server message
 //     onReconnecting(try, delayMs),
 //     onGiveUp(detail),    // reconnect tries exhausted
@@ -56,6 +57,8 @@ Signal.prototype.connect = function () {
     self.isOpen = true
     self.log('open')
     self._startHeartbeat()
+    if (self.opts.onOpen) self.opts.onOpen()
+    if (self.task !== task) return // onOpen may close the socket
     self.send(self.opts.joinMessage())
   })
   task.onMessage(function (res) {

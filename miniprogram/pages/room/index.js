@@ -1,5 +1,7 @@
-// Room page: one <openroom-room>, a few buttons and a log of its RoomEvents.
+// Room page: one <openroom-room> (with enableIM), a few buttons, a chat box and a log of
+// its RoomEvents and IMEvents.
 const MAX_LOG = 200
+const MAX_CHAT = 200
 const FATAL_ERRORS = {
   '-4': 'Could not open the camera.',
   '-5': 'Could not open the microphone.',
@@ -8,6 +10,17 @@ const FATAL_ERRORS = {
   '-8': 'The room is full.',
   '-9': 'Could not reach the room server.',
   '-10': 'Could not enter the room.',
+}
+
+// Why a chat message was not sent (IMEvent 'error' codes).
+const CHAT_ERRORS = {
+  '3': 'no such member in the room',
+  '4001': 'not a valid message',
+  '4130': 'message too long',
+  '4290': 'too many messages, slow down',
+  '-21': 'not in the room',
+  '-22': 'empty message',
+  '-23': 'no answer from the server',
 }
 
 function clock() {
@@ -36,6 +49,9 @@ Component({
     debug: false,
     status: 'connecting',
     logs: [], // [{id, text}] newest first
+    chat: [], // [{key, who, text, mine, kind}] oldest first; kind: '' | private | system | failed
+    chatText: '',
+    chatBottom: '', // scroll-into-view: the key of the last line
   },
 
   methods: {
@@ -43,6 +59,7 @@ Component({
       const q = query || {}
       wx.setNavigationBarTitle && wx.setNavigationBarTitle({title: 'Room ' + decode(q.roomID)})
       this.logSeq = 0
+      this.noteSeq = 0
       this.leaving = false
       this.setData({
         roomID: decode(q.roomID),
@@ -83,6 +100,70 @@ Component({
         this.room().stop()
         this.exitWith(why + server)
       }
+    },
+
+    onIMEvent(e) {
+      const ev = e.detail || {}
+      const d = ev.detail || {}
+      switch (ev.tag) {
+        case 'msg_notify': {
+          // Every message, live and history, room-wide and private (so big_group_msg_notify,
+          // the room-wide ones again, is not needed here).
+          const name = d.system ? 'system' : d.self ? 'me' : d.fromAccountNick || d.userID
+          const text = d.content != null ? d.content : JSON.stringify(d.data)
+          this.addChat({
+            key: 'm' + d.id,
+            who: d.private ? name + ' → ' + (d.self ? d.to : 'me') : name,
+            text,
+            mine: !!d.self,
+            kind: d.system ? 'system' : d.private ? 'private' : '',
+          })
+          return
+        }
+        case 'big_group_msg_notify':
+          return
+        case 'group_system_notifys': {
+          const who = d.self ? 'You' : d.nickName || d.userID
+          const what = {
+            join: 'joined',
+            leave: d.reason === 'left' || !d.reason ? 'left' : 'left (' + d.reason + ')',
+            kick: d.self ? 'were removed (' + d.reason + ')' : 'was removed',
+            dissolve: 'left: the room was closed',
+          }[d.type]
+          if (what) this.addNote(who + ' ' + what)
+          break
+        }
+        case 'error': {
+          const why = CHAT_ERRORS[String(ev.code)] || 'error ' + ev.code
+          const text = d.text != null ? d.text : d.data != null ? JSON.stringify(d.data) : ''
+          this.addNote('Not sent (' + why + ')' + (text ? ': ' + text : ''), 'failed')
+          break
+        }
+        default:
+      }
+      this.log('IM ' + ev.tag + ' ' + ev.code + ' ' + JSON.stringify(d))
+    },
+
+    onChatInput(e) {
+      this.setData({chatText: e.detail.value})
+    },
+
+    onSend() {
+      const text = (this.data.chatText || '').trim()
+      if (!text) return
+      this.room().sendTextMsg(text)
+      this.setData({chatText: ''})
+    },
+
+    addChat(line) {
+      if (this.data.chat.some((l) => l.key === line.key)) return
+      const chat = this.data.chat.concat([line]).slice(-MAX_CHAT)
+      this.setData({chat, chatBottom: line.key})
+    },
+
+    addNote(text, kind) {
+      this.noteSeq = (this.noteSeq || 0) + 1
+      this.addChat({key: 'n' + this.noteSeq, who: '', text, mine: false, kind: kind || 'system'})
     },
 
     exitWith(text) {
