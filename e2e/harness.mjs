@@ -640,3 +640,60 @@ export function median(values) {
   const mid = Math.floor(v.length / 2);
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
+
+// ---------------------------------------------------------------------------
+// Helper processes (ffmpeg, ffprobe)
+
+/**
+ * Spawns a helper process (ffmpeg, ffprobe, ...) in a process group of its own,
+ * registered like servers and browsers, so it is killed when the test process
+ * exits. Its stderr (and stdout, unless `stdout: 'pipe'`: then read proc.stdout
+ * yourself) goes to a log ring. Returns
+ *   {proc, pid, name, logs(), exited(), done, stop()}
+ * where done resolves to {code, signal} once the process is gone, and stop()
+ * sends SIGTERM, then SIGKILL after `grace` ms.
+ */
+export function spawnTracked(cmd, args, { cwd = REPO_ROOT, env = {}, stdout = 'log', name = path.basename(cmd), grace = 3000 } = {}) {
+  const log = new LogRing(300);
+  const proc = spawn(cmd, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // own process group
+  });
+  const unregister = register({ kill: () => killGroup(proc.pid) });
+  if (stdout !== 'pipe') proc.stdout.on('data', (d) => log.write(d));
+  proc.stderr.on('data', (d) => log.write(d));
+  let exited = null;
+  const done = new Promise((resolve) => {
+    const finish = (info) => {
+      if (exited) return;
+      exited = info;
+      unregister();
+      resolve(info);
+    };
+    proc.on('close', (code, signal) => finish({ code, signal }));
+    proc.on('error', (err) => {
+      log.push(`[${name} failed to start: ${err.message}]`);
+      finish({ code: null, signal: null, error: err.message });
+    });
+  });
+  return {
+    proc,
+    pid: proc.pid,
+    name,
+    logs: () => log.text(),
+    exited: () => exited,
+    done,
+    async stop() {
+      if (exited) return exited;
+      killGroup(proc.pid, 'SIGTERM');
+      const t = setTimeout(() => killGroup(proc.pid, 'SIGKILL'), grace);
+      try {
+        return await done;
+      } finally {
+        clearTimeout(t);
+      }
+    },
+  };
+}

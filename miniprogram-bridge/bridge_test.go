@@ -110,6 +110,8 @@ func TestRTMPPushReachesWebRTCMembers(t *testing.T) {
 	if !codecs["video/H264"] || !codecs["audio/opus"] {
 		t.Errorf("published codecs: got %v; want video/H264 and audio/opus", codecs)
 	}
+	// A bare pusher stays a member while it streams, past the member timeout (3 s here).
+	time.Sleep(4 * time.Second)
 	kind, err := st.Rooms.Kind("r1", "pusher")
 	if err != nil || kind != "rtmp" {
 		t.Errorf("pusher kind: got %q, %v; want rtmp", kind, err)

@@ -11,8 +11,8 @@ const (
 	flvVideo = 9
 )
 
-// flvHeader starts an FLV stream with audio and video, followed by PreviousTagSize0.
-var flvHeader = []byte{'F', 'L', 'V', 1, 0x05, 0, 0, 0, 9, 0, 0, 0, 0}
+// flvHeader starts an FLV stream (flags filled in by header), followed by PreviousTagSize0.
+var flvHeader = [13]byte{'F', 'L', 'V', 1, 0, 0, 0, 0, 9, 0, 0, 0, 0}
 
 // flvWriter writes FLV tags. Timestamps are milliseconds; it is not safe for concurrent use.
 type flvWriter struct {
@@ -22,8 +22,17 @@ type flvWriter struct {
 
 func newFLVWriter(w io.Writer) *flvWriter { return &flvWriter{w: w} }
 
-func (f *flvWriter) header() error {
-	_, err := f.w.Write(flvHeader)
+// header announces only the tracks that exist: players wait for an announced
+// track that never comes.
+func (f *flvWriter) header(video, audio bool) error {
+	h := flvHeader
+	if video {
+		h[4] |= 0x01
+	}
+	if audio {
+		h[4] |= 0x04
+	}
+	_, err := f.w.Write(h[:])
 	return err
 }
 

@@ -57,7 +57,7 @@ func TestFLVMuxerOutputAcceptedByFFprobe(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	f := newFLVWriter(&buf)
-	if err := f.header(); err != nil {
+	if err := f.header(true, false); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.avcSequenceHeader(0, config); err != nil {

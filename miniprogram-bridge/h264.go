@@ -145,6 +145,14 @@ func newDepacketizer() *depacketizer { return &depacketizer{waitKeyframe: true} 
 // push adds one packet. It returns a complete access unit when the packet ends one
 // (marker bit), or nil.
 func (d *depacketizer) push(seq uint16, ts uint32, marker bool, payload []byte) [][]byte {
+	if len(payload) == 0 {
+		// Padding only (browsers probe bandwidth with these): it takes a
+		// sequence number but is no loss, and carries nothing to decode.
+		if !d.haveSeq || seq == d.lastSeq+1 {
+			d.lastSeq, d.haveSeq = seq, true
+		}
+		return nil
+	}
 	if d.haveSeq && seq != d.lastSeq+1 {
 		d.broken = true
 		d.fua = nil

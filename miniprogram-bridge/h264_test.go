@@ -216,3 +216,28 @@ func encodeH264(t testing.TB, frames int) [][][]byte {
 	}
 	return aus
 }
+
+func TestDepacketizerSkipsPadding(t *testing.T) {
+	sps, pps := synthNAL(naluSPS, 12), synthNAL(naluPPS, 4)
+	key := packetize([][]byte{sps, pps, synthNAL(naluIDR, 3000)}, 1200)
+	p := packetize([][]byte{synthNAL(naluNonIDR, 100)}, 1200)
+	d := newDepacketizer()
+	seq := uint16(100)
+	var got int
+	feed := func(pkts [][]byte, ts uint32) {
+		for i, pl := range pkts {
+			if d.push(seq, ts, i == len(pkts)-1, pl) != nil {
+				got++
+			}
+			seq++
+		}
+	}
+	feed(key, 0)
+	feed([][]byte{nil, nil}, 0) // padding-only packets between frames (bandwidth probing)
+	feed(p, 3000)
+	feed([][]byte{{}}, 3000)
+	feed(p, 6000)
+	if got != 3 || d.needKeyframe {
+		t.Errorf("frames: got %d (needKeyframe %v); want 3 and no keyframe request", got, d.needKeyframe)
+	}
+}

@@ -128,7 +128,13 @@ func (s *Server) ingest(conn net.Conn, sc *gortmplib.ServerConn, ref streamRef, 
 	in := &ingestStream{s: s, ref: ref, sess: sess, log: log, priv: priv, warned: map[string]bool{}}
 	defer in.close()
 	log.Info("rtmp: publishing")
+	lastTouch := time.Now()
 	for {
+		if time.Since(lastTouch) > time.Second {
+			// A pusher is alive while it streams: keep its membership from timing out.
+			_ = s.opts.Rooms.Touch(ref.Room, ref.User, nil)
+			lastTouch = time.Now()
+		}
 		_ = conn.SetReadDeadline(time.Now().Add(rtmpTimeout))
 		msg, err := sc.Read()
 		if err != nil {

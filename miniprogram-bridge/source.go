@@ -221,6 +221,7 @@ func (src *source) attach(v *viewer) ([]unit, []byte, bool) {
 		return nil, nil, false
 	}
 	v.audioOnly = src.video == nil
+	v.hasAudio = src.audio != nil
 	src.viewers[v] = struct{}{}
 	if len(src.gop) == 0 && src.video != nil {
 		src.video.RequestKeyframe() // nothing cached: start this viewer at the next keyframe
@@ -295,6 +296,9 @@ func (src *source) run() {
 					src.emitVideo(au, c.msAt0+(it.ts-c.ts0)/clock)
 				}
 				continue
+			}
+			if len(it.payload) == 0 {
+				continue // padding only
 			}
 			frames, err := src.audioEncoder.Convert(it.payload)
 			if err != nil {

@@ -95,11 +95,13 @@ func startStack(t *testing.T) *stack {
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := config.Default()
 	cfg.OpenLogin = false
+	// Short liveness, so a test notices a member that nothing keeps alive.
+	cfg.MemberTimeout, cfg.PingInterval = 3*time.Second, 500*time.Millisecond
 	issuer, err := auth.NewIssuer([]byte(testSecret), cfg.SDKAppID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rooms := room.NewManager(room.Options{Capacity: 16, Timeout: 20 * time.Second, Logger: log})
+	rooms := room.NewManager(room.Options{Capacity: 16, Timeout: cfg.MemberTimeout, Logger: log})
 	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +127,12 @@ func startStack(t *testing.T) *stack {
 	}
 	hs := &http.Server{Handler: mux}
 	var wg sync.WaitGroup
-	wg.Add(2)
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		rooms.Run(sweepCtx, 200*time.Millisecond)
+	}()
 	go func() {
 		defer wg.Done()
 		if err := hs.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -143,6 +150,7 @@ func startStack(t *testing.T) *stack {
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 		sig.Close()
+		stopSweep()
 		_ = rtmpLn.Close()
 		br.Close()
 		wg.Wait()

@@ -19,6 +19,7 @@ import (
 // viewer is one FLV or RTMP player of a source.
 type viewer struct {
 	audioOnly bool // set at attach: the publisher sends no video
+	hasAudio  bool // set at attach: the publisher sends audio
 	ch        chan unit
 	done      chan struct{}
 	once      sync.Once
@@ -123,7 +124,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	flusher, _ := w.(http.Flusher)
 	log.Info("flv: viewer started", "cached_units", len(gop))
 	fw := &flvOut{w: newFLVWriter(w), aacCfg: src.aacConfig(), started: v.audioOnly}
-	if err := fw.w.header(); err != nil {
+	if err := fw.w.header(!v.audioOnly, v.hasAudio); err != nil {
 		return
 	}
 	for _, u := range gop {
@@ -233,8 +234,12 @@ func (s *Server) playRTMP(conn net.Conn, sc *gortmplib.ServerConn, ref streamRef
 	}
 	vt := &gortmplib.Track{Codec: &codecs.H264{SPS: sps, PPS: pps}}
 	at := &gortmplib.Track{Codec: &codecs.MPEG4Audio{Config: &asc}}
+	tracks := []*gortmplib.Track{vt}
+	if v.hasAudio { // announce only what exists, or players wait for audio that never comes
+		tracks = append(tracks, at)
+	}
 	_ = conn.SetDeadline(time.Now().Add(rtmpTimeout))
-	w := &gortmplib.Writer{Conn: sc, Tracks: []*gortmplib.Track{vt, at}}
+	w := &gortmplib.Writer{Conn: sc, Tracks: tracks}
 	if err := w.Initialize(); err != nil {
 		return fmt.Errorf("rtmp play: %w", err)
 	}
@@ -263,7 +268,7 @@ func (s *Server) playRTMP(conn net.Conn, sc *gortmplib.ServerConn, ref streamRef
 			_ = conn.SetWriteDeadline(time.Now().Add(rtmpTimeout))
 			return w.WriteH264(vt, d, d, u.nalus)
 		}
-		if !started {
+		if !started || !v.hasAudio {
 			return nil
 		}
 		d := time.Duration(clk.ms(u.ms)) * time.Millisecond

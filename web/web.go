@@ -4,6 +4,8 @@
 //	GET /                 lobby (static/index.html)
 //	GET /r/{room}         room page (static/room.html), room = [A-Za-z0-9_-]{1,64}
 //	GET /sdk/openroom.js  ES module SDK (also openroom.d.ts)
+//	GET /sdk/WebRTCAPI.min.js  legacy WebRTCAPI compatibility script (loads openroom.js)
+//	GET /sdk/{file}       any other file in sdk/
 //	GET /static/...       demo assets
 package web
 

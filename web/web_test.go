@@ -36,6 +36,8 @@ func TestHandlerRoutes(t *testing.T) {
 		{name: "room nested", method: "GET", target: "/r/a/b", wantStatus: 404},
 		{name: "sdk module", method: "GET", target: "/sdk/openroom.js", wantStatus: 200, wantType: "text/javascript", wantBody: "export class Room",
 			wantHeaders: map[string]string{"Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"}},
+		{name: "legacy WebRTCAPI shim", method: "GET", target: "/sdk/WebRTCAPI.min.js", wantStatus: 200, wantType: "text/javascript", wantBody: "global.WebRTCAPI = WebRTCAPI",
+			wantHeaders: map[string]string{"Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"}},
 		{name: "sdk types", method: "GET", target: "/sdk/openroom.d.ts", wantStatus: 200, wantType: "application/typescript", wantBody: "export class Room"},
 		{name: "sdk missing", method: "GET", target: "/sdk/nope.js", wantStatus: 404},
 		{name: "sdk dir", method: "GET", target: "/sdk/", wantStatus: 404},

@@ -74,6 +74,49 @@ export interface RemoteMemberStats {
   audio?: { packetsReceived: number; bytesReceived: number; audioLevel: number };
 }
 
+export interface ChatMessage {
+  /** Server message id, increasing per room. */
+  id: number;
+  /** Sender's userID; "" for system messages. */
+  from: string;
+  /** Sender's nickname (their userID when they have none). */
+  nickName: string;
+  /** The recipient of a private message, else null. */
+  to: string | null;
+  /** "" when the message carries only data. */
+  text: string;
+  /** Any JSON the sender attached. */
+  data?: unknown;
+  /** Server time, ms since the epoch. */
+  time: number;
+  /** Posted by the operator's backend (POST /api/rooms/{room}/messages). */
+  system: boolean;
+  /** Sent by us. */
+  self: boolean;
+  /** Delivered in the chat_history that follows joining. */
+  history: boolean;
+  /** Only on our own messages: the id sendMessage() gave it. */
+  clientID?: string;
+}
+
+export interface SendOptions {
+  /** userID of the one member to send to (a private message). */
+  to?: string;
+  /** Any JSON to attach. */
+  data?: unknown;
+}
+
+export interface PublishOptions {
+  /** Publish these tracks instead of opening devices. */
+  stream?: MediaStream;
+  /** Open and publish the microphone (when no stream is given). Default true. */
+  audio?: boolean;
+  /** Open and publish the camera (when no stream is given). Default true. */
+  video?: boolean;
+  audioDeviceId?: string;
+  videoDeviceId?: string;
+}
+
 export interface RoomEventMap {
   state: { state: RoomState };
   localstream: { stream: MediaStream };
@@ -88,16 +131,22 @@ export interface RoomEventMap {
   kicked: { reason: string; code: number };
   disconnected: { code: number; reason: string };
   error: { code: number | string; message: string; ref?: string };
+  /** Every chat message: live ones, and each one of the history (history: true). */
+  message: ChatMessage;
+  /** The room's last messages, sent by the server right after joining (before their `message` events). */
+  history: { messages: ChatMessage[] };
 }
 
 /**
- * Error thrown by join()/switchDevice() and carried by `error` events.
+ * Error thrown by join()/switchDevice()/publish(), rejected by sendMessage()/sendData()
+ * (then `ref` is "chat" for errors from the server), and carried by `error` events.
  * `code` is the server's numeric code, or a string for client-side failures:
  * 'param', 'state', 'network', 'timeout', 'closed', 'aborted', 'media', 'webrtc', 'protocol'.
  */
 export class OpenRoomError extends Error {
   constructor(code: number | string, message: string);
   code: number | string;
+  ref?: string;
 }
 
 export class Room {
@@ -139,6 +188,22 @@ export class Room {
   off<K extends keyof RoomEventMap>(event: K, listener: (event: RoomEventMap[K]) => void): this;
 
   remoteStats(): Promise<Record<string, RemoteMemberStats>>;
+
+  /**
+   * Sends a chat message to the room (or to `options.to` only). Resolves with the server's
+   * echo; rejects with an OpenRoomError: 4001 empty/bad fields, 3 no such recipient,
+   * 4130 too long (text + data over 4096 bytes), 4290 too many (10/s), or
+   * 'state' | 'closed' | 'timeout' | 'param'.
+   */
+  sendMessage(text: string, options?: SendOptions): Promise<ChatMessage>;
+  /** Sends JSON data without text; same answer as sendMessage(). */
+  sendData(data: unknown, options?: { to?: string }): Promise<ChatMessage>;
+
+  /**
+   * Publishes local media after join() (e.g. after joining with audio: false, video: false):
+   * opens the devices, or takes the tracks of `options.stream`. Resolves with localStream.
+   */
+  publish(options?: PublishOptions): Promise<MediaStream>;
 }
 
 export default Room;

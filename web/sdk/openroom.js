@@ -10,6 +10,11 @@
 //   room.on('track', ({ userID, stream }) => { ... });
 //   await room.join({ room: 'demo', userID: 'alice' });
 //
+// In-room chat rides on the same socket:
+//
+//   room.on('message', (m) => console.log(m.nickName, m.text));   // history too
+//   const sent = await room.sendMessage('hello', { to: 'bob' });  // to: optional
+//
 // No dependencies; works in current Chromium, Firefox and Safari.
 
 /** @typedef {'connecting'|'connected'|'reconnecting'|'disconnected'} RoomState */
@@ -76,6 +81,36 @@
  */
 
 /**
+ * @typedef {object} ChatMessage
+ * @property {number} id Server message id, increasing per room.
+ * @property {string} from Sender's userID; "" for system messages.
+ * @property {string} nickName Sender's nickname (their userID when they have none).
+ * @property {string|null} to The recipient's userID for a private message, else null.
+ * @property {string} text "" when the message carries only data.
+ * @property {unknown} [data] Any JSON the sender attached.
+ * @property {number} time Server time in ms.
+ * @property {boolean} system Sent by the operator's backend, not a member.
+ * @property {boolean} self Sent by us.
+ * @property {boolean} history Part of the chat_history the server sent on join.
+ * @property {string} [clientID] Only on our own messages: the id sendMessage() gave it.
+ */
+
+/**
+ * @typedef {object} SendOptions
+ * @property {string} [to] userID of the one member to send to (a private message).
+ * @property {unknown} [data] Any JSON to attach (sendMessage only).
+ */
+
+/**
+ * @typedef {object} PublishOptions
+ * @property {MediaStream} [stream] Publish these tracks instead of opening devices.
+ * @property {boolean} [audio=true] Open and publish the microphone (without `stream`).
+ * @property {boolean} [video=true] Open and publish the camera (without `stream`).
+ * @property {string} [audioDeviceId]
+ * @property {string} [videoDeviceId]
+ */
+
+/**
  * @typedef {object} JoinResult
  * @property {string} room
  * @property {string|number} roomID
@@ -87,6 +122,10 @@
 const HEARTBEAT_MS = 7000;
 const DEFAULT_JOIN_TIMEOUT_MS = 15000;
 const LOGIN_PATH = '/weapp/webrtc_room/get_login_info';
+/** How long sendMessage() waits for the server's echo. */
+const CHAT_TIMEOUT_MS = 10000;
+/** The server closes the socket on frames over 64 KiB: refuse those before sending. */
+const MAX_FRAME_BYTES = 60 * 1024;
 const WS_PATH = '/ws';
 
 /**
@@ -263,6 +302,13 @@ export class Room {
     this._watchedTracks = new WeakSet();
     /** Members that left: late tracks of theirs must not bring them back. @type {Set<string>} */
     this._gone = new Set();
+    /**
+     * Chat messages sent and not answered yet, oldest first: the server answers
+     * each with its echo (carrying our clientID) or with an error (ref "chat").
+     * @type {Array<{clientID:string, resolve:(m:ChatMessage)=>void, reject:(e:Error)=>void, timer:ReturnType<typeof setTimeout>}>}
+     */
+    this._chatPending = [];
+    this._chatSeq = 0;
   }
 
   /** Whether our microphone is muted. */
@@ -755,6 +801,12 @@ export class Room {
     }
     this.members.clear();
     this._trackInfo.clear();
+    const pending = this._chatPending;
+    this._chatPending = [];
+    for (const p of pending) {
+      clearTimeout(p.timer);
+      p.reject(new OpenRoomError('closed', 'the room was left before the server confirmed the message'));
+    }
   }
 
   /**
@@ -762,10 +814,18 @@ export class Room {
    * @returns {boolean} whether it was handed to the socket
    */
   _send(msg) {
+    return this._sendFrame(JSON.stringify(msg));
+  }
+
+  /**
+   * @param {string} frame
+   * @returns {boolean} whether it was handed to the socket
+   */
+  _sendFrame(frame) {
     const ws = this._ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;
     try {
-      ws.send(JSON.stringify(msg));
+      ws.send(frame);
       return true;
     } catch (err) {
       console.warn('openroom: send failed:', errorMessage(err));
@@ -816,6 +876,224 @@ export class Room {
   }
 
   // ---------------------------------------------------------------------------
+  // Chat
+
+  /**
+   * Sends a chat message to the room, or to one member with `to`. Resolves with
+   * the message as the server echoed it (its id and time set); rejects with an
+   * OpenRoomError carrying the server's code: 4001 (empty or bad fields),
+   * 3 (`to` names nobody in the room), 4130 (over 4096 bytes), 4290 (more than
+   * 10 messages/s), or 'state' / 'closed' / 'timeout' / 'param'.
+   * @param {string} text
+   * @param {SendOptions} [options]
+   * @returns {Promise<ChatMessage>}
+   */
+  sendMessage(text, options) {
+    const opts = options || {};
+    if (typeof text !== 'string') return Promise.reject(new OpenRoomError('param', 'sendMessage: text must be a string'));
+    /** @type {Record<string, unknown>} */
+    const fields = {};
+    if (text !== '') fields.text = text;
+    if (opts.data !== undefined) fields.data = opts.data;
+    if (fields.text === undefined && fields.data === undefined) {
+      return Promise.reject(new OpenRoomError('param', 'sendMessage: the message is empty'));
+    }
+    return this._sendChat(fields, opts.to);
+  }
+
+  /**
+   * Sends JSON data (no text) to the room, or to one member with `to`; it
+   * arrives as a `message` event whose `data` is set. Same answer as sendMessage().
+   * @param {unknown} data
+   * @param {{to?: string}} [options]
+   * @returns {Promise<ChatMessage>}
+   */
+  sendData(data, options) {
+    if (data === undefined) return Promise.reject(new OpenRoomError('param', 'sendData: data is required'));
+    return this._sendChat({ data }, (options || {}).to);
+  }
+
+  /**
+   * @param {Record<string, unknown>} fields
+   * @param {unknown} to
+   * @returns {Promise<ChatMessage>}
+   */
+  _sendChat(fields, to) {
+    if (this.state === 'disconnected' || this._joinWaiter || !this._pub || !this._ws) {
+      return Promise.reject(new OpenRoomError('state', 'not in a room: join first'));
+    }
+    if (to != null && to !== '') fields.to = String(to);
+    const clientID = `${Date.now().toString(36)}-${++this._chatSeq}`;
+    let frame;
+    try {
+      frame = JSON.stringify({ type: 'chat', ...fields, clientID });
+    } catch (err) {
+      return Promise.reject(new OpenRoomError('param', `the message cannot be encoded as JSON: ${errorMessage(err)}`));
+    }
+    if (new TextEncoder().encode(frame).length > MAX_FRAME_BYTES) {
+      return Promise.reject(new OpenRoomError(4130, 'message too long (text and data may take 4096 bytes)'));
+    }
+    return new Promise((resolve, reject) => {
+      const entry = {
+        clientID,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this._chatPending = this._chatPending.filter((p) => p !== entry);
+          reject(new OpenRoomError('timeout', `the server did not confirm the message within ${CHAT_TIMEOUT_MS} ms`));
+        }, CHAT_TIMEOUT_MS),
+      };
+      this._chatPending.push(entry);
+      if (!this._sendFrame(frame)) {
+        clearTimeout(entry.timer);
+        this._chatPending = this._chatPending.filter((p) => p !== entry);
+        reject(new OpenRoomError('closed', 'the connection is closed'));
+      }
+    });
+  }
+
+  /**
+   * A chat error from the server: fails the send it answers (the one with its
+   * clientID if it names one, else the oldest unanswered: the server answers in order).
+   * @param {number|string} code
+   * @param {string} message
+   * @param {unknown} clientID
+   * @returns {boolean} whether a pending send took it
+   */
+  _chatFailed(code, message, clientID) {
+    let i = typeof clientID === 'string' ? this._chatPending.findIndex((p) => p.clientID === clientID) : -1;
+    if (i < 0 && this._chatPending.length > 0) i = 0;
+    if (i < 0) return false;
+    const [entry] = this._chatPending.splice(i, 1);
+    clearTimeout(entry.timer);
+    const err = new OpenRoomError(code, message);
+    /** @type {any} */ (err).ref = 'chat';
+    entry.reject(err);
+    return true;
+  }
+
+  /**
+   * @param {any} m a server chat object
+   * @param {boolean} history
+   * @returns {ChatMessage|null}
+   */
+  _chatMessage(m, history) {
+    if (!m || typeof m !== 'object') return null;
+    const from = typeof m.from === 'string' ? m.from : '';
+    /** @type {ChatMessage} */
+    const out = {
+      id: typeof m.id === 'number' ? m.id : Number(m.id) || 0,
+      from,
+      nickName: typeof m.nickName === 'string' && m.nickName ? m.nickName : from,
+      to: typeof m.to === 'string' && m.to ? m.to : null,
+      text: typeof m.text === 'string' ? m.text : '',
+      time: typeof m.time === 'number' ? m.time : Date.now(),
+      system: !!m.system,
+      self: from !== '' && from === this.userID,
+      history,
+    };
+    if (m.data !== undefined) out.data = m.data;
+    if (typeof m.clientID === 'string') out.clientID = m.clientID;
+    return out;
+  }
+
+  /** @param {any} msg */
+  _onChat(msg) {
+    const m = this._chatMessage(msg, false);
+    if (!m) return;
+    if (m.clientID) {
+      const i = this._chatPending.findIndex((p) => p.clientID === m.clientID);
+      if (i >= 0) {
+        const [entry] = this._chatPending.splice(i, 1);
+        clearTimeout(entry.timer);
+        entry.resolve(m);
+      }
+    }
+    this._emit('message', m);
+  }
+
+  /** @param {any} msg */
+  _onChatHistory(msg) {
+    const list = Array.isArray(msg.messages) ? msg.messages : [];
+    /** @type {ChatMessage[]} */
+    const messages = [];
+    for (const item of list) {
+      const m = this._chatMessage(item, true);
+      if (m) messages.push(m);
+    }
+    this._emit('history', { messages });
+    for (const m of messages) this._emit('message', m);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Publishing later
+
+  /**
+   * Publishes local media after join(): for a member that joined with
+   * `audio: false, video: false`, or to add a kind it does not publish yet.
+   * Opens the devices (or takes the tracks of `options.stream`); a kind that
+   * is already published has its track replaced. Resolves with localStream.
+   * @param {PublishOptions} [options]
+   * @returns {Promise<MediaStream>}
+   */
+  async publish(options) {
+    const opts = options || {};
+    if (this.state === 'disconnected' || this._joinWaiter || !this._pub) {
+      throw new OpenRoomError('state', 'publish: join a room first');
+    }
+    const session = this._session;
+    const given = opts.stream || null;
+    /** @type {MediaStream} */
+    let fresh;
+    if (given) {
+      fresh = given;
+    } else {
+      const wantAudio = opts.audio !== false;
+      const wantVideo = opts.video !== false;
+      if (!wantAudio && !wantVideo) throw new OpenRoomError('param', 'publish: neither audio nor video asked for');
+      const md = globalThis.navigator?.mediaDevices;
+      if (!md?.getUserMedia) throw new OpenRoomError('media', 'getUserMedia is not available (https or localhost needed)');
+      try {
+        fresh = await md.getUserMedia({
+          audio: wantAudio ? this._constraints('audio', opts.audioDeviceId) : false,
+          video: wantVideo ? this._constraints('video', opts.videoDeviceId) : false,
+        });
+      } catch (err) {
+        throw new OpenRoomError('media', `cannot open camera/microphone: ${errorMessage(err)}`);
+      }
+    }
+    if (session !== this._session) {
+      if (!given) fresh.getTracks().forEach((t) => t.stop());
+      throw new OpenRoomError('aborted', 'publish: the room was left meanwhile');
+    }
+    const stream = this.localStream || (this.localStream = new MediaStream());
+    for (const track of fresh.getTracks()) {
+      const kind = /** @type {'audio'|'video'} */ (track.kind);
+      const old = stream.getTracks().find((t) => t.kind === kind);
+      if (old === track) continue;
+      track.enabled = !(kind === 'audio' ? this._audioMuted : this._videoMuted);
+      this._watchLocalTrack(track);
+      const sender = this._senders[kind];
+      if (sender) {
+        try {
+          await sender.replaceTrack(track);
+        } catch (err) {
+          throw new OpenRoomError('webrtc', `replaceTrack failed: ${errorMessage(err)}`);
+        }
+        if (session !== this._session) throw new OpenRoomError('aborted', 'publish: the room was left meanwhile');
+      }
+      if (old) {
+        stream.removeTrack(old);
+        old.stop();
+      }
+      stream.addTrack(track);
+    }
+    this._publishLocal();
+    this._emit('localstream', { stream });
+    return stream;
+  }
+
+  // ---------------------------------------------------------------------------
   // Signaling
 
   /** @param {any} msg */
@@ -833,6 +1111,7 @@ export class Room {
           return;
         }
         if (msg.ref === 'offer' && this._pub) this._publisherOfferFailed();
+        if (msg.ref === 'chat' && this._chatFailed(code, message, msg.clientID)) return;
         this._emitError(code, message, msg.ref ? { ref: msg.ref } : undefined);
         return;
       }
@@ -870,6 +1149,12 @@ export class Room {
         break;
       case 'mute':
         this._onRemoteMute(msg);
+        break;
+      case 'chat':
+        this._onChat(msg);
+        break;
+      case 'chat_history':
+        this._onChatHistory(msg);
         break;
       case 'heartbeat':
         break;

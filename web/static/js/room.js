@@ -8,6 +8,12 @@
 //   #members li[data-user=ID]  one per member, ourselves included
 //   #banner               errors and the kick reason
 //   #leave #mute-audio #mute-video #copy-link
+//   Chat: #toggle-chat opens/closes #chat-panel (body.chat-open; starts closed);
+//   #chat-unread counts others' messages that arrived while it was closed (hidden at 0);
+//   #chat-list li[data-msg-id] one per message (history too), with data-from (sender
+//   userID, "" for system), .chat-from (sender's name), .chat-text, and class
+//   chat-private (+ data-to) for private ones; #chat-input + #chat-send (or Enter) sends
+//   to #chat-to ("" = everyone, else a userID).
 
 import { Room } from '/sdk/openroom.js';
 
@@ -24,6 +30,7 @@ const ICONS = {
   gear: svg('<circle cx="12" cy="12" r="3"/><path d="M19.4 15a1.7 1.7 0 0 0 .3 1.8l.1.1a2 2 0 1 1-2.8 2.8l-.1-.1a1.7 1.7 0 0 0-1.8-.3 1.7 1.7 0 0 0-1 1.5V21a2 2 0 1 1-4 0v-.1a1.7 1.7 0 0 0-1.1-1.5 1.7 1.7 0 0 0-1.8.3l-.1.1a2 2 0 1 1-2.8-2.8l.1-.1a1.7 1.7 0 0 0 .3-1.8 1.7 1.7 0 0 0-1.5-1H3a2 2 0 1 1 0-4h.1a1.7 1.7 0 0 0 1.5-1.1 1.7 1.7 0 0 0-.3-1.8l-.1-.1a2 2 0 1 1 2.8-2.8l.1.1a1.7 1.7 0 0 0 1.8.3H9a1.7 1.7 0 0 0 1-1.5V3a2 2 0 1 1 4 0v.1a1.7 1.7 0 0 0 1 1.5 1.7 1.7 0 0 0 1.8-.3l.1-.1a2 2 0 1 1 2.8 2.8l-.1.1a1.7 1.7 0 0 0-.3 1.8V9a1.7 1.7 0 0 0 1.5 1H21a2 2 0 1 1 0 4h-.1a1.7 1.7 0 0 0-1.5 1z"/>'),
   link: svg('<path d="M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1"/><path d="M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1"/>'),
   check: svg('<path d="M5 12l5 5L20 7"/>'),
+  chat: svg('<path d="M4 5h16a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1h-9l-5 4v-4H4a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1z"/><path d="M8 10h8M8 13h5"/>'),
   people: svg('<circle cx="9" cy="8" r="3.5"/><path d="M2.5 20a6.5 6.5 0 0 1 13 0"/><path d="M16 4.5a3.5 3.5 0 0 1 0 7M18 14a6.5 6.5 0 0 1 3.5 6"/>'),
   leave: svg('<path d="M3.5 14.5c5-4.7 12-4.7 17 0l-2 2.5-3.2-1.6v-2.6a9 9 0 0 0-6.6 0v2.6L5.5 17z"/>'),
 };
@@ -103,6 +110,13 @@ const leaveBtn = /** @type {HTMLButtonElement} */ ($('leave'));
 const settingsBtn = /** @type {HTMLButtonElement} */ ($('settings'));
 const settingsPanel = $('settings-panel');
 const membersBtn = /** @type {HTMLButtonElement} */ ($('toggle-members'));
+const chatBtn = /** @type {HTMLButtonElement} */ ($('toggle-chat'));
+const chatList = $('chat-list');
+const chatForm = /** @type {HTMLFormElement} */ ($('chat-form'));
+const chatInput = /** @type {HTMLInputElement} */ ($('chat-input'));
+const chatSend = /** @type {HTMLButtonElement} */ ($('chat-send'));
+const chatTo = /** @type {HTMLSelectElement} */ ($('chat-to'));
+const chatUnread = $('chat-unread');
 const sidebar = $('sidebar');
 
 document.title = `${roomName} · openroom`;
@@ -123,6 +137,7 @@ setIcon(muteVideoBtn, ICONS.cam);
 setIcon(settingsBtn, ICONS.gear);
 setIcon(copyBtn, ICONS.link);
 setIcon(membersBtn, ICONS.people);
+setIcon(chatBtn, ICONS.chat);
 setIcon(leaveBtn, ICONS.leave);
 for (const el of document.querySelectorAll('.ico-mic-off')) el.innerHTML = ICONS.micOff;
 for (const el of document.querySelectorAll('.ico-cam-off')) el.innerHTML = ICONS.camOff;
@@ -197,6 +212,7 @@ function toast(text) {
   $('toasts').append(el);
   setTimeout(() => el.classList.add('toast-out'), 2600);
   setTimeout(() => el.remove(), 3000);
+  return el;
 }
 
 function showSoundHint() {
@@ -489,10 +505,12 @@ room.on('state', ({ state }) => {
   showState(state);
   if (state === 'connected' && banner.dataset.kind === 'warn' && bannerText.textContent?.startsWith('Connection')) hideBanner();
   if (state === 'reconnecting') showBanner('Connection unstable, trying to recover…', { kind: 'warn' });
+  setChatEnabled(state !== 'disconnected' && state !== 'connecting');
   if (state === 'disconnected') {
     for (const id of [...tiles.keys()]) {
       removeTile(id);
       listItem(id)?.remove();
+      removeRecipient(id);
     }
     layout();
     updateSelfTile();
@@ -502,6 +520,7 @@ room.on('state', ({ state }) => {
 room.on('localstream', () => updateSelfTile());
 
 room.on('memberjoined', ({ member }) => {
+  addRecipient(member.userID, member.nickName || member.userID);
   ensureTile(member);
   if (!listItem(member.userID)) membersEl.append(memberItem(member.userID, member.nickName || member.userID, false));
   updateTile(member.userID);
@@ -509,12 +528,16 @@ room.on('memberjoined', ({ member }) => {
   if (joinedAt > 0) toast(`${member.nickName || member.userID} joined`);
 });
 
-room.on('memberupdated', ({ member }) => updateTile(member.userID));
+room.on('memberupdated', ({ member }) => {
+  addRecipient(member.userID, member.nickName || member.userID);
+  updateTile(member.userID);
+});
 
 room.on('memberleft', ({ userID: id, reason }) => {
   const nick = room.members.get(id)?.nickName || tiles.get(id)?.name.textContent || id;
   removeTile(id);
   listItem(id)?.remove();
+  removeRecipient(id);
   layout();
   const why = reason === 'timeout' || reason === 'disconnected' ? ' (connection lost)' : reason === 'kicked' ? ' (removed)' : '';
   toast(`${nick} left${why}`);
@@ -558,6 +581,201 @@ room.on('error', ({ message }) => {
   if (room.state === 'disconnected') return;
   showBanner(message, { kind: 'warn' });
 });
+
+// ---------------------------------------------------------------------------
+// Chat
+
+let chatUnreadCount = 0;
+
+function chatOpen() {
+  return document.body.classList.contains('chat-open');
+}
+
+/** @param {boolean} open */
+function setChatOpen(open) {
+  document.body.classList.toggle('chat-open', open);
+  chatBtn.setAttribute('aria-expanded', String(open));
+  if (open) {
+    // On narrow screens both panels float in the same place: one at a time.
+    if (narrow.matches) {
+      document.body.classList.add('members-hidden');
+      membersBtn.setAttribute('aria-expanded', 'false');
+    }
+    setUnread(0);
+    for (const el of document.querySelectorAll('.toast-chat')) el.remove(); // they are in the list now
+    chatList.scrollTop = chatList.scrollHeight;
+    if (!chatInput.disabled) chatInput.focus();
+  }
+}
+
+/** @param {number} n */
+function setUnread(n) {
+  chatUnreadCount = n;
+  chatUnread.textContent = n > 99 ? '99+' : String(n);
+  chatUnread.hidden = n === 0;
+  chatUnread.dataset.count = String(n);
+  chatBtn.title = n > 0 ? `Chat: ${n} unread (C)` : 'Chat (C)';
+}
+setUnread(0);
+
+/** @param {boolean} on */
+function setChatEnabled(on) {
+  chatInput.disabled = !on;
+  chatSend.disabled = !on;
+  chatTo.disabled = !on;
+}
+setChatEnabled(false);
+
+/** @param {string} id @param {string} name */
+function addRecipient(id, name) {
+  let opt = [...chatTo.options].find((o) => o.value === id);
+  if (!opt) {
+    opt = new Option(name, id);
+    chatTo.append(opt);
+  }
+  opt.textContent = name === id ? id : `${name} (${id})`;
+}
+
+/** @param {string} id */
+function removeRecipient(id) {
+  const opt = [...chatTo.options].find((o) => o.value === id);
+  if (!opt) return;
+  if (chatTo.value === id) {
+    chatTo.value = '';
+    updateChatTarget();
+  }
+  opt.remove();
+}
+
+function updateChatTarget() {
+  const to = chatTo.value;
+  chatForm.classList.toggle('is-private', to !== '');
+  const name = to ? room.members.get(to)?.nickName || to : '';
+  chatInput.placeholder = to ? `Private message to ${name}` : 'Message everyone';
+}
+chatTo.addEventListener('change', () => {
+  updateChatTarget();
+  chatInput.focus();
+});
+
+/** @param {number} time */
+function clock(time) {
+  const d = new Date(time);
+  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+/** @param {string} id */
+function nameOf(id) {
+  if (id === room.userID) return 'you';
+  return room.members.get(id)?.nickName || id;
+}
+
+/** @param {import('/sdk/openroom.js').ChatMessage} m */
+function chatItem(m) {
+  const li = document.createElement('li');
+  li.className = 'chat-msg';
+  li.dataset.msgId = String(m.id);
+  li.dataset.from = m.from;
+  if (m.self) li.classList.add('chat-self');
+  if (m.system) li.classList.add('chat-system');
+  if (m.history) li.classList.add('chat-history');
+
+  const meta = document.createElement('div');
+  meta.className = 'chat-meta';
+  const from = document.createElement('span');
+  from.className = 'chat-from';
+  const sender = m.system ? m.nickName || 'System' : m.nickName || m.from;
+  from.textContent = sender;
+  from.style.setProperty('--hue', String(hueOf(sender)));
+  if (!m.self && !m.system && m.from) {
+    from.title = `Reply privately to ${sender}`;
+    from.addEventListener('click', () => {
+      if (![...chatTo.options].some((o) => o.value === m.from)) return; // gone
+      chatTo.value = m.from;
+      updateChatTarget();
+      chatInput.focus();
+    });
+  }
+  meta.append(from);
+  if (m.to) {
+    li.classList.add('chat-private');
+    li.dataset.to = m.to;
+    const tag = document.createElement('span');
+    tag.className = 'chat-tag';
+    tag.textContent = m.self ? `private to ${nameOf(m.to)}` : 'private';
+    tag.title = 'Only the two of you see this message';
+    meta.append(tag);
+  }
+  const time = document.createElement('time');
+  time.className = 'chat-time';
+  time.dateTime = new Date(m.time).toISOString();
+  time.textContent = clock(m.time);
+  meta.append(time);
+  li.append(meta);
+
+  if (m.text) {
+    const text = document.createElement('div');
+    text.className = 'chat-text';
+    text.textContent = m.text;
+    li.append(text);
+  }
+  if (m.data !== undefined) {
+    const data = document.createElement('div');
+    data.className = 'chat-data';
+    let shown;
+    try {
+      shown = JSON.stringify(m.data);
+    } catch {
+      shown = String(m.data);
+    }
+    data.textContent = shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
+    li.append(data);
+  }
+  return li;
+}
+
+/** @param {import('/sdk/openroom.js').ChatMessage} m */
+function showMessage(m) {
+  const id = String(m.id);
+  if ([...chatList.children].some((li) => /** @type {HTMLElement} */ (li).dataset.msgId === id)) return false; // seen (a re-join's history)
+  const atBottom = chatList.scrollHeight - chatList.scrollTop - chatList.clientHeight < 40;
+  const li = chatItem(m);
+  // Keep the server's order (ids increase per room).
+  const after = [...chatList.children].find((el) => Number(/** @type {HTMLElement} */ (el).dataset.msgId) > m.id);
+  chatList.insertBefore(li, after ?? null);
+  $('chat-empty').hidden = true;
+  if (atBottom || m.self) chatList.scrollTop = chatList.scrollHeight;
+  return true;
+}
+
+room.on('message', (m) => {
+  const added = showMessage(m);
+  if (added && !m.history && !m.self && !chatOpen()) {
+    setUnread(chatUnreadCount + 1);
+    if (m.text) {
+      const preview = m.text.length > 60 ? `${m.text.slice(0, 60)}…` : m.text;
+      toast(`${m.nickName || m.from || 'System'}${m.to ? ' (private)' : ''}: ${preview}`).classList.add('toast-chat');
+    }
+  }
+});
+
+chatForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const text = chatInput.value.trim();
+  if (!text || chatInput.disabled) return;
+  const to = chatTo.value || undefined;
+  chatInput.value = '';
+  room.sendMessage(text, { to }).catch((err) => {
+    if (leftByUser) return;
+    // Give the text back so it is not lost.
+    if (!chatInput.value) chatInput.value = text;
+    const why = err?.code === 4290 ? 'you are sending too fast' : err?.code === 3 ? `${to} is not in the room any more` : err?.message ?? String(err);
+    showBanner(`Message not sent: ${why}`, { kind: 'warn' });
+  });
+});
+
+chatBtn.addEventListener('click', () => setChatOpen(!chatOpen()));
+$('chat-close').addEventListener('click', () => setChatOpen(false));
 
 // ---------------------------------------------------------------------------
 // Controls
@@ -612,8 +830,9 @@ leaveBtn.addEventListener('click', leave);
 $('rejoin').addEventListener('click', () => location.reload());
 
 membersBtn.addEventListener('click', () => {
-  const open = document.body.classList.toggle('members-hidden');
-  membersBtn.setAttribute('aria-expanded', String(!open));
+  const hidden = document.body.classList.toggle('members-hidden');
+  membersBtn.setAttribute('aria-expanded', String(!hidden));
+  if (!hidden && narrow.matches && chatOpen()) setChatOpen(false);
 });
 // On narrow screens the member list floats over the stage: start (and go back to) closed.
 const narrow = window.matchMedia('(max-width: 900px)');
@@ -630,6 +849,7 @@ document.addEventListener('keydown', (ev) => {
   if (target && /^(INPUT|SELECT|TEXTAREA)$/.test(target.tagName)) return;
   if (ev.key === 'm' || ev.key === 'M') room.setAudioMuted(!room.audioMuted);
   else if (ev.key === 'v' || ev.key === 'V') room.setVideoMuted(!room.videoMuted);
+  else if (ev.key === 'c' || ev.key === 'C') setChatOpen(!chatOpen());
   else if (ev.key === 'Escape') settingsPanel.hidden = true;
 });
 
