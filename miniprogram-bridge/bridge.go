@@ -134,15 +134,21 @@ func (s *Server) privileges(ref streamRef, forUser string) (uint32, error) {
 	} else if !errors.Is(err, auth.ErrWrongKind) {
 		return 0, fmt.Errorf("%w: sig: %w", ErrForbidden, err)
 	}
-	// A userSig proves who, not what: enough only in open-login mode.
+	// A userSig proves who, not what: in open-login mode that is enough; otherwise
+	// the user must already be in the room (joined with a privateMapKey), and its
+	// privileges there apply.
 	uc, err := s.opts.Issuer.VerifyUserSig(ref.Sig, forUser)
 	if err != nil {
 		return 0, fmt.Errorf("%w: sig: %w", ErrForbidden, err)
 	}
-	if !s.opts.OpenLogin {
-		return 0, fmt.Errorf("%w: user %s: a userSig is not enough when open_login is off: use a privateMapKey", ErrForbidden, uc.User)
+	if s.opts.OpenLogin {
+		return auth.PrivAll, nil
 	}
-	return auth.PrivAll, nil
+	priv, err := s.opts.Rooms.Privileges(ref.Room, uc.User)
+	if err != nil {
+		return 0, fmt.Errorf("%w: user %s: with open_login off a userSig works only for a member of room %s; use a privateMapKey", ErrForbidden, uc.User, ref.Room)
+	}
+	return priv, nil
 }
 
 func (s *Server) track(c closer) bool {

@@ -193,6 +193,7 @@ func TestPushRefusals(t *testing.T) {
 		wantLog string
 	}{
 		{"no sig", "p1", "", nil, "missing sig"},
+		{"userSig of a non-member", "p5", st.userSig(t, "p5"), nil, "works only for a member"},
 		{"receive-only key", "p2", st.key(t, "p2", "r3", auth.PrivJoin|auth.PrivReceiveAudio|auth.PrivReceiveVideo), nil, "no send audio or send video privilege"},
 		{"key of another user", "p3", st.key(t, "someone", "r3", auth.PrivAll), nil, "another user"},
 		{"B-frames", "p4", st.key(t, "p4", "r3", auth.PrivAll), []string{"-profile:v", "main", "-bf", "2"}, "B-frames"},
@@ -241,6 +242,8 @@ func TestViewerRefusals(t *testing.T) {
 		{"no receive privilege", st.flvURL("r4", "vp8user", st.key(t, "viewer", "r4", auth.PrivJoin|auth.PrivSendVideo)), http.StatusForbidden, "receive video"},
 		{"key for another room", st.flvURL("r4", "vp8user", st.key(t, "viewer", "r9", auth.PrivAll)), http.StatusForbidden, "another room"},
 		{"no sig", st.flvURL("r4", "vp8user", ""), http.StatusForbidden, "missing sig"},
+		{"a member's userSig is accepted", st.flvURL("r4", "vp8user", st.userSig(t, "vp8user")), http.StatusUnsupportedMediaType, "H.264"},
+		{"a non-member's userSig is not", st.flvURL("r4", "vp8user", st.userSig(t, "stranger")), http.StatusForbidden, "only for a member"},
 		{"nobody there", st.flvURL("r4", "ghost", good), http.StatusNotFound, "not in room"},
 		{"bad path", st.HTTP + "/live/r4/vp8user", http.StatusBadRequest, ".flv"},
 	}
