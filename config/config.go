@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"sort"
@@ -66,6 +67,43 @@ type Config struct {
 	ICEServers []ICEServer `yaml:"ice_servers"`
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `yaml:"log_level"`
+
+	// TURN is the listen address of the bundled TURN server, over UDP and TCP on the
+	// same port. Empty disables it. Default ":3478". See docs/turn.md.
+	TURN string `yaml:"turn"`
+	// TURNTLS is the listen address of TURN over TLS (e.g. ":5349", or ":443"), used
+	// when turn_cert and turn_key are set. Empty disables it. Default ":5349".
+	TURNTLS string `yaml:"turn_tls"`
+	// TURNCert and TURNKey are the PEM certificate chain and key files for TURN over
+	// TLS (reloaded when they change). Default "" (no TLS).
+	TURNCert string `yaml:"turn_cert"`
+	TURNKey  string `yaml:"turn_key"`
+	// TURNHost is the host name or IP put in the turn: URLs handed to clients (for
+	// turns:, the name on the certificate). Default "" (node_ip, else the Host the
+	// client reached signaling on).
+	TURNHost string `yaml:"turn_host"`
+	// TURNRealm is the realm of the TURN credentials. Default "openroom".
+	TURNRealm string `yaml:"turn_realm"`
+	// TURNTTL is how long TURN credentials handed out at login and join stay valid.
+	// The server checks it on every TURN request (refreshes too), so it must outlive
+	// the longest call. Default 24h.
+	TURNTTL time.Duration `yaml:"turn_ttl"`
+	// TURNRelayPorts is the UDP port range of relay addresses, "min-max".
+	// Default "50000-50100".
+	TURNRelayPorts string `yaml:"turn_relay_ports"`
+	// TURNAllow lists CIDRs (or IPs) relays may reach although they are private,
+	// loopback or otherwise refused by default. Default none.
+	TURNAllow []string `yaml:"turn_allow"`
+	// TURNDeny lists CIDRs (or IPs) relays may never reach; it wins over turn_allow.
+	// Default none.
+	TURNDeny []string `yaml:"turn_deny"`
+	// TURNUserQuota is the most TURN allocations one user holds at once. Default 10.
+	TURNUserQuota int `yaml:"turn_user_quota"`
+	// TURNTotalQuota is the most TURN allocations the server holds at once. Default 1000.
+	TURNTotalQuota int `yaml:"turn_total_quota"`
+	// TURNBandwidth caps each allocation's relayed bytes per second (both directions);
+	// 0 means no cap. Default 0.
+	TURNBandwidth int `yaml:"turn_bandwidth"`
 }
 
 // ICEServer is one RTCIceServer entry handed to clients.
@@ -89,6 +127,13 @@ func Default() Config {
 		PingInterval:   5 * time.Second,
 		AllowedOrigins: []string{"*"},
 		LogLevel:       "info",
+		TURN:           ":3478",
+		TURNTLS:        ":5349",
+		TURNRealm:      "openroom",
+		TURNTTL:        24 * time.Hour,
+		TURNRelayPorts: "50000-50100",
+		TURNUserQuota:  10,
+		TURNTotalQuota: 1000,
 	}
 }
 
@@ -151,6 +196,19 @@ func envVars(c *Config) map[string]func(string) error {
 			c.AllowedOrigins = splitList(v)
 			return nil
 		},
+		"OPENROOM_TURN":             func(v string) error { c.TURN = v; return nil },
+		"OPENROOM_TURN_TLS":         func(v string) error { c.TURNTLS = v; return nil },
+		"OPENROOM_TURN_CERT":        func(v string) error { c.TURNCert = v; return nil },
+		"OPENROOM_TURN_KEY":         func(v string) error { c.TURNKey = v; return nil },
+		"OPENROOM_TURN_HOST":        func(v string) error { c.TURNHost = v; return nil },
+		"OPENROOM_TURN_REALM":       func(v string) error { c.TURNRealm = v; return nil },
+		"OPENROOM_TURN_TTL":         func(v string) error { return setDuration(&c.TURNTTL, v) },
+		"OPENROOM_TURN_RELAY_PORTS": func(v string) error { c.TURNRelayPorts = v; return nil },
+		"OPENROOM_TURN_ALLOW":       func(v string) error { c.TURNAllow = splitList(v); return nil },
+		"OPENROOM_TURN_DENY":        func(v string) error { c.TURNDeny = splitList(v); return nil },
+		"OPENROOM_TURN_USER_QUOTA":  func(v string) error { return setInt(&c.TURNUserQuota, v) },
+		"OPENROOM_TURN_TOTAL_QUOTA": func(v string) error { return setInt(&c.TURNTotalQuota, v) },
+		"OPENROOM_TURN_BANDWIDTH":   func(v string) error { return setInt(&c.TURNBandwidth, v) },
 	}
 }
 
@@ -263,5 +321,93 @@ func (c *Config) Validate() error {
 			return bad("ice_servers[%d]: urls is empty", i)
 		}
 	}
+	return c.validateTURN()
+}
+
+func (c *Config) validateTURN() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, a...)...)
+	}
+	for _, kv := range [][2]string{{"turn", c.TURN}, {"turn_tls", c.TURNTLS}} {
+		if kv[1] != "" {
+			if _, _, err := net.SplitHostPort(kv[1]); err != nil {
+				return bad("%s %q: want host:port or :port, or empty to disable", kv[0], kv[1])
+			}
+		}
+	}
+	if (c.TURNCert == "") != (c.TURNKey == "") {
+		return bad("turn_cert and turn_key: set both (TURN over TLS) or neither")
+	}
+	if c.TURNHost != "" {
+		if strings.ContainsAny(c.TURNHost, "/ []") || (strings.Contains(c.TURNHost, ":") && net.ParseIP(c.TURNHost) == nil) {
+			return bad("turn_host %q: want a host name or an IP address, without scheme or port", c.TURNHost)
+		}
+	}
+	if c.TURNRealm == "" || strings.ContainsAny(c.TURNRealm, "\"\r\n") {
+		return bad("turn_realm %q: want a non-empty name without quotes", c.TURNRealm)
+	}
+	if c.TURNTTL < time.Minute {
+		return bad("turn_ttl %v: want at least 1m (24h outlives any call)", c.TURNTTL)
+	}
+	if _, _, err := ParsePortRange(c.TURNRelayPorts); err != nil {
+		return bad("turn_relay_ports %q: %v", c.TURNRelayPorts, err)
+	}
+	if _, err := ParsePrefixes(c.TURNAllow); err != nil {
+		return bad("turn_allow: %v", err)
+	}
+	if _, err := ParsePrefixes(c.TURNDeny); err != nil {
+		return bad("turn_deny: %v", err)
+	}
+	if c.TURNUserQuota < 1 || c.TURNTotalQuota < 1 {
+		return bad("turn_user_quota %d, turn_total_quota %d: want at least 1", c.TURNUserQuota, c.TURNTotalQuota)
+	}
+	if c.TURNBandwidth < 0 {
+		return bad("turn_bandwidth %d: want bytes per second, or 0 for no cap", c.TURNBandwidth)
+	}
 	return nil
+}
+
+// TURNTLSEnabled reports whether TURN over TLS runs: an address and a certificate.
+func (c *Config) TURNTLSEnabled() bool {
+	return c.TURNTLS != "" && c.TURNCert != "" && c.TURNKey != ""
+}
+
+// ParsePortRange parses "min-max" (inclusive, 1-65535).
+func ParsePortRange(s string) (lo, hi int, err error) {
+	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
+	if ok {
+		lo, err = strconv.Atoi(strings.TrimSpace(a))
+		if err == nil {
+			hi, err = strconv.Atoi(strings.TrimSpace(b))
+		}
+	}
+	if !ok || err != nil {
+		return 0, 0, errors.New("want a port range like 50000-50100")
+	}
+	if lo < 1 || hi > 65535 || lo > hi {
+		return 0, 0, fmt.Errorf("want 1 <= %d <= %d <= 65535", lo, hi)
+	}
+	return lo, hi, nil
+}
+
+// ParsePrefixes parses CIDRs; a bare IP is its own /32 or /128. IPv4-mapped IPv6
+// prefixes (::ffff:10.0.0.0/104) become the IPv4 prefixes they stand for.
+func ParsePrefixes(list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("%q is not a CIDR like 192.0.2.0/24 or an IP", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

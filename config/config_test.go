@@ -47,6 +47,15 @@ func TestDefaultValidates(t *testing.T) {
 		{name: "allowed_origins", got: c.AllowedOrigins, want: []string{"*"}},
 		{name: "log_level", got: c.LogLevel, want: "info"},
 		{name: "secret", got: c.Secret, want: ""},
+		{name: "turn", got: c.TURN, want: ":3478"},
+		{name: "turn_tls", got: c.TURNTLS, want: ":5349"},
+		{name: "turn tls enabled", got: c.TURNTLSEnabled(), want: false},
+		{name: "turn_realm", got: c.TURNRealm, want: "openroom"},
+		{name: "turn_ttl", got: c.TURNTTL, want: 24 * time.Hour},
+		{name: "turn_relay_ports", got: c.TURNRelayPorts, want: "50000-50100"},
+		{name: "turn_user_quota", got: c.TURNUserQuota, want: 10},
+		{name: "turn_total_quota", got: c.TURNTotalQuota, want: 1000},
+		{name: "turn_bandwidth", got: c.TURNBandwidth, want: 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -367,6 +376,30 @@ func TestLoadEnv(t *testing.T) {
 			},
 		},
 		{
+			name: "turn keys",
+			env: map[string]string{
+				"OPENROOM_TURN": "", "OPENROOM_TURN_TLS": ":443", "OPENROOM_TURN_CERT": "/c.pem", "OPENROOM_TURN_KEY": "/k.pem",
+				"OPENROOM_TURN_HOST": "turn.example.com", "OPENROOM_TURN_REALM": "r", "OPENROOM_TURN_TTL": "48h",
+				"OPENROOM_TURN_RELAY_PORTS": "40000-40010", "OPENROOM_TURN_ALLOW": "10.0.0.0/8, 192.0.2.1",
+				"OPENROOM_TURN_DENY": "198.51.100.0/24", "OPENROOM_TURN_USER_QUOTA": "3", "OPENROOM_TURN_TOTAL_QUOTA": "30",
+				"OPENROOM_TURN_BANDWIDTH": "250000",
+			},
+			check: func(t *testing.T, c Config) {
+				t.Helper()
+				want := Default()
+				want.TURN, want.TURNTLS, want.TURNCert, want.TURNKey = "", ":443", "/c.pem", "/k.pem"
+				want.TURNHost, want.TURNRealm, want.TURNTTL, want.TURNRelayPorts = "turn.example.com", "r", 48*time.Hour, "40000-40010"
+				want.TURNAllow, want.TURNDeny = []string{"10.0.0.0/8", "192.0.2.1"}, []string{"198.51.100.0/24"}
+				want.TURNUserQuota, want.TURNTotalQuota, want.TURNBandwidth = 3, 30, 250000
+				if !reflect.DeepEqual(c, want) {
+					t.Errorf("config: got %+v; want %+v", c, want)
+				}
+				if !c.TURNTLSEnabled() {
+					t.Errorf("TURNTLSEnabled: got %v; want %v", false, true)
+				}
+			},
+		},
+		{
 			name: "unrelated variables ignored",
 			env:  map[string]string{"OPENROOM_RTC_PROT": "1", "HOME": "/root"},
 			check: func(t *testing.T, c Config) {
@@ -400,6 +433,9 @@ func TestLoadEnvErrors(t *testing.T) {
 		{name: "open login not bool", variable: "OPENROOM_OPEN_LOGIN", value: "nope", hint: "not true or false"},
 		{name: "timeout not duration", variable: "OPENROOM_MEMBER_TIMEOUT", value: "20", hint: "not a duration"},
 		{name: "ttl not duration", variable: "OPENROOM_TOKEN_TTL", value: "a day", hint: "not a duration"},
+		{name: "turn ttl not duration", variable: "OPENROOM_TURN_TTL", value: "1 day", hint: "not a duration"},
+		{name: "turn quota not int", variable: "OPENROOM_TURN_USER_QUOTA", value: "ten", hint: "not an integer"},
+		{name: "turn bandwidth not int", variable: "OPENROOM_TURN_BANDWIDTH", value: "1MB", hint: "not an integer"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -452,6 +488,29 @@ func TestValidate(t *testing.T) {
 		{name: "log level uppercase", mod: func(c *Config) { c.LogLevel = "INFO" }, contains: "log_level"},
 		{name: "ice server ok", mod: func(c *Config) { c.ICEServers = []ICEServer{{URLs: []string{"stun:x"}}} }},
 		{name: "ice server no urls", mod: func(c *Config) { c.ICEServers = []ICEServer{{URLs: []string{"stun:x"}}, {}} }, contains: "ice_servers[1]"},
+		{name: "turn disabled", mod: func(c *Config) { c.TURN, c.TURNTLS = "", "" }},
+		{name: "turn host and port", mod: func(c *Config) { c.TURN = "0.0.0.0:3478" }},
+		{name: "turn without port", mod: func(c *Config) { c.TURN = "3478" }, contains: `turn "3478"`},
+		{name: "turn tls on 443", mod: func(c *Config) { c.TURNTLS, c.TURNCert, c.TURNKey = ":443", "c.pem", "k.pem" }},
+		{name: "turn tls bad", mod: func(c *Config) { c.TURNTLS = "443" }, contains: `turn_tls "443"`},
+		{name: "turn cert without key", mod: func(c *Config) { c.TURNCert = "c.pem" }, contains: "turn_cert and turn_key"},
+		{name: "turn key without cert", mod: func(c *Config) { c.TURNKey = "k.pem" }, contains: "turn_cert and turn_key"},
+		{name: "turn host name", mod: func(c *Config) { c.TURNHost = "turn.example.com" }},
+		{name: "turn host ipv6", mod: func(c *Config) { c.TURNHost = "2001:db8::1" }},
+		{name: "turn host with port", mod: func(c *Config) { c.TURNHost = "turn.example.com:3478" }, contains: "turn_host"},
+		{name: "turn host with scheme", mod: func(c *Config) { c.TURNHost = "turn://x" }, contains: "turn_host"},
+		{name: "turn realm empty", mod: func(c *Config) { c.TURNRealm = "" }, contains: "turn_realm"},
+		{name: "turn ttl short", mod: func(c *Config) { c.TURNTTL = 30 * time.Second }, contains: "turn_ttl"},
+		{name: "turn relay ports one", mod: func(c *Config) { c.TURNRelayPorts = "50000-50000" }},
+		{name: "turn relay ports reversed", mod: func(c *Config) { c.TURNRelayPorts = "50100-50000" }, contains: "turn_relay_ports"},
+		{name: "turn relay ports word", mod: func(c *Config) { c.TURNRelayPorts = "many" }, contains: "turn_relay_ports"},
+		{name: "turn relay ports zero", mod: func(c *Config) { c.TURNRelayPorts = "0-10" }, contains: "turn_relay_ports"},
+		{name: "turn allow ok", mod: func(c *Config) { c.TURNAllow = []string{"10.0.0.0/8", "::1", "fd00::/8"} }},
+		{name: "turn allow bad", mod: func(c *Config) { c.TURNAllow = []string{"10.0.0.0/33"} }, contains: "turn_allow"},
+		{name: "turn deny bad", mod: func(c *Config) { c.TURNDeny = []string{"example.com"} }, contains: "turn_deny"},
+		{name: "turn user quota zero", mod: func(c *Config) { c.TURNUserQuota = 0 }, contains: "turn_user_quota"},
+		{name: "turn total quota zero", mod: func(c *Config) { c.TURNTotalQuota = 0 }, contains: "turn_total_quota"},
+		{name: "turn bandwidth negative", mod: func(c *Config) { c.TURNBandwidth = -1 }, contains: "turn_bandwidth"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -469,6 +528,70 @@ func TestValidate(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.contains) {
 				t.Errorf("message: got %q; want it to contain %q", err.Error(), tc.contains)
+			}
+		})
+	}
+}
+
+func TestParsePortRange(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     string
+		lo, hi int
+		ok     bool
+	}{
+		{name: "default", in: "50000-50100", lo: 50000, hi: 50100, ok: true},
+		{name: "spaces", in: " 1 - 2 ", lo: 1, hi: 2, ok: true},
+		{name: "single port", in: "7-7", lo: 7, hi: 7, ok: true},
+		{name: "no dash", in: "50000", ok: false},
+		{name: "reversed", in: "2-1", ok: false},
+		{name: "too high", in: "1-65536", ok: false},
+		{name: "empty", in: "", ok: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			lo, hi, err := ParsePortRange(tc.in)
+			if (err == nil) != tc.ok {
+				t.Fatalf("ParsePortRange(%q) error: got %v; want ok=%v", tc.in, err, tc.ok)
+			}
+			if tc.ok && (lo != tc.lo || hi != tc.hi) {
+				t.Errorf("ParsePortRange(%q): got %d-%d; want %d-%d", tc.in, lo, hi, tc.lo, tc.hi)
+			}
+		})
+	}
+}
+
+func TestParsePrefixes(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []string
+		want []string
+		ok   bool
+	}{
+		{name: "cidr masked", in: []string{"10.1.2.3/8"}, want: []string{"10.0.0.0/8"}, ok: true},
+		{name: "bare ipv4", in: []string{"192.0.2.1"}, want: []string{"192.0.2.1/32"}, ok: true},
+		{name: "bare ipv6", in: []string{"2001:db8::1"}, want: []string{"2001:db8::1/128"}, ok: true},
+		{name: "mapped ip unmapped", in: []string{"::ffff:127.0.0.1"}, want: []string{"127.0.0.1/32"}, ok: true},
+		{name: "mapped cidr unmapped", in: []string{"::ffff:10.0.0.0/104"}, want: []string{"10.0.0.0/8"}, ok: true},
+		{name: "empty list", in: nil, want: []string{}, ok: true},
+		{name: "host name", in: []string{"example.com"}, ok: false},
+		{name: "bad bits", in: []string{"10.0.0.0/40"}, ok: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParsePrefixes(tc.in)
+			if (err == nil) != tc.ok {
+				t.Fatalf("ParsePrefixes(%q) error: got %v; want ok=%v", tc.in, err, tc.ok)
+			}
+			if !tc.ok {
+				return
+			}
+			strs := make([]string, 0, len(got))
+			for _, p := range got {
+				strs = append(strs, p.String())
+			}
+			if !reflect.DeepEqual(strs, tc.want) {
+				t.Errorf("ParsePrefixes(%q): got %v; want %v", tc.in, strs, tc.want)
 			}
 		})
 	}

@@ -67,8 +67,10 @@ type Server struct {
 	mu      sync.Mutex         // guards sources and closed
 	sources map[string]*source // by room + "/" + owner
 	closed  bool
-	wg      sync.WaitGroup      // every connection and source goroutine
-	conns   map[closer]struct{} // guarded by mu: live connections, closed on Close
+	wg      sync.WaitGroup // every connection and source goroutine
+	// Metrics.
+	pushers, viewers, transcodeErrors atomic.Int64
+	conns                             map[closer]struct{} // guarded by mu: live connections, closed on Close
 }
 
 type closer interface{ Close() error }
@@ -185,4 +187,20 @@ func (s *Server) Close() {
 		src.close()
 	}
 	s.wg.Wait()
+}
+
+// Stats is a snapshot for metrics.
+type Stats struct {
+	Pushers         int64 // RTMP streams publishing into rooms now
+	Viewers         int64 // FLV and RTMP players now
+	Sources         int   // publishers being converted for players now
+	TranscodeErrors int64 // streams ended by a transcoder error, ever
+}
+
+// Stats reports the bridge's activity.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	n := len(s.sources)
+	s.mu.Unlock()
+	return Stats{Pushers: s.pushers.Load(), Viewers: s.viewers.Load(), Sources: n, TranscodeErrors: s.transcodeErrors.Load()}
 }

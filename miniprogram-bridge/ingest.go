@@ -128,6 +128,8 @@ func (s *Server) ingest(conn net.Conn, sc *gortmplib.ServerConn, ref streamRef, 
 	in := &ingestStream{s: s, ref: ref, sess: sess, log: log, priv: priv, warned: map[string]bool{}}
 	defer in.close()
 	log.Info("rtmp: publishing")
+	s.pushers.Add(1)
+	defer s.pushers.Add(-1)
 	lastTouch := time.Now()
 	for {
 		if time.Since(lastTouch) > time.Second {
@@ -310,6 +312,7 @@ func (in *ingestStream) handleAudio(m *message.Audio) error {
 	}
 	out, err := in.tc.Convert(m.AU)
 	if err != nil {
+		in.s.transcodeErrors.Add(1)
 		return fmt.Errorf("audio transcoder: %w", err)
 	}
 	for _, p := range out {

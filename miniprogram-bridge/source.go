@@ -223,6 +223,7 @@ func (src *source) attach(v *viewer) ([]unit, []byte, bool) {
 	v.audioOnly = src.video == nil
 	v.hasAudio = src.audio != nil
 	src.viewers[v] = struct{}{}
+	src.s.viewers.Add(1)
 	if len(src.gop) == 0 && src.video != nil {
 		src.video.RequestKeyframe() // nothing cached: start this viewer at the next keyframe
 	}
@@ -230,6 +231,7 @@ func (src *source) attach(v *viewer) ([]unit, []byte, bool) {
 }
 
 func (src *source) detachViewer(v *viewer) {
+	src.s.viewers.Add(-1)
 	src.mu.Lock()
 	defer src.mu.Unlock()
 	delete(src.viewers, v)
@@ -302,6 +304,7 @@ func (src *source) run() {
 			}
 			frames, err := src.audioEncoder.Convert(it.payload)
 			if err != nil {
+				src.s.transcodeErrors.Add(1)
 				src.log.Warn("bridge: audio transcoder failed: ending this stream", "err", err)
 				return
 			}

@@ -100,8 +100,9 @@ type Manager struct {
 	opts Options
 	log  *slog.Logger
 
-	mu    sync.Mutex       // guards rooms and everything reachable from it
+	mu    sync.Mutex       // guards rooms and everything reachable from it, and ended
 	rooms map[string]*Room // by name
+	ended sfu.TrackStats   // counters of tracks no longer published
 }
 
 // Room is one room. Its fields are guarded by Manager.mu.
@@ -300,6 +301,7 @@ func (m *Manager) unpublishLocked(r *Room, mem *member, t *sfu.Track) {
 		}
 	}
 	if r.router.Unpublish(t) {
+		m.ended = m.ended.Add(t.Stats())
 		ti := trackInfo(t)
 		m.broadcastLocked(r, mem.userID, Event{Type: "track_unpublished", UserID: mem.userID, TrackInfo: &ti, Kind: ti.Kind})
 	}

@@ -385,9 +385,15 @@ func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, t *Track) {
 			return
 		}
 		for _, pkt := range pkts {
-			switch pkt.(type) {
+			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				t.RequestKeyframe()
+			case *rtcp.TransportLayerNack:
+				n := 0
+				for _, pair := range pkt.Nacks {
+					n += len(pair.PacketList())
+				}
+				t.CountNACKs(n)
 			}
 		}
 	}

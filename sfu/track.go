@@ -40,7 +40,39 @@ type Track struct {
 
 	closeOnce sync.Once
 	done      chan struct{}
+
+	// Counters: written by the track's single writer goroutine (and subscribers'
+	// RTCP readers for NACKs), read by metrics. Atomic, never a shared lock.
+	packetsIn, bytesIn, packetsOut, bytesOut, nacks, keyframes atomic.Uint64
+	// pending counts owned by the writer goroutine, flushed to the atomics every
+	// statsFlush packets: a locked add per packet would cost more than forwarding.
+	pending struct{ n, packetsIn, bytesIn, packetsOut, bytesOut uint64 }
 }
+
+const statsFlush = 64
+
+// TrackStats are a track's counters since it was published.
+type TrackStats struct {
+	PacketsIn, BytesIn   uint64 // from the publisher
+	PacketsOut, BytesOut uint64 // to all subscribers together
+	NACKs                uint64 // packets subscribers asked to have resent
+	KeyframeRequests     uint64 // PLIs/FIRs passed on to the publisher
+}
+
+// Add sums two stats.
+func (s TrackStats) Add(o TrackStats) TrackStats {
+	return TrackStats{s.PacketsIn + o.PacketsIn, s.BytesIn + o.BytesIn, s.PacketsOut + o.PacketsOut,
+		s.BytesOut + o.BytesOut, s.NACKs + o.NACKs, s.KeyframeRequests + o.KeyframeRequests}
+}
+
+// Stats reads the track's counters (media counts lag by up to statsFlush packets).
+func (t *Track) Stats() TrackStats {
+	return TrackStats{t.packetsIn.Load(), t.bytesIn.Load(), t.packetsOut.Load(), t.bytesOut.Load(),
+		t.nacks.Load(), t.keyframes.Load()}
+}
+
+// CountNACKs records n packets a subscriber asked to have resent.
+func (t *Track) CountNACKs(n int) { t.nacks.Add(uint64(n)) }
 
 // TrackOptions describe a new Track.
 type TrackOptions struct {
@@ -90,8 +122,23 @@ func (t *Track) Close() {
 
 // WriteRTP forwards p to every sink. Call it from one goroutine at a time.
 func (t *Track) WriteRTP(p *rtp.Packet) {
-	for _, s := range *t.sinks.Load() {
+	sinks := *t.sinks.Load()
+	for _, s := range sinks {
 		_ = s.WriteRTP(p) // one slow or broken subscriber must not stop the others
+	}
+	n, k := uint64(len(p.Payload)), uint64(len(sinks))
+	c := &t.pending
+	c.n++
+	c.packetsIn++
+	c.bytesIn += n
+	c.packetsOut += k
+	c.bytesOut += n * k
+	if c.n == statsFlush {
+		t.packetsIn.Add(c.packetsIn)
+		t.bytesIn.Add(c.bytesIn)
+		t.packetsOut.Add(c.packetsOut)
+		t.bytesOut.Add(c.bytesOut)
+		*c = struct{ n, packetsIn, bytesIn, packetsOut, bytesOut uint64 }{}
 	}
 }
 
@@ -144,6 +191,7 @@ func (t *Track) RequestKeyframe() bool {
 	if !t.lastKeyframe.CompareAndSwap(last, now) {
 		return false // another subscriber just asked
 	}
+	t.keyframes.Add(1)
 	t.requestKeyframe()
 	return true
 }
@@ -167,6 +215,7 @@ func (t *Track) deferKeyframe(wait time.Duration) {
 		case <-t.done:
 		default:
 			t.lastKeyframe.Store(t.now().UnixNano())
+			t.keyframes.Add(1)
 			t.requestKeyframe()
 		}
 	})

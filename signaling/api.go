@@ -65,6 +65,8 @@ type apiRequest struct {
 	PrivateMapKey string  `json:"privateMapKey"`
 	Index         int     `json:"index"`
 	Count         int     `json:"count"`
+
+	host string // the request's Host, for the TURN URLs in iceServers
 }
 
 type apiResult map[string]any
@@ -92,6 +94,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if err == nil && req.UserSig == "" {
 		req.UserSig = strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	}
+	req.host = r.Host
 	var res apiResult
 	if err == nil {
 		res, err = s.api(r.PathValue("action"), &req)
@@ -179,7 +182,7 @@ func (s *Server) getLoginInfo(req *apiRequest) (apiResult, error) {
 	}
 	return apiResult{
 		"sdkAppID": s.issuer.App(), "accountType": accountType, "userID": req.UserID,
-		"userSig": sig, "iceServers": s.iceServers(),
+		"userSig": sig, "iceServers": s.iceServers(req.host, req.UserID),
 	}, nil
 }
 

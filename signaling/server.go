@@ -15,6 +15,7 @@ import (
 	"github.com/openroom/openroom/config"
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
+	"github.com/openroom/openroom/turn"
 )
 
 // Server handles the API and the WebSocket. Create it with New.
@@ -27,6 +28,7 @@ type Server struct {
 	log    *slog.Logger
 	now    func() time.Time
 	conns  connSet
+	stats  counters
 }
 
 // Options wire a Server.
@@ -94,12 +96,15 @@ func (s *Server) cors(next http.Handler) http.Handler {
 // Close ends every WebSocket connection and waits for their goroutines.
 func (s *Server) Close() { s.conns.closeAll() }
 
-// iceServers are handed to clients with their tokens.
-func (s *Server) iceServers() []config.ICEServer {
-	if s.cfg.ICEServers == nil {
-		return []config.ICEServer{}
+// iceServers are handed to clients with their tokens: the bundled TURN server
+// with credentials minted for userID (when TURN is on), then ice_servers. host
+// is the Host the client reached signaling on (the TURN URLs' host by default).
+func (s *Server) iceServers(host, userID string) []config.ICEServer {
+	out := make([]config.ICEServer, 0, 1+len(s.cfg.ICEServers))
+	if ts, ok := turn.ICEServer(s.cfg, host, userID, s.now()); ok {
+		out = append(out, ts)
 	}
-	return s.cfg.ICEServers
+	return append(out, s.cfg.ICEServers...)
 }
 
 // StreamURLs builds the addresses a mini-program member pushes to and plays from.

@@ -235,6 +235,10 @@ func truncate(s string, n int) string {
 // out queues a message without blocking. A client too slow to take its
 // messages is disconnected rather than allowed to stall the room.
 func (c *conn) out(v any) {
+	if m, ok := v.(map[string]any); ok && m["type"] == "error" {
+		code, _ := m["code"].(int)
+		c.srv.stats.error(code)
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		c.log.Error("marshal", "err", err)
@@ -331,6 +335,7 @@ func (c *conn) handle(data []byte) {
 		return
 	}
 	var m inMsg
+	defer func() { c.srv.stats.message(m.Type) }()
 	if err := json.Unmarshal(data, &m); err != nil {
 		c.fail("", fmt.Errorf("%w: %v", ErrBadMessage, err))
 		return
@@ -459,7 +464,7 @@ func (c *conn) join(m *inMsg) {
 	c.log = c.log.With("room", roomName, "user", userID)
 	joined := map[string]any{
 		"type": "joined", "room": roomName, "roomID": roomIDValue(roomName), "userID": userID,
-		"privileges": privileges, "members": others, "iceServers": s.iceServers(),
+		"privileges": privileges, "members": others, "iceServers": s.iceServers(c.host, userID),
 		"heartbeatInterval": legacyHeartbeatMs, "memberTimeout": s.cfg.MemberTimeout.Milliseconds(),
 	}
 	if c.mini {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/openroom/openroom/config"
 )
@@ -25,6 +26,13 @@ func loadConfig(args []string, stderr io.Writer, env func(string) (string, bool)
 		capacity = fs.Int("room-capacity", 0, "members per room")
 		timeout  = fs.Duration("member-timeout", 0, "drop silent members after")
 		logLevel = fs.String("log-level", "", "log level")
+		turnAddr = fs.String("turn", "", "TURN listen address (UDP and TCP)")
+		turnTLS  = fs.String("turn-tls", "", "TURN over TLS listen address")
+		turnCert = fs.String("turn-cert", "", "TURN TLS certificate file")
+		turnKey  = fs.String("turn-key", "", "TURN TLS key file")
+		turnHost = fs.String("turn-host", "", "host in the TURN URLs handed to clients")
+		turnPort = fs.String("turn-relay-ports", "", "TURN relay port range min-max")
+		turnOK   = fs.String("turn-allow", "", "CIDRs relays may reach although private (comma-separated)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -60,6 +68,25 @@ func loadConfig(args []string, stderr io.Writer, env func(string) (string, bool)
 			cfg.MemberTimeout = *timeout
 		case "log-level":
 			cfg.LogLevel = *logLevel
+		case "turn":
+			cfg.TURN = *turnAddr
+		case "turn-tls":
+			cfg.TURNTLS = *turnTLS
+		case "turn-cert":
+			cfg.TURNCert = *turnCert
+		case "turn-key":
+			cfg.TURNKey = *turnKey
+		case "turn-host":
+			cfg.TURNHost = *turnHost
+		case "turn-relay-ports":
+			cfg.TURNRelayPorts = *turnPort
+		case "turn-allow":
+			cfg.TURNAllow = nil
+			for _, s := range strings.Split(*turnOK, ",") {
+				if s = strings.TrimSpace(s); s != "" {
+					cfg.TURNAllow = append(cfg.TURNAllow, s)
+				}
+			}
 		}
 	})
 	return cfg, cfg.Validate()

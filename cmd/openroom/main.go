@@ -50,5 +50,12 @@ Server flags (an empty address disables that listener):
   --room-capacity N    members per room (default 16)
   --member-timeout D   drop members silent this long (default 20s)
   --log-level L        debug, info, warn, error (default info)
+  --turn ADDR          TURN server over UDP and TCP (default :3478)
+  --turn-tls ADDR      TURN over TLS, with --turn-cert and --turn-key (default :5349)
+  --turn-cert FILE     PEM certificate chain for TURN over TLS
+  --turn-key FILE      PEM private key for TURN over TLS
+  --turn-host HOST     host put in the TURN URLs (default: node IP, else the client's Host)
+  --turn-relay-ports R relay port range (default 50000-50100)
+  --turn-allow CIDRS   private ranges relays may reach, comma-separated (default none)
 Environment: OPENROOM_HTTP, OPENROOM_RTC_PORT, OPENROOM_NODE_IP, OPENROOM_SECRET, ...
 `

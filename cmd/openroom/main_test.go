@@ -524,10 +524,10 @@ func TestRunServer(t *testing.T) {
 		env      map[string]string
 		wantHTTP bool
 	}{
-		{name: "http only", args: []string{"--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", ""}, wantHTTP: true},
-		{name: "with bridge", args: []string{"--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "127.0.0.1:0"}, wantHTTP: true},
-		{name: "with secret and closed login", args: []string{"--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "", "--secret", testSecret, "--open-login=false"}, wantHTTP: true},
-		{name: "nothing enabled", args: []string{"--http", "", "--rtc-port", "0", "--rtmp", ""}, env: map[string]string{"OPENROOM_HTTP": "127.0.0.1:0"}},
+		{name: "http only", args: []string{"--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "", "--turn", ""}, wantHTTP: true},
+		{name: "with bridge", args: []string{"--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "127.0.0.1:0", "--turn", ""}, wantHTTP: true},
+		{name: "with secret and closed login", args: []string{"--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "", "--turn", "", "--secret", testSecret, "--open-login=false"}, wantHTTP: true},
+		{name: "nothing enabled", args: []string{"--http", "", "--rtc-port", "0", "--rtmp", "", "--turn", ""}, env: map[string]string{"OPENROOM_HTTP": "127.0.0.1:0"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -583,7 +583,7 @@ func TestRunServerCancelledBeforeStart(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	stderr := newSyncBuffer("")
-	done := startRun(t, ctx, []string{"--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", ""}, stderr, nil)
+	done := startRun(t, ctx, []string{"--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "", "--turn", ""}, stderr, nil)
 	if code := waitCode(t, done, stderr); code != 0 {
 		t.Errorf("exit code: got %v; want %v; stderr:\n%s", code, 0, stderr.String())
 	}
@@ -596,7 +596,7 @@ func TestRunServerPortInUse(t *testing.T) {
 	}
 	defer ln.Close()
 	stderr := newSyncBuffer("")
-	done := startRun(t, context.Background(), []string{"--http", ln.Addr().String(), "--rtc-port", "0", "--rtmp", ""}, stderr, nil)
+	done := startRun(t, context.Background(), []string{"--http", ln.Addr().String(), "--rtc-port", "0", "--rtmp", "", "--turn", ""}, stderr, nil)
 	if code := waitCode(t, done, stderr); code != 1 {
 		t.Errorf("exit code: got %v; want %v", code, 1)
 	}

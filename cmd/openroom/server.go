@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -21,6 +22,7 @@ import (
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
 	"github.com/openroom/openroom/signaling"
+	"github.com/openroom/openroom/turn"
 	"github.com/openroom/openroom/web"
 )
 
@@ -67,15 +69,19 @@ func randomSecret() string {
 
 // app is the wired server: every listener it opened and every part it runs.
 type app struct {
-	cfg    config.Config
-	log    *slog.Logger
-	httpLn net.Listener   // nil when disabled
-	rtmpLn net.Listener   // nil when disabled
-	bridge *bridge.Server // nil when disabled
-	udp    net.PacketConn // nil when disabled
-	rooms  *room.Manager
-	sig    *signaling.Server
-	mux    *http.ServeMux
+	cfg     config.Config
+	log     *slog.Logger
+	httpLn  net.Listener   // nil when disabled
+	rtmpLn  net.Listener   // nil when disabled
+	bridge  *bridge.Server // nil when disabled
+	udp     net.PacketConn // nil when disabled
+	turn    *turn.Server   // nil when TURN is off
+	turnUDP net.PacketConn // nil when disabled
+	turnTCP net.Listener   // nil when disabled
+	turnTLS net.Listener   // nil when disabled
+	rooms   *room.Manager
+	sig     *signaling.Server
+	mux     *http.ServeMux
 }
 
 func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
@@ -100,6 +106,11 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 			return nil, err
 		}
 	}
+	if err = a.listenTURN(&cfg); err != nil {
+		a.closeListeners()
+		return nil, err
+	}
+	a.cfg = cfg // with the TURN ports actually bound, for the URLs handed to clients
 	var urls signaling.StreamURLs
 	a.mux = http.NewServeMux()
 	if cfg.RTMP != "" {
@@ -127,9 +138,74 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 	return a, nil
 }
 
+// listenTURN opens the TURN listeners cfg asks for (UDP and TCP on one port, and
+// TLS) and records the ports bound in cfg.
+func (a *app) listenTURN(cfg *config.Config) error {
+	tlsOn := cfg.TURNTLSEnabled()
+	if cfg.TURN == "" && !tlsOn {
+		return nil
+	}
+	tc, err := turn.ConfigFrom(*cfg, a.log)
+	if err != nil {
+		return err
+	}
+	if a.turn, err = turn.New(tc); err != nil {
+		return err
+	}
+	if cfg.TURN != "" {
+		if a.turnUDP, a.turnTCP, err = listenUDPAndTCP(cfg.TURN); err != nil {
+			return fmt.Errorf("turn %s: %w (pick another with --turn, or --turn \"\" to disable TURN)", cfg.TURN, err)
+		}
+		cfg.TURN = a.turnTCP.Addr().String()
+	}
+	if tlsOn {
+		tlsConf, err := turn.TLSConfig(cfg.TURNCert, cfg.TURNKey, a.log)
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", cfg.TURNTLS)
+		if err != nil {
+			return fmt.Errorf("turn_tls %s: %w (pick another with --turn-tls)", cfg.TURNTLS, err)
+		}
+		cfg.TURNTLS = ln.Addr().String()
+		a.turnTLS = tls.NewListener(ln, tlsConf)
+	} else if cfg.TURNTLS != "" && cfg.TURNCert == "" {
+		a.log.Debug("turn over TLS is off: no turn_cert/turn_key")
+	}
+	return nil
+}
+
+// listenUDPAndTCP binds addr over UDP and TCP on the same port; with port 0 it
+// tries a few ports until both are free.
+func listenUDPAndTCP(addr string) (net.PacketConn, net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	for try := 0; ; try++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)))
+		if err == nil {
+			return pc, ln, nil
+		}
+		_ = pc.Close()
+		if port != "0" || try == 20 {
+			return nil, nil, err
+		}
+	}
+}
+
 func (a *app) closeListeners() {
 	if a.udp != nil {
 		_ = a.udp.Close()
+	}
+	for _, c := range []io.Closer{a.turnUDP, a.turnTCP, a.turnTLS} {
+		if c != nil {
+			_ = c.Close()
+		}
 	}
 	if a.httpLn != nil {
 		_ = a.httpLn.Close()
@@ -175,6 +251,31 @@ func (a *app) serve(ctx context.Context) error {
 	if a.udp != nil {
 		a.log.Info("webrtc", "udp", a.udp.LocalAddr().String(), "node_ip", a.cfg.NodeIP)
 	}
+	if a.turn != nil {
+		serveTURN := func(serve func() error) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := serve(); err != nil && !errors.Is(err, turn.ErrServerClosed) {
+					select {
+					case errc <- err:
+					default: // another error already ends the run
+					}
+				}
+			}()
+		}
+		args := []any{"relay_ports", a.cfg.TURNRelayPorts, "realm", a.turn.Realm()}
+		if a.turnUDP != nil {
+			serveTURN(func() error { return a.turn.ServePacket(a.turnUDP) })
+			serveTURN(func() error { return a.turn.Serve(a.turnTCP) })
+			args = append(args, "udp_tcp", a.turnTCP.Addr().String())
+		}
+		if a.turnTLS != nil {
+			serveTURN(func() error { return a.turn.Serve(a.turnTLS) })
+			args = append(args, "tls", a.turnTLS.Addr().String())
+		}
+		a.log.Info("turn", args...)
+	}
 	var err error
 	select {
 	case <-ctx.Done():
@@ -187,6 +288,9 @@ func (a *app) serve(ctx context.Context) error {
 		scancel()
 	}
 	a.sig.Close()
+	if a.turn != nil {
+		_ = a.turn.Close() // ends the Serve calls
+	}
 	if a.rtmpLn != nil {
 		_ = a.rtmpLn.Close() // ends ServeRTMP
 		a.bridge.Close()

@@ -1,0 +1,63 @@
+package metrics
+
+import (
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/openroom/openroom/room"
+	"github.com/openroom/openroom/sfu"
+	"github.com/openroom/openroom/signaling"
+)
+
+func scrape(t *testing.T, src Sources) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	Handler(src).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	b, _ := io.ReadAll(rec.Body)
+	return string(b)
+}
+
+func TestMetricsExposeEverySource(t *testing.T) {
+	out := scrape(t, Sources{
+		Rooms: func() room.Stats {
+			return room.Stats{Rooms: 2, MembersByKind: map[string]int{"webrtc": 3, "rtmp": 1}, Tracks: 5,
+				Media: sfu.TrackStats{PacketsIn: 100, PacketsOut: 300, BytesIn: 1000, BytesOut: 3000, NACKs: 7, KeyframeRequests: 2}}
+		},
+		Signaling: func() signaling.Stats {
+			return signaling.Stats{Connections: 4, Messages: map[string]int{"join": 4}, Errors: map[int]int{4001: 1}}
+		},
+		Bridge: func() BridgeStats { return BridgeStats{Pushers: 1, Viewers: 2, Sources: 1, TranscodeErrors: 0} },
+		TURN:   func() TURNStats { return TURNStats{Allocations: 3, Refusals: 9} },
+	})
+	for _, want := range []string{
+		"openroom_rooms 2",
+		`openroom_members{kind="webrtc"} 3`,
+		`openroom_members{kind="rtmp"} 1`,
+		"openroom_tracks 5",
+		`openroom_rtp_packets_total{direction="in"} 100`,
+		`openroom_rtp_payload_bytes_total{direction="out"} 3000`,
+		"openroom_nacked_packets_total 7",
+		"openroom_keyframe_requests_total 2",
+		"openroom_signaling_connections 4",
+		`openroom_signaling_messages_total{type="join"} 4`,
+		`openroom_signaling_errors_total{code="4001"} 1`,
+		"openroom_bridge_viewers 2",
+		"openroom_turn_refusals_total 9",
+		"go_goroutines",
+	} {
+		t.Run(want, func(t *testing.T) {
+			if !strings.Contains(out, want) {
+				t.Errorf("got no %q in the scrape", want)
+			}
+		})
+	}
+}
+
+func TestMetricsSkipPartsThatAreOff(t *testing.T) {
+	out := scrape(t, Sources{})
+	if strings.Contains(out, "openroom_") {
+		t.Errorf("got openroom metrics with no sources; want only runtime metrics")
+	}
+}
