@@ -138,7 +138,7 @@ func TestRunServerTURN(t *testing.T) {
 	_ = rtc.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stderr := newSyncBuffer("openroom listening")
+	stderr := newSyncBuffer("msg=turn ") // logged after "openroom listening"
 	done := startRun(t, ctx, []string{"--http", "127.0.0.1:0", "--rtmp", "", "--rtc-port", strconv.Itoa(rtcPort),
 		"--node-ip", "127.0.0.1", "--turn", "127.0.0.1:0", "--turn-relay-ports", "43000-43099", "--secret", testSecret}, stderr, nil)
 	select {
