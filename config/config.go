@@ -67,6 +67,17 @@ type Config struct {
 	ICEServers []ICEServer `yaml:"ice_servers"`
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `yaml:"log_level"`
+	// LogFormat is text or json. Default text.
+	LogFormat string `yaml:"log_format"`
+	// Production refuses dev-mode shortcuts: open_login must be off and a secret set.
+	// Default false.
+	Production bool `yaml:"production"`
+	// AdminToken guards /admin and its API (Authorization: Bearer <token>).
+	// Default "" (a random one is generated and printed at start).
+	AdminToken string `yaml:"admin_token"`
+	// Drain is how long a shutdown waits for members to leave after telling them the
+	// server is going away. Default 10s.
+	Drain time.Duration `yaml:"drain"`
 
 	// TURN is the listen address of the bundled TURN server, over UDP and TCP on the
 	// same port. Empty disables it. Default ":3478". See docs/turn.md.
@@ -127,6 +138,8 @@ func Default() Config {
 		PingInterval:   5 * time.Second,
 		AllowedOrigins: []string{"*"},
 		LogLevel:       "info",
+		LogFormat:      "text",
+		Drain:          10 * time.Second,
 		TURN:           ":3478",
 		TURNTLS:        ":5349",
 		TURNRealm:      "openroom",
@@ -192,6 +205,10 @@ func envVars(c *Config) map[string]func(string) error {
 		"OPENROOM_MEMBER_TIMEOUT": func(v string) error { return setDuration(&c.MemberTimeout, v) },
 		"OPENROOM_TOKEN_TTL":      func(v string) error { return setDuration(&c.TokenTTL, v) },
 		"OPENROOM_LOG_LEVEL":      func(v string) error { c.LogLevel = v; return nil },
+		"OPENROOM_LOG_FORMAT":     func(v string) error { c.LogFormat = v; return nil },
+		"OPENROOM_PRODUCTION":     func(v string) error { return setBool(&c.Production, v) },
+		"OPENROOM_ADMIN_TOKEN":    func(v string) error { c.AdminToken = v; return nil },
+		"OPENROOM_DRAIN":          func(v string) error { return setDuration(&c.Drain, v) },
 		"OPENROOM_ALLOWED_ORIGINS": func(v string) error {
 			c.AllowedOrigins = splitList(v)
 			return nil
@@ -310,6 +327,26 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenTTL < time.Minute {
 		return bad("token_ttl %v: want at least 1m", c.TokenTTL)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return bad("log_format %q: want text or json", c.LogFormat)
+	}
+	if c.Drain < 0 || c.Drain > 10*time.Minute {
+		return bad("drain %v: want 0 to 10m", c.Drain)
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 12 {
+		return bad("admin_token must be at least 12 characters")
+	}
+	if c.Production {
+		if c.OpenLogin {
+			return bad("production: open_login must be false (anyone could get tokens): set open_login: false")
+		}
+		if c.Secret == "" {
+			return bad("production: secret is required: set secret (e.g. the output of `openssl rand -hex 32`) in the config file or OPENROOM_SECRET, and give your backend the same one for `openroom token`")
+		}
+	}
+	if !c.OpenLogin && c.Secret == "" {
+		return bad("open_login is off but no secret is set: tokens from your backend could never verify; set secret (e.g. `openssl rand -hex 32`) or OPENROOM_SECRET")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -26,6 +26,7 @@ const (
 	CodeTooLarge       = 4130
 	CodeRateLimited    = 4290
 	CodeInternal       = 5000
+	CodeShuttingDown   = 5003
 )
 
 // Sentinels of this package.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/openroom/openroom/auth"
@@ -20,15 +21,16 @@ import (
 
 // Server handles the API and the WebSocket. Create it with New.
 type Server struct {
-	cfg    config.Config
-	issuer *auth.Issuer
-	rooms  *room.Manager
-	engine *sfu.Engine // nil when WebRTC is disabled
-	urls   StreamURLs  // nil when the mini-program bridge is off
-	log    *slog.Logger
-	now    func() time.Time
-	conns  connSet
-	stats  counters
+	cfg      config.Config
+	issuer   *auth.Issuer
+	rooms    *room.Manager
+	engine   *sfu.Engine // nil when WebRTC is disabled
+	urls     StreamURLs  // nil when the mini-program bridge is off
+	log      *slog.Logger
+	now      func() time.Time
+	conns    connSet
+	stats    counters
+	draining atomic.Bool // set by Drain: no new joins
 }
 
 // Options wire a Server.
@@ -92,6 +94,21 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// Drain stops new joins (they get code 5003) and tells every connected member
+// that the server is going away and when; members leave on their own or are
+// closed by Close after the drain time.
+func (s *Server) Drain(within time.Duration) {
+	s.draining.Store(true)
+	s.conns.mu.Lock()
+	defer s.conns.mu.Unlock()
+	for c := range s.conns.m {
+		c.out(map[string]any{"type": "going_away", "reason": "server shutting down", "within": within.Milliseconds()})
+	}
+}
+
+// Draining reports whether Drain was called (readiness probes fail then).
+func (s *Server) Draining() bool { return s.draining.Load() }
 
 // Close ends every WebSocket connection and waits for their goroutines.
 func (s *Server) Close() { s.conns.closeAll() }

@@ -394,6 +394,11 @@ func (c *conn) join(m *inMsg) {
 		return
 	}
 	s := c.srv
+	if s.Draining() {
+		c.out(map[string]any{"type": "error", "code": CodeShuttingDown, "ref": "join",
+			"message": "server is shutting down: join again in a moment (another instance, or this one after its restart)"})
+		return
+	}
 	roomName := string(m.Room)
 	if roomName == "" {
 		c.fail("join", missing("room"))

@@ -33,6 +33,10 @@ func loadConfig(args []string, stderr io.Writer, env func(string) (string, bool)
 		turnHost = fs.String("turn-host", "", "host in the TURN URLs handed to clients")
 		turnPort = fs.String("turn-relay-ports", "", "TURN relay port range min-max")
 		turnOK   = fs.String("turn-allow", "", "CIDRs relays may reach although private (comma-separated)")
+		logFmt   = fs.String("log-format", "", "text or json")
+		prod     = fs.Bool("production", false, "refuse dev-mode shortcuts (open login, random secret)")
+		adminTok = fs.String("admin-token", "", "token for /admin")
+		drain    = fs.Duration("drain", 0, "how long shutdown waits for members to leave")
 	)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -66,6 +70,17 @@ func loadConfig(args []string, stderr io.Writer, env func(string) (string, bool)
 			cfg.RoomCapacity = *capacity
 		case "member-timeout":
 			cfg.MemberTimeout = *timeout
+		case "log-format":
+			cfg.LogFormat = *logFmt
+		case "production":
+			cfg.Production = *prod
+			if *prod && !setOpenLogin(fs) {
+				cfg.OpenLogin = false // production implies closed login unless said otherwise
+			}
+		case "admin-token":
+			cfg.AdminToken = *adminTok
+		case "drain":
+			cfg.Drain = *drain
 		case "log-level":
 			cfg.LogLevel = *logLevel
 		case "turn":
@@ -90,4 +105,10 @@ func loadConfig(args []string, stderr io.Writer, env func(string) (string, bool)
 		}
 	})
 	return cfg, cfg.Validate()
+}
+
+func setOpenLogin(fs *flag.FlagSet) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "open-login" })
+	return set
 }

@@ -26,6 +26,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 	if len(args) > 0 && args[0] == "token" {
 		return runToken(args[1:], stdout, stderr, env)
 	}
+	if len(args) > 1 && args[0] == "config" && args[1] == "print" {
+		return runConfigPrint(args[2:], stdout, stderr, env)
+	}
 	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -38,6 +41,7 @@ const usage = `openroom: self-hosted video rooms for browsers and WeChat mini-pr
 Usage:
   openroom [flags]                                   run the server (open http://localhost:8080)
   openroom token --user U [--room R] [--ttl 1h]      print a userSig (and a privateMapKey for R)
+  openroom config print [flags]                      print the effective config (secrets masked)
 
 Server flags (an empty address disables that listener):
   --config FILE        YAML file overlaying the defaults (unknown keys are an error)
@@ -50,6 +54,10 @@ Server flags (an empty address disables that listener):
   --room-capacity N    members per room (default 16)
   --member-timeout D   drop members silent this long (default 20s)
   --log-level L        debug, info, warn, error (default info)
+  --log-format F       text or json (default text)
+  --production         refuse dev-mode shortcuts: open login must be off, a secret must be set
+  --admin-token T      token for /admin and its API (default: random, printed at start)
+  --drain D            how long shutdown waits for members to leave (default 10s)
   --turn ADDR          TURN server over UDP and TCP (default :3478)
   --turn-tls ADDR      TURN over TLS, with --turn-cert and --turn-key (default :5349)
   --turn-cert FILE     PEM certificate chain for TURN over TLS

@@ -280,7 +280,7 @@ func TestTokenCommandErrors(t *testing.T) {
 }
 
 func TestLoadConfigPrecedence(t *testing.T) {
-	file := writeFile(t, "openroom.yaml", "rtc_port: 1000\nhttp: 127.0.0.1:1111\nlog_level: warn\nopen_login: false\n")
+	file := writeFile(t, "openroom.yaml", "rtc_port: 1000\nhttp: 127.0.0.1:1111\nlog_level: warn\nopen_login: false\nsecret: 0123456789abcdef0123\n")
 	tests := []struct {
 		name  string
 		env   map[string]string
@@ -349,7 +349,7 @@ func TestLoadConfigPrecedence(t *testing.T) {
 		},
 		{
 			name: "unset flags do not override",
-			env:  map[string]string{"OPENROOM_OPEN_LOGIN": "false", "OPENROOM_ROOM_CAPACITY": "3"},
+			env:  map[string]string{"OPENROOM_OPEN_LOGIN": "false", "OPENROOM_ROOM_CAPACITY": "3", "OPENROOM_SECRET": testSecret},
 			check: func(t *testing.T, c config.Config) {
 				t.Helper()
 				if c.OpenLogin {

@@ -26,10 +26,14 @@ import (
 	"github.com/openroom/openroom/web"
 )
 
-func newLogger(w io.Writer, level string) *slog.Logger {
+func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func runServer(ctx context.Context, args []string, stderr io.Writer, env func(string) (string, bool)) int {
@@ -41,13 +45,17 @@ func runServer(ctx context.Context, args []string, stderr io.Writer, env func(st
 		fmt.Fprintf(stderr, "openroom: %v\n", err)
 		return 2
 	}
-	log := newLogger(stderr, cfg.LogLevel)
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	if cfg.Secret == "" {
 		cfg.Secret = randomSecret()
 		log.Warn("no secret configured: generated one for this run (tokens die with the process)", "secret", cfg.Secret)
 	}
 	if cfg.OpenLogin {
 		log.Warn("open_login is on: anyone can get tokens and join any room (dev mode)")
+	}
+	if cfg.AdminToken == "" {
+		cfg.AdminToken = randomSecret()[:32]
+		log.Warn("no admin_token configured: generated one for this run; /admin needs it", "admin_token", cfg.AdminToken)
 	}
 	app, err := newApp(cfg, log)
 	if err != nil {
@@ -127,6 +135,7 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 	a.sig = signaling.New(signaling.Options{Config: cfg, Issuer: issuer, Rooms: a.rooms, Engine: engine,
 		StreamURLs: urls, Logger: log})
 	a.sig.Register(a.mux)
+	a.registerOps(engine != nil)
 	a.mux.Handle("/", web.Handler())
 	if cfg.HTTP != "" {
 		a.httpLn, err = net.Listen("tcp", cfg.HTTP)
@@ -279,6 +288,7 @@ func (a *app) serve(ctx context.Context) error {
 	var err error
 	select {
 	case <-ctx.Done():
+		a.drain()
 	case err = <-errc:
 	}
 	a.log.Info("shutting down")

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	c := &http.Client{Timeout: runDeadline}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestOpsEndpoints(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := newSyncBuffer("openroom listening")
+	done := startRun(t, ctx, []string{"--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "", "--turn", "",
+		"--log-format", "json"}, stderr, nil)
+	select {
+	case <-stderr.seen:
+	case code := <-done:
+		t.Fatalf("run returned %v; stderr:\n%s", code, stderr.String())
+	case <-time.After(runDeadline):
+		t.Fatalf("no start; stderr:\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), `"msg":"openroom listening"`) {
+		t.Fatalf("log format: got %s; want JSON lines", stderr.String())
+	}
+	addr := strings.SplitN(strings.SplitN(stderr.String(), `"http":"`, 2)[1], `"`, 2)[0]
+	tests := []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/healthz", 200, "ok"},
+		{"/readyz", 200, "ready"},
+		{"/metrics", 200, "openroom_rooms 0"},
+		{"/metrics", 200, "go_goroutines"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path+" "+tc.body, func(t *testing.T) {
+			status, body := get(t, "http://"+addr+tc.path)
+			if status != tc.status || !strings.Contains(body, tc.body) {
+				t.Errorf("got %d %.80q; want %d containing %q", status, body, tc.status, tc.body)
+			}
+		})
+	}
+	cancel()
+	if code := waitCode(t, done, stderr); code != 0 {
+		t.Errorf("exit code: got %d; want 0", code)
+	}
+}
+
+func TestProductionProfile(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"no secret", []string{"--production"}, 2, "secret is required"},
+		{"open login kept on", []string{"--production", "--open-login=true", "--secret", testSecret}, 2, "open_login must be false"},
+		{"closed login without secret", []string{"--open-login=false"}, 2, "no secret is set"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), append(tc.args, "--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "", "--turn", ""),
+				&out, &errb, func(string) (string, bool) { return "", false })
+			if code != tc.wantCode || !strings.Contains(errb.String(), tc.wantErr) {
+				t.Errorf("got %d %q; want %d containing %q", code, errb.String(), tc.wantCode, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestConfigPrint(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    []string
+		notWant string
+	}{
+		{"defaults with a flag", []string{"--rtc-port", "9000"}, nil, []string{"rtc_port: 9000", "http: :8080", "drain: 10s"}, ""},
+		{"secrets masked", []string{"--secret", testSecret}, nil, []string{"secret: '********'"}, testSecret},
+		{"secrets shown on request", []string{"--secret", testSecret, "--show-secrets"}, nil, []string{testSecret}, ""},
+		{"env applies", nil, map[string]string{"OPENROOM_LOG_FORMAT": "json"}, []string{"log_format: json"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			env := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+			if code := run(context.Background(), append([]string{"config", "print"}, tc.args...), &out, &errb, env); code != 0 {
+				t.Fatalf("exit: got %d (%s); want 0", code, errb.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("got no %q in\n%s", w, out.String())
+				}
+			}
+			if tc.notWant != "" && strings.Contains(out.String(), tc.notWant) {
+				t.Errorf("got %q printed; want it masked", tc.notWant)
+			}
+		})
+	}
+}
