@@ -63,3 +63,36 @@ func TestChatRefusals(t *testing.T) {
 		})
 	}
 }
+
+func TestOperatorKickAndCloseRoom(t *testing.T) {
+	m, _ := newManager(t, 4)
+	a, b, c := newSession("a"), newSession("b"), newSession("c")
+	enter(t, m, "r1", "a", a)
+	enter(t, m, "r1", "b", b)
+	enter(t, m, "r2", "c", c)
+	m.SetState("r1", "a", a, "connected")
+	if d := m.Details(); len(d) != 2 || d[0].Name != "r1" || len(d[0].Members) != 2 || d[0].Members[0].State != "connected" {
+		t.Fatalf("details: got %+v; want r1 with a (connected) and b, then r2", d)
+	}
+	if err := m.Kick("r1", "a", "removed by the operator"); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Kicks(); len(got) != 1 || got[0] != "removed by the operator" {
+		t.Errorf("a kicked: got %v; want the operator's reason", got)
+	}
+	if err := m.Kick("r1", "a", "again"); !errors.Is(err, ErrNotMember) {
+		t.Errorf("second kick: got %v; want %v", err, ErrNotMember)
+	}
+	if err := m.CloseRoom("r1", "room closed"); err != nil {
+		t.Fatal(err)
+	}
+	if m.Exists("r1") || len(b.Kicks()) != 1 {
+		t.Errorf("after close: room exists %v, b kicks %v; want gone and told", m.Exists("r1"), b.Kicks())
+	}
+	if err := m.CloseRoom("nope", "x"); !errors.Is(err, ErrNoRoom) {
+		t.Errorf("close missing room: got %v; want %v", err, ErrNoRoom)
+	}
+	if !m.Exists("r2") {
+		t.Errorf("r2: got closed; want untouched")
+	}
+}

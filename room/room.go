@@ -127,6 +127,7 @@ type member struct {
 	tracks       []*sfu.Track
 	audioMuted   bool
 	videoMuted   bool
+	state        string // media connection state reported by the member's transport
 }
 
 // NewManager returns an empty Manager.

@@ -66,11 +66,13 @@ type conn struct {
 	chatLim      *rate.Limiter // chat messages of this member
 	lastLimitErr time.Time
 	joined       bool
-	mini         bool          // a mini-program: no WebRTC, RTMP/FLV URLs instead
-	host         string        // the Host signaling was reached on, for stream URLs
-	roomKey      string        // the member's privateMapKey (given or minted), signs its play URLs
-	refresh      chan struct{} // asks the writer to resend the mini-program's userlist
-	lastList     string        // owned by the writer goroutine: the userlist last sent
+	mini         bool                                  // a mini-program: no WebRTC, RTMP/FLV URLs instead
+	host         string                                // the Host signaling was reached on, for stream URLs
+	roomKey      string                                // the member's privateMapKey (given or minted), signs its play URLs
+	refresh      chan struct{}                         // asks the writer to resend the mini-program's userlist
+	lastList     string                                // owned by the writer goroutine: the userlist last sent
+	stateMu      sync.Mutex                            // guards states
+	states       map[string]webrtc.PeerConnectionState // by target, from pion's goroutines
 	room         string
 	userID       string
 	peer         *sfu.Peer
@@ -515,6 +517,7 @@ func (c *conn) peerConfig(p uint32) sfu.PeerConfig {
 		OnCandidate: func(target string, ci webrtc.ICECandidateInit) {
 			c.out(map[string]any{"type": "candidate", "target": target, "candidate": ci})
 		},
+		OnState: c.mediaState,
 	}
 }
 
@@ -612,4 +615,31 @@ func (c *conn) chat(m *inMsg) {
 	if _, err := c.srv.rooms.Chat(c.room, c.userID, c, m.To, m.Text, data, m.ClientID); err != nil {
 		fail(err)
 	}
+}
+
+// mediaState folds the two peer connections' states into one for the admin page.
+func (c *conn) mediaState(target string, s webrtc.PeerConnectionState) {
+	c.stateMu.Lock()
+	if c.states == nil {
+		c.states = map[string]webrtc.PeerConnectionState{}
+	}
+	c.states[target] = s
+	worst := "connected"
+	for _, st := range []webrtc.PeerConnectionState{c.states[sfu.TargetPublisher], c.states[sfu.TargetSubscriber]} {
+		switch st {
+		case webrtc.PeerConnectionStateFailed:
+			worst = "failed"
+		case webrtc.PeerConnectionStateDisconnected:
+			if worst != "failed" {
+				worst = "disconnected"
+			}
+		case webrtc.PeerConnectionStateConnected:
+		default:
+			if worst == "connected" {
+				worst = "connecting"
+			}
+		}
+	}
+	c.stateMu.Unlock()
+	c.srv.rooms.SetState(c.room, c.userID, c, worst)
 }
