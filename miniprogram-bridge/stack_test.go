@@ -17,6 +17,7 @@ import (
 
 	"github.com/openroom/openroom/auth"
 	"github.com/openroom/openroom/config"
+	"github.com/openroom/openroom/internal/testutil"
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
 	"github.com/openroom/openroom/signaling"
@@ -200,12 +201,5 @@ func push(t *testing.T, url string, seconds int, extra ...string) (*exec.Cmd, *s
 
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s", d, what)
+	testutil.Eventually(t, d, what, cond)
 }

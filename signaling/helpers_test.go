@@ -10,6 +10,7 @@ import (
 
 	"github.com/openroom/openroom/auth"
 	"github.com/openroom/openroom/config"
+	"github.com/openroom/openroom/internal/testutil"
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
 )
@@ -94,12 +95,5 @@ func (ts *testServer) userSig(t *testing.T, user string) string {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s", d, what)
+	testutil.Eventually(t, d, what, cond)
 }

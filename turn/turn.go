@@ -221,22 +221,9 @@ func (s *Server) Stats() Stats {
 // returns ErrServerClosed after Close. The server closes pc.
 func (s *Server) ServePacket(pc net.PacketConn) error {
 	w := &servedPacketConn{PacketConn: pc, done: make(chan struct{})}
-	ps, err := s.start(pturn.ServerConfig{PacketConnConfigs: []pturn.PacketConnConfig{{
+	return s.run(pturn.ServerConfig{PacketConnConfigs: []pturn.PacketConnConfig{{
 		PacketConn: w, RelayAddressGenerator: s.gen, PermissionHandler: s.permit,
-	}}})
-	if err != nil {
-		_ = pc.Close()
-		return err
-	}
-	select {
-	case <-w.done:
-	case <-s.done:
-	}
-	s.stop(ps)
-	if s.isClosed() {
-		return ErrServerClosed
-	}
-	return fmt.Errorf("turn: udp %s: %w", pc.LocalAddr(), w.err)
+	}}}, pc.Close, w.done, func() error { return fmt.Errorf("turn: udp %s: %w", pc.LocalAddr(), w.err) })
 }
 
 // Serve serves TURN over the stream connections ln accepts (TCP, or TLS from
@@ -244,22 +231,28 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 // ErrServerClosed after Close. The server closes ln and every connection.
 func (s *Server) Serve(ln net.Listener) error {
 	w := &servedListener{Listener: ln, s: s, done: make(chan struct{})}
-	ps, err := s.start(pturn.ServerConfig{ListenerConfigs: []pturn.ListenerConfig{{
+	return s.run(pturn.ServerConfig{ListenerConfigs: []pturn.ListenerConfig{{
 		Listener: w, RelayAddressGenerator: s.gen, PermissionHandler: s.permit,
-	}}})
+	}}}, ln.Close, w.done, func() error { return fmt.Errorf("turn: %s %s: %w", ln.Addr().Network(), ln.Addr(), w.err) })
+}
+
+// run starts a pion server for one socket and waits until the socket fails
+// (done) or the Server closes.
+func (s *Server) run(cfg pturn.ServerConfig, closeSocket func() error, done <-chan struct{}, failure func() error) error {
+	ps, err := s.start(cfg)
 	if err != nil {
-		_ = ln.Close()
+		_ = closeSocket()
 		return err
 	}
 	select {
-	case <-w.done:
+	case <-done:
 	case <-s.done:
 	}
 	s.stop(ps)
 	if s.isClosed() {
 		return ErrServerClosed
 	}
-	return fmt.Errorf("turn: %s %s: %w", ln.Addr().Network(), ln.Addr(), w.err)
+	return failure()
 }
 
 // Close stops serving: it closes every connection and listener given to the
