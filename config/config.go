@@ -27,6 +27,26 @@ type Config struct {
 	// HTTP is the listen address of the room API, signaling and web demo. Empty disables it.
 	// Default ":8080".
 	HTTP string `yaml:"http"`
+	// HTTPS is the listen address of the same API, signaling (wss) and demo over TLS,
+	// e.g. ":443" or ":8443". It needs tls_cert and tls_key, or tls_domains. Empty
+	// disables it. Default "".
+	HTTPS string `yaml:"https"`
+	// TLSCert and TLSKey are the PEM certificate chain and key files for https
+	// (reloaded when they change). TURN over TLS uses them too when turn_cert and
+	// turn_key are not set. Default "" (no certificate files).
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// TLSDomains gets certificates for https automatically (ACME, Let's Encrypt) for
+	// these DNS names; instead of tls_cert and tls_key. The CA must reach this server
+	// on port 80 (http) or 443 (https). Default none.
+	TLSDomains []string `yaml:"tls_domains"`
+	// TLSCacheDir keeps the automatic certificates and the ACME account key across
+	// restarts. Default "/var/lib/openroom/certs".
+	TLSCacheDir string `yaml:"tls_cache_dir"`
+	// TLSRedirect makes the http listener answer every request with a 308 redirect
+	// to https while https is on, except /healthz and ACME HTTP-01 challenges.
+	// Default true.
+	TLSRedirect bool `yaml:"tls_redirect"`
 	// RTCPort is the one UDP port carrying all WebRTC (ICE) traffic. 0 disables WebRTC.
 	// Default 7882.
 	RTCPort int `yaml:"rtc_port"`
@@ -83,10 +103,12 @@ type Config struct {
 	// same port. Empty disables it. Default ":3478". See docs/turn.md.
 	TURN string `yaml:"turn"`
 	// TURNTLS is the listen address of TURN over TLS (e.g. ":5349", or ":443"), used
-	// when turn_cert and turn_key are set. Empty disables it. Default ":5349".
+	// when turn_cert and turn_key are set, or https is on (its certificate is then
+	// shared). Empty disables it. Default ":5349".
 	TURNTLS string `yaml:"turn_tls"`
 	// TURNCert and TURNKey are the PEM certificate chain and key files for TURN over
-	// TLS (reloaded when they change). Default "" (no TLS).
+	// TLS (reloaded when they change). Default "" (https's certificate when https is
+	// on, else no TLS).
 	TURNCert string `yaml:"turn_cert"`
 	TURNKey  string `yaml:"turn_key"`
 	// TURNHost is the host name or IP put in the turn: URLs handed to clients (for
@@ -128,6 +150,8 @@ type ICEServer struct {
 func Default() Config {
 	return Config{
 		HTTP:           ":8080",
+		TLSCacheDir:    "/var/lib/openroom/certs",
+		TLSRedirect:    true,
 		RTCPort:        7882,
 		RTMP:           ":1935",
 		OpenLogin:      true,
@@ -194,6 +218,12 @@ func (c *Config) LoadFile(path string) error {
 func envVars(c *Config) map[string]func(string) error {
 	return map[string]func(string) error{
 		"OPENROOM_HTTP":           func(v string) error { c.HTTP = v; return nil },
+		"OPENROOM_HTTPS":          func(v string) error { c.HTTPS = v; return nil },
+		"OPENROOM_TLS_CERT":       func(v string) error { c.TLSCert = v; return nil },
+		"OPENROOM_TLS_KEY":        func(v string) error { c.TLSKey = v; return nil },
+		"OPENROOM_TLS_DOMAINS":    func(v string) error { c.TLSDomains = splitList(v); return nil },
+		"OPENROOM_TLS_CACHE_DIR":  func(v string) error { c.TLSCacheDir = v; return nil },
+		"OPENROOM_TLS_REDIRECT":   func(v string) error { return setBool(&c.TLSRedirect, v) },
 		"OPENROOM_RTC_PORT":       func(v string) error { return setInt(&c.RTCPort, v) },
 		"OPENROOM_NODE_IP":        func(v string) error { c.NodeIP = v; return nil },
 		"OPENROOM_RTMP":           func(v string) error { c.RTMP = v; return nil },
@@ -358,7 +388,65 @@ func (c *Config) Validate() error {
 			return bad("ice_servers[%d]: urls is empty", i)
 		}
 	}
+	if err := c.validateHTTPS(); err != nil {
+		return err
+	}
 	return c.validateTURN()
+}
+
+func (c *Config) validateHTTPS() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, a...)...)
+	}
+	if c.HTTPS != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPS); err != nil {
+			return bad("https %q: want host:port or :port (e.g. :443), or empty to disable", c.HTTPS)
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return bad("tls_cert and tls_key: set both (the PEM certificate chain and its key) or neither")
+	}
+	if c.TLSCert != "" && len(c.TLSDomains) > 0 {
+		return bad("tls_cert/tls_key and tls_domains are both set: use certificate files or automatic certificates for tls_domains, not both")
+	}
+	for _, d := range c.TLSDomains {
+		if !isDNSName(d) {
+			return bad("tls_domains: %q is not a DNS name like rooms.example.com (no scheme, port, path, wildcard or IP address)", d)
+		}
+	}
+	if len(c.TLSDomains) > 0 && c.TLSCacheDir == "" {
+		return bad("tls_cache_dir is empty: automatic certificates need a directory to keep them across restarts (default /var/lib/openroom/certs)")
+	}
+	if c.HTTPS != "" && c.TLSCert == "" && len(c.TLSDomains) == 0 {
+		return bad("https %q needs a certificate: set tls_cert and tls_key (PEM files), or tls_domains (automatic certificates from Let's Encrypt)", c.HTTPS)
+	}
+	return nil
+}
+
+// isDNSName reports whether s looks like a fully qualified host name an ACME CA
+// issues certificates for: dot-separated labels of letters, digits and hyphens.
+func isDNSName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if len(s) > 253 || !strings.Contains(s, ".") || net.ParseIP(s) != nil {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// HTTPSEnabled reports whether the https listener runs: an address and a source
+// of certificates (files or tls_domains).
+func (c *Config) HTTPSEnabled() bool {
+	return c.HTTPS != "" && ((c.TLSCert != "" && c.TLSKey != "") || len(c.TLSDomains) > 0)
 }
 
 func (c *Config) validateTURN() error {
@@ -404,9 +492,10 @@ func (c *Config) validateTURN() error {
 	return nil
 }
 
-// TURNTLSEnabled reports whether TURN over TLS runs: an address and a certificate.
+// TURNTLSEnabled reports whether TURN over TLS runs: an address and a certificate,
+// its own (turn_cert, turn_key) or, without one, https's.
 func (c *Config) TURNTLSEnabled() bool {
-	return c.TURNTLS != "" && c.TURNCert != "" && c.TURNKey != ""
+	return c.TURNTLS != "" && ((c.TURNCert != "" && c.TURNKey != "") || c.HTTPSEnabled())
 }
 
 // ParsePortRange parses "min-max" (inclusive, 1-65535).

@@ -679,6 +679,12 @@ func TestDocs(t *testing.T) {
 		t.Run(fmt.Sprintf("example %d", i+1), func(t *testing.T) {
 			c := config.Default()
 			err := c.LoadYAML(strings.NewReader(b[1]), "docs/deploy.md example")
+			if err == nil && c.Secret == "" && strings.Contains(b[1], "OPENROOM_SECRET") {
+				// the example takes its secret from the environment, as the docs advise
+				err = c.LoadEnv(func(k string) (string, bool) {
+					return "0123456789abcdef0123456789abcdef", k == "OPENROOM_SECRET"
+				})
+			}
 			if err == nil {
 				err = c.Validate()
 			}

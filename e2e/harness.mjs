@@ -697,3 +697,206 @@ export function spawnTracked(cmd, args, { cwd = REPO_ROOT, env = {}, stdout = 'l
     },
   };
 }
+
+// ---------------------------------------------------------------------------
+// Admin page (/admin; admin/ package)
+
+/**
+ * Opens `${baseURL}/admin` in a new browser context and, unless login is false,
+ * signs in with `token` (#admin-token, #admin-login). Every confirm() the page
+ * asks is accepted and its text kept in `dialogs`.
+ * Returns {user: 'admin', page, context, dialogs, logs(), close()}.
+ */
+export async function openAdmin(browser, baseURL, token, { timeout = 15_000, login = true } = {}) {
+  const admin = await newMemberPage(browser, 'admin');
+  const dialogs = [];
+  admin.page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    d.accept().catch(() => {});
+  });
+  try {
+    const res = await admin.page.goto(`${baseURL}/admin`, { waitUntil: 'domcontentloaded', timeout });
+    if (res && res.status() !== 200) {
+      const body = (await res.text().catch(() => '')).slice(0, 300);
+      throw new Error(`GET ${baseURL}/admin answered ${res.status()}: ${safeJSON(body)} (is /admin mounted, with an admin token set?)`);
+    }
+    if (login) await adminLogin(admin.page, token, { timeout });
+  } catch (err) {
+    appendToError(err, `--- admin page log ---\n${admin.logs()}`);
+    await admin.close();
+    throw err;
+  }
+  return Object.assign(admin, { dialogs });
+}
+
+/**
+ * Types `token` into #admin-token, clicks #admin-login and waits until the
+ * token form is gone (signed in). Throws with #admin-error's text if it shows.
+ */
+export async function adminLogin(page, token, { timeout = 15_000 } = {}) {
+  await page.locator('#admin-token').fill(token, { timeout });
+  await page.locator('#admin-login').click({ timeout });
+  const outcome = await page.waitForFunction(
+    () => {
+      const form = document.querySelector('#admin-token');
+      const err = document.querySelector('#admin-error');
+      if (err && !err.hidden && err.textContent.trim()) return { error: err.textContent.trim() };
+      if (form && !form.checkVisibility()) return { ok: true };
+      return false;
+    },
+    null,
+    { timeout, polling: 100 },
+  );
+  const res = await outcome.jsonValue();
+  if (res.error) throw new Error(`admin sign-in failed: #admin-error says ${safeJSON(res.error)}`);
+}
+
+/** Text of #admin-error when it shows, else ''. */
+export function adminError(page) {
+  return page.evaluate(() => {
+    const e = document.querySelector('#admin-error');
+    return e && !e.hidden ? e.textContent.trim() : '';
+  });
+}
+
+/** userIDs the admin page lists in `room` ([data-member="{room}/{user}"]). */
+export function adminMembers(page, room) {
+  return page.evaluate(
+    (r) =>
+      [...document.querySelectorAll('[data-member]')]
+        .map((el) => el.getAttribute('data-member'))
+        .filter((k) => k.startsWith(`${r}/`))
+        .map((k) => k.slice(r.length + 1))
+        .sort(),
+    room,
+  );
+}
+
+/**
+ * The kbit/s the admin page shows for user's tracks in room:
+ * {in, out} summed over the .kbps-in / .kbps-out cells (their data-kbps).
+ */
+export function adminRates(page, room, user) {
+  return page.evaluate(
+    (key) => {
+      const row = [...document.querySelectorAll('[data-member]')].find((el) => el.getAttribute('data-member') === key);
+      const sum = (sel) =>
+        row ? [...row.querySelectorAll(sel)].reduce((a, el) => a + (Number(el.dataset.kbps) || 0), 0) : 0;
+      return { in: sum('.kbps-in'), out: sum('.kbps-out') };
+    },
+    `${room}/${user}`,
+  );
+}
+
+// ---------------------------------------------------------------------------
+// HTTPS (https, tls_cert, tls_key; cmd/openroom/tls.go)
+
+/**
+ * Writes a self-signed certificate for localhost, 127.0.0.1 and the namespace's
+ * addresses (openssl), valid for 2 days, into a directory of its own under
+ * BUILD_DIR. Returns {cert, key} (file paths).
+ */
+export async function selfSignedCert() {
+  const dir = path.join(BUILD_DIR, `tls-${process.pid}-${Date.now().toString(36)}`);
+  mkdirSync(dir, { recursive: true });
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  const ips = ['127.0.0.1', process.env.OPENROOM_TEST_IP, process.env.OPENROOM_TEST_IP2].filter(Boolean);
+  const san = ['DNS:localhost', ...ips.map((ip) => `IP:${ip}`)].join(',');
+  const p = spawnTracked('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', `subjectAltName=${san}`]);
+  const { code, error } = await p.done;
+  if (code !== 0) throw new Error(`openssl req -x509 failed (${error ?? `exit ${code}`}):\n${p.logs()}`);
+  return { cert, key };
+}
+
+/**
+ * Starts openroom with HTTPS as well as HTTP, each on a free port of the namespace:
+ *   openroom --http 0.0.0.0:PORT --https 0.0.0.0:HTTPSPORT --tls-cert C --tls-key K
+ *     --turn-tls 0.0.0.0:TLSPORT --rtc-port UDPPORT --rtmp 0.0.0.0:RTMPPORT
+ *     --node-ip $OPENROOM_TEST_IP ...args
+ * with a certificate from selfSignedCert() (browsers need --ignore-certificate-errors),
+ * and waits until GET http://127.0.0.1:PORT/healthz answers 200 (/healthz is never
+ * redirected to https). Returns startServer()'s object, whose `url` is
+ * https://localhost:HTTPSPORT, plus {httpURL, httpsPort, turnTLSPort, cert, key}.
+ */
+export async function startHTTPSServer({ args = [], readyTimeout = 20_000, env = {} } = {}) {
+  const nodeIP = requireNetns();
+  const bin = await buildServer();
+  const { cert, key } = await selfSignedCert();
+  const port = await freeTcpPort();
+  const httpsPort = await freeTcpPort();
+  const turnTLSPort = await freeTcpPort();
+  const rtcPort = await freeUdpPort();
+  const rtmpPort = await freeTcpPort();
+  const fullArgs = ['--http', `0.0.0.0:${port}`, '--https', `0.0.0.0:${httpsPort}`, '--tls-cert', cert, '--tls-key', key,
+    '--turn-tls', `0.0.0.0:${turnTLSPort}`, '--rtc-port', String(rtcPort), '--rtmp', `0.0.0.0:${rtmpPort}`,
+    '--node-ip', nodeIP, ...args];
+  const log = new LogRing(1000);
+  log.push(`$ ${bin} ${fullArgs.join(' ')}`);
+  const proc = spawn(bin, fullArgs, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // own process group
+  });
+  const unregister = register({ kill: () => killGroup(proc.pid) });
+  proc.stdout.on('data', (d) => log.write(d));
+  proc.stderr.on('data', (d) => log.write(d));
+  let exited = null;
+  const exitPromise = new Promise((resolve) => {
+    const finish = (info, line) => {
+      if (exited) return;
+      exited = info;
+      log.push(line);
+      resolve(info);
+    };
+    proc.on('exit', (code, signal) => finish({ code, signal }, `[openroom exited: code=${code} signal=${signal}]`));
+    proc.on('error', (err) => finish({ code: null, signal: null, error: err }, `[openroom failed to start: ${err.message}]`));
+  });
+  let stopped = false;
+  const server = {
+    url: `https://localhost:${httpsPort}`,
+    httpURL: `http://localhost:${port}`,
+    port,
+    httpsPort,
+    turnTLSPort,
+    rtcPort,
+    rtmpPort,
+    cert,
+    key,
+    proc,
+    logs: () => log.text(),
+    exited: () => exited,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (!exited) {
+        killGroup(proc.pid, 'SIGTERM');
+        const t = setTimeout(() => killGroup(proc.pid, 'SIGKILL'), 5000);
+        await exitPromise;
+        clearTimeout(t);
+      }
+      killGroup(proc.pid, 'SIGKILL');
+      unregister();
+    },
+  };
+  const deadline = Date.now() + readyTimeout;
+  let lastErr = 'no answer yet';
+  while (Date.now() < deadline && !exited) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer().catch(() => {});
+      if (res.status === 200 && log.text().includes('openroom listening https')) return server;
+      lastErr = `HTTP ${res.status}`;
+    } catch (err) {
+      lastErr = err.cause?.code || err.message;
+    }
+    await sleep(100);
+  }
+  await server.stop();
+  throw new Error(
+    `openroom (https) did not answer 200 on GET http://127.0.0.1:${port}/healthz within ${readyTimeout} ms ` +
+      `(${exited ? `it exited: ${safeJSON(exited)}` : `last: ${lastErr}`})\n--- server log ---\n${log.text()}`,
+  );
+}

@@ -73,9 +73,10 @@ declare -A PKG_OF=(
   [ip]=iproute2
   [unshare]=util-linux
   [gcc]=gcc # go test -race needs cgo
+  [openssl]=openssl # e2e/tls.test.mjs makes a self-signed certificate
 )
 missing_pkgs=()
-for cmd in chromium ffmpeg turnserver ip unshare gcc; do
+for cmd in chromium ffmpeg turnserver ip unshare gcc openssl; do
   if ! command -v "$cmd" >/dev/null 2>&1; then
     missing_pkgs+=("${PKG_OF[$cmd]}")
   fi
@@ -112,7 +113,7 @@ if [[ ${#missing_pkgs[@]} -gt 0 ]]; then
   apt_retry /tmp/openroom-apt-update.log update || die "apt-get update failed"
   apt_retry /tmp/openroom-apt-install.log install "${missing_pkgs[@]}" ||
     die "apt-get install ${missing_pkgs[*]} failed"
-  for cmd in chromium ffmpeg turnserver ip unshare gcc; do
+  for cmd in chromium ffmpeg turnserver ip unshare gcc openssl; do
     command -v "$cmd" >/dev/null 2>&1 || die "$cmd still missing after apt-get install ${missing_pkgs[*]}"
   done
   echo "installed: ${missing_pkgs[*]}"

@@ -317,6 +317,8 @@ func (c *conn) fail(ref string, err error) {
 	code := codeOf(err)
 	if code == CodeInternal {
 		c.log.Error("request failed", "type", ref, "err", err)
+	} else {
+		c.log.Info("request refused", "type", ref, "code", code, "err", err) // c.log names room and user once joined
 	}
 	c.out(map[string]any{"type": "error", "code": code, "message": err.Error(), "ref": ref})
 }

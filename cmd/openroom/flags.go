@@ -18,6 +18,12 @@ func loadConfig(args []string, stderr io.Writer, env func(string) (string, bool)
 	var (
 		file     = fs.String("config", "", "YAML config file")
 		httpAddr = fs.String("http", "", "HTTP listen address")
+		https    = fs.String("https", "", "HTTPS listen address")
+		tlsCert  = fs.String("tls-cert", "", "HTTPS certificate file (PEM chain)")
+		tlsKey   = fs.String("tls-key", "", "HTTPS key file (PEM)")
+		tlsDoms  = fs.String("tls-domains", "", "domains for automatic HTTPS certificates (comma-separated)")
+		tlsCache = fs.String("tls-cache-dir", "", "where automatic certificates are kept")
+		tlsRedir = fs.Bool("tls-redirect", true, "redirect http to https while https is on")
 		rtcPort  = fs.Int("rtc-port", 0, "UDP port for WebRTC")
 		nodeIP   = fs.String("node-ip", "", "IP announced in ICE candidates")
 		rtmpAddr = fs.String("rtmp", "", "RTMP listen address (mini-program bridge)")
@@ -56,6 +62,18 @@ func loadConfig(args []string, stderr io.Writer, env func(string) (string, bool)
 		switch f.Name {
 		case "http":
 			cfg.HTTP = *httpAddr
+		case "https":
+			cfg.HTTPS = *https
+		case "tls-cert":
+			cfg.TLSCert = *tlsCert
+		case "tls-key":
+			cfg.TLSKey = *tlsKey
+		case "tls-domains":
+			cfg.TLSDomains = splitComma(*tlsDoms)
+		case "tls-cache-dir":
+			cfg.TLSCacheDir = *tlsCache
+		case "tls-redirect":
+			cfg.TLSRedirect = *tlsRedir
 		case "rtc-port":
 			cfg.RTCPort = *rtcPort
 		case "rtmp":
@@ -96,15 +114,21 @@ func loadConfig(args []string, stderr io.Writer, env func(string) (string, bool)
 		case "turn-relay-ports":
 			cfg.TURNRelayPorts = *turnPort
 		case "turn-allow":
-			cfg.TURNAllow = nil
-			for _, s := range strings.Split(*turnOK, ",") {
-				if s = strings.TrimSpace(s); s != "" {
-					cfg.TURNAllow = append(cfg.TURNAllow, s)
-				}
-			}
+			cfg.TURNAllow = splitComma(*turnOK)
 		}
 	})
 	return cfg, cfg.Validate()
+}
+
+// splitComma splits a comma-separated flag value, dropping blanks.
+func splitComma(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func setOpenLogin(fs *flag.FlagSet) bool {

@@ -46,6 +46,13 @@ Usage:
 Server flags (an empty address disables that listener):
   --config FILE        YAML file overlaying the defaults (unknown keys are an error)
   --http ADDR          room API, signaling and demo (default :8080)
+  --https ADDR         the same over TLS, e.g. :443 (default: off); needs --tls-cert and
+                       --tls-key, or --tls-domains
+  --tls-cert FILE      PEM certificate chain for https (reloaded when it changes)
+  --tls-key FILE       PEM private key for https
+  --tls-domains D,...  automatic certificates (Let's Encrypt) for these domains
+  --tls-cache-dir DIR  where automatic certificates are kept (default /var/lib/openroom/certs)
+  --tls-redirect=BOOL  while https is on, http redirects to it, except /healthz (default true)
   --rtc-port N         the one UDP port for all WebRTC traffic, 0 disables (default 7882)
   --node-ip IP         address announced in ICE candidates (default: the machine's addresses)
   --rtmp ADDR          mini-program bridge: RTMP ingest and playback (default :1935)
@@ -59,7 +66,8 @@ Server flags (an empty address disables that listener):
   --admin-token T      token for /admin and its API (default: random, printed at start)
   --drain D            how long shutdown waits for members to leave (default 10s)
   --turn ADDR          TURN server over UDP and TCP (default :3478)
-  --turn-tls ADDR      TURN over TLS, with --turn-cert and --turn-key (default :5349)
+  --turn-tls ADDR      TURN over TLS, with --turn-cert and --turn-key, or https's
+                       certificate (default :5349)
   --turn-cert FILE     PEM certificate chain for TURN over TLS
   --turn-key FILE      PEM private key for TURN over TLS
   --turn-host HOST     host put in the TURN URLs (default: node IP, else the client's Host)

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -115,5 +118,56 @@ func TestConfigPrint(t *testing.T) {
 				t.Errorf("got %q printed; want it masked", tc.notWant)
 			}
 		})
+	}
+}
+
+// TestDrainWithMembersLeavesNothingRunning: the in-process twin of the SIGTERM
+// e2e test: members connected, shutdown drains and closes them, and no
+// goroutine of the server is left.
+func TestDrainWithMembersLeavesNothingRunning(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := newSyncBuffer("openroom listening")
+	done := startRun(t, ctx, []string{"--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "", "--turn", "",
+		"--drain", "1s"}, stderr, nil)
+	select {
+	case <-stderr.seen:
+	case code := <-done:
+		t.Fatalf("run returned %v; stderr:\n%s", code, stderr.String())
+	case <-time.After(runDeadline):
+		t.Fatalf("no start; stderr:\n%s", stderr.String())
+	}
+	addr := listenRE.FindStringSubmatch(stderr.String())[1]
+	_, sig := loginInfo(t, addr, "alice")
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if err := ws.WriteJSON(map[string]any{"type": "join", "room": "drain", "userSig": sig}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	_ = ws.SetReadDeadline(time.Now().Add(runDeadline))
+	cancelled := false
+	for {
+		var m map[string]any
+		if err := ws.ReadJSON(&m); err != nil {
+			break // the server closed the socket after the drain
+		}
+		got[m["type"].(string)] = true
+		if m["type"] == "joined" && !cancelled {
+			cancel() // as SIGTERM does
+			cancelled = true
+		}
+	}
+	for _, want := range []string{"joined", "going_away", "kicked"} {
+		if !got[want] {
+			t.Errorf("messages: got %v; want %q among them", got, want)
+		}
+	}
+	if code := waitCode(t, done, stderr); code != 0 {
+		t.Errorf("exit code: got %d; want 0", code)
 	}
 }

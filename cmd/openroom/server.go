@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openroom/openroom/admin"
 	"github.com/openroom/openroom/auth"
 	"github.com/openroom/openroom/config"
 	bridge "github.com/openroom/openroom/miniprogram-bridge"
@@ -87,6 +88,7 @@ type app struct {
 	turnUDP net.PacketConn // nil when disabled
 	turnTCP net.Listener   // nil when disabled
 	turnTLS net.Listener   // nil when disabled
+	https   *httpsFront    // nil when HTTPS is off (tls.go)
 	rooms   *room.Manager
 	sig     *signaling.Server
 	mux     *http.ServeMux
@@ -114,6 +116,10 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 			return nil, err
 		}
 	}
+	if a.https, err = newHTTPSFront(cfg, log); err != nil { // before TURN, which may share its certificate
+		a.closeListeners()
+		return nil, err
+	}
 	if err = a.listenTURN(&cfg); err != nil {
 		a.closeListeners()
 		return nil, err
@@ -136,6 +142,9 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		StreamURLs: urls, Logger: log})
 	a.sig.Register(a.mux)
 	a.registerOps(engine != nil)
+	adminHandler := admin.Handler(admin.Options{Rooms: a.rooms, Token: cfg.AdminToken, Logger: log})
+	a.mux.Handle("/admin/", adminHandler)
+	a.mux.Handle("/admin", adminHandler)
 	a.mux.Handle("/", web.Handler())
 	if cfg.HTTP != "" {
 		a.httpLn, err = net.Listen("tcp", cfg.HTTP)
@@ -168,7 +177,7 @@ func (a *app) listenTURN(cfg *config.Config) error {
 		cfg.TURN = a.turnTCP.Addr().String()
 	}
 	if tlsOn {
-		tlsConf, err := turn.TLSConfig(cfg.TURNCert, cfg.TURNKey, a.log)
+		tlsConf, err := a.turnTLSConfig(cfg)
 		if err != nil {
 			return err
 		}
@@ -219,6 +228,7 @@ func (a *app) closeListeners() {
 	if a.httpLn != nil {
 		_ = a.httpLn.Close()
 	}
+	a.closeHTTPS()
 	if a.rtmpLn != nil {
 		_ = a.rtmpLn.Close()
 	}
@@ -237,7 +247,7 @@ func (a *app) serve(ctx context.Context) error {
 	var srv *http.Server
 	errc := make(chan error, 1)
 	if a.httpLn != nil {
-		srv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}
+		srv = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -247,6 +257,7 @@ func (a *app) serve(ctx context.Context) error {
 		}()
 		a.log.Info("openroom listening", "http", a.httpLn.Addr().String(), "url", "http://localhost:"+port(a.httpLn.Addr()))
 	}
+	a.serveHTTPS(&wg, errc)
 	if a.rtmpLn != nil {
 		wg.Add(1)
 		go func() {
@@ -292,11 +303,13 @@ func (a *app) serve(ctx context.Context) error {
 	case err = <-errc:
 	}
 	a.log.Info("shutting down")
+	waitHTTPS := a.shutdownHTTPS(5 * time.Second)
 	if srv != nil {
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = srv.Shutdown(sctx)
 		scancel()
 	}
+	waitHTTPS()
 	a.sig.Close()
 	if a.turn != nil {
 		_ = a.turn.Close() // ends the Serve calls
