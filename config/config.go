@@ -189,19 +189,59 @@ func (c *Config) LoadYAML(r io.Reader, name string) error {
 		if errors.Is(err, io.EOF) { // only comments: no document at all
 			return nil
 		}
-		return fmt.Errorf("%w: %s: %s", ErrInvalid, name, friendlyYAML(err))
+		return fmt.Errorf("%w: %s: %s", ErrInvalid, name, friendlyYAML(err, data))
 	}
 	return nil
 }
 
 var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
 
-func friendlyYAML(err error) string {
+var typeError = regexp.MustCompile(`line (\d+): cannot unmarshal !!(\w+) ` + "`" + `([^` + "`" + `]*)` + "`" + ` into (\S+)`)
+
+func friendlyYAML(err error, data []byte) string {
 	msg := err.Error()
 	if m := unknownField.FindStringSubmatch(msg); m != nil {
-		return fmt.Sprintf("unknown key %q on line %s", m[2], m[1])
+		return fmt.Sprintf("unknown key %q on line %s (see openroom.example.yaml for every key)", m[2], m[1])
+	}
+	if m := typeError.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("%s on line %s: %q is not %s", keyOnLine(data, m[1]), m[1], m[3], typeName(m[4]))
 	}
 	return strings.TrimPrefix(msg, "yaml: ")
+}
+
+// keyOnLine names the key written on a (1-based) line of a YAML document.
+func keyOnLine(data []byte, line string) string {
+	n, _ := strconv.Atoi(line)
+	lines := strings.Split(string(data), "\n")
+	if n < 1 || n > len(lines) {
+		return "a value"
+	}
+	key, _, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(lines[n-1]), "-")), ":")
+	return key
+}
+
+func typeName(goType string) string {
+	switch goType {
+	case "int", "uint32", "int64":
+		return "a whole number"
+	case "bool":
+		return "true or false"
+	case "time.Duration":
+		return "a duration like 20s or 1h"
+	case "[]string":
+		return "a list"
+	}
+	return "a " + goType
+}
+
+// LineOf finds the line of a YAML document where key is set, or 0.
+func LineOf(data []byte, key string) int {
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, key+":") {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // LoadFile overlays the YAML file at path.

@@ -57,3 +57,32 @@ func TestExampleFileCoversEveryKey(t *testing.T) {
 		t.Errorf("uncommented example: got %+v; want the defaults %+v", got, want)
 	}
 }
+
+func TestYAMLErrorsNameKeyLineAndWhatIsAllowed(t *testing.T) {
+	tests := []struct {
+		name, doc string
+		want      []string
+	}{
+		{"unknown key", "http: \":8080\"\nrtc_prot: 1\n", []string{`unknown key "rtc_prot"`, "line 2"}},
+		{"not a number", "rtc_port: abc\n", []string{"rtc_port on line 1", `"abc" is not a whole number`}},
+		{"not a bool", "open_login: maybe\n", []string{"open_login on line 1", "true or false"}},
+		{"not a duration", "drain: soon\n", []string{"drain on line 1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			err := c.LoadYAML(strings.NewReader(tc.doc), "f.yaml")
+			if err == nil {
+				t.Fatalf("got nil; want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("got %q; want it to contain %q", err, w)
+				}
+			}
+		})
+	}
+	if got := LineOf([]byte("a: 1\nrtc_port: 5\n"), "rtc_port"); got != 2 {
+		t.Errorf("LineOf: got %d; want 2", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/openroom/openroom/config"
@@ -117,7 +118,28 @@ func loadConfig(args []string, stderr io.Writer, env func(string) (string, bool)
 			cfg.TURNAllow = splitComma(*turnOK)
 		}
 	})
-	return cfg, cfg.Validate()
+	if err := cfg.Validate(); err != nil {
+		return cfg, withFileLine(err, *file)
+	}
+	return cfg, nil
+}
+
+// withFileLine adds where a bad setting is written, when it comes from the file.
+func withFileLine(err error, file string) error {
+	if file == "" {
+		return err
+	}
+	data, rerr := os.ReadFile(file)
+	if rerr != nil {
+		return err
+	}
+	rest := strings.TrimPrefix(err.Error(), config.ErrInvalid.Error()+": ")
+	key, _, _ := strings.Cut(rest, " ")
+	key = strings.TrimSuffix(key, ":")
+	if n := config.LineOf(data, key); n > 0 {
+		return fmt.Errorf("%w (%s line %d)", err, file, n)
+	}
+	return err
 }
 
 // splitComma splits a comma-separated flag value, dropping blanks.

@@ -171,3 +171,12 @@ func TestDrainWithMembersLeavesNothingRunning(t *testing.T) {
 		t.Errorf("exit code: got %d; want 0", code)
 	}
 }
+
+func TestBadValueNamesFileLine(t *testing.T) {
+	file := writeFile(t, "openroom.yaml", "http: \":8080\"\nrtc_port: 70000\n")
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"--config", file}, &out, &errb, func(string) (string, bool) { return "", false })
+	if code != 2 || !strings.Contains(errb.String(), "rtc_port 70000: want 1-65535") || !strings.Contains(errb.String(), "line 2") {
+		t.Errorf("got %d %q; want 2 naming rtc_port, what is allowed and line 2", code, errb.String())
+	}
+}
