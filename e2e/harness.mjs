@@ -249,10 +249,11 @@ export function buildServer() {
 /**
  * Starts the openroom server on a free port of the namespace:
  *   openroom --http 0.0.0.0:PORT --rtc-port UDPPORT --node-ip $OPENROOM_TEST_IP ...args
- * and waits until GET http://127.0.0.1:PORT/ answers 200 (20 s).
+ * and waits until GET http://127.0.0.1:PORT{readyPath} answers 200 (20 s) and, when
+ * readyLog is given, the server has logged it.
  * Returns {url, port, rtcPort, proc, logs(), stop()}.
  */
-export async function startServer({ args = [], readyTimeout = 20_000, env = {} } = {}) {
+export async function startServer({ args = [], readyTimeout = 20_000, env = {}, readyPath = '/', readyLog = '' } = {}) {
   const nodeIP = requireNetns();
   const bin = await buildServer();
   const port = await freeTcpPort();
@@ -314,9 +315,9 @@ export async function startServer({ args = [], readyTimeout = 20_000, env = {} }
   while (Date.now() < deadline) {
     if (exited) break;
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`http://127.0.0.1:${port}${readyPath}`, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
       await res.arrayBuffer().catch(() => {});
-      if (res.status === 200) return server;
+      if (res.status === 200 && log.text().includes(readyLog)) return server;
       lastErr = `HTTP ${res.status}`;
     } catch (err) {
       lastErr = err.cause?.code || err.message;
@@ -325,7 +326,7 @@ export async function startServer({ args = [], readyTimeout = 20_000, env = {} }
   }
   await server.stop();
   throw new Error(
-    `openroom did not answer 200 on GET http://127.0.0.1:${port}/ within ${readyTimeout} ms ` +
+    `openroom did not answer 200 on GET http://127.0.0.1:${port}${readyPath} within ${readyTimeout} ms ` +
       `(${exited ? `it exited: ${safeJSON(exited)}` : `last: ${lastErr}`})\n--- server log ---\n${log.text()}`,
   );
 }
@@ -820,83 +821,16 @@ export async function selfSignedCert() {
  * redirected to https). Returns startServer()'s object, whose `url` is
  * https://localhost:HTTPSPORT, plus {httpURL, httpsPort, turnTLSPort, cert, key}.
  */
-export async function startHTTPSServer({ args = [], readyTimeout = 20_000, env = {} } = {}) {
-  const nodeIP = requireNetns();
-  const bin = await buildServer();
+export async function startHTTPSServer({ args = [], ...opts } = {}) {
   const { cert, key } = await selfSignedCert();
-  const port = await freeTcpPort();
   const httpsPort = await freeTcpPort();
   const turnTLSPort = await freeTcpPort();
-  const rtcPort = await freeUdpPort();
-  const rtmpPort = await freeTcpPort();
-  const fullArgs = ['--http', `0.0.0.0:${port}`, '--https', `0.0.0.0:${httpsPort}`, '--tls-cert', cert, '--tls-key', key,
-    '--turn-tls', `0.0.0.0:${turnTLSPort}`, '--rtc-port', String(rtcPort), '--rtmp', `0.0.0.0:${rtmpPort}`,
-    '--node-ip', nodeIP, ...args];
-  const log = new LogRing(1000);
-  log.push(`$ ${bin} ${fullArgs.join(' ')}`);
-  const proc = spawn(bin, fullArgs, {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // own process group
+  const server = await startServer({
+    ...opts,
+    readyPath: '/healthz',
+    readyLog: 'openroom listening https',
+    args: ['--https', `0.0.0.0:${httpsPort}`, '--tls-cert', cert, '--tls-key', key,
+      '--turn-tls', `0.0.0.0:${turnTLSPort}`, ...args],
   });
-  const unregister = register({ kill: () => killGroup(proc.pid) });
-  proc.stdout.on('data', (d) => log.write(d));
-  proc.stderr.on('data', (d) => log.write(d));
-  let exited = null;
-  const exitPromise = new Promise((resolve) => {
-    const finish = (info, line) => {
-      if (exited) return;
-      exited = info;
-      log.push(line);
-      resolve(info);
-    };
-    proc.on('exit', (code, signal) => finish({ code, signal }, `[openroom exited: code=${code} signal=${signal}]`));
-    proc.on('error', (err) => finish({ code: null, signal: null, error: err }, `[openroom failed to start: ${err.message}]`));
-  });
-  let stopped = false;
-  const server = {
-    url: `https://localhost:${httpsPort}`,
-    httpURL: `http://localhost:${port}`,
-    port,
-    httpsPort,
-    turnTLSPort,
-    rtcPort,
-    rtmpPort,
-    cert,
-    key,
-    proc,
-    logs: () => log.text(),
-    exited: () => exited,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      if (!exited) {
-        killGroup(proc.pid, 'SIGTERM');
-        const t = setTimeout(() => killGroup(proc.pid, 'SIGKILL'), 5000);
-        await exitPromise;
-        clearTimeout(t);
-      }
-      killGroup(proc.pid, 'SIGKILL');
-      unregister();
-    },
-  };
-  const deadline = Date.now() + readyTimeout;
-  let lastErr = 'no answer yet';
-  while (Date.now() < deadline && !exited) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`, { redirect: 'manual', signal: AbortSignal.timeout(2000) });
-      await res.arrayBuffer().catch(() => {});
-      if (res.status === 200 && log.text().includes('openroom listening https')) return server;
-      lastErr = `HTTP ${res.status}`;
-    } catch (err) {
-      lastErr = err.cause?.code || err.message;
-    }
-    await sleep(100);
-  }
-  await server.stop();
-  throw new Error(
-    `openroom (https) did not answer 200 on GET http://127.0.0.1:${port}/healthz within ${readyTimeout} ms ` +
-      `(${exited ? `it exited: ${safeJSON(exited)}` : `last: ${lastErr}`})\n--- server log ---\n${log.text()}`,
-  );
+  return Object.assign(server, { url: `https://localhost:${httpsPort}`, httpURL: server.url, httpsPort, turnTLSPort, cert, key });
 }

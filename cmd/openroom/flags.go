@@ -11,117 +11,76 @@ import (
 )
 
 // loadConfig builds the configuration: defaults, then --config FILE, then env, then flags.
+// The flags are parsed twice: first to find the file (and report bad flags),
+// then onto the loaded configuration, so only flags that were given override.
 func loadConfig(args []string, stderr io.Writer, env func(string) (string, bool)) (config.Config, error) {
+	var scratch config.Config
+	var file string
+	first := newFlagSet(stderr, &scratch, &file)
+	if err := first.Parse(args); err != nil {
+		return config.Default(), err
+	}
+	if first.NArg() > 0 {
+		return config.Default(), fmt.Errorf("unexpected argument %q (flags start with --)", first.Arg(0))
+	}
 	cfg := config.Default()
-	fs := flag.NewFlagSet("openroom", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
-	var (
-		file     = fs.String("config", "", "YAML config file")
-		httpAddr = fs.String("http", "", "HTTP listen address")
-		https    = fs.String("https", "", "HTTPS listen address")
-		tlsCert  = fs.String("tls-cert", "", "HTTPS certificate file (PEM chain)")
-		tlsKey   = fs.String("tls-key", "", "HTTPS key file (PEM)")
-		tlsDoms  = fs.String("tls-domains", "", "domains for automatic HTTPS certificates (comma-separated)")
-		tlsCache = fs.String("tls-cache-dir", "", "where automatic certificates are kept")
-		tlsRedir = fs.Bool("tls-redirect", true, "redirect http to https while https is on")
-		rtcPort  = fs.Int("rtc-port", 0, "UDP port for WebRTC")
-		nodeIP   = fs.String("node-ip", "", "IP announced in ICE candidates")
-		rtmpAddr = fs.String("rtmp", "", "RTMP listen address (mini-program bridge)")
-		secret   = fs.String("secret", "", "token secret")
-		open     = fs.Bool("open-login", true, "anyone may get tokens")
-		capacity = fs.Int("room-capacity", 0, "members per room")
-		timeout  = fs.Duration("member-timeout", 0, "drop silent members after")
-		logLevel = fs.String("log-level", "", "log level")
-		turnAddr = fs.String("turn", "", "TURN listen address (UDP and TCP)")
-		turnTLS  = fs.String("turn-tls", "", "TURN over TLS listen address")
-		turnCert = fs.String("turn-cert", "", "TURN TLS certificate file")
-		turnKey  = fs.String("turn-key", "", "TURN TLS key file")
-		turnHost = fs.String("turn-host", "", "host in the TURN URLs handed to clients")
-		turnPort = fs.String("turn-relay-ports", "", "TURN relay port range min-max")
-		turnOK   = fs.String("turn-allow", "", "CIDRs relays may reach although private (comma-separated)")
-		logFmt   = fs.String("log-format", "", "text or json")
-		prod     = fs.Bool("production", false, "refuse dev-mode shortcuts (open login, random secret)")
-		adminTok = fs.String("admin-token", "", "token for /admin")
-		drain    = fs.Duration("drain", 0, "how long shutdown waits for members to leave")
-	)
-	if err := fs.Parse(args); err != nil {
-		return cfg, err
-	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0))
-	}
-	if *file != "" {
-		if err := cfg.LoadFile(*file); err != nil {
+	if file != "" {
+		if err := cfg.LoadFile(file); err != nil {
 			return cfg, err
 		}
 	}
 	if err := cfg.LoadEnv(env); err != nil {
 		return cfg, err
 	}
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "http":
-			cfg.HTTP = *httpAddr
-		case "https":
-			cfg.HTTPS = *https
-		case "tls-cert":
-			cfg.TLSCert = *tlsCert
-		case "tls-key":
-			cfg.TLSKey = *tlsKey
-		case "tls-domains":
-			cfg.TLSDomains = splitComma(*tlsDoms)
-		case "tls-cache-dir":
-			cfg.TLSCacheDir = *tlsCache
-		case "tls-redirect":
-			cfg.TLSRedirect = *tlsRedir
-		case "rtc-port":
-			cfg.RTCPort = *rtcPort
-		case "rtmp":
-			cfg.RTMP = *rtmpAddr
-		case "node-ip":
-			cfg.NodeIP = *nodeIP
-		case "secret":
-			cfg.Secret = *secret
-		case "open-login":
-			cfg.OpenLogin = *open
-		case "room-capacity":
-			cfg.RoomCapacity = *capacity
-		case "member-timeout":
-			cfg.MemberTimeout = *timeout
-		case "log-format":
-			cfg.LogFormat = *logFmt
-		case "production":
-			cfg.Production = *prod
-			if *prod && !setOpenLogin(fs) {
-				cfg.OpenLogin = false // production implies closed login unless said otherwise
-			}
-		case "admin-token":
-			cfg.AdminToken = *adminTok
-		case "drain":
-			cfg.Drain = *drain
-		case "log-level":
-			cfg.LogLevel = *logLevel
-		case "turn":
-			cfg.TURN = *turnAddr
-		case "turn-tls":
-			cfg.TURNTLS = *turnTLS
-		case "turn-cert":
-			cfg.TURNCert = *turnCert
-		case "turn-key":
-			cfg.TURNKey = *turnKey
-		case "turn-host":
-			cfg.TURNHost = *turnHost
-		case "turn-relay-ports":
-			cfg.TURNRelayPorts = *turnPort
-		case "turn-allow":
-			cfg.TURNAllow = splitComma(*turnOK)
-		}
-	})
+	fs := newFlagSet(stderr, &cfg, &file)
+	_ = fs.Parse(args) // the same arguments parsed cleanly above
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["production"] && cfg.Production && !set["open-login"] {
+		cfg.OpenLogin = false // production implies closed login unless said otherwise
+	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, withFileLine(err, *file)
+		return cfg, withFileLine(err, file)
 	}
 	return cfg, nil
+}
+
+// newFlagSet binds every server flag to a field of c.
+func newFlagSet(stderr io.Writer, c *config.Config, file *string) *flag.FlagSet {
+	fs := flag.NewFlagSet("openroom", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	list := func(dst *[]string) func(string) error {
+		return func(v string) error { *dst = splitComma(v); return nil }
+	}
+	fs.StringVar(file, "config", "", "YAML config file")
+	fs.StringVar(&c.HTTP, "http", c.HTTP, "HTTP listen address")
+	fs.StringVar(&c.HTTPS, "https", c.HTTPS, "HTTPS listen address")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "HTTPS certificate file (PEM chain)")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "HTTPS key file (PEM)")
+	fs.Func("tls-domains", "domains for automatic HTTPS certificates (comma-separated)", list(&c.TLSDomains))
+	fs.StringVar(&c.TLSCacheDir, "tls-cache-dir", c.TLSCacheDir, "where automatic certificates are kept")
+	fs.BoolVar(&c.TLSRedirect, "tls-redirect", c.TLSRedirect, "redirect http to https while https is on")
+	fs.IntVar(&c.RTCPort, "rtc-port", c.RTCPort, "UDP port for WebRTC")
+	fs.StringVar(&c.NodeIP, "node-ip", c.NodeIP, "IP announced in ICE candidates")
+	fs.StringVar(&c.RTMP, "rtmp", c.RTMP, "RTMP listen address (mini-program bridge)")
+	fs.StringVar(&c.Secret, "secret", c.Secret, "token secret")
+	fs.BoolVar(&c.OpenLogin, "open-login", c.OpenLogin, "anyone may get tokens")
+	fs.IntVar(&c.RoomCapacity, "room-capacity", c.RoomCapacity, "members per room")
+	fs.DurationVar(&c.MemberTimeout, "member-timeout", c.MemberTimeout, "drop silent members after")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level")
+	fs.StringVar(&c.TURN, "turn", c.TURN, "TURN listen address (UDP and TCP)")
+	fs.StringVar(&c.TURNTLS, "turn-tls", c.TURNTLS, "TURN over TLS listen address")
+	fs.StringVar(&c.TURNCert, "turn-cert", c.TURNCert, "TURN TLS certificate file")
+	fs.StringVar(&c.TURNKey, "turn-key", c.TURNKey, "TURN TLS key file")
+	fs.StringVar(&c.TURNHost, "turn-host", c.TURNHost, "host in the TURN URLs handed to clients")
+	fs.StringVar(&c.TURNRelayPorts, "turn-relay-ports", c.TURNRelayPorts, "TURN relay port range min-max")
+	fs.Func("turn-allow", "CIDRs relays may reach although private (comma-separated)", list(&c.TURNAllow))
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
+	fs.BoolVar(&c.Production, "production", c.Production, "refuse dev-mode shortcuts (open login, random secret)")
+	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "token for /admin")
+	fs.DurationVar(&c.Drain, "drain", c.Drain, "how long shutdown waits for members to leave")
+	return fs
 }
 
 // withFileLine adds where a bad setting is written, when it comes from the file.
@@ -151,10 +110,4 @@ func splitComma(v string) []string {
 		}
 	}
 	return out
-}
-
-func setOpenLogin(fs *flag.FlagSet) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "open-login" })
-	return set
 }
