@@ -38,6 +38,25 @@ func isKeyframe(au [][]byte) bool {
 	return false
 }
 
+// parameterSets remembers the latest SPS and PPS a stream carried.
+type parameterSets struct{ sps, pps []byte }
+
+// update records the SPS and PPS in au and reports whether au carries picture
+// slices (an access unit of parameter sets alone is a sequence header).
+func (p *parameterSets) update(au [][]byte) (slices bool) {
+	for _, n := range au {
+		switch naluType(n) {
+		case naluSPS:
+			p.sps = n
+		case naluPPS:
+			p.pps = n
+		case naluIDR, naluNonIDR:
+			slices = true
+		}
+	}
+	return slices
+}
+
 // withParameterSets returns au with SPS and PPS in front when it is a keyframe
 // that lacks them: a WebRTC subscriber that starts at this IDR must be able to
 // decode it. Access unit delimiters are dropped (they mean nothing over RTP).

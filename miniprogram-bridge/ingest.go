@@ -160,10 +160,10 @@ type ingestStream struct {
 	priv   uint32
 	warned map[string]bool
 
-	video    *sfu.Track
-	sps, pps []byte
-	pay      pioncodecs.H264Payloader
-	vpkt     rtp.Packet
+	video  *sfu.Track
+	params parameterSets
+	pay    pioncodecs.H264Payloader
+	vpkt   rtp.Packet
 
 	audio   *sfu.Track
 	tc      AACToOpus
@@ -241,8 +241,8 @@ func (in *ingestStream) handleVideo(m *message.Video) error {
 	switch m.Type {
 	case message.VideoTypeConfig:
 		if c := m.AVCConfig; c != nil && len(c.SequenceParameterSets) > 0 && len(c.PictureParameterSets) > 0 {
-			in.sps = c.SequenceParameterSets[0].NALUnit
-			in.pps = c.PictureParameterSets[0].NALUnit
+			in.params.sps = c.SequenceParameterSets[0].NALUnit
+			in.params.pps = c.PictureParameterSets[0].NALUnit
 		}
 		return nil
 	case message.VideoTypeAU:
@@ -257,21 +257,10 @@ func (in *ingestStream) handleVideo(m *message.Video) error {
 		in.warnOnce("avcc", "rtmp: skipping a malformed video frame", "err", err)
 		return nil
 	}
-	slices := false
-	for _, n := range au {
-		switch naluType(n) {
-		case naluSPS:
-			in.sps = n
-		case naluPPS:
-			in.pps = n
-		case naluIDR, naluNonIDR:
-			slices = true
-		}
-	}
-	if !slices {
+	if !in.params.update(au) {
 		return nil
 	}
-	payloads := in.pay.Payload(rtpMTU, annexB(withParameterSets(au, in.sps, in.pps)))
+	payloads := in.pay.Payload(rtpMTU, annexB(withParameterSets(au, in.params.sps, in.params.pps)))
 	in.vpkt.Timestamp = uint32(int64(m.DTS) * 90000 / int64(time.Second))
 	for i, p := range payloads {
 		in.vpkt.SequenceNumber++

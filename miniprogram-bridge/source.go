@@ -59,7 +59,7 @@ type source struct {
 	mu         sync.Mutex // guards everything below
 	viewers    map[*viewer]struct{}
 	gop        []unit
-	sps, pps   []byte
+	params     parameterSets
 	avcCfg     []byte
 	video      *sfu.Track
 	audio      *sfu.Track
@@ -342,16 +342,9 @@ func (src *source) idle() bool {
 func (src *source) emitVideo(au [][]byte, ms uint32) {
 	key := isKeyframe(au)
 	src.mu.Lock()
-	for _, n := range au {
-		switch naluType(n) {
-		case naluSPS:
-			src.sps = n
-		case naluPPS:
-			src.pps = n
-		}
-	}
-	if key && src.sps != nil && src.pps != nil {
-		if cfg, err := avcDecoderConfig(src.sps, src.pps); err == nil {
+	src.params.update(au)
+	if key && src.params.sps != nil && src.params.pps != nil {
+		if cfg, err := avcDecoderConfig(src.params.sps, src.params.pps); err == nil {
 			src.avcCfg = cfg
 		}
 	}
