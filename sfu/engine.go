@@ -9,6 +9,8 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/openroom/openroom/internal/pionlog"
 )
 
 // Codec payload types the server offers. H.264 comes first: the mini-program bridge
@@ -61,7 +63,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
-	logs := pionLogs{log: cfg.Logger}
+	logs := pionlog.Factory{Log: cfg.Logger}
 	se := webrtc.SettingEngine{LoggerFactory: logs}
 	se.SetICEUDPMux(webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), cfg.UDP))
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})

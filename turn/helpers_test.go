@@ -15,6 +15,8 @@ import (
 
 	"github.com/pion/stun/v4"
 	pturn "github.com/pion/turn/v5"
+
+	"github.com/openroom/openroom/internal/pionlog"
 	"go.uber.org/goleak"
 )
 
@@ -153,7 +155,7 @@ func dialClient(t *testing.T, ts *testServer, network, user, pass string, family
 	c, err := pturn.NewClient(&pturn.ClientConfig{
 		STUNServerAddr: addr, TURNServerAddr: addr, Username: user, Password: pass,
 		Realm: DefaultRealm, Conn: conn, RequestedAddressFamily: family,
-		LoggerFactory: pionLogs{log: slog.New(slog.DiscardHandler)},
+		LoggerFactory: pionlog.Factory{Log: slog.New(slog.DiscardHandler)},
 	})
 	if err != nil {
 		_ = conn.Close()

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openroom/openroom/internal/pionlog"
 	pturn "github.com/pion/turn/v5"
 )
 
@@ -98,7 +99,7 @@ func TestAllocateOverTLS(t *testing.T) {
 	user, pass := creds("alice")
 	c, err := pturn.NewClient(&pturn.ClientConfig{
 		STUNServerAddr: ln.Addr().String(), TURNServerAddr: ln.Addr().String(), Username: user, Password: pass,
-		Realm: DefaultRealm, Conn: stunConn, LoggerFactory: pionLogs{log: slog.New(slog.DiscardHandler)},
+		Realm: DefaultRealm, Conn: stunConn, LoggerFactory: pionlog.Factory{Log: slog.New(slog.DiscardHandler)},
 	})
 	if err != nil {
 		t.Fatal(err)

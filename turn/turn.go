@@ -29,6 +29,8 @@ import (
 
 	pturn "github.com/pion/turn/v5"
 	"golang.org/x/time/rate"
+
+	"github.com/openroom/openroom/internal/pionlog"
 )
 
 // Package errors; every error this package returns wraps one of them.
@@ -293,7 +295,7 @@ func (s *Server) start(pc pturn.ServerConfig) (*pturn.Server, error) {
 	pc.Realm = s.cfg.Realm
 	pc.AuthHandler = s.authenticate
 	pc.QuotaHandler = s.allowAllocation
-	pc.LoggerFactory = pionLogs{log: s.log.With("pion", "turn")}
+	pc.LoggerFactory = pionlog.Factory{Log: s.log}
 	pc.EventHandler = pturn.EventHandler{
 		OnAuth:              s.onAuth,
 		OnAllocationCreated: s.onAllocationCreated,
