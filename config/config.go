@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -254,66 +255,46 @@ func (c *Config) LoadFile(path string) error {
 	return c.LoadYAML(f, path)
 }
 
-// envVars maps OPENROOM_* variables to setters.
-func envVars(c *Config) map[string]func(string) error {
-	return map[string]func(string) error{
-		"OPENROOM_HTTP":           func(v string) error { c.HTTP = v; return nil },
-		"OPENROOM_HTTPS":          func(v string) error { c.HTTPS = v; return nil },
-		"OPENROOM_TLS_CERT":       func(v string) error { c.TLSCert = v; return nil },
-		"OPENROOM_TLS_KEY":        func(v string) error { c.TLSKey = v; return nil },
-		"OPENROOM_TLS_DOMAINS":    func(v string) error { c.TLSDomains = splitList(v); return nil },
-		"OPENROOM_TLS_CACHE_DIR":  func(v string) error { c.TLSCacheDir = v; return nil },
-		"OPENROOM_TLS_REDIRECT":   func(v string) error { return setBool(&c.TLSRedirect, v) },
-		"OPENROOM_RTC_PORT":       func(v string) error { return setInt(&c.RTCPort, v) },
-		"OPENROOM_NODE_IP":        func(v string) error { c.NodeIP = v; return nil },
-		"OPENROOM_RTMP":           func(v string) error { c.RTMP = v; return nil },
-		"OPENROOM_RTMP_URL":       func(v string) error { c.RTMPURL = v; return nil },
-		"OPENROOM_FLV_URL":        func(v string) error { c.FLVURL = v; return nil },
-		"OPENROOM_SECRET":         func(v string) error { c.Secret = v; return nil },
-		"OPENROOM_OPEN_LOGIN":     func(v string) error { return setBool(&c.OpenLogin, v) },
-		"OPENROOM_ROOM_CAPACITY":  func(v string) error { return setInt(&c.RoomCapacity, v) },
-		"OPENROOM_MEMBER_TIMEOUT": func(v string) error { return setDuration(&c.MemberTimeout, v) },
-		"OPENROOM_TOKEN_TTL":      func(v string) error { return setDuration(&c.TokenTTL, v) },
-		"OPENROOM_LOG_LEVEL":      func(v string) error { c.LogLevel = v; return nil },
-		"OPENROOM_LOG_FORMAT":     func(v string) error { c.LogFormat = v; return nil },
-		"OPENROOM_PRODUCTION":     func(v string) error { return setBool(&c.Production, v) },
-		"OPENROOM_ADMIN_TOKEN":    func(v string) error { c.AdminToken = v; return nil },
-		"OPENROOM_DRAIN":          func(v string) error { return setDuration(&c.Drain, v) },
-		"OPENROOM_ALLOWED_ORIGINS": func(v string) error {
-			c.AllowedOrigins = splitList(v)
-			return nil
-		},
-		"OPENROOM_TURN":             func(v string) error { c.TURN = v; return nil },
-		"OPENROOM_TURN_TLS":         func(v string) error { c.TURNTLS = v; return nil },
-		"OPENROOM_TURN_CERT":        func(v string) error { c.TURNCert = v; return nil },
-		"OPENROOM_TURN_KEY":         func(v string) error { c.TURNKey = v; return nil },
-		"OPENROOM_TURN_HOST":        func(v string) error { c.TURNHost = v; return nil },
-		"OPENROOM_TURN_REALM":       func(v string) error { c.TURNRealm = v; return nil },
-		"OPENROOM_TURN_TTL":         func(v string) error { return setDuration(&c.TURNTTL, v) },
-		"OPENROOM_TURN_RELAY_PORTS": func(v string) error { c.TURNRelayPorts = v; return nil },
-		"OPENROOM_TURN_ALLOW":       func(v string) error { c.TURNAllow = splitList(v); return nil },
-		"OPENROOM_TURN_DENY":        func(v string) error { c.TURNDeny = splitList(v); return nil },
-		"OPENROOM_TURN_USER_QUOTA":  func(v string) error { return setInt(&c.TURNUserQuota, v) },
-		"OPENROOM_TURN_TOTAL_QUOTA": func(v string) error { return setInt(&c.TURNTotalQuota, v) },
-		"OPENROOM_TURN_BANDWIDTH":   func(v string) error { return setInt(&c.TURNBandwidth, v) },
+// envFields pairs each key that an environment variable can set (strings,
+// numbers, booleans, durations, comma-separated lists) with its variable,
+// OPENROOM_ and the YAML key in capitals, sorted by name.
+func envFields(c *Config) (names []string, fields map[string]reflect.Value) {
+	v := reflect.ValueOf(c).Elem()
+	fields = map[string]reflect.Value{}
+	for i := 0; i < v.NumField(); i++ {
+		switch v.Field(i).Addr().Interface().(type) {
+		case *string, *int, *bool, *time.Duration, *[]string:
+			name := "OPENROOM_" + strings.ToUpper(v.Type().Field(i).Tag.Get("yaml"))
+			names = append(names, name)
+			fields[name] = v.Field(i)
+		}
 	}
+	sort.Strings(names) // report the first bad variable the same way every run
+	return names, fields
 }
 
 // LoadEnv overlays OPENROOM_* variables found by lookup (os.LookupEnv in main).
 func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
-	vars := envVars(c)
-	names := make([]string, 0, len(vars))
-	for name := range vars {
-		names = append(names, name)
-	}
-	sort.Strings(names) // report the first bad variable the same way every run
+	names, fields := envFields(c)
 	for _, name := range names {
-		set := vars[name]
 		v, ok := lookup(name)
 		if !ok {
 			continue
 		}
-		if err := set(v); err != nil {
+		var err error
+		switch p := fields[name].Addr().Interface().(type) {
+		case *string:
+			*p = v
+		case *int:
+			err = setInt(p, v)
+		case *bool:
+			err = setBool(p, v)
+		case *time.Duration:
+			err = setDuration(p, v)
+		case *[]string:
+			*p = splitList(v)
+		}
+		if err != nil {
 			return fmt.Errorf("%w: %s=%q: %v", ErrInvalid, name, v, err)
 		}
 	}
