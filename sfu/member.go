@@ -89,14 +89,3 @@ func (r *Router) unpublishLocked(t *Track) {
 	}
 	t.Close()
 }
-
-// Tracks lists the published tracks.
-func (r *Router) Tracks() []*Track {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]*Track, 0, len(r.tracks))
-	for t := range r.tracks {
-		out = append(out, t)
-	}
-	return out
-}

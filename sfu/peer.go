@@ -82,10 +82,9 @@ type Peer struct {
 	// asked for before that would arrive before SRTP is up and be dropped.
 	subConnected atomic.Bool
 
-	wgMu      sync.Mutex // guards wg.Add against Close's wg.Wait, and isClosed
-	isClosed  bool
-	wg        sync.WaitGroup
-	published []*Track // guarded by wgMu
+	wgMu     sync.Mutex // guards wg.Add against Close's wg.Wait, and isClosed
+	isClosed bool
+	wg       sync.WaitGroup
 }
 
 // NewPeer creates both peer connections and starts the subscriber goroutine.
@@ -422,7 +421,6 @@ func (p *Peer) onRemoteTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRec
 		p.wgMu.Unlock()
 		return
 	}
-	p.published = append(p.published, t)
 	p.wg.Add(2)
 	p.wgMu.Unlock()
 	go func() {
