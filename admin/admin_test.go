@@ -117,7 +117,7 @@ func (f *fixture) publish(t *testing.T, roomName, user, id string, kind webrtc.R
 
 type nopSink struct{}
 
-func (nopSink) WriteRTP(*rtp.Packet) error { return nil }
+func (nopSink) WriteRTP(*sfu.ExtPacket) error { return nil }
 
 // feed writes n packets of size bytes each (n a multiple of 64, the counters'
 // flush batch, so they show at once).

@@ -96,7 +96,7 @@ type probeSink struct {
 	video bool
 }
 
-func (k probeSink) WriteRTP(pkt *rtp.Packet) error {
+func (k probeSink) WriteRTP(pkt *sfu.ExtPacket) error {
 	now := time.Now()
 	k.p.mu.Lock()
 	defer k.p.mu.Unlock()

@@ -9,7 +9,6 @@ import (
 
 	"github.com/bluenviron/gortmplib/pkg/message"
 	"github.com/gorilla/websocket"
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/openroom/openroom/auth"
@@ -110,7 +109,7 @@ func TestMiniProgramMember(t *testing.T) {
 
 type countSink struct{ n int }
 
-func (c *countSink) WriteRTP(*rtp.Packet) error { c.n++; return nil }
+func (c *countSink) WriteRTP(*sfu.ExtPacket) error { c.n++; return nil }
 
 func TestIngestRefusesBFramesAndBadFrames(t *testing.T) {
 	tests := []struct {

@@ -5,9 +5,9 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/openroom/openroom/sfu"
@@ -73,10 +73,32 @@ type source struct {
 // publisher's goroutine and never blocks.
 type sink struct {
 	src   *source
+	track *sfu.Track
 	video bool
+	layer atomic.Int32 // the simulcast layer being taken, -1 before the first keyframe
 }
 
-func (k *sink) WriteRTP(p *rtp.Packet) error {
+// WriteRTP takes the track's highest active simulcast layer: FLV and RTMP
+// carry one stream, and the viewer should get the best one. It changes layer
+// only at a keyframe of the new one, so the decoder never sees a torn stream.
+func (k *sink) WriteRTP(p *sfu.ExtPacket) error {
+	if k.track.Layers() > 1 {
+		cur := int(k.layer.Load())
+		if top := k.track.TopActiveLayer(p.Arrival); cur != top && p.Layer == top {
+			if !p.Keyframe {
+				k.track.RequestLayerKeyframe(top)
+				if cur >= 0 {
+					return nil // keep the old layer until the new one can start
+				}
+				return nil
+			}
+			k.layer.Store(int32(top))
+			cur = top
+		}
+		if p.Layer != cur {
+			return nil
+		}
+	}
 	it := rtpItem{video: k.video, seq: p.SequenceNumber, ts: p.Timestamp, marker: p.Marker,
 		payload: append([]byte(nil), p.Payload...), at: time.Now()}
 	select {
@@ -96,7 +118,8 @@ func (src *source) AddTrack(t *sfu.Track) {
 	}
 	src.mu.Lock()
 	defer src.mu.Unlock()
-	k := &sink{src: src, video: t.Kind() == webrtc.RTPCodecTypeVideo}
+	k := &sink{src: src, track: t, video: t.Kind() == webrtc.RTPCodecTypeVideo}
+	k.layer.Store(-1)
 	switch {
 	case k.video && strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeH264):
 		src.video = t

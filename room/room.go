@@ -10,12 +10,17 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/openroom/openroom/sfu"
+	"github.com/openroom/openroom/sfu/quality"
+	"github.com/openroom/openroom/sfu/speakers"
 )
 
 // Errors; signaling maps them to the legacy codes.
@@ -67,6 +72,22 @@ type Event struct {
 	*ChatMessage
 	Kind  string `json:"kind,omitempty"`
 	Muted *bool  `json:"muted,omitempty"`
+	// Speakers: the active speakers, loudest first (type "speakers").
+	Speakers *[]SpeakerInfo `json:"speakers,omitempty"`
+	// Members: connection quality of members (type "quality").
+	Members *[]QualityInfo `json:"members,omitempty"`
+}
+
+// SpeakerInfo is one active speaker: level 0..1 (linear amplitude, 1 = full scale).
+type SpeakerInfo struct {
+	UserID string  `json:"userID"`
+	Level  float64 `json:"level"`
+}
+
+// QualityInfo is one member's connection quality: excellent, good, poor or lost.
+type QualityInfo struct {
+	UserID  string `json:"userID"`
+	Quality string `json:"quality"`
 }
 
 // MemberInfo describes a member to others.
@@ -81,9 +102,11 @@ type MemberInfo struct {
 
 // TrackInfo describes a published track.
 type TrackInfo struct {
-	TrackID string `json:"trackID"`
-	Kind    string `json:"kind"`
-	Codec   string `json:"codec"`
+	TrackID   string   `json:"trackID"`
+	Kind      string   `json:"kind"`
+	Codec     string   `json:"codec"`
+	Simulcast bool     `json:"simulcast"`
+	RIDs      []string `json:"rids"` // simulcast layers, lowest first; [] for one layer
 }
 
 // Options configure a Manager.
@@ -114,6 +137,9 @@ type Room struct {
 	members map[string]*member
 	chat    []ChatMessage // the last ChatHistory messages, oldest first
 	chatSeq uint64        // the last message ID given
+	// speakers is fed by the room's audio tracks on their packet paths (it
+	// has its own synchronization); Manager.mu guards only the pointer.
+	speakers *speakers.Detector
 }
 
 type member struct {
@@ -128,6 +154,7 @@ type member struct {
 	audioMuted   bool
 	videoMuted   bool
 	state        string // media connection state reported by the member's transport
+	quality      quality.Tracker
 }
 
 // NewManager returns an empty Manager.
@@ -173,7 +200,8 @@ func (m *Manager) Create(name, info string) (string, error) {
 
 func (m *Manager) newRoom(name, info string) *Room {
 	m.log.Info("room created", "room", name)
-	return &Room{name: name, info: info, created: m.opts.Now(), router: sfu.NewRouter(), members: map[string]*member{}}
+	return &Room{name: name, info: info, created: m.opts.Now(), router: sfu.NewRouter(), members: map[string]*member{},
+		speakers: speakers.New(speakers.Config{})}
 }
 
 // Exists reports whether the room exists.
@@ -277,6 +305,10 @@ func (m *Manager) Publish(room, userID string, s Session, t *sfu.Track) error {
 		return err
 	}
 	mem.tracks = append(mem.tracks, t)
+	if t.Kind() == webrtc.RTPCodecTypeAudio {
+		src, now := r.speakers.Add(userID), m.opts.Now
+		t.SetAudioLevelObserver(func(level uint8, voice bool) { src.Observe(level, voice, now()) })
+	}
 	r.router.Publish(t)
 	ti := trackInfo(t)
 	m.broadcastLocked(r, userID, Event{Type: "track_published", UserID: userID, TrackInfo: &ti, Kind: ti.Kind})
@@ -299,6 +331,12 @@ func (m *Manager) unpublishLocked(r *Room, mem *member, t *sfu.Track) {
 		if x == t {
 			mem.tracks = append(mem.tracks[:i], mem.tracks[i+1:]...)
 			break
+		}
+	}
+	if t.Kind() == webrtc.RTPCodecTypeAudio {
+		t.SetAudioLevelObserver(nil)
+		if !slices.ContainsFunc(mem.tracks, func(x *sfu.Track) bool { return x.Kind() == webrtc.RTPCodecTypeAudio }) {
+			r.speakers.Remove(mem.userID) // its last audio track: the member is silent now
 		}
 	}
 	if r.router.Unpublish(t) {
@@ -444,7 +482,12 @@ func (mem *member) info() MemberInfo {
 }
 
 func trackInfo(t *sfu.Track) TrackInfo {
-	return TrackInfo{TrackID: t.ID(), Kind: t.Kind().String(), Codec: t.Codec().MimeType}
+	rids := t.RIDs()
+	if rids == nil {
+		rids = []string{}
+	}
+	return TrackInfo{TrackID: t.ID(), Kind: t.Kind().String(), Codec: t.Codec().MimeType,
+		Simulcast: len(rids) > 1, RIDs: rids}
 }
 
 // RoomInfo summarises a room for listings.
@@ -494,16 +537,25 @@ func (m *Manager) Privileges(room, userID string) (uint32, error) {
 	return mem.privileges, nil
 }
 
-// Run sweeps for silent members every interval until ctx ends.
+// Run sweeps for silent members every interval, and updates active speakers
+// and connection quality, until ctx ends.
 func (m *Manager) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	sp := time.NewTicker(SpeakerInterval)
+	defer sp.Stop()
+	q := time.NewTicker(QualityInterval)
+	defer q.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			m.Sweep()
+		case <-sp.C:
+			m.TickSpeakers()
+		case <-q.C:
+			m.TickQuality()
 		}
 	}
 }

@@ -807,7 +807,7 @@ func TestPublishUnpublish(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Members: got %v; want nil", err)
 			}
-			wantTracks := []TrackInfo{{TrackID: tc.track.ID(), Kind: tc.wantKind, Codec: tc.wantCodec}}
+			wantTracks := []TrackInfo{{TrackID: tc.track.ID(), Kind: tc.wantKind, Codec: tc.wantCodec, RIDs: []string{}}}
 			if !reflect.DeepEqual(ms[0].Tracks, wantTracks) {
 				t.Errorf("alice's tracks: got %+v; want %+v", ms[0].Tracks, wantTracks)
 			}

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -20,24 +23,89 @@ type binding struct {
 	w    webrtc.TrackLocalWriter
 }
 
+// nackMaxAge: older packets are not resent; the subscriber's jitter buffer has
+// given up on them and a keyframe repairs the picture instead.
+const nackMaxAge = time.Second
+
 // DownTrack sends one Track to one WebRTC subscriber. It implements
 // webrtc.TrackLocal (so it can be added to a PeerConnection) and Sink (so the
-// Track feeds it). Packets are forwarded unchanged except for SSRC and payload type.
+// Track feeds it). Its forwarder picks the layer and rewrites SSRC, payload
+// type, sequence numbers, timestamps and VP8 picture IDs; packets go out
+// through the subscriber's pacer; NACKs are answered from the Track's cache.
 type DownTrack struct {
 	track *Track
 	bound atomic.Pointer[binding]
-	// hdr is scratch space reused for every packet: WriteRTP is only ever called
-	// from the track's writer goroutine, and reusing it keeps the path allocation-free.
-	hdr rtp.Header
-	// onBind runs when pion binds the track (the subscriber's answer arrived).
-	onBind func()
+	pacer *pacer // nil: write straight to pion (tests, benchmarks)
+	now   func() time.Time
+
+	mu      sync.Mutex // guards fwd, seqmap, hdr, scratch, padBuf: packets of two layers may arrive at once
+	fwd     *forwarder
+	seqmap  *sequencer // nil for audio
+	hdr     rtp.Header
+	hdrExt  [1]rtp.Extension
+	scratch []byte // VP8 payload copy for picture ID rewriting
+
+	target   atomic.Int32 // wanted layer, -1 pause; read by dynacast
+	sent     uint64       // guarded by mu
+	sentB    uint64       // guarded by mu
+	resent   atomic.Uint64
+	padding  atomic.Uint64
+	lossQ8   atomic.Uint32 // last receiver report: fraction lost (of 256)
+	jitter   atomic.Uint32
+	rttMs    atomic.Uint32
+	nackMu   sync.Mutex // guards nackPkt and nackBuf
+	nackPkt  rtp.Packet
+	nackBuf  []byte
+	onBind   func()
+	closedCh chan struct{}
 }
 
-// NewDownTrack returns an unbound DownTrack for t.
-func NewDownTrack(t *Track) *DownTrack { return &DownTrack{track: t} }
+// NewDownTrack returns an unbound DownTrack for t that writes straight to its
+// connection (no pacer). Its target is t's top layer.
+func NewDownTrack(t *Track) *DownTrack { return newDownTrack(t, nil, t.now) }
+
+func newDownTrack(t *Track, p *pacer, now func() time.Time) *DownTrack {
+	d := &DownTrack{track: t, pacer: p, now: now, closedCh: make(chan struct{}),
+		fwd: newForwarder(t.ckind, t.codec.ClockRate)}
+	d.fwd.anyStart = t.kind == webrtc.RTPCodecTypeAudio || (t.ckind != codecH264 && t.ckind != codecVP8)
+	if t.kind == webrtc.RTPCodecTypeVideo {
+		d.seqmap = newSequencer(sequencerSize)
+	}
+	d.SetTargetLayer(len(t.layers) - 1)
+	return d
+}
 
 // Track is the forwarded source.
 func (d *DownTrack) Track() *Track { return d.track }
+
+// SetTargetLayer sets the layer to forward (-1 pauses). The switch happens at
+// the next keyframe of that layer, which is asked for at once.
+func (d *DownTrack) SetTargetLayer(l int) {
+	l = min(l, len(d.track.layers)-1)
+	old := d.target.Swap(int32(l))
+	d.mu.Lock()
+	d.fwd.target = l
+	cur := d.fwd.current
+	d.mu.Unlock()
+	if int(old) != l {
+		if l >= 0 && l != cur && d.bound.Load() != nil {
+			d.track.RequestLayerKeyframe(l)
+		}
+	}
+}
+
+// TargetLayer is the layer the allocator chose (-1 paused).
+func (d *DownTrack) TargetLayer() int { return int(d.target.Load()) }
+
+// CurrentLayer is the layer being forwarded (-1 none).
+func (d *DownTrack) CurrentLayer() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.fwd.current
+}
+
+// DemandedLayer implements LayerDemand.
+func (d *DownTrack) DemandedLayer() int { return d.TargetLayer() }
 
 // Bind is called by pion when the track is negotiated on a PeerConnection.
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
@@ -64,22 +132,144 @@ func (d *DownTrack) RID() string               { return "" }
 func (d *DownTrack) StreamID() string          { return d.track.owner }
 func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.track.kind }
 
-// WriteRTP forwards one packet. Header extensions are dropped: their IDs were
-// negotiated with the publisher, not with this subscriber.
-func (d *DownTrack) WriteRTP(p *rtp.Packet) error {
+// WriteRTP forwards one packet if the forwarder wants it. Header extensions
+// are not forwarded: their IDs were negotiated with the publisher; the
+// subscriber connection adds its own transport-cc sequence number.
+func (d *DownTrack) WriteRTP(p *ExtPacket) error {
 	b := d.bound.Load()
 	if b == nil {
+		return nil
+	}
+	now := p.Arrival
+	d.mu.Lock()
+	r, ok, needKeyframe := d.fwd.forward(p, now)
+	if !ok {
+		d.mu.Unlock()
+		if needKeyframe {
+			d.track.RequestLayerKeyframe(p.Layer)
+		}
 		return nil
 	}
 	d.hdr = p.Header
 	d.hdr.SSRC = uint32(b.ssrc)
 	d.hdr.PayloadType = uint8(b.pt)
+	d.hdr.SequenceNumber = r.seq
+	d.hdr.Timestamp = r.ts
 	d.hdr.Extension = false
-	d.hdr.Extensions = nil
+	d.hdr.Extensions = d.hdrExt[:0]
 	d.hdr.Padding = false
 	d.hdr.PaddingSize = 0
-	_, err := b.w.WriteRTP(&d.hdr, p.Payload)
-	return err
+	payload := p.Payload
+	if r.rewriteVP8 {
+		if cap(d.scratch) < maxPacketSize {
+			d.scratch = make([]byte, maxPacketSize)
+		}
+		n := copy(d.scratch[:maxPacketSize], payload)
+		payload = d.scratch[:n]
+		writeVP8(payload, r.pic, r.tl0)
+	}
+	if d.seqmap != nil {
+		d.seqmap.push(r.seq, sentPacket{layer: int8(p.Layer), extSeq: p.ExtSeq, ts: r.ts, pic: r.pic, tl0: r.tl0,
+			vp8: r.rewriteVP8, at: now})
+	}
+	d.send(b, payload)
+	d.sent++
+	d.sentB += uint64(len(payload))
+	d.mu.Unlock()
+	return nil
+}
+
+// send writes d.hdr with payload through the pacer (or straight to pion).
+func (d *DownTrack) send(b *binding, payload []byte) {
+	if d.pacer != nil {
+		d.pacer.write(b.w, &d.hdr, payload, d.seqmap != nil)
+		return
+	}
+	_, _ = b.w.WriteRTP(&d.hdr, payload)
+}
+
+// handleNACK resends the packets a subscriber lost, from the Track's cache.
+// It returns how many were resent.
+func (d *DownTrack) handleNACK(seqs []uint16) int {
+	b := d.bound.Load()
+	if b == nil || d.seqmap == nil {
+		return 0
+	}
+	if d.pacer != nil && d.pacer.delay() > maxVideoDelay/2 {
+		return 0 // congested: a resend would only queue behind stale video
+	}
+	now := d.now().UnixNano()
+	d.nackMu.Lock()
+	defer d.nackMu.Unlock()
+	if d.nackBuf == nil {
+		d.nackBuf = make([]byte, maxPacketSize)
+	}
+	n := 0
+	for _, seq := range seqs {
+		d.mu.Lock()
+		sp, ok := d.seqmap.get(seq, now)
+		d.mu.Unlock()
+		if !ok || now-sp.at > int64(nackMaxAge) {
+			continue
+		}
+		l := d.track.layers[sp.layer]
+		if l.cache == nil || !l.cache.get(sp.extSeq, &d.nackPkt, d.nackBuf) {
+			continue
+		}
+		h := d.nackPkt.Header
+		h.SSRC, h.PayloadType, h.SequenceNumber, h.Timestamp = uint32(b.ssrc), uint8(b.pt), seq, sp.ts
+		h.Extension, h.Extensions, h.Padding, h.PaddingSize = false, nil, false, 0
+		payload := d.nackPkt.Payload
+		if sp.vp8 {
+			writeVP8(payload, sp.pic, sp.tl0)
+		}
+		if d.pacer != nil {
+			d.pacer.write(b.w, &h, payload, true)
+		} else {
+			_, _ = b.w.WriteRTP(&h, payload)
+		}
+		n++
+	}
+	d.resent.Add(uint64(n))
+	return n
+}
+
+// sendPadding sends one padding-only packet of size bytes in the subscriber's
+// sequence space (a bandwidth probe). It reports false when the track is not
+// forwarding (nothing to pad on).
+func (d *DownTrack) sendPadding(size int) bool {
+	b := d.bound.Load()
+	if b == nil {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f := d.fwd
+	if f.current < 0 || !f.started {
+		return false
+	}
+	f.lastOutSeq++
+	f.outSeqBase++ // media after this continues one number later
+	f.droppedUpTo = f.highestIn
+	d.hdr = rtp.Header{Version: 2, Padding: true, PaddingSize: byte(size), PayloadType: uint8(b.pt),
+		SequenceNumber: uint16(f.lastOutSeq), Timestamp: f.lastOutTS, SSRC: uint32(b.ssrc), Extensions: d.hdrExt[:0]}
+	_, _ = b.w.WriteRTP(&d.hdr, nil) // pion appends the padding bytes
+	d.padding.Add(uint64(size))
+	return true
+}
+
+// DownTrackStats are what one subscriber got of one track.
+type DownTrackStats struct {
+	Packets, Bytes, Resent uint64
+	Target, Current        int
+}
+
+// Stats reads the down track's counters.
+func (d *DownTrack) Stats() DownTrackStats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return DownTrackStats{Packets: d.sent, Bytes: d.sentB, Resent: d.resent.Load(),
+		Target: d.TargetLayer(), Current: d.fwd.current}
 }
 
 // codecMatches compares mime types and, for H.264, the parameters that decide
@@ -110,4 +300,44 @@ func fmtp(line string) map[string]string {
 		m["packetization-mode"] = "0"
 	}
 	return m
+}
+
+// onReceiverReport keeps the subscriber's view of this track: loss, jitter
+// and round-trip time (from LSR/DLSR), for connection quality.
+func (d *DownTrack) onReceiverReport(r rtcp.ReceptionReport, now time.Time) {
+	b := d.bound.Load()
+	if b == nil || r.SSRC != uint32(b.ssrc) {
+		return
+	}
+	d.lossQ8.Store(uint32(r.FractionLost))
+	d.jitter.Store(r.Jitter)
+	if r.LastSenderReport != 0 {
+		// RTT = now - LSR - DLSR, in 1/65536 s of the middle 32 bits of NTP time.
+		n := ntpTime(now)
+		mid := uint32(n >> 16)
+		rtt := mid - r.LastSenderReport - r.Delay
+		if rtt < 65536*5 { // ignore nonsense over 5 s
+			d.rttMs.Store(uint32(uint64(rtt) * 1000 / 65536))
+		}
+	}
+}
+
+// ntpTime converts t to a 64-bit NTP timestamp.
+func ntpTime(t time.Time) uint64 {
+	const ntpEpochOffset = 2208988800
+	sec := uint64(t.Unix()) + ntpEpochOffset
+	frac := uint64(t.Nanosecond()) * (1 << 32) / 1e9
+	return sec<<32 | frac
+}
+
+// ReceiverStats are the subscriber's last receiver report for this track.
+type ReceiverStats struct {
+	FractionLost float64 // 0..1
+	Jitter       uint32  // RTP timestamp units
+	RTTMs        uint32
+}
+
+// ReceiverStats reads the last receiver report.
+func (d *DownTrack) ReceiverStats() ReceiverStats {
+	return ReceiverStats{FractionLost: float64(d.lossQ8.Load()) / 256, Jitter: d.jitter.Load(), RTTMs: d.rttMs.Load()}
 }

@@ -8,6 +8,10 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/openroom/openroom/internal/pionlog"
@@ -40,9 +44,12 @@ type EngineConfig struct {
 }
 
 // Engine builds the server's PeerConnections: codecs, interceptors and the shared UDP mux.
+// Publisher connections share one API; each subscriber connection gets its own,
+// so its congestion controller (one per connection) reaches its Peer.
 type Engine struct {
-	api *webrtc.API
-	log *slog.Logger
+	pubAPI *webrtc.API
+	se     webrtc.SettingEngine
+	log    *slog.Logger
 }
 
 // NewEngine prepares the WebRTC API. The caller owns cfg.UDP and closes it after
@@ -53,15 +60,6 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	m, err := NewMediaEngine()
-	if err != nil {
-		return nil, err
-	}
-	ir := &interceptor.Registry{}
-	// NACK generator and responder, RTCP sender and receiver reports, TWCC.
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
 	logs := pionlog.Factory{Log: cfg.Logger}
 	se := webrtc.SettingEngine{LoggerFactory: logs}
@@ -74,13 +72,80 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if len(cfg.NodeIPs) > 0 {
 		se.SetNAT1To1IPs(cfg.NodeIPs, webrtc.ICECandidateTypeHost)
 	}
+	m, err := NewMediaEngine()
+	if err != nil {
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	if err := publisherInterceptors(m, ir); err != nil {
+		return nil, err
+	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	return &Engine{api: api, log: cfg.Logger}, nil
+	return &Engine{pubAPI: api, se: se, log: cfg.Logger}, nil
+}
+
+// publisherInterceptors: NACKs for lost packets, receiver reports, transport-cc
+// feedback (the browser's own congestion control needs it), simulcast RIDs and
+// the audio level of published audio.
+func publisherInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return fmt.Errorf("sfu: nack generator: %w", err)
+	}
+	ir.Add(gen)
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return fmt.Errorf("sfu: rtcp reports: %w", err)
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return fmt.Errorf("sfu: simulcast: %w", err)
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return fmt.Errorf("sfu: audio level: %w", err)
+	}
+	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+		return fmt.Errorf("sfu: transport-cc feedback: %w", err)
+	}
+	return nil
+}
+
+// subscriberAPI builds the API of one subscriber connection: sender reports,
+// transport-cc sequence numbers on every packet and a GCC estimator fed by the
+// browser's feedback. NACKs are answered by the DownTracks from the shared
+// packet caches, so pion's NACK responder (a copy of every packet per
+// subscriber) is not used.
+func (e *Engine) subscriberAPI(onEstimator func(cc.BandwidthEstimator)) (*webrtc.API, error) {
+	m, err := NewMediaEngine()
+	if err != nil {
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, fmt.Errorf("sfu: rtcp reports: %w", err)
+	}
+	newGCC := func(initial int) (*gcc.SendSideBWE, error) {
+		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initial),
+			gcc.SendSideBWEMinBitrate(minEstimate), gcc.SendSideBWEMaxBitrate(maxEstimate),
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()), gcc.WithLoggerFactory(e.se.LoggerFactory))
+	}
+	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return newResettableGCC(newGCC, initialEstimate)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sfu: congestion control: %w", err)
+	}
+	ccf.OnNewPeerConnection(func(_ string, est cc.BandwidthEstimator) { onEstimator(est) })
+	ir.Add(ccf)
+	// Registered after the estimator so it runs before it on the way out: the
+	// estimator records each packet's transport-wide sequence number.
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
+		return nil, fmt.Errorf("sfu: transport-cc: %w", err)
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(e.se)), nil
 }
 
 // videoFeedback is the RTCP feedback every video codec is negotiated with.
 var videoFeedback = []webrtc.RTCPFeedback{
-	{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"},
+	{Type: "goog-remb"}, {Type: "transport-cc"}, {Type: "ccm", Parameter: "fir"},
 	{Type: "nack"}, {Type: "nack", Parameter: "pli"},
 }
 
@@ -99,7 +164,7 @@ func NewMediaEngine() (*webrtc.MediaEngine, error) {
 		}
 	}
 	opus := webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1", RTCPFeedback: []webrtc.RTCPFeedback{{Type: "transport-cc"}}},
 		PayloadType:        PayloadTypeOpus,
 	}
 	if err := m.RegisterCodec(opus, webrtc.RTPCodecTypeAudio); err != nil {
@@ -108,6 +173,14 @@ func NewMediaEngine() (*webrtc.MediaEngine, error) {
 	return m, nil
 }
 
-func (e *Engine) newPeerConnection() (*webrtc.PeerConnection, error) {
-	return e.api.NewPeerConnection(webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan})
+func (e *Engine) newPublisherConnection() (*webrtc.PeerConnection, error) {
+	return e.pubAPI.NewPeerConnection(webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan})
+}
+
+func (e *Engine) newSubscriberConnection(onEstimator func(cc.BandwidthEstimator)) (*webrtc.PeerConnection, error) {
+	api, err := e.subscriberAPI(onEstimator)
+	if err != nil {
+		return nil, err
+	}
+	return api.NewPeerConnection(webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan})
 }

@@ -4,14 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/openroom/openroom/sfu/quality"
 )
 
 // Targets of signaling messages: the two peer connections of one member.
@@ -50,13 +54,43 @@ type PeerConfig struct {
 	OnCandidate func(target string, c webrtc.ICECandidateInit)
 	// OnState reports connection state changes of either peer connection.
 	OnState func(target string, s webrtc.PeerConnectionState)
+	// OnPublishLayers tells the client which simulcast layers of its track
+	// (by RID, lowest first) some subscriber receives; it pauses the others
+	// (dynacast). Optional. Called with no lock held by the caller's room.
+	OnPublishLayers func(trackID, mid string, rids []string)
+	// Now is the clock. Optional (time.Now).
+	Now func() time.Time
 }
+
+// TrackSettings are what a subscriber's client reports about a remote video
+// (adaptive stream): whether it is on screen and at what size.
+type TrackSettings struct {
+	Visible       bool
+	Width, Height int // device pixels; 0 unknown
+	Pinned        bool
+}
+
+// ErrUnknownTrack means a message named a track the member does not receive.
+var ErrUnknownTrack = errors.New("unknown trackID")
 
 // subscription is one track forwarded to this peer.
 type subscription struct {
-	down   *DownTrack
-	sender *webrtc.RTPSender
+	down     *DownTrack
+	sender   *webrtc.RTPSender
+	settings TrackSettings
+	infos    []LayerInfo // scratch for the allocator
 }
+
+// pubTrack is a track this peer publishes: one per receiver, fed by one
+// goroutine per simulcast layer.
+type pubTrack struct {
+	track *Track
+	mid   string
+	open  int // layer goroutines still reading
+}
+
+// allocInterval is how often each subscriber's bandwidth is re-allocated.
+const allocInterval = 500 * time.Millisecond
 
 // Peer is a browser (or any WebRTC client) in a room: a publisher connection
 // that the client offers, and a subscriber connection that the server offers.
@@ -77,6 +111,18 @@ type Peer struct {
 	subs           map[*Track]*subscription
 	dirty          bool // subscriber tracks changed since the last offer
 	awaitingAnswer bool
+	speakers       map[string]bool // owned by run: members speaking now
+
+	now       func() time.Time
+	pacer     *pacer
+	bwe       *bwe
+	videos    atomic.Pointer[[]*DownTrack]  // video down tracks, for probe padding
+	quality   atomic.Pointer[quality.Stats] // snapshot written by allocate
+	lastHeard atomic.Int64                  // unix ns of the last RTCP from the client
+
+	pubMu     sync.Mutex // guards published and rids
+	published map[*webrtc.RTPReceiver]*pubTrack
+	rids      map[string][]string // simulcast RIDs by mid, lowest first, from the last offer
 
 	// subConnected is set once the subscriber connection carries media; keyframes
 	// asked for before that would arrive before SRTP is up and be dropped.
@@ -92,19 +138,25 @@ func (e *Engine) NewPeer(cfg PeerConfig) (*Peer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = e.log
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	p := &Peer{
 		cfg: cfg, log: cfg.Logger.With("peer", cfg.ID),
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
-		subs: map[*Track]*subscription{},
+		subs: map[*Track]*subscription{}, speakers: map[string]bool{},
+		now: cfg.Now, bwe: newBWE(cfg.Now),
+		published: map[*webrtc.RTPReceiver]*pubTrack{}, rids: map[string][]string{},
 	}
 	var err error
-	if p.pub, err = e.newPeerConnection(); err != nil {
+	if p.pub, err = e.newPublisherConnection(); err != nil {
 		return nil, fmt.Errorf("sfu: publisher connection: %w", err)
 	}
-	if p.sub, err = e.newPeerConnection(); err != nil {
+	if p.sub, err = e.newSubscriberConnection(p.bwe.setGCC); err != nil {
 		_ = p.pub.Close()
 		return nil, fmt.Errorf("sfu: subscriber connection: %w", err)
 	}
+	p.pacer = newPacer(cfg.Now, initialEstimate)
 	for target, pc := range map[string]*webrtc.PeerConnection{TargetPublisher: p.pub, TargetSubscriber: p.sub} {
 		target := target
 		pc.OnICECandidate(func(c *webrtc.ICECandidate) {
@@ -152,6 +204,7 @@ func (p *Peer) HandleOffer(offer string) (answer string, err error) {
 	if err := p.checkPublish(offer); err != nil {
 		return "", err
 	}
+	p.learnRIDs(offer)
 	if err := p.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
@@ -289,13 +342,18 @@ func (p *Peer) enqueue(op func()) bool {
 	return true
 }
 
-// run owns the subscriber connection's tracks and negotiation.
+// run owns the subscriber connection's tracks, negotiation and allocation.
 func (p *Peer) run() {
 	defer p.wg.Done()
+	tick := time.NewTicker(allocInterval)
+	defer tick.Stop()
 	for {
 		select {
 		case <-p.done:
 			return
+		case <-tick.C:
+			p.allocate()
+			continue
 		case <-p.wake:
 		}
 		p.opsMu.Lock()
@@ -320,10 +378,10 @@ func (p *Peer) subscribe(t *Track) {
 		return // unpublished before we got to it
 	default:
 	}
-	dt := NewDownTrack(t)
+	dt := newDownTrack(t, p.pacer, p.now)
 	dt.onBind = func() {
 		if p.subConnected.Load() { // renegotiated onto a live connection
-			t.RequestKeyframe()
+			t.RequestLayerKeyframe(dt.TargetLayer())
 		}
 	}
 	sender, err := p.sub.AddTrack(dt)
@@ -331,9 +389,10 @@ func (p *Peer) subscribe(t *Track) {
 		p.log.Warn("cannot forward track", "track", t.ID(), "owner", t.Owner(), "err", err)
 		return
 	}
-	p.subs[t] = &subscription{down: dt, sender: sender}
+	p.subs[t] = &subscription{down: dt, sender: sender, settings: TrackSettings{Visible: true}}
 	t.AddSink(dt)
 	p.dirty = true
+	p.allocate()
 	p.goroutine(func() { p.readSubscriberRTCP(sender, t) })
 }
 
@@ -344,6 +403,7 @@ func (p *Peer) unsubscribe(t *Track) {
 	}
 	delete(p.subs, t)
 	t.RemoveSink(s.down)
+	p.allocate()
 	if err := p.sub.RemoveTrack(s.sender); err != nil {
 		p.log.Debug("remove track", "track", t.ID(), "err", err)
 	}
@@ -351,8 +411,8 @@ func (p *Peer) unsubscribe(t *Track) {
 }
 
 func (p *Peer) requestKeyframes() {
-	for t := range p.subs {
-		t.RequestKeyframe()
+	for t, s := range p.subs {
+		t.RequestLayerKeyframe(s.down.TargetLayer())
 	}
 }
 
@@ -375,30 +435,49 @@ func (p *Peer) offer() {
 	}
 }
 
-// readSubscriberRTCP passes keyframe requests of this subscriber to the publisher.
-// NACKs are answered by the NACK responder interceptor before they reach here.
+// readSubscriberRTCP handles one subscriber track's feedback: keyframe
+// requests go to the publisher (for the layer being forwarded), NACKs are
+// answered from the track's cache, REMB feeds the estimate of clients without
+// transport-cc, receiver reports feed the connection quality.
 func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, t *Track) {
+	var d *DownTrack
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
 			return
 		}
+		p.lastHeard.Store(p.now().UnixNano())
+		if d == nil {
+			d = p.downTrackOf(sender)
+			if d == nil {
+				continue
+			}
+		}
 		for _, pkt := range pkts {
 			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				t.RequestKeyframe()
-			case *rtcp.TransportLayerNack:
-				n := 0
-				for _, pair := range pkt.Nacks {
-					n += len(pair.PacketList())
+				if l := d.CurrentLayer(); l >= 0 {
+					t.RequestLayerKeyframe(l)
 				}
-				t.CountNACKs(n)
+			case *rtcp.TransportLayerNack:
+				var seqs []uint16
+				for _, pair := range pkt.Nacks {
+					seqs = append(seqs, pair.PacketList()...)
+				}
+				t.CountNACKs(len(seqs))
+				d.handleNACK(seqs)
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				p.bwe.onREMB(float64(pkt.Bitrate))
+			case *rtcp.ReceiverReport:
+				for _, r := range pkt.Reports {
+					d.onReceiverReport(r, p.now())
+				}
 			}
 		}
 	}
 }
 
-// onRemoteTrack forwards a track the client sends.
+// onRemoteTrack forwards a track (or one simulcast layer of it) the client sends.
 func (p *Peer) onRemoteTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	kind := remote.Kind()
 	if (kind == webrtc.RTPCodecTypeAudio && !p.cfg.Permissions.SendAudio) ||
@@ -406,45 +485,166 @@ func (p *Peer) onRemoteTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRec
 		p.log.Warn("dropping track the member may not send", "kind", kind.String())
 		return
 	}
-	ssrc := uint32(remote.SSRC())
-	t := NewTrack(TrackOptions{
-		ID:    fmt.Sprintf("%s-%s-%d", p.cfg.ID, kind.String(), ssrc),
-		Owner: p.cfg.ID,
-		Kind:  kind,
-		Codec: remote.Codec().RTPCodecCapability,
-		RequestKeyframe: func() {
-			_ = p.pub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
-		},
-	})
+	p.pubMu.Lock()
+	pt, exists := p.published[receiver]
+	if !exists {
+		pt = p.newPubTrackLocked(remote, receiver)
+		p.published[receiver] = pt
+	}
+	t := pt.track
+	idx := 0
+	if rid := remote.RID(); rid != "" {
+		idx = slices.Index(t.RIDs(), rid)
+	}
 	p.wgMu.Lock()
-	if p.isClosed {
+	if p.isClosed || idx < 0 {
 		p.wgMu.Unlock()
+		p.pubMu.Unlock()
+		if idx < 0 {
+			p.log.Warn("dropping a simulcast layer the offer did not announce", "rid", remote.RID())
+		}
 		return
 	}
+	pt.open++
 	p.wg.Add(2)
 	p.wgMu.Unlock()
+	p.pubMu.Unlock()
+
 	go func() {
 		defer p.wg.Done()
-		for {
-			if _, _, err := receiver.ReadRTCP(); err != nil {
-				return // sender reports feed the receiver-report interceptor
-			}
-		}
+		p.readPublisherRTCP(receiver, remote.RID(), t, idx)
 	}()
 	defer p.wg.Done()
-	p.log.Info("track published", "track", t.ID(), "codec", t.Codec().MimeType)
-	if p.cfg.OnTrack != nil {
-		p.cfg.OnTrack(t)
+	if !exists {
+		p.log.Info("track published", "track", t.ID(), "codec", t.Codec().MimeType, "layers", t.Layers())
+		if p.cfg.OnTrack != nil {
+			p.cfg.OnTrack(t)
+		}
 	}
-	forward(remote, t)
-	t.Close()
-	if p.cfg.OnTrackEnded != nil {
-		p.cfg.OnTrackEnded(t)
+	forward(remote, t, idx)
+	p.pubMu.Lock()
+	pt.open--
+	last := pt.open == 0
+	if last {
+		delete(p.published, receiver)
+	}
+	p.pubMu.Unlock()
+	if last {
+		t.Close()
+		if p.cfg.OnTrackEnded != nil {
+			p.cfg.OnTrackEnded(t)
+		}
 	}
 }
 
-// forward reads RTP from remote into t until the track ends, reusing one buffer.
-func forward(remote *webrtc.TrackRemote, t *Track) {
+// newPubTrackLocked creates the Track for a receiver's first layer.
+func (p *Peer) newPubTrackLocked(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) *pubTrack {
+	mid := ""
+	for _, tr := range p.pub.GetTransceivers() {
+		if tr.Receiver() == receiver {
+			mid = tr.Mid()
+		}
+	}
+	var rids []string
+	if remote.RID() != "" {
+		rids = p.rids[mid]
+		if !slices.Contains(rids, remote.RID()) {
+			rids = []string{remote.RID()}
+		}
+	}
+	var audioLevel uint8
+	for _, h := range receiver.GetParameters().HeaderExtensions {
+		if h.URI == sdp.AudioLevelURI {
+			audioLevel = uint8(h.ID)
+		}
+	}
+	pt := &pubTrack{mid: mid}
+	var t *Track
+	t = NewTrack(TrackOptions{
+		ID:    fmt.Sprintf("%s-%s-%d", p.cfg.ID, remote.Kind().String(), uint32(remote.SSRC())),
+		Owner: p.cfg.ID, Kind: remote.Kind(), Codec: remote.Codec().RTPCodecCapability, RIDs: rids,
+		AudioLevelExtension: audioLevel, Now: p.now,
+		RequestLayerKeyframe: func(layer int) {
+			if ssrc := t.layers[layer].ssrc.Load(); ssrc != 0 {
+				_ = p.pub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+			}
+		},
+		OnLayers: func(highest int) {
+			if p.cfg.OnPublishLayers != nil {
+				p.cfg.OnPublishLayers(t.ID(), mid, rids[:highest+1])
+			}
+		},
+	})
+	pt.track = t
+	return pt
+}
+
+// readPublisherRTCP drains a layer's RTCP (the interceptors need it read)
+// and keeps its sender reports' NTP/RTP mapping.
+func (p *Peer) readPublisherRTCP(receiver *webrtc.RTPReceiver, rid string, t *Track, layer int) {
+	for {
+		var pkts []rtcp.Packet
+		var err error
+		if rid != "" {
+			pkts, _, err = receiver.ReadSimulcastRTCP(rid)
+		} else {
+			pkts, _, err = receiver.ReadRTCP()
+		}
+		if err != nil {
+			return
+		}
+		p.lastHeard.Store(p.now().UnixNano())
+		for _, pkt := range pkts {
+			if sr, ok := pkt.(*rtcp.SenderReport); ok {
+				t.setSenderReport(layer, sr.NTPTime, sr.RTPTime)
+			}
+		}
+	}
+}
+
+// learnRIDs records the simulcast layers of each m-line of an offer, ordered
+// q < h < f (the SDK's names, lowest first); other names keep their order.
+func (p *Peer) learnRIDs(offer string) {
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(offer); err != nil {
+		return
+	}
+	p.pubMu.Lock()
+	defer p.pubMu.Unlock()
+	for _, md := range sd.MediaDescriptions {
+		mid, _ := md.Attribute("mid")
+		var rids []string
+		for _, a := range md.Attributes {
+			if a.Key == "rid" {
+				name, dir, _ := strings.Cut(a.Value, " ")
+				if strings.HasPrefix(dir, "send") {
+					rids = append(rids, name)
+				}
+			}
+		}
+		if mid == "" || len(rids) == 0 {
+			continue
+		}
+		slices.SortStableFunc(rids, func(a, b string) int { return ridRank(a) - ridRank(b) })
+		p.rids[mid] = rids
+	}
+}
+
+func ridRank(rid string) int {
+	switch rid {
+	case "q":
+		return 0
+	case "h":
+		return 1
+	case "f":
+		return 2
+	}
+	return 3
+}
+
+// forward reads RTP of one layer from remote into t until the track ends,
+// reusing one buffer.
+func forward(remote *webrtc.TrackRemote, t *Track, layer int) {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
 	for {
@@ -455,7 +655,7 @@ func forward(remote *webrtc.TrackRemote, t *Track) {
 		if err := pkt.Unmarshal(buf[:n]); err != nil {
 			continue
 		}
-		t.WriteRTP(&pkt)
+		t.WriteLayerRTP(layer, &pkt)
 	}
 }
 
@@ -469,6 +669,7 @@ func (p *Peer) Close() {
 		_ = p.pub.Close()
 		_ = p.sub.Close()
 		p.wg.Wait()
+		p.pacer.close()
 		for t, s := range p.subs {
 			t.RemoveSink(s.down)
 		}

@@ -10,43 +10,91 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// Sink receives the RTP packets of one Track. WriteRTP is called from the track's
-// single writer goroutine; it must not block and must not keep p after returning.
+// Sink receives the packets of one Track. WriteRTP is called from the track's
+// layer reader goroutines (one per simulcast layer, so possibly concurrently);
+// it must not block and must not keep p after returning.
 type Sink interface {
-	WriteRTP(p *rtp.Packet) error
+	WriteRTP(p *ExtPacket) error
+}
+
+// LayerDemand is implemented by sinks that receive only some layers (browser
+// subscribers). A sink without it counts as wanting the top layer (FLV/RTMP
+// viewers, recorders): dynacast keeps that layer on for it.
+type LayerDemand interface {
+	// DemandedLayer is the highest layer the sink wants now, -1 for none.
+	DemandedLayer() int
 }
 
 // keyframeInterval throttles keyframe requests forwarded to a publisher: many
 // subscribers joining or losing packets at once cost the publisher one keyframe.
 const keyframeInterval = 500 * time.Millisecond
 
-// Track is one media track published into a room: WebRTC, RTMP or anything that
-// produces RTP. Its owner writes packets with WriteRTP; the Track fans them out
-// to its sinks. The packet path takes no lock: the sink list is an immutable
-// slice swapped atomically on subscribe and unsubscribe.
+// Cache sizes in packets per layer. Video: about 1 s at 10 Mbit/s, 9 s at
+// 1 Mbit/s, which covers any NACK still worth answering. Audio (Opus is not
+// NACKed by browsers) keeps none.
+const videoCacheSize = 1024
+
+// layerIdle is how long a layer may go without packets before the allocator
+// stops counting on it (a publisher paused it, or its uplink dropped it).
+const layerIdle = 1500 * time.Millisecond
+
+// Track is one media track published into a room — WebRTC (one or more
+// simulcast layers), RTMP or anything that produces RTP: the receiver of that
+// track. It reads each layer's packets once, learns what subscribers need
+// (extended sequence numbers, keyframes, bitrates, audio level, resolution),
+// caches video for NACKs, and fans packets out to its sinks. The packet path
+// takes no shared lock: the sink list is an immutable slice swapped atomically.
 type Track struct {
-	id    string
-	owner string
-	kind  webrtc.RTPCodecType
-	codec webrtc.RTPCodecCapability
+	id     string
+	owner  string
+	kind   webrtc.RTPCodecType
+	codec  webrtc.RTPCodecCapability
+	ckind  codecKind
+	layers []*layer
+	now    func() time.Time
 
 	sinks atomic.Pointer[[]Sink]
-	mu    sync.Mutex // serializes sink list updates; never held on the packet path
+	mu    sync.Mutex // serializes sink list updates and dynacast; never held on the packet path
 
-	requestKeyframe func() // asks the publisher for a keyframe; may be nil
-	lastKeyframe    atomic.Int64
-	now             func() time.Time
-	deferred        *time.Timer // guarded by mu: a request postponed by the throttle
+	requestKeyframe func(layer int) // asks the publisher for a keyframe of one layer; may be nil
+	audioLevelExt   uint8           // RFC 6464 extension ID, 0 when not negotiated
+	onAudioLevel    atomic.Pointer[func(level uint8, voice bool)]
+
+	// dynacast: the layers some sink wants, reported to the publisher when it changes.
+	onLayers  func(active int) // called with mu held: the highest wanted layer (-1 none)
+	lastWant  int              // guarded by mu: the last reported highest wanted layer
+	downTimer *time.Timer      // guarded by mu: a pending report of fewer layers
+	rateMu    sync.Mutex       // guards rates and rateAt
+	rates     []float64        // bits/s per layer, sampled at most every rateWindow
+	rateAt    time.Time
+	rateBytes []uint64
 
 	closeOnce sync.Once
 	done      chan struct{}
 
-	// Counters: written by the track's single writer goroutine (and subscribers'
-	// RTCP readers for NACKs), read by metrics. Atomic, never a shared lock.
+	// Counters read by metrics; atomics, never a shared lock.
 	packetsIn, bytesIn, packetsOut, bytesOut, nacks, keyframes atomic.Uint64
-	// pending counts owned by the writer goroutine, flushed to the atomics every
-	// statsFlush packets: a locked add per packet would cost more than forwarding.
+}
+
+// layer is one simulcast encoding of a Track (a single-layer track has one).
+type layer struct {
+	rid   string
+	ssrc  atomic.Uint32
+	cache *packetCache // nil for audio
+
+	// Owned by the layer's writer goroutine.
+	seq, ts unwrapper
+	ext     ExtPacket // handed to sinks; reused so the packet path does not allocate
 	pending struct{ n, packetsIn, bytesIn, packetsOut, bytesOut uint64 }
+
+	bytes        atomic.Uint64 // payload bytes received, for the bitrate
+	lastPacket   atomic.Int64  // unix ns
+	width        atomic.Int32  // from the last keyframe, 0 unknown
+	height       atomic.Int32
+	lastKeyframe atomic.Int64  // unix ns of the last keyframe request sent
+	srNTP        atomic.Uint64 // last sender report: NTP time ...
+	srRTP        atomic.Uint32 // ... and the RTP timestamp that goes with it
+	deferred     *time.Timer   // guarded by Track.mu: a request postponed by the throttle
 }
 
 const statsFlush = 64
@@ -65,7 +113,7 @@ func (s TrackStats) Add(o TrackStats) TrackStats {
 		s.BytesOut + o.BytesOut, s.NACKs + o.NACKs, s.KeyframeRequests + o.KeyframeRequests}
 }
 
-// Stats reads the track's counters (media counts lag by up to statsFlush packets).
+// Stats reads the track's counters (media counts lag by up to statsFlush packets per layer).
 func (t *Track) Stats() TrackStats {
 	return TrackStats{t.packetsIn.Load(), t.bytesIn.Load(), t.packetsOut.Load(), t.bytesOut.Load(),
 		t.nacks.Load(), t.keyframes.Load()}
@@ -80,9 +128,18 @@ type TrackOptions struct {
 	Owner string                    // the publishing member's ID; also the stream ID subscribers see
 	Kind  webrtc.RTPCodecType       // audio or video
 	Codec webrtc.RTPCodecCapability // what the packets carry
+	// RIDs name the simulcast layers, lowest first; empty for a single layer.
+	RIDs []string
 	// RequestKeyframe asks the publisher for a keyframe (a PLI for WebRTC). Optional.
 	RequestKeyframe func()
-	// Now is the clock used for throttling. Optional (time.Now).
+	// RequestLayerKeyframe asks for a keyframe of one layer; it wins over RequestKeyframe.
+	RequestLayerKeyframe func(layer int)
+	// AudioLevelExtension is the negotiated ID of the RFC 6464 header extension (0: none).
+	AudioLevelExtension uint8
+	// OnLayers is told the highest layer any subscriber wants (-1: none), when it
+	// changes, so the publisher can pause the others (dynacast). Optional.
+	OnLayers func(highest int)
+	// Now is the clock. Optional (time.Now).
 	Now func() time.Time
 }
 
@@ -92,9 +149,30 @@ func NewTrack(o TrackOptions) *Track {
 		o.Now = time.Now
 	}
 	t := &Track{
-		id: o.ID, owner: o.Owner, kind: o.Kind, codec: o.Codec,
-		requestKeyframe: o.RequestKeyframe, now: o.Now, done: make(chan struct{}),
+		id: o.ID, owner: o.Owner, kind: o.Kind, codec: o.Codec, ckind: kindOfCodec(o.Codec.MimeType),
+		now: o.Now, done: make(chan struct{}), audioLevelExt: o.AudioLevelExtension,
+		onLayers: o.OnLayers, lastWant: max(len(o.RIDs), 1) - 1, // publishers start with every layer on
 	}
+	switch {
+	case o.RequestLayerKeyframe != nil:
+		t.requestKeyframe = o.RequestLayerKeyframe
+	case o.RequestKeyframe != nil:
+		f := o.RequestKeyframe
+		t.requestKeyframe = func(int) { f() }
+	}
+	n := max(len(o.RIDs), 1)
+	for i := range n {
+		l := &layer{seq: unwrapper{bits: 16}, ts: unwrapper{bits: 32}}
+		if i < len(o.RIDs) {
+			l.rid = o.RIDs[i]
+		}
+		if o.Kind == webrtc.RTPCodecTypeVideo {
+			l.cache = newPacketCache(videoCacheSize)
+		}
+		t.layers = append(t.layers, l)
+	}
+	t.rates = make([]float64, n)
+	t.rateBytes = make([]uint64, n)
 	empty := []Sink{}
 	t.sinks.Store(&empty)
 	return t
@@ -105,6 +183,21 @@ func (t *Track) Owner() string                    { return t.owner }
 func (t *Track) Kind() webrtc.RTPCodecType        { return t.kind }
 func (t *Track) Codec() webrtc.RTPCodecCapability { return t.codec }
 
+// Layers is the number of simulcast layers (1 without simulcast).
+func (t *Track) Layers() int { return len(t.layers) }
+
+// RIDs names the layers, lowest first; nil for a single-layer track.
+func (t *Track) RIDs() []string {
+	if len(t.layers) < 2 {
+		return nil
+	}
+	r := make([]string, len(t.layers))
+	for i, l := range t.layers {
+		r[i] = l.rid
+	}
+	return r
+}
+
 // Done is closed when the track ends.
 func (t *Track) Done() <-chan struct{} { return t.done }
 
@@ -113,21 +206,68 @@ func (t *Track) Close() {
 	t.closeOnce.Do(func() {
 		close(t.done)
 		t.mu.Lock()
-		if t.deferred != nil {
-			t.deferred.Stop()
+		for _, l := range t.layers {
+			if l.deferred != nil {
+				l.deferred.Stop()
+			}
+		}
+		if t.downTimer != nil {
+			t.downTimer.Stop()
 		}
 		t.mu.Unlock()
 	})
 }
 
-// WriteRTP forwards p to every sink. Call it from one goroutine at a time.
-func (t *Track) WriteRTP(p *rtp.Packet) {
+// SetAudioLevelObserver sets f to be called with every audio packet's RFC 6464
+// level (0 loudest .. 127 silence) and voice flag. f runs on the packet path.
+func (t *Track) SetAudioLevelObserver(f func(level uint8, voice bool)) {
+	if f == nil {
+		t.onAudioLevel.Store(nil)
+		return
+	}
+	t.onAudioLevel.Store(&f)
+}
+
+// WriteRTP receives one packet of a single-layer track (layer 0). Call it from
+// one goroutine at a time.
+func (t *Track) WriteRTP(p *rtp.Packet) { t.WriteLayerRTP(0, p) }
+
+// WriteLayerRTP receives one packet of layer i: one goroutine per layer.
+func (t *Track) WriteLayerRTP(i int, p *rtp.Packet) {
+	if i < 0 || i >= len(t.layers) {
+		return
+	}
+	l := t.layers[i]
+	now := t.now().UnixNano()
+	l.ssrc.Store(p.SSRC)
+	ext := &l.ext
+	*ext = ExtPacket{Packet: p, Layer: i, ExtSeq: l.seq.unwrap(uint64(p.SequenceNumber)),
+		ExtTS: l.ts.unwrap(uint64(p.Timestamp)), Arrival: now}
+	n := uint64(len(p.Payload))
+	l.bytes.Add(n) // padding is the publisher probing, not the layer's cost
+	if n > 0 {     // padding (bandwidth probes) keeps flowing on layers that carry no picture
+		l.lastPacket.Store(now)
+	}
+	if t.kind == webrtc.RTPCodecTypeVideo {
+		if ext.Keyframe = isKeyframe(t.ckind, p.Payload); ext.Keyframe {
+			l.learnSize(t.ckind, p.Payload)
+		}
+		if l.cache != nil {
+			l.cache.put(ext.ExtSeq, p)
+		}
+	} else if t.audioLevelExt != 0 {
+		if f := t.onAudioLevel.Load(); f != nil {
+			if b := p.GetExtension(t.audioLevelExt); len(b) > 0 {
+				(*f)(b[0]&0x7f, b[0]&0x80 != 0)
+			}
+		}
+	}
 	sinks := *t.sinks.Load()
 	for _, s := range sinks {
-		_ = s.WriteRTP(p) // one slow or broken subscriber must not stop the others
+		_ = s.WriteRTP(ext) // one slow or broken subscriber must not stop the others
 	}
-	n, k := uint64(len(p.Payload)), uint64(len(sinks))
-	c := &t.pending
+	k := uint64(len(sinks))
+	c := &l.pending
 	c.n++
 	c.packetsIn++
 	c.bytesIn += n
@@ -154,6 +294,7 @@ func (t *Track) AddSink(s Sink) {
 	copy(next, old)
 	next = append(next, s)
 	t.sinks.Store(&next)
+	t.updateDemandLocked()
 }
 
 // RemoveSink unsubscribes s.
@@ -169,37 +310,148 @@ func (t *Track) RemoveSink(s Sink) {
 	next = append(next, old[:i]...)
 	next = append(next, old[i+1:]...)
 	t.sinks.Store(&next)
+	t.updateDemandLocked()
 }
 
 // SinkCount reports how many sinks are attached.
 func (t *Track) SinkCount() int { return len(*t.sinks.Load()) }
 
-// RequestKeyframe asks the publisher for a keyframe, at most once per
-// keyframeInterval. A request inside the interval is not lost: one request is
-// sent when the interval ends, so a subscriber that connects just after another
-// still gets its keyframe soon. It reports whether a request was sent now.
+// DemandChanged tells the track that a sink's demanded layer changed
+// (dynacast recomputes which layers the publisher must send).
+func (t *Track) DemandChanged() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.updateDemandLocked()
+}
+
+// dynacastHold is how long a layer nobody wants keeps being sent before the
+// publisher is told to pause it: a subscriber that drops a layer for a moment
+// (a keyframe burst, a probe) should find it still running when it returns.
+const dynacastHold = 3 * time.Second
+
+func (t *Track) updateDemandLocked() {
+	if t.onLayers == nil || len(t.layers) < 2 {
+		return
+	}
+	want := t.wantedLocked()
+	switch {
+	case want > t.lastWant:
+		if t.downTimer != nil {
+			t.downTimer.Stop()
+			t.downTimer = nil
+		}
+		t.lastWant = want
+		t.onLayers(want)
+	case want < t.lastWant && t.downTimer == nil:
+		t.downTimer = time.AfterFunc(dynacastHold, func() {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			t.downTimer = nil
+			select {
+			case <-t.done:
+				return
+			default:
+			}
+			if w := t.wantedLocked(); w < t.lastWant {
+				t.lastWant = w
+				t.onLayers(w)
+			}
+		})
+	}
+}
+
+// wantedLocked is the highest layer any sink wants (-1: none).
+func (t *Track) wantedLocked() int {
+	want := -1
+	for _, s := range *t.sinks.Load() {
+		d := len(t.layers) - 1
+		if ld, ok := s.(LayerDemand); ok {
+			d = ld.DemandedLayer()
+		}
+		want = max(want, min(d, len(t.layers)-1))
+	}
+	return want
+}
+
+// LayerInfo describes one layer as the allocator sees it.
+type LayerInfo struct {
+	Bitrate       float64 // bits/s over the last rate window (0 when idle)
+	Width, Height int     // from the last keyframe; 0 when unknown
+	Active        bool    // packets arrived within layerIdle
+}
+
+// rateWindow is how often layer bitrates are recomputed.
+const rateWindow = 500 * time.Millisecond
+
+// LayerInfos samples the layers' bitrates (at most every rateWindow; callers
+// share the sample) and reports them with their resolution and activity.
+func (t *Track) LayerInfos(dst []LayerInfo) []LayerInfo {
+	now := t.now()
+	t.rateMu.Lock()
+	if el := now.Sub(t.rateAt); el >= rateWindow {
+		for i, l := range t.layers {
+			b := l.bytes.Load()
+			r := float64(b-t.rateBytes[i]) * 8 / el.Seconds()
+			if t.rateAt.IsZero() {
+				r = 0
+			}
+			// Smooth: a keyframe burst should not flip the allocator's choice.
+			if t.rates[i] == 0 {
+				t.rates[i] = r
+			} else {
+				t.rates[i] = 0.6*t.rates[i] + 0.4*r
+			}
+			t.rateBytes[i] = b
+		}
+		t.rateAt = now
+	}
+	dst = dst[:0]
+	for i, l := range t.layers {
+		dst = append(dst, LayerInfo{Bitrate: t.rates[i], Width: int(l.width.Load()), Height: int(l.height.Load()),
+			Active: now.UnixNano()-l.lastPacket.Load() < int64(layerIdle)})
+	}
+	t.rateMu.Unlock()
+	return dst
+}
+
+// RequestKeyframe asks the publisher for a keyframe of every layer.
 func (t *Track) RequestKeyframe() bool {
-	if t.requestKeyframe == nil || t.kind != webrtc.RTPCodecTypeVideo {
+	sent := false
+	for i := range t.layers {
+		sent = t.RequestLayerKeyframe(i) || sent
+	}
+	return sent
+}
+
+// RequestLayerKeyframe asks the publisher for a keyframe of layer i, at most
+// once per keyframeInterval. A request inside the interval is not lost: one
+// request is sent when the interval ends, so a subscriber that connects just
+// after another still gets its keyframe soon. It reports whether a request
+// was sent now.
+func (t *Track) RequestLayerKeyframe(i int) bool {
+	if t.requestKeyframe == nil || t.kind != webrtc.RTPCodecTypeVideo || i < 0 || i >= len(t.layers) {
 		return false
 	}
+	l := t.layers[i]
 	now := t.now().UnixNano()
-	last := t.lastKeyframe.Load()
+	last := l.lastKeyframe.Load()
 	if last != 0 && now-last < int64(keyframeInterval) {
-		t.deferKeyframe(time.Duration(int64(keyframeInterval) - (now - last)))
+		t.deferKeyframe(i, time.Duration(int64(keyframeInterval)-(now-last)))
 		return false
 	}
-	if !t.lastKeyframe.CompareAndSwap(last, now) {
+	if !l.lastKeyframe.CompareAndSwap(last, now) {
 		return false // another subscriber just asked
 	}
 	t.keyframes.Add(1)
-	t.requestKeyframe()
+	t.requestKeyframe(i)
 	return true
 }
 
-func (t *Track) deferKeyframe(wait time.Duration) {
+func (t *Track) deferKeyframe(i int, wait time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.deferred != nil {
+	l := t.layers[i]
+	if l.deferred != nil {
 		return // one postponed request is enough
 	}
 	select {
@@ -207,16 +459,38 @@ func (t *Track) deferKeyframe(wait time.Duration) {
 		return
 	default:
 	}
-	t.deferred = time.AfterFunc(wait, func() {
+	l.deferred = time.AfterFunc(wait, func() {
 		t.mu.Lock()
-		t.deferred = nil
+		l.deferred = nil
 		t.mu.Unlock()
 		select {
 		case <-t.done:
 		default:
-			t.lastKeyframe.Store(t.now().UnixNano())
+			l.lastKeyframe.Store(t.now().UnixNano())
 			t.keyframes.Add(1)
-			t.requestKeyframe()
+			t.requestKeyframe(i)
 		}
 	})
+}
+
+// setSenderReport records a layer's last sender report: the NTP time that
+// goes with an RTP timestamp (for aligning layers and for lip sync).
+func (t *Track) setSenderReport(layer int, ntp uint64, rtpTS uint32) {
+	if layer < 0 || layer >= len(t.layers) {
+		return
+	}
+	l := t.layers[layer]
+	l.srNTP.Store(ntp)
+	l.srRTP.Store(rtpTS)
+}
+
+// TopActiveLayer is the highest layer that received packets within layerIdle
+// (0 when none): what a single-layer consumer such as an FLV viewer takes.
+func (t *Track) TopActiveLayer(now int64) int {
+	for i := len(t.layers) - 1; i > 0; i-- {
+		if now-t.layers[i].lastPacket.Load() < int64(layerIdle) {
+			return i
+		}
+	}
+	return 0
 }

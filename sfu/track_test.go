@@ -66,7 +66,7 @@ func TestDownTrackRewritesSSRCAndPayloadType(t *testing.T) {
 	if bound != 1 || keyframes != 0 {
 		t.Errorf("on bind: got %d callbacks, %d keyframe requests; want 1, 0 (the peer decides)", bound, keyframes)
 	}
-	tr.WriteRTP(&rtp.Packet{Header: rtp.Header{SSRC: 1, PayloadType: 102, Extension: true}, Payload: []byte{1}})
+	tr.WriteRTP(&rtp.Packet{Header: rtp.Header{SSRC: 1, PayloadType: 102, Extension: true}, Payload: []byte{0x65}})
 	if w.packets.Load() != 1 || w.lastSSRC != 777 || w.lastPT != 125 {
 		t.Errorf("got %d packets ssrc %d pt %d; want 1 packet ssrc 777 pt 125", w.packets.Load(), w.lastSSRC, w.lastPT)
 	}
@@ -174,6 +174,9 @@ func BenchmarkFanout(b *testing.B) {
 				tr.AddSink(d)
 			}
 			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SSRC: 42}, Payload: make([]byte, 1100)}
+			pkt.Payload[0] = 0x65 // an IDR slice: the forwarders start here
+			tr.WriteRTP(pkt)
+			pkt.Payload[0] = 0x41 // then non-IDR slices
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -183,7 +186,7 @@ func BenchmarkFanout(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/fwd-pkt")
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "fwd-pkts/s")
-			if got := writers[n-1].packets.Load(); got != int64(b.N) {
+			if got := writers[n-1].packets.Load(); got != int64(b.N)+1 {
 				b.Fatalf("last subscriber: got %d packets; want %d", got, b.N)
 			}
 		})

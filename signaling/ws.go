@@ -48,6 +48,11 @@ type inMsg struct {
 	Data          json.RawMessage `json:"data"`
 	To            string          `json:"to"`
 	ClientID      string          `json:"clientID"`
+	TrackID       string          `json:"trackID"`
+	Visible       *bool           `json:"visible"`
+	Width         int             `json:"width"`
+	Height        int             `json:"height"`
+	Pinned        bool            `json:"pinned"`
 }
 
 // conn is one WebSocket. Its read goroutine (serveWS) owns every field below
@@ -370,6 +375,8 @@ func (c *conn) handle(data []byte) {
 		c.mute(&m)
 	case "chat":
 		c.chat(&m)
+	case "track_settings":
+		c.trackSettings(&m)
 	case "heartbeat":
 		c.out(map[string]any{"type": "heartbeat", "time": c.srv.now().UnixMilli()})
 	case "leave":
@@ -381,7 +388,7 @@ func (c *conn) handle(data []byte) {
 
 func known(t string) bool {
 	switch t {
-	case "join", "offer", "answer", "candidate", "mute", "heartbeat", "leave", "chat":
+	case "join", "offer", "answer", "candidate", "mute", "heartbeat", "leave", "chat", "track_settings":
 		return true
 	}
 	return false
@@ -520,6 +527,35 @@ func (c *conn) peerConfig(p uint32) sfu.PeerConfig {
 			c.out(map[string]any{"type": "candidate", "target": target, "candidate": ci})
 		},
 		OnState: c.mediaState,
+		OnPublishLayers: func(trackID, mid string, rids []string) {
+			c.out(map[string]any{"type": "publish_layers", "trackID": trackID, "mid": mid, "rids": append([]string{}, rids...)})
+		},
+	}
+}
+
+// maxRenderSize bounds reported video sizes (8K and then some).
+const maxRenderSize = 16384
+
+// trackSettings applies what the client reports about a remote video (adaptive stream).
+func (c *conn) trackSettings(m *inMsg) {
+	if m.TrackID == "" {
+		c.fail("track_settings", missing("trackID"))
+		return
+	}
+	if m.Width < 0 || m.Height < 0 || m.Width > maxRenderSize || m.Height > maxRenderSize {
+		c.fail("track_settings", fmt.Errorf("%w: width and height must be 0..%d device pixels", ErrBadMessage, maxRenderSize))
+		return
+	}
+	if !c.needPeer("track_settings") {
+		return
+	}
+	visible := m.Visible == nil || *m.Visible
+	err := c.peer.SetTrackSettings(m.TrackID, sfu.TrackSettings{Visible: visible, Width: m.Width, Height: m.Height, Pinned: m.Pinned})
+	if errors.Is(err, sfu.ErrUnknownTrack) {
+		err = fmt.Errorf("%w: %v %q (use a trackID from track_published)", ErrBadMessage, err, m.TrackID)
+	}
+	if err != nil {
+		c.fail("track_settings", err)
 	}
 }
 

@@ -1,0 +1,293 @@
+package sfu
+
+import (
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Pacer limits. The pacing rate is the downlink estimate times pacingFactor
+// (libwebrtc's factor): bursts such as keyframes leave faster than the average
+// but never all at once. Video that waited longer than maxVideoDelay is
+// dropped: a late frame is worse than a missing one, which NACK or the next
+// keyframe repairs. Audio always goes first and is dropped only when the
+// queue is full of audio.
+const (
+	pacingFactor    = 2.5
+	pacerBurst      = 40 * time.Millisecond // bytes allowed at once = rate * burst
+	maxVideoDelay   = 400 * time.Millisecond
+	maxQueued       = 256 // packets per subscriber; the bound on its memory
+	minPacingRate   = 100_000
+	paddingPerPkt   = 255 // bytes of padding in one probe packet (the RTP maximum)
+	pacerBatch      = 16
+	probeTick       = 10 * time.Millisecond
+	pacerIdleWakeup = 50 * time.Millisecond
+)
+
+// queued is one packet waiting in a pacer.
+type queued struct {
+	hdr   rtp.Header
+	ext   [1]rtp.Extension // backing store for the transport-cc extension pion adds
+	buf   [maxPacketSize]byte
+	n     int
+	w     webrtc.TrackLocalWriter
+	at    int64
+	video bool
+}
+
+// paddingSource sends one padding-only packet of n bytes on some video stream
+// of the subscriber; it reports false when there is none to pad on.
+type paddingSource func(n int) bool
+
+// pacer is the send queue of one subscriber connection: every down track of
+// the subscriber writes through it. When nothing waits and the budget allows,
+// a packet goes out at once from the caller's goroutine (the common case costs
+// no hand-off); otherwise it is copied into a bounded queue that the pacer's
+// goroutine drains at the pacing rate, audio first, dropping stale video.
+type pacer struct {
+	now func() time.Time
+
+	mu         sync.Mutex // guards every field below
+	rate       float64    // bytes per second
+	tokens     float64    // bytes that may go now; negative is debt
+	last       int64      // unix ns of the last refill
+	audio      []*queued
+	video      []*queued
+	free       []*queued
+	allocated  int
+	sending    bool // the goroutine is writing a batch: callers must queue to keep order
+	probeRate  float64
+	probeUntil int64
+	padding    paddingSource
+	dropped    uint64 // stale or overflowing packets dropped
+	queuedNow  int
+
+	wake chan struct{}
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newPacer(now func() time.Time, bitsPerSecond float64) *pacer {
+	p := &pacer{now: now, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	p.setRate(bitsPerSecond)
+	p.wg.Add(1)
+	go p.run()
+	return p
+}
+
+// close stops the pacer's goroutine; queued packets are discarded.
+func (p *pacer) close() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	close(p.done)
+	p.wg.Wait()
+}
+
+// setRate sets the pacing rate from the downlink estimate (bits/s).
+func (p *pacer) setRate(bitsPerSecond float64) {
+	p.mu.Lock()
+	p.rate = max(bitsPerSecond, minPacingRate) * pacingFactor / 8
+	p.mu.Unlock()
+}
+
+// probe asks for padding at bitsPerSecond on top of media for d, to find out
+// whether the downlink carries more (the estimate climbs only on what is sent).
+func (p *pacer) probe(bitsPerSecond float64, d time.Duration, src paddingSource) {
+	p.mu.Lock()
+	p.probeRate = bitsPerSecond / 8
+	p.probeUntil = p.now().Add(d).UnixNano()
+	p.padding = src
+	p.mu.Unlock()
+	p.signal()
+}
+
+// stopProbe ends a probe early (the estimator saw congestion).
+func (p *pacer) stopProbe() {
+	p.mu.Lock()
+	p.probeUntil = 0
+	p.padding = nil
+	p.mu.Unlock()
+}
+
+// delay is how long the oldest queued video packet has waited.
+func (p *pacer) delay() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.video) == 0 {
+		return 0
+	}
+	return time.Duration(p.now().UnixNano() - p.video[0].at)
+}
+
+func (p *pacer) refill(now int64) {
+	if p.last != 0 {
+		p.tokens += p.rate * float64(now-p.last) / 1e9
+	}
+	p.last = now
+	if burst := p.rate * pacerBurst.Seconds(); p.tokens > burst {
+		p.tokens = burst
+	}
+}
+
+// write sends or queues one packet. hdr and payload are copied if queued.
+func (p *pacer) write(w webrtc.TrackLocalWriter, hdr *rtp.Header, payload []byte, video bool) {
+	size := float64(len(payload) + 12)
+	p.mu.Lock()
+	now := p.now().UnixNano()
+	p.refill(now)
+	if !p.sending && len(p.audio) == 0 && len(p.video) == 0 && p.tokens > 0 {
+		p.tokens -= size
+		p.mu.Unlock()
+		_, _ = w.WriteRTP(hdr, payload)
+		return
+	}
+	q := p.get(video)
+	if q == nil {
+		p.dropped++
+		p.mu.Unlock()
+		return
+	}
+	q.hdr = *hdr // down tracks send no header extensions of their own
+	q.hdr.Extension, q.hdr.Extensions = false, q.ext[:0]
+	q.n = copy(q.buf[:], payload)
+	q.w, q.at, q.video = w, now, video
+	if video {
+		p.video = append(p.video, q)
+	} else {
+		p.audio = append(p.audio, q)
+	}
+	p.mu.Unlock()
+	p.signal()
+}
+
+// get returns a free slot, making room by dropping the oldest video when full.
+func (p *pacer) get(video bool) *queued {
+	if n := len(p.free); n > 0 {
+		q := p.free[n-1]
+		p.free = p.free[:n-1]
+		return q
+	}
+	if p.allocated < maxQueued {
+		p.allocated++
+		return &queued{}
+	}
+	if len(p.video) > 0 {
+		q := p.video[0]
+		p.video = p.video[1:]
+		p.dropped++
+		return q
+	}
+	if !video && len(p.audio) > 0 { // full of audio: the oldest audio is the stalest
+		q := p.audio[0]
+		p.audio = p.audio[1:]
+		p.dropped++
+		return q
+	}
+	return nil
+}
+
+func (p *pacer) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *pacer) run() {
+	defer p.wg.Done()
+	timer := time.NewTimer(pacerIdleWakeup)
+	defer timer.Stop()
+	batch := make([]*queued, 0, pacerBatch)
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-p.wake:
+		case <-timer.C:
+		}
+		wait := p.drain(&batch)
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(wait)
+	}
+}
+
+// drain sends what the budget allows and reports when to look again.
+func (p *pacer) drain(batch *[]*queued) time.Duration {
+	for {
+		p.mu.Lock()
+		now := p.now().UnixNano()
+		p.refill(now)
+		b := (*batch)[:0]
+		for len(b) < pacerBatch && p.tokens > 0 {
+			var q *queued
+			switch {
+			case len(p.audio) > 0:
+				q = p.audio[0]
+				p.audio = p.audio[1:]
+			case len(p.video) > 0:
+				q = p.video[0]
+				p.video = p.video[1:]
+				if now-q.at > int64(maxVideoDelay) {
+					p.dropped++
+					p.free = append(p.free, q)
+					continue
+				}
+			}
+			if q == nil {
+				break
+			}
+			p.tokens -= float64(q.n + 12)
+			b = append(b, q)
+		}
+		pending := len(p.audio) + len(p.video)
+		probing := p.padding != nil && now < p.probeUntil
+		var pad paddingSource
+		padBytes := 0
+		if probing && pending == 0 && p.tokens > 0 {
+			padBytes = int(p.probeRate * probeTick.Seconds())
+			pad = p.padding
+		} else if !probing {
+			p.padding = nil
+		}
+		p.sending = len(b) > 0
+		p.mu.Unlock()
+
+		for _, q := range b {
+			_, _ = q.w.WriteRTP(&q.hdr, q.buf[:q.n])
+			q.w = nil
+		}
+		for sent := 0; pad != nil && sent < padBytes; sent += paddingPerPkt {
+			if !pad(paddingPerPkt) {
+				break
+			}
+		}
+		p.mu.Lock()
+		p.free = append(p.free, b...)
+		p.sending = false
+		pending = len(p.audio) + len(p.video)
+		probing = p.padding != nil && p.now().UnixNano() < p.probeUntil
+		tokens, rate := p.tokens, p.rate
+		p.mu.Unlock()
+		*batch = b[:0]
+		switch {
+		case pending > 0 && tokens > 0:
+			continue
+		case pending > 0:
+			return max(time.Millisecond, time.Duration(-tokens/rate*1e9)+time.Millisecond)
+		case probing:
+			return probeTick
+		default:
+			return pacerIdleWakeup
+		}
+	}
+}

@@ -1,0 +1,45 @@
+package sfu
+
+import (
+	"github.com/pion/rtp"
+)
+
+// ExtPacket is one RTP packet as a Track hands it to its sinks: the packet and
+// what the receiver learnt about it once, so no subscriber parses it again.
+// Sinks must not keep it, nor its Packet, after WriteRTP returns.
+type ExtPacket struct {
+	*rtp.Packet
+	Layer    int    // simulcast layer, 0 = lowest; 0 for a single-layer track
+	ExtSeq   uint64 // sequence number unwrapped over wrap-arounds
+	ExtTS    uint64 // RTP timestamp unwrapped
+	Keyframe bool   // the packet starts a keyframe (H.264 IDR/SPS, VP8 key frame)
+	Arrival  int64  // unix nanoseconds
+}
+
+// unwrapper extends 16- or 32-bit counters to 64 bits. Reordered packets
+// (within half the range) map below the highest value seen.
+type unwrapper struct {
+	started bool
+	highest uint64
+	bits    uint
+}
+
+func (u *unwrapper) unwrap(v uint64) uint64 {
+	if !u.started {
+		u.started = true
+		u.highest = v + 1<<u.bits // room below for reordered packets
+		return u.highest
+	}
+	size := uint64(1) << u.bits
+	mask := size - 1
+	cur := u.highest & mask
+	diff := (v - cur) & mask
+	var ext uint64
+	if diff < size/2 {
+		ext = u.highest + diff
+		u.highest = ext
+	} else {
+		ext = u.highest - ((cur - v) & mask)
+	}
+	return ext
+}

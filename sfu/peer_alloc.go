@@ -1,0 +1,184 @@
+package sfu
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/openroom/openroom/sfu/quality"
+)
+
+// SetTrackSettings records what the client reports about a remote video
+// (adaptive stream) and re-allocates. It fails for a track the peer does not receive.
+func (p *Peer) SetTrackSettings(trackID string, s TrackSettings) error {
+	errc := make(chan error, 1)
+	if !p.enqueue(func() {
+		for t, sub := range p.subs {
+			if t.ID() == trackID {
+				sub.settings = s
+				p.allocate()
+				errc <- nil
+				return
+			}
+		}
+		errc <- ErrUnknownTrack
+	}) {
+		return ErrClosed
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-p.done:
+		return ErrClosed
+	}
+}
+
+// SetActiveSpeakers tells the peer who speaks now: their video gets
+// bandwidth before other visible video. It does not block.
+func (p *Peer) SetActiveSpeakers(userIDs []string) {
+	ids := slices.Clone(userIDs)
+	p.enqueue(func() {
+		clear(p.speakers)
+		for _, id := range ids {
+			p.speakers[id] = true
+		}
+		p.allocate()
+	})
+}
+
+// downTrackOf finds the down track sent by sender (the RTCP reader starts
+// before it is known; the map is owned by run, so ask it).
+func (p *Peer) downTrackOf(sender *webrtc.RTPSender) *DownTrack {
+	res := make(chan *DownTrack, 1)
+	if !p.enqueue(func() {
+		for _, s := range p.subs {
+			if s.sender == sender {
+				res <- s.down
+				return
+			}
+		}
+		res <- nil
+	}) {
+		return nil
+	}
+	select {
+	case d := <-res:
+		return d
+	case <-p.done:
+		return nil
+	}
+}
+
+// allocate spends the subscriber's downlink estimate on its tracks (see
+// allocate in allocator.go), sets each video's target layer, paces at the
+// estimate and probes when more is wanted than the estimate allows. Runs on
+// the peer's goroutine.
+func (p *Peer) allocate() {
+	if len(p.subs) == 0 {
+		p.videos.Store(nil)
+		return
+	}
+	est := p.bwe.estimate()
+	subs := make([]*subscription, 0, len(p.subs))
+	for _, s := range p.subs {
+		subs = append(subs, s)
+	}
+	slices.SortFunc(subs, func(a, b *subscription) int { return strings.Compare(a.down.track.id, b.down.track.id) })
+	tracks := make([]allocTrack, len(subs))
+	var videos []*DownTrack
+	for i, s := range subs {
+		t := s.down.track
+		s.infos = t.LayerInfos(s.infos)
+		at := allocTrack{audio: t.kind == webrtc.RTPCodecTypeAudio, layers: make([]float64, len(s.infos))}
+		for j, li := range s.infos {
+			at.layers[j] = li.Bitrate
+		}
+		if !at.audio {
+			videos = append(videos, s.down)
+			at.maxLayer = layerForSize(s.infos, s.settings.Width, s.settings.Height)
+			switch {
+			case !s.settings.Visible:
+				at.priority = PriorityHidden
+			case s.settings.Pinned:
+				at.priority = PriorityPinned
+			case p.speakers[t.owner]:
+				at.priority = PrioritySpeaker
+			default:
+				at.priority = PriorityVisible
+			}
+		}
+		tracks[i] = at
+	}
+	p.videos.Store(&videos)
+	layers, wanted := allocateFloor(est, tracks, !p.bwe.severe())
+	sending := 0.0
+	for i, s := range subs {
+		if tracks[i].audio {
+			sending += max(tracks[i].layers[0], audioReserve)
+			continue
+		}
+		if layers[i] >= 0 {
+			sending += tracks[i].layerCost(layers[i])
+		}
+		if s.down.TargetLayer() != layers[i] {
+			p.log.Debug("layer", "track", s.down.track.id, "from", s.down.TargetLayer(), "to", layers[i], "estimate", int(est))
+			s.down.SetTargetLayer(layers[i])
+			s.down.track.DemandChanged()
+		}
+	}
+	// Pace at what was allocated when the floor put that above the estimate:
+	// a pacer slower than the media only adds delay before dropping it.
+	p.pacer.setRate(max(est, sending))
+	p.recordQuality(subs, sending, wanted)
+	if pad := p.bwe.wantProbe(est, sending, wanted); pad > 0 {
+		p.pacer.probe(pad, probeDuration, p.padOnVideo)
+	} else if !p.bwe.probingNow() {
+		p.pacer.stopProbe()
+	}
+}
+
+// padOnVideo sends one padding packet on a video the subscriber receives.
+func (p *Peer) padOnVideo(n int) bool {
+	v := p.videos.Load()
+	if v == nil {
+		return false
+	}
+	for _, d := range *v {
+		if d.sendPadding(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// recordQuality keeps a snapshot of what the subscriber's receiver reports
+// say (worst track) and how much of what it wants it gets, for QualityStats.
+func (p *Peer) recordQuality(subs []*subscription, sending, wanted float64) {
+	var st quality.Stats
+	for _, s := range subs {
+		rs := s.down.ReceiverStats()
+		st.PacketLoss = max(st.PacketLoss, rs.FractionLost)
+		st.RTTMs = max(st.RTTMs, float64(rs.RTTMs))
+		if cr := s.down.track.codec.ClockRate; cr > 0 {
+			st.JitterMs = max(st.JitterMs, float64(rs.Jitter)*1000/float64(cr))
+		}
+	}
+	st.Bitrate, st.TargetBitrate = sending, wanted
+	p.quality.Store(&st)
+}
+
+// QualityStats rates the member's connection for the room: the subscriber
+// side's loss, jitter and RTT, the bitrate it gets against what it wants, and
+// how long since anything (RTCP or media) came from it.
+func (p *Peer) QualityStats() quality.Stats {
+	var st quality.Stats
+	if q := p.quality.Load(); q != nil {
+		st = *q
+	}
+	if last := p.lastHeard.Load(); last != 0 {
+		st.LastPacketAge = time.Duration(p.now().UnixNano() - last)
+	}
+	return st
+}
