@@ -87,10 +87,7 @@ func (k *sink) WriteRTP(p *sfu.ExtPacket) error {
 		if top := k.track.TopActiveLayer(p.Arrival); cur != top && p.Layer == top {
 			if !p.Keyframe {
 				k.track.RequestLayerKeyframe(top)
-				if cur >= 0 {
-					return nil // keep the old layer until the new one can start
-				}
-				return nil
+				return nil // the old layer (if any) goes on until the new one can start
 			}
 			k.layer.Store(int32(top))
 			cur = top

@@ -1,6 +1,8 @@
 package room
 
 import (
+	"time"
+
 	"github.com/openroom/openroom/sfu/quality"
 )
 
@@ -8,8 +10,8 @@ import (
 // detector smooths over ~300 ms and reports at most every 200 ms; a 100 ms
 // tick keeps the list within a tick of that. Quality: windows of 2 s.
 const (
-	SpeakerInterval = 100_000_000  // 100 ms
-	QualityInterval = 2000_000_000 // 2 s
+	SpeakerInterval = 100 * time.Millisecond
+	QualityInterval = 2 * time.Second
 )
 
 // SpeakerAware is a member's media that gives bandwidth to active speakers

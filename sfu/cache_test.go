@@ -144,7 +144,7 @@ func TestSequencer(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, ok := s.get(tc.seq, 0)
+			got, ok := s.get(tc.seq)
 			if ok != tc.wantOK || (ok && got.extSeq != tc.want) {
 				t.Errorf("get(%d): got %d, %v; want %d, %v", tc.seq, got.extSeq, ok, tc.want, tc.wantOK)
 			}

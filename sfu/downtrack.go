@@ -45,19 +45,17 @@ type DownTrack struct {
 	hdrExt  [1]rtp.Extension
 	scratch []byte // VP8 payload copy for picture ID rewriting
 
-	target   atomic.Int32 // wanted layer, -1 pause; read by dynacast
-	sent     uint64       // guarded by mu
-	sentB    uint64       // guarded by mu
-	resent   atomic.Uint64
-	padding  atomic.Uint64
-	lossQ8   atomic.Uint32 // last receiver report: fraction lost (of 256)
-	jitter   atomic.Uint32
-	rttMs    atomic.Uint32
-	nackMu   sync.Mutex // guards nackPkt and nackBuf
-	nackPkt  rtp.Packet
-	nackBuf  []byte
-	onBind   func()
-	closedCh chan struct{}
+	target  atomic.Int32 // wanted layer, -1 pause; read by dynacast
+	sent    uint64       // guarded by mu
+	sentB   uint64       // guarded by mu
+	resent  atomic.Uint64
+	lossQ8  atomic.Uint32 // last receiver report: fraction lost (of 256)
+	jitter  atomic.Uint32
+	rttMs   atomic.Uint32
+	nackMu  sync.Mutex // guards nackPkt and nackBuf
+	nackPkt rtp.Packet
+	nackBuf []byte
+	onBind  func()
 }
 
 // NewDownTrack returns an unbound DownTrack for t that writes straight to its
@@ -65,7 +63,7 @@ type DownTrack struct {
 func NewDownTrack(t *Track) *DownTrack { return newDownTrack(t, nil, t.now) }
 
 func newDownTrack(t *Track, p *pacer, now func() time.Time) *DownTrack {
-	d := &DownTrack{track: t, pacer: p, now: now, closedCh: make(chan struct{}),
+	d := &DownTrack{track: t, pacer: p, now: now,
 		fwd: newForwarder(t.ckind, t.codec.ClockRate)}
 	d.fwd.anyStart = t.kind == webrtc.RTPCodecTypeAudio || (t.ckind != codecH264 && t.ckind != codecVP8)
 	if t.kind == webrtc.RTPCodecTypeVideo {
@@ -207,7 +205,7 @@ func (d *DownTrack) handleNACK(seqs []uint16) int {
 	n := 0
 	for _, seq := range seqs {
 		d.mu.Lock()
-		sp, ok := d.seqmap.get(seq, now)
+		sp, ok := d.seqmap.get(seq)
 		d.mu.Unlock()
 		if !ok || now-sp.at > int64(nackMaxAge) {
 			continue
@@ -254,7 +252,6 @@ func (d *DownTrack) sendPadding(size int) bool {
 	d.hdr = rtp.Header{Version: 2, Padding: true, PaddingSize: byte(size), PayloadType: uint8(b.pt),
 		SequenceNumber: uint16(f.lastOutSeq), Timestamp: f.lastOutTS, SSRC: uint32(b.ssrc), Extensions: d.hdrExt[:0]}
 	_, _ = b.w.WriteRTP(&d.hdr, nil) // pion appends the padding bytes
-	d.padding.Add(uint64(size))
 	return true
 }
 

@@ -62,7 +62,6 @@ type pacer struct {
 	probeUntil int64
 	padding    paddingSource
 	dropped    uint64 // stale or overflowing packets dropped
-	queuedNow  int
 
 	wake chan struct{}
 	done chan struct{}

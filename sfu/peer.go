@@ -393,7 +393,7 @@ func (p *Peer) subscribe(t *Track) {
 	t.AddSink(dt)
 	p.dirty = true
 	p.allocate()
-	p.goroutine(func() { p.readSubscriberRTCP(sender, t) })
+	p.goroutine(func() { p.readSubscriberRTCP(sender, dt) })
 }
 
 func (p *Peer) unsubscribe(t *Track) {
@@ -439,20 +439,14 @@ func (p *Peer) offer() {
 // requests go to the publisher (for the layer being forwarded), NACKs are
 // answered from the track's cache, REMB feeds the estimate of clients without
 // transport-cc, receiver reports feed the connection quality.
-func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, t *Track) {
-	var d *DownTrack
+func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, d *DownTrack) {
+	t := d.track
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
 			return
 		}
 		p.lastHeard.Store(p.now().UnixNano())
-		if d == nil {
-			d = p.downTrackOf(sender)
-			if d == nil {
-				continue
-			}
-		}
 		for _, pkt := range pkts {
 			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:

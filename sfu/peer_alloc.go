@@ -48,29 +48,6 @@ func (p *Peer) SetActiveSpeakers(userIDs []string) {
 	})
 }
 
-// downTrackOf finds the down track sent by sender (the RTCP reader starts
-// before it is known; the map is owned by run, so ask it).
-func (p *Peer) downTrackOf(sender *webrtc.RTPSender) *DownTrack {
-	res := make(chan *DownTrack, 1)
-	if !p.enqueue(func() {
-		for _, s := range p.subs {
-			if s.sender == sender {
-				res <- s.down
-				return
-			}
-		}
-		res <- nil
-	}) {
-		return nil
-	}
-	select {
-	case d := <-res:
-		return d
-	case <-p.done:
-		return nil
-	}
-}
-
 // allocate spends the subscriber's downlink estimate on its tracks (see
 // allocate in allocator.go), sets each video's target layer, paces at the
 // estimate and probes when more is wanted than the estimate allows. Runs on

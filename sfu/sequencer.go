@@ -29,7 +29,7 @@ func (s *sequencer) push(seq uint16, p sentPacket) {
 	s.slots[int(seq)%len(s.slots)] = p
 }
 
-func (s *sequencer) get(seq uint16, _ int64) (sentPacket, bool) {
+func (s *sequencer) get(seq uint16) (sentPacket, bool) {
 	p := s.slots[int(seq)%len(s.slots)]
 	return p, p.valid && p.seq == seq
 }
