@@ -32,6 +32,7 @@ import {
   withDeadline,
   appendToError,
   spawnTracked,
+  waitForPublishRamp,
 } from './harness.mjs';
 
 before(async () => {
@@ -46,9 +47,9 @@ before(async () => {
 // Media sources
 
 /** ffmpeg's test pattern + a sine tone, as in the bridge's docs. */
-function testsrcInputs(freq = 440) {
+function testsrcInputs(freq = 440, { size = '640x360', rate = 30 } = {}) {
   return [
-    '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30',
+    '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=${rate}`,
     '-f', 'lavfi', '-i', `sine=frequency=${freq}:sample_rate=44100`,
   ];
 }
@@ -537,7 +538,11 @@ test('mixed room: 2 pushers + 2 browsers, everyone gets everyone', { timeout: 90
       const room = uniqueRoom('mixed');
       const browsers = [await s.member(room, 'b1'), await s.member(room, 'b2')];
       const pushers = [await s.legacy(room, 'p1'), await s.legacy(room, 'p2')];
-      const ffs = pushers.map((p, i) => s.push(room, p.userID, p.key, { inputs: testsrcInputs(440 + 220 * i) }));
+      // Small pushers: with two browsers encoding simulcast, two pushers and six
+      // FLV readers, two cores are saturated and the browsers start dropping frames.
+      const ffs = pushers.map((p, i) =>
+        s.push(room, p.userID, p.key, { inputs: testsrcInputs(440 + 220 * i, { size: '320x240', rate: 20 }) }),
+      );
       const everyone = ['b1', 'b2', 'p1', 'p2'];
 
       for (const b of browsers) await waitForTiles(b.page, everyone.filter((u) => u !== b.user), 20_000);
@@ -546,13 +551,21 @@ test('mixed room: 2 pushers + 2 browsers, everyone gets everyone', { timeout: 90
         await assertMediaFlows(b.page, others, { label: `${b.user} receiving`, timeout: 20_000 });
       }
       for (const ff of ffs) assertRunning(ff);
-
       // What each pusher's <live-player>s would play: every other member's HTTP-FLV,
       // signed with the pusher's own key (as its userlist's playURLs are).
+      for (const p of pushers) {
+        for (const u of everyone.filter((x) => x !== p.userID)) await s.waitFLV(s.flvURL(room, u, p.key), `${u} (for ${p.userID})`);
+      }
+      // FLV viewers get each browser's top simulcast layer, which the browsers
+      // may have paused while no one watched it (dynacast): wait until they
+      // send it at full rate again.
+      for (const b of browsers) {
+        const ms = await waitForPublishRamp(b.page, { label: b.user });
+        console.log(`${b.user}: every simulcast layer at full rate ${ms} ms after the FLV viewers came`);
+      }
       const lines = [];
       for (const p of pushers) {
         const others = everyone.filter((u) => u !== p.userID);
-        for (const u of others) await s.waitFLV(s.flvURL(room, u, p.key), `${u} (for ${p.userID})`);
         const results = await Promise.all(others.map((u) => s.probe(s.flvURL(room, u, p.key), `${p.userID} plays ${u}`)));
         for (const r of results) {
           assert.ok(r.h264, `${r.label}: no h264 stream (streams: ${JSON.stringify(r.streams)})`);

@@ -570,6 +570,35 @@ export async function assertMediaFlows(page, userIDs, { timeout = 15_000, gap = 
   }
 }
 
+/**
+ * Waits until every simulcast layer the page publishes is encoding at >= `fps`
+ * (its uplink estimate has ramped up: on a loaded machine a publisher may send
+ * only its low layer, or the top one at a few fps, for several seconds).
+ * Returns the milliseconds it took.
+ */
+export async function waitForPublishRamp(page, { timeout = 20_000, fps = 15, label = '' } = {}) {
+  const start = Date.now();
+  let last = '';
+  await waitFor(
+    async () => {
+      const layers = await page.evaluate(async () => {
+        const pc = window.openroom?.publisher;
+        if (!pc) return [];
+        const out = [];
+        (await pc.getStats()).forEach((r) => {
+          if (r.type === 'outbound-rtp' && r.kind === 'video')
+            out.push({ rid: r.rid ?? '', width: r.frameWidth ?? 0, fps: r.framesPerSecond ?? 0, limit: r.qualityLimitationReason });
+        });
+        return out;
+      });
+      last = JSON.stringify(layers);
+      return layers.length > 0 && layers.every((l) => l.width > 0 && l.fps >= fps);
+    },
+    { timeout, interval: 250, message: `${label || 'publisher'}: every video layer encoding at >= ${fps} fps (last: ${last})` },
+  );
+  return Date.now() - start;
+}
+
 // ---------------------------------------------------------------------------
 // Convenience: one server + one browser per test, cleaned up by t.after().
 

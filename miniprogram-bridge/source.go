@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -69,40 +68,107 @@ type source struct {
 	ended      bool
 }
 
+// layerStall is how long the simulcast layer a sink takes may send nothing
+// while a lower one flows before the sink falls back to that one. Camera
+// video sends a frame every 33-100 ms.
+const layerStall = 400 * time.Millisecond
+
 // sink copies packets of one track into the source's queue; it runs on the
-// publisher's goroutine and never blocks.
+// publisher's goroutines (one per simulcast layer) and never blocks.
 type sink struct {
 	src   *source
 	track *sfu.Track
 	video bool
-	layer atomic.Int32 // the simulcast layer being taken, -1 before the first keyframe
+
+	mu    sync.Mutex // guards the fields below: each layer's reader calls WriteRTP
+	layer int        // the simulcast layer being taken, -1 before the first keyframe
+	// The layers of a simulcast track are separate RTP streams with their own
+	// sequence numbers and timestamp bases; FLV timestamps come from RTP
+	// timestamps, so a switch is rebased to continue where the old layer ended.
+	seqOff  uint16
+	tsOff   uint32
+	started bool
+	lastSeq uint16 // last sequence number and timestamp put out, after rebasing
+	lastTS  uint32
+	lastAt  int64 // its arrival, unix nanoseconds
 }
 
 // WriteRTP takes the track's highest active simulcast layer: FLV and RTMP
 // carry one stream, and the viewer should get the best one. It changes layer
 // only at a keyframe of the new one, so the decoder never sees a torn stream.
 func (k *sink) WriteRTP(p *sfu.ExtPacket) error {
+	k.mu.Lock()
 	if k.track.Layers() > 1 {
-		cur := int(k.layer.Load())
-		if top := k.track.TopActiveLayer(p.Arrival); cur != top && p.Layer == top {
+		top := k.track.TopActiveLayer(p.Arrival)
+		if p.Layer < k.layer && p.Arrival-k.lastAt > int64(layerStall) {
+			// The layer taken has stopped (the publisher dropped it for lack of
+			// uplink) while this one goes on: fall back now rather than freeze
+			// the viewer until the track calls the layer idle.
+			top = p.Layer
+		}
+		if k.layer != top && p.Layer == top {
 			if !p.Keyframe {
+				k.mu.Unlock()
 				k.track.RequestLayerKeyframe(top)
 				return nil // the old layer (if any) goes on until the new one can start
 			}
-			k.layer.Store(int32(top))
-			cur = top
+			from := k.layer
+			k.switchTo(p)
+			defer k.src.log.Info("bridge: following another simulcast layer", "track", k.track.ID(), "from", from, "to", top)
 		}
-		if p.Layer != cur {
+		if p.Layer != k.layer {
+			k.mu.Unlock()
 			return nil
 		}
+	} else if k.layer != p.Layer {
+		k.switchTo(p)
 	}
-	it := rtpItem{video: k.video, seq: p.SequenceNumber, ts: p.Timestamp, marker: p.Marker,
+	seq, ts := p.SequenceNumber+k.seqOff, p.Timestamp+k.tsOff
+	k.lastSeq, k.lastTS, k.lastAt = seq, ts, p.Arrival
+	k.mu.Unlock()
+
+	it := rtpItem{video: k.video, seq: seq, ts: ts, marker: p.Marker,
 		payload: append([]byte(nil), p.Payload...), at: time.Now()}
 	select {
 	case k.src.in <- it:
 	default: // the source is behind: the loss shows as a sequence gap and costs a keyframe
 	}
 	return nil
+}
+
+// requestKeyframe asks for a keyframe of the layer the sink takes (of the
+// top active one before it takes any): keyframes of layers no viewer sees
+// would only cost the publisher's uplink.
+func (k *sink) requestKeyframe() {
+	if k.track.Layers() < 2 {
+		k.track.RequestKeyframe()
+		return
+	}
+	k.mu.Lock()
+	l := k.layer
+	k.mu.Unlock()
+	if l < 0 {
+		l = k.track.TopActiveLayer(time.Now().UnixNano())
+	}
+	k.track.RequestLayerKeyframe(l)
+}
+
+// switchTo makes p's layer the one taken, rebased so that its first packet
+// follows the last one put out: the next sequence number, and a timestamp
+// advanced by the wall time between them. k.mu is held.
+func (k *sink) switchTo(p *sfu.ExtPacket) {
+	k.layer = p.Layer
+	if !k.started {
+		k.started = true
+		return
+	}
+	clock := int64(k.track.Codec().ClockRate)
+	if clock == 0 {
+		clock = 90000
+	}
+	step := max((p.Arrival-k.lastAt)*clock/int64(time.Second), 1)
+	k.seqOff = k.lastSeq + 1 - p.SequenceNumber
+	k.tsOff = k.lastTS + uint32(step) - p.Timestamp
 }
 
 // ID implements sfu.Member.
@@ -115,8 +181,7 @@ func (src *source) AddTrack(t *sfu.Track) {
 	}
 	src.mu.Lock()
 	defer src.mu.Unlock()
-	k := &sink{src: src, track: t, video: t.Kind() == webrtc.RTPCodecTypeVideo}
-	k.layer.Store(-1)
+	k := &sink{src: src, track: t, video: t.Kind() == webrtc.RTPCodecTypeVideo, layer: -1}
 	switch {
 	case k.video && strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeH264):
 		src.video = t
@@ -131,7 +196,7 @@ func (src *source) AddTrack(t *sfu.Track) {
 	src.sinks[t] = k
 	t.AddSink(k)
 	if k.video {
-		t.RequestKeyframe()
+		k.requestKeyframe()
 	}
 }
 
@@ -245,7 +310,7 @@ func (src *source) attach(v *viewer) ([]unit, []byte, bool) {
 	src.viewers[v] = struct{}{}
 	src.s.viewers.Add(1)
 	if len(src.gop) == 0 && src.video != nil {
-		src.video.RequestKeyframe() // nothing cached: start this viewer at the next keyframe
+		src.sinks[src.video].requestKeyframe() // nothing cached: start this viewer at the next keyframe
 	}
 	return append([]unit(nil), src.gop...), src.avcCfg, true
 }
@@ -338,10 +403,10 @@ func (src *source) run() {
 
 func (src *source) requestKeyframe() {
 	src.mu.Lock()
-	v := src.video
+	k := src.sinks[src.video]
 	src.mu.Unlock()
-	if v != nil {
-		v.RequestKeyframe()
+	if k != nil {
+		k.requestKeyframe()
 	}
 }
 
@@ -353,8 +418,8 @@ func (src *source) idle() bool {
 	if len(src.viewers) == 0 {
 		return time.Since(src.lastViewer) > sourceLinger
 	}
-	if src.video != nil {
-		src.video.RequestKeyframe()
+	if k := src.sinks[src.video]; k != nil {
+		k.requestKeyframe()
 	}
 	return false
 }

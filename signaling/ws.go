@@ -528,6 +528,7 @@ func (c *conn) peerConfig(p uint32) sfu.PeerConfig {
 		},
 		OnState: c.mediaState,
 		OnPublishLayers: func(trackID, mid string, rids []string) {
+			c.log.Debug("asking the publisher to send only some layers (dynacast)", "track", trackID, "rids", rids)
 			c.out(map[string]any{"type": "publish_layers", "trackID": trackID, "mid": mid, "rids": append([]string{}, rids...)})
 		},
 	}

@@ -156,3 +156,64 @@ func TestValidRoomName(t *testing.T) {
 		})
 	}
 }
+
+// The SDK and its type declarations describe the same surface (issue 10: simulcast,
+// adaptive stream, dynacast, active speaker, connection quality), and the demo
+// uses the events rather than polling getStats for who speaks.
+func TestSDKSurfaceDeclared(t *testing.T) {
+	read := func(name string) string {
+		b, err := assets.ReadFile(name)
+		if err != nil {
+			t.Fatalf("ReadFile(%q) error = %v; want nil", name, err)
+		}
+		return string(b)
+	}
+	js, dts, demo := read("sdk/openroom.js"), read("sdk/openroom.d.ts"), read("static/js/room.js")
+	tests := []struct {
+		name string
+		js   string // in openroom.js
+		dts  string // in openroom.d.ts
+	}{
+		{name: "simulcastEncodings", js: "export function simulcastEncodings(", dts: "export function simulcastEncodings("},
+		{name: "layerBitrate", js: "export function layerBitrate(", dts: "export function layerBitrate("},
+		{name: "setPinned", js: "  setPinned(userID) {", dts: "setPinned(userID: string | null): void;"},
+		{name: "attach", js: "  attach(userID, element) {", dts: "attach<E extends HTMLMediaElement>(userID: string, element: E): E;"},
+		{name: "detach", js: "  detach(element) {", dts: "detach(element: HTMLMediaElement): void;"},
+		{name: "activeSpeakers", js: "  get activeSpeakers() {", dts: "readonly activeSpeakers: SpeakerInfo[];"},
+		{name: "qualities", js: "  get qualities() {", dts: "readonly qualities: Map<string, ConnectionQuality>;"},
+		{name: "localQuality", js: "  get localQuality() {", dts: "readonly localQuality: ConnectionQuality | null;"},
+		{name: "speakers event", js: "this._emit('speakers',", dts: "speakers: SpeakerInfo[];"},
+		{name: "quality event", js: "this._emit('quality',", dts: "quality: QualityInfo[];"},
+		{name: "adaptiveStream option", js: "options.adaptiveStream", dts: "adaptiveStream?: boolean;"},
+		{name: "simulcast option", js: "opts.simulcast", dts: "simulcast?: boolean;"},
+		{name: "track rids", js: "out.rids =", dts: "rids?: string[];"},
+		{name: "track_settings", js: "type: 'track_settings'", dts: "track_settings"},
+		{name: "publish_layers", js: "case 'publish_layers':", dts: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := strings.Contains(js, tt.js); !got {
+				t.Errorf("openroom.js contains %q = %v; want %v", tt.js, got, true)
+			}
+			if tt.dts == "" {
+				return
+			}
+			if got := strings.Contains(dts, tt.dts); !got {
+				t.Errorf("openroom.d.ts contains %q = %v; want %v", tt.dts, got, true)
+			}
+		})
+	}
+	for _, s := range []struct {
+		name string
+		want bool
+	}{
+		{name: "room.on('speakers'", want: true},
+		{name: "room.on('quality'", want: true},
+		{name: "room.attach(", want: true},
+		{name: "remoteStats()", want: false}, // who speaks comes from `speakers`, not polled stats
+	} {
+		if got := strings.Contains(demo, s.name); got != s.want {
+			t.Errorf("room.js contains %q = %v; want %v", s.name, got, s.want)
+		}
+	}
+}

@@ -5,6 +5,14 @@ export type RoomState = 'connecting' | 'connected' | 'reconnecting' | 'disconnec
 export interface RoomOptions {
   /** Base URL of the openroom server, e.g. "http://host:8080". Default: the origin the SDK was loaded from. */
   server?: string;
+  /**
+   * Adaptive stream (default true): the SDK watches the <video> elements showing remote video
+   * (attach(), or any element whose srcObject holds a member's video) with ResizeObserver,
+   * IntersectionObserver and the page's visibility, and sends `track_settings` (debounced 250 ms)
+   * so the server sends each video in the layer its largest visible element needs, and pauses
+   * videos no element shows. false: never reported (the server sends the best layer the link allows).
+   */
+  adaptiveStream?: boolean;
 }
 
 export interface JoinOptions {
@@ -27,6 +35,10 @@ export interface JoinOptions {
   iceServers?: RTCIceServer[];
   /** Milliseconds to wait for the server's `joined`. Default 15000. */
   timeout?: number;
+  /** Publish the camera with simulcast (see simulcastEncodings()). Default true. */
+  simulcast?: boolean;
+  /** Overrides RoomOptions.adaptiveStream for this join. */
+  adaptiveStream?: boolean;
 }
 
 export interface JoinResult {
@@ -42,6 +54,24 @@ export interface PublishedTrack {
   kind: 'audio' | 'video';
   codec?: string;
   muted?: boolean;
+  /** Published in several simulcast layers. */
+  simulcast?: boolean;
+  /** The layers' rids, lowest first ("q" < "h" < "f"); [] for a single layer. */
+  rids?: string[];
+}
+
+/** A member's connection quality, rated by the server from loss, jitter, RTT and bitrate. */
+export type ConnectionQuality = 'excellent' | 'good' | 'poor' | 'lost';
+
+export interface SpeakerInfo {
+  userID: string;
+  /** Audio level, 0..1. */
+  level: number;
+}
+
+export interface QualityInfo {
+  userID: string;
+  quality: ConnectionQuality;
 }
 
 export interface Member {
@@ -54,6 +84,8 @@ export interface Member {
   stream: MediaStream | null;
   /** What the member publishes, as announced by the server. */
   tracks: PublishedTrack[];
+  /** Its connection quality (from the server's `quality`); null until known. */
+  quality: ConnectionQuality | null;
 }
 
 export interface DeviceInfo {
@@ -115,6 +147,11 @@ export interface PublishOptions {
   video?: boolean;
   audioDeviceId?: string;
   videoDeviceId?: string;
+  /**
+   * Publish a camera with simulcast (default: as joined, i.e. true unless join({simulcast: false})).
+   * Applies to video published from now on; a replaced track keeps the layers it had.
+   */
+  simulcast?: boolean;
 }
 
 export interface RoomEventMap {
@@ -135,7 +172,24 @@ export interface RoomEventMap {
   message: ChatMessage;
   /** The room's last messages, sent by the server right after joining (before their `message` events). */
   history: { messages: ChatMessage[] };
+  /** Who speaks now, loudest first ([] when nobody does); may include ourselves. Also in `activeSpeakers`. */
+  speakers: SpeakerInfo[];
+  /**
+   * Connection quality changed: every member's (ourselves included) the first time, then the
+   * changed ones. Also in `qualities`, `localQuality` and each Member's `quality`.
+   */
+  quality: QualityInfo[];
 }
+
+/** Bitrate cap (bits/s) of a video layer of the given height: 150k up to 180, 250k to 270, 600k to 360, 900k to 540, 1.7M to 720, else 2.5M. */
+export function layerBitrate(height: number): number;
+
+/**
+ * The send encodings for camera video captured at `height` pixels, lowest layer first:
+ * 3 (rids q, h, f at 1/4, 1/2, full size) from 540 up, 2 (q at 1/2, h full) from 360 to 539,
+ * else 1 without rid (also with simulcast false); maxBitrate from layerBitrate(), maxFramerate 30.
+ */
+export function simulcastEncodings(height: number | undefined, simulcast?: boolean): RTCRtpEncodingParameters[];
 
 /**
  * Error thrown by join()/switchDevice()/publish(), rejected by sendMessage()/sendData()
@@ -169,6 +223,16 @@ export class Room {
   readonly subscriber: RTCPeerConnection | null;
   readonly audioMuted: boolean;
   readonly videoMuted: boolean;
+  /** Who speaks now, loudest first (the last `speakers` event). */
+  readonly activeSpeakers: SpeakerInfo[];
+  /** Connection quality of every member the server rated, ourselves included (a copy). */
+  readonly qualities: Map<string, ConnectionQuality>;
+  /** Our own connection quality as the server rates it; null until known. */
+  readonly localQuality: ConnectionQuality | null;
+  /** The member whose video is pinned (setPinned), or null. */
+  readonly pinned: string | null;
+  /** Whether this room reports remote videos' size and visibility. */
+  readonly adaptiveStream: boolean;
 
   join(options: JoinOptions): Promise<JoinResult>;
   leave(): void;
@@ -204,6 +268,17 @@ export class Room {
    * opens the devices, or takes the tracks of `options.stream`. Resolves with localStream.
    */
   publish(options?: PublishOptions): Promise<MediaStream>;
+
+  /**
+   * Shows a member's media in `element`: its srcObject follows the member's stream (null while
+   * it has none) until detach() or the member leaves; a <video> is watched for adaptive stream.
+   * Elements are forgotten when the room is left.
+   */
+  attach<E extends HTMLMediaElement>(userID: string, element: E): E;
+  /** Undoes attach() (clears srcObject) or stops watching an element the SDK found. */
+  detach(element: HTMLMediaElement): void;
+  /** Pins a member's video (the server serves it first), or unpins with null. Sends `track_settings` at once. */
+  setPinned(userID: string | null): void;
 }
 
 export default Room;

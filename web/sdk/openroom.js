@@ -15,6 +15,17 @@
 //   room.on('message', (m) => console.log(m.nickName, m.text));   // history too
 //   const sent = await room.sendMessage('hello', { to: 'bob' });  // to: optional
 //
+// Camera video is published with simulcast (up to 3 layers, see
+// simulcastEncodings()); the server pauses layers nobody watches (dynacast).
+// Adaptive stream: the SDK watches the <video> elements that show remote video
+// (room.attach(), or any element whose srcObject holds a remote track) and tells
+// the server their size and visibility, so each one gets the layer it needs:
+//
+//   room.attach('bob', videoElement);            // srcObject kept up to date
+//   room.setPinned('bob');                       // priority for bob's video
+//   room.on('speakers', (list) => ...);          // [{userID, level}], loudest first
+//   room.on('quality', (list) => ...);           // [{userID, quality}]
+//
 // No dependencies; works in current Chromium, Firefox and Safari.
 
 /** @typedef {'connecting'|'connected'|'reconnecting'|'disconnected'} RoomState */
@@ -23,6 +34,10 @@
  * @typedef {object} RoomOptions
  * @property {string} [server] Base URL of the openroom server, e.g. "http://host:8080".
  *   Default: the origin this module was loaded from.
+ * @property {boolean} [adaptiveStream=true] Report the size and visibility of the
+ *   <video> elements showing remote video (`track_settings`), so the server sends
+ *   each the layer it needs and nothing for hidden ones. false: never report
+ *   (the server then sends every video at the best layer the link allows).
  */
 
 /**
@@ -38,6 +53,8 @@
  * @property {string} [videoDeviceId]
  * @property {RTCIceServer[]} [iceServers] Overrides the servers the server suggests.
  * @property {number} [timeout=15000] Milliseconds to wait for the server's `joined`.
+ * @property {boolean} [simulcast=true] Publish the camera in several layers (see simulcastEncodings()).
+ * @property {boolean} [adaptiveStream] Overrides RoomOptions.adaptiveStream for this join.
  */
 
 /**
@@ -46,6 +63,22 @@
  * @property {'audio'|'video'} kind
  * @property {string} [codec]
  * @property {boolean} [muted]
+ * @property {boolean} [simulcast] Published in several layers.
+ * @property {string[]} [rids] The layers' rids, lowest first ([] for a single layer).
+ */
+
+/** @typedef {'excellent'|'good'|'poor'|'lost'} ConnectionQuality */
+
+/**
+ * @typedef {object} SpeakerInfo
+ * @property {string} userID
+ * @property {number} level 0..1
+ */
+
+/**
+ * @typedef {object} QualityInfo
+ * @property {string} userID
+ * @property {ConnectionQuality} quality
  */
 
 /**
@@ -57,6 +90,7 @@
  * @property {boolean} videoMuted
  * @property {MediaStream|null} stream Remote media of this member; null while it has no track.
  * @property {PublishedTrack[]} tracks What the member publishes (from the server).
+ * @property {ConnectionQuality|null} quality Its connection quality (from the server; null until known).
  */
 
 /**
@@ -108,6 +142,7 @@
  * @property {boolean} [video=true] Open and publish the camera (without `stream`).
  * @property {string} [audioDeviceId]
  * @property {string} [videoDeviceId]
+ * @property {boolean} [simulcast=true] Publish a new camera track in several layers.
  */
 
 /**
@@ -127,6 +162,20 @@ const CHAT_TIMEOUT_MS = 10000;
 /** The server closes the socket on frames over 64 KiB: refuse those before sending. */
 const MAX_FRAME_BYTES = 60 * 1024;
 const WS_PATH = '/ws';
+/** Adaptive stream: track_settings go out this long after the last change... */
+const SETTINGS_DEBOUNCE_MS = 250;
+/** ...but never later than this after the first one, even while a tile keeps resizing. */
+const SETTINGS_MAX_WAIT_MS = 1000;
+/** How often the SDK looks for <video> elements showing remote video (and checks the known ones). */
+const VIEW_SCAN_MS = 1000;
+/** A track_settings the server refused (a track it does not send us yet) is sent again after this. */
+const SETTINGS_RETRY_MS = 2000;
+/** The largest width/height a track_settings may carry (device pixels). */
+const MAX_RENDER_PX = 16384;
+/** Simulcast rids, lowest layer first (docs/protocol.md). */
+const RIDS = ['q', 'h', 'f'];
+/** @type {ReadonlySet<string>} */
+const QUALITIES = new Set(['excellent', 'good', 'poor', 'lost']);
 
 /**
  * Error thrown by join()/switchDevice() and passed to `error` listeners.
@@ -161,6 +210,93 @@ function defaultServer() {
     // fall through
   }
   return globalThis.location ? globalThis.location.origin : 'http://localhost:8080';
+}
+
+/**
+ * Settings for a video no element reports on: visible, and as large as the screen.
+ * @returns {{visible: boolean, width: number, height: number, pinned: boolean}}
+ */
+function unlimited() {
+  const dpr = globalThis.devicePixelRatio || 1;
+  const scr = globalThis.screen;
+  const width = Math.min(MAX_RENDER_PX, Math.round((scr?.width || 1920) * dpr));
+  const height = Math.min(MAX_RENDER_PX, Math.round((scr?.height || 1080) * dpr));
+  return { visible: true, width, height, pinned: false };
+}
+
+/**
+ * @param {unknown} el
+ * @returns {el is HTMLVideoElement}
+ */
+function isVideoElement(el) {
+  return typeof HTMLVideoElement !== 'undefined' && el instanceof HTMLVideoElement;
+}
+
+/**
+ * A PublishedTrack from a server track object (track_published or Member.tracks).
+ * @param {any} t
+ * @returns {PublishedTrack}
+ */
+function publishedTrack(t) {
+  /** @type {PublishedTrack} */
+  const out = { trackID: t.trackID, kind: t.kind, codec: t.codec, muted: !!t.muted };
+  if (typeof t.simulcast === 'boolean') out.simulcast = t.simulcast;
+  if (Array.isArray(t.rids)) out.rids = t.rids.filter((/** @type {unknown} */ r) => typeof r === 'string');
+  return out;
+}
+
+/**
+ * The lines of the m-section of `sdp` whose a=mid is `mid`, or null.
+ * @param {string} sdp
+ * @param {string} mid
+ * @returns {string[]|null}
+ */
+function sdpSection(sdp, mid) {
+  for (const part of sdp.split(/\r?\nm=/).slice(1)) {
+    const lines = part.split(/\r?\n/).map((l) => l.trim());
+    if (lines.some((l) => l === `a=mid:${mid}`)) return lines;
+  }
+  return null;
+}
+
+/**
+ * The bitrate cap of a video layer of the given height (bits/s).
+ * @param {number} height
+ */
+export function layerBitrate(height) {
+  if (height <= 180) return 150_000;
+  if (height <= 270) return 250_000;
+  if (height <= 360) return 600_000;
+  if (height <= 540) return 900_000;
+  if (height <= 720) return 1_700_000;
+  return 2_500_000;
+}
+
+/**
+ * The send encodings for camera video captured at `height` pixels, lowest
+ * layer first: 3 layers (rids q, h, f at 1/4, 1/2 and full size) from 540 up,
+ * 2 (q at 1/2, h full) from 360 to 539, and 1 without rid below 360 (or when
+ * the height is unknown or simulcast is off).
+ * @param {number|undefined} height
+ * @param {boolean} [simulcast=true]
+ * @returns {RTCRtpEncodingParameters[]}
+ */
+export function simulcastEncodings(height, simulcast = true) {
+  const h = typeof height === 'number' && height > 0 ? height : 0;
+  const scales = !simulcast || h < 360 ? [1] : h < 540 ? [2, 1] : [4, 2, 1];
+  if (scales.length === 1) {
+    /** @type {RTCRtpEncodingParameters} */
+    const one = { maxFramerate: 30 };
+    if (h > 0) one.maxBitrate = layerBitrate(h);
+    return [one];
+  }
+  return scales.map((scale, i) => ({
+    rid: RIDS[i],
+    active: true,
+    scaleResolutionDownBy: scale,
+    maxBitrate: layerBitrate(Math.round(h / scale)),
+    maxFramerate: 30,
+  }));
 }
 
 /**
@@ -309,6 +445,86 @@ export class Room {
      */
     this._chatPending = [];
     this._chatSeq = 0;
+
+    /** adaptiveStream from the constructor; a join may override it. */
+    this._adaptiveDefault = options.adaptiveStream !== false;
+    /** Whether this session reports track_settings. */
+    this._adaptive = this._adaptiveDefault;
+    /** Whether new camera tracks are published with simulcast. */
+    this._simulcast = true;
+    /** The server does not know track_settings (an older server): stop sending them. */
+    this._settingsRefused = false;
+    /** Latest `speakers`, loudest first. @type {SpeakerInfo[]} */
+    this._speakers = [];
+    /** Connection quality by userID, ourselves included. @type {Map<string, ConnectionQuality>} */
+    this._quality = new Map();
+    /** The member whose video we pinned. @type {string|null} */
+    this._pinned = null;
+    /**
+     * <video> elements showing remote video: bound with attach() (userID set)
+     * or found on the page (userID null: the owner comes from srcObject).
+     * `inView` / `width` / `height` come from the observers; null until they reported.
+     * @type {Map<HTMLVideoElement, {userID: string|null, inView: boolean|null, width: number, height: number}>}
+     */
+    this._views = new Map();
+    /** trackID -> the track_settings last sent for it (JSON). @type {Map<string, string>} */
+    this._sentSettings = new Map();
+    /** trackID -> when a refused track_settings may be sent again (ms). @type {Map<string, number>} */
+    this._settingsRetryAt = new Map();
+    /** @type {ReturnType<typeof setTimeout>|null} */
+    this._settingsTimer = null;
+    /** When the pending track_settings flush was first asked for (ms). */
+    this._settingsSince = 0;
+    /** @type {ReturnType<typeof setInterval>|null} */
+    this._scanTimer = null;
+    /** @type {IntersectionObserver|null} */
+    this._io = null;
+    /** @type {ResizeObserver|null} */
+    this._ro = null;
+    /** @type {(() => void)|null} */
+    this._onVisibility = null;
+    /** Per publisher sender: the setParameters chain (one call in flight). @type {WeakMap<RTCRtpSender, Promise<void>>} */
+    this._paramChains = new WeakMap();
+    /** Per publisher sender: the rids publish_layers asked for last. @type {WeakMap<RTCRtpSender, string[]>} */
+    this._wantLayers = new WeakMap();
+    /** publish_layers for a mid not known yet (applied after the next answer). @type {Map<string, string[]>} */
+    this._pendingLayers = new Map();
+    /** The capture height and layer count our video was published with. @type {{height:number, layers:number}|null} */
+    this._videoPublished = null;
+    /** Media elements attach()ed to a member. @type {Map<HTMLMediaElement, string>} */
+    this._bound = new Map();
+  }
+
+  /**
+   * The members speaking now, loudest first (the server's last `speakers`;
+   * it may include ourselves). [] when nobody speaks.
+   * @returns {SpeakerInfo[]}
+   */
+  get activeSpeakers() {
+    return this._speakers.map((s) => ({ ...s }));
+  }
+
+  /**
+   * Connection quality of every member the server rated, ourselves included.
+   * @returns {Map<string, ConnectionQuality>}
+   */
+  get qualities() {
+    return new Map(this._quality);
+  }
+
+  /** Our own connection quality as the server sees it; null until known. @returns {ConnectionQuality|null} */
+  get localQuality() {
+    return (this.userID && this._quality.get(this.userID)) || null;
+  }
+
+  /** The member whose video is pinned (setPinned), or null. */
+  get pinned() {
+    return this._pinned;
+  }
+
+  /** Whether this room reports the size and visibility of remote videos (adaptive stream). */
+  get adaptiveStream() {
+    return this._adaptive;
   }
 
   /** Whether our microphone is muted. */
@@ -459,6 +675,7 @@ export class Room {
         track.stop();
         throw new OpenRoomError('aborted', 'switchDevice: the room was left meanwhile');
       }
+      if (mediaKind === 'video') this._retuneVideo(sender, track);
     } else if (pc && this._pub && pc.connectionState !== 'closed') {
       // Nothing of this kind is published yet: add it (this one renegotiates).
       if (this._addLocalTrack(track, stream)) this._negotiatePublisher();
@@ -556,6 +773,8 @@ export class Room {
 
     const session = ++this._session;
     this._resetRoom();
+    this._simulcast = opts.simulcast !== false;
+    this._adaptive = typeof opts.adaptiveStream === 'boolean' ? opts.adaptiveStream : this._adaptiveDefault;
     this.room = String(opts.room);
     this.userID = opts.userID ? String(opts.userID) : null;
     this._setState('connecting');
@@ -765,6 +984,14 @@ export class Room {
     this._gone = new Set();
     this.roomID = null;
     this.privileges = 0;
+    this._speakers = [];
+    this._quality = new Map();
+    this._pinned = null;
+    this._sentSettings = new Map();
+    this._settingsRetryAt = new Map();
+    this._pendingLayers = new Map();
+    this._videoPublished = null;
+    this._settingsRefused = false;
   }
 
   /** Closes socket and peer connections, stops local media. Emits nothing. */
@@ -801,6 +1028,8 @@ export class Room {
     }
     this.members.clear();
     this._trackInfo.clear();
+    this._stopAdaptive();
+    this._pendingLayers.clear();
     const pending = this._chatPending;
     this._chatPending = [];
     for (const p of pending) {
@@ -1033,6 +1262,8 @@ export class Room {
    * `audio: false, video: false`, or to add a kind it does not publish yet.
    * Opens the devices (or takes the tracks of `options.stream`); a kind that
    * is already published has its track replaced. Resolves with localStream.
+   * `simulcast: false` publishes a camera in one layer; it applies to video
+   * published from now on (a replaced track keeps the layers it had).
    * @param {PublishOptions} [options]
    * @returns {Promise<MediaStream>}
    */
@@ -1041,6 +1272,7 @@ export class Room {
     if (this.state === 'disconnected' || this._joinWaiter || !this._pub) {
       throw new OpenRoomError('state', 'publish: join a room first');
     }
+    if (typeof opts.simulcast === 'boolean') this._simulcast = opts.simulcast;
     const session = this._session;
     const given = opts.stream || null;
     /** @type {MediaStream} */
@@ -1081,6 +1313,7 @@ export class Room {
           throw new OpenRoomError('webrtc', `replaceTrack failed: ${errorMessage(err)}`);
         }
         if (session !== this._session) throw new OpenRoomError('aborted', 'publish: the room was left meanwhile');
+        if (kind === 'video') this._retuneVideo(sender, track);
       }
       if (old) {
         stream.removeTrack(old);
@@ -1112,6 +1345,14 @@ export class Room {
         }
         if (msg.ref === 'offer' && this._pub) this._publisherOfferFailed();
         if (msg.ref === 'chat' && this._chatFailed(code, message, msg.clientID)) return;
+        if (msg.ref === 'track_settings') {
+          // Adaptive stream is best effort: a track that just went away, or a
+          // server without adaptive stream (then stop asking), is no error for the app.
+          if (code === 4002) this._settingsRefused = true;
+          else this._settingsFailed(message);
+          console.debug('openroom: track_settings refused:', message);
+          return;
+        }
         this._emitError(code, message, msg.ref ? { ref: msg.ref } : undefined);
         return;
       }
@@ -1156,6 +1397,15 @@ export class Room {
       case 'chat_history':
         this._onChatHistory(msg);
         break;
+      case 'publish_layers':
+        this._onPublishLayers(msg);
+        break;
+      case 'speakers':
+        this._onSpeakers(msg);
+        break;
+      case 'quality':
+        this._onQuality(msg);
+        break;
       case 'heartbeat':
         break;
       default:
@@ -1197,6 +1447,7 @@ export class Room {
     }
 
     this._heartbeat = setInterval(() => this._send({ type: 'heartbeat' }), HEARTBEAT_MS);
+    this._startAdaptive();
     this._setState('connected');
     waiter.resolve(msg);
 
@@ -1229,8 +1480,26 @@ export class Room {
     const kind = /** @type {'audio'|'video'} */ (track.kind);
     if (this._senders[kind]) return false; // one track per kind
     try {
-      const tr = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-      if (kind === 'video') preferH264(tr);
+      /** @type {RTCRtpTransceiverInit} */
+      const init = { direction: 'sendonly', streams: [stream] };
+      /** @type {RTCRtpTransceiver} */
+      let tr;
+      if (kind === 'video') {
+        const height = track.getSettings?.().height ?? 0;
+        const encodings = simulcastEncodings(height, this._simulcast);
+        try {
+          tr = pc.addTransceiver(track, { ...init, sendEncodings: encodings });
+          this._videoPublished = { height, layers: encodings.length };
+        } catch (err) {
+          // A browser without sendEncodings support: one layer, its own bitrate.
+          console.warn('openroom: simulcast not available:', errorMessage(err));
+          tr = pc.addTransceiver(track, init);
+          this._videoPublished = { height, layers: 1 };
+        }
+        preferH264(tr);
+      } else {
+        tr = pc.addTransceiver(track, init);
+      }
       this._senders[kind] = tr.sender;
       return true;
     } catch (err) {
@@ -1331,6 +1600,8 @@ export class Room {
         }
         await side.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
         await side.flushCandidates();
+        if (session !== this._session) return;
+        this._afterPublisherAnswer(msg.sdp);
       })
       .catch((err) => {
         if (session === this._session) this._emitError('webrtc', `cannot apply the server's answer: ${errorMessage(err)}`);
@@ -1429,6 +1700,7 @@ export class Room {
         videoMuted: false,
         stream: null,
         tracks: [],
+        quality: this._quality.get(m.userID) ?? null,
       };
       this.members.set(m.userID, member);
     }
@@ -1437,9 +1709,7 @@ export class Room {
     if (typeof m.audioMuted === 'boolean') member.audioMuted = m.audioMuted;
     if (typeof m.videoMuted === 'boolean') member.videoMuted = m.videoMuted;
     if (Array.isArray(m.tracks)) {
-      member.tracks = m.tracks
-        .filter((/** @type {any} */ t) => t && typeof t.trackID === 'string')
-        .map((/** @type {any} */ t) => ({ trackID: t.trackID, kind: t.kind, codec: t.codec, muted: !!t.muted }));
+      member.tracks = m.tracks.filter((/** @type {any} */ t) => t && typeof t.trackID === 'string').map(publishedTrack);
       for (const t of member.tracks) this._trackInfo.set(t.trackID, { userID: member.userID, kind: t.kind });
     }
     this._emit(isNew ? 'memberjoined' : 'memberupdated', { member });
@@ -1456,9 +1726,16 @@ export class Room {
     if (member.stream) {
       for (const t of member.stream.getTracks()) this._dropTrack(member, t);
     }
-    for (const t of member.tracks) this._trackInfo.delete(t.trackID);
+    for (const t of member.tracks) {
+      this._trackInfo.delete(t.trackID);
+      this._sentSettings.delete(t.trackID);
+    }
     this.members.delete(userID);
     this._gone.add(userID);
+    this._quality.delete(userID);
+    for (const [el, bound] of this._bound) {
+      if (bound === userID) this.detach(el);
+    }
     this._emit('memberleft', { userID, reason });
   }
 
@@ -1473,6 +1750,8 @@ export class Room {
     if (!stream || !stream.getTracks().includes(track)) return;
     stream.removeTrack(track);
     if (stream.getTracks().length === 0) member.stream = null;
+    this._syncBound(member.userID);
+    this._settingsChanged();
     this._emit('trackremoved', { userID: member.userID, kind: track.kind, trackID: trackID ?? track.id });
   }
 
@@ -1527,7 +1806,9 @@ export class Room {
         for (const m of this.members.values()) this._dropTrack(m, track);
       });
     }
+    this._syncBound(userID);
     this._emit('track', { userID, kind: track.kind, track, stream });
+    this._settingsChanged();
   }
 
   /**
@@ -1577,9 +1858,11 @@ export class Room {
     const member = this.members.get(msg.userID) ?? this._upsertMember({ userID: msg.userID });
     if (!member) return;
     this._trackInfo.set(msg.trackID, { userID: msg.userID, kind: msg.kind });
-    if (!member.tracks.some((t) => t.trackID === msg.trackID)) {
-      member.tracks.push({ trackID: msg.trackID, kind: msg.kind, codec: msg.codec, muted: false });
-    }
+    const fresh = publishedTrack(msg);
+    const i = member.tracks.findIndex((t) => t.trackID === msg.trackID);
+    if (i < 0) member.tracks.push(fresh);
+    else member.tracks[i] = { ...fresh, muted: member.tracks[i].muted };
+    this._settingsChanged();
   }
 
   /** @param {any} msg */
@@ -1589,6 +1872,7 @@ export class Room {
     const member = this.members.get(msg.userID);
     if (!member) return;
     member.tracks = member.tracks.filter((t) => t.trackID !== msg.trackID);
+    this._sentSettings.delete(msg.trackID);
     const stream = member.stream;
     if (!stream) return;
     let track = stream.getTracks().find((t) => t.id === msg.trackID);
@@ -1614,6 +1898,507 @@ export class Room {
       for (const t of member.tracks) if (t.kind === msg.kind) t.muted = muted;
     }
     this._emit('mute', { userID: msg.userID, kind: msg.kind, muted });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Simulcast and dynacast (our own video)
+
+  /**
+   * Runs `mutate` on the sender's current parameters and applies them when it
+   * returns true. Per sender the calls are chained, so one setParameters is in
+   * flight at a time and each starts from a fresh getParameters().
+   * @param {RTCRtpSender} sender
+   * @param {(params: RTCRtpSendParameters) => boolean} mutate
+   * @returns {Promise<boolean>} whether setParameters succeeded (false: skipped or failed)
+   */
+  _setSenderParams(sender, mutate) {
+    const session = this._session;
+    const prev = this._paramChains.get(sender) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      if (session !== this._session) return false;
+      const params = sender.getParameters();
+      if (!params.encodings || params.encodings.length === 0) return false;
+      if (!mutate(params)) return false;
+      try {
+        await sender.setParameters(params);
+        return true;
+      } catch (err) {
+        console.warn('openroom: setParameters failed:', errorMessage(err));
+        return false;
+      }
+    });
+    this._paramChains.set(
+      sender,
+      next.then(
+        () => {},
+        () => {},
+      ),
+    );
+    return next;
+  }
+
+  /**
+   * Turns the sender's layers on and off as the last publish_layers for it
+   * said: an encoding is active when its rid is listed (one without rid: when
+   * the list is not empty).
+   * @param {RTCRtpSender} sender
+   */
+  _applyLayers(sender) {
+    return this._setSenderParams(sender, (params) => {
+      const rids = this._wantLayers.get(sender);
+      if (!rids) return false;
+      let changed = false;
+      for (const enc of params.encodings) {
+        const active = enc.rid ? rids.includes(enc.rid) : rids.length > 0;
+        if (enc.active !== active) {
+          enc.active = active;
+          changed = true;
+        }
+      }
+      return changed;
+    });
+  }
+
+  /** @param {any} msg publish_layers: {trackID, mid, rids} */
+  _onPublishLayers(msg) {
+    if (!Array.isArray(msg.rids)) return;
+    const rids = msg.rids.filter((/** @type {unknown} */ r) => typeof r === 'string');
+    const pc = this.publisher;
+    if (!pc) return;
+    const mid = msg.mid == null || msg.mid === '' ? null : String(msg.mid);
+    /** @type {RTCRtpSender|null} */
+    let sender = null;
+    try {
+      if (mid != null) sender = pc.getTransceivers().find((t) => t.mid === mid)?.sender ?? null;
+    } catch {
+      return; // closed
+    }
+    if (!sender && mid == null) sender = this._senders.video ?? null;
+    if (!sender) {
+      if (mid != null) this._pendingLayers.set(mid, rids); // before our answer arrived: applied then
+      return;
+    }
+    this._wantLayers.set(sender, rids);
+    void this._applyLayers(sender);
+  }
+
+  /**
+   * After each publisher answer: if the server took our simulcast video as one
+   * layer, send that layer at full size; then apply publish_layers that
+   * waited for their mid (and again the ones a failed setParameters missed).
+   * @param {string} sdp the answer
+   */
+  _afterPublisherAnswer(sdp) {
+    const pc = this.publisher;
+    if (!pc) return;
+    /** @type {RTCRtpTransceiver[]} */
+    let transceivers;
+    try {
+      transceivers = pc.getTransceivers();
+    } catch {
+      return;
+    }
+    const video = this._senders.video;
+    const published = this._videoPublished;
+    if (video && published && published.layers > 1) {
+      const mid = transceivers.find((t) => t.sender === video)?.mid;
+      const section = mid != null ? sdpSection(sdp, mid) : null;
+      if (section && !section.some((l) => l.startsWith('a=simulcast:'))) {
+        void this._setSenderParams(video, (params) => {
+          if (params.encodings.length !== 1) return false;
+          const enc = params.encodings[0];
+          if ((enc.scaleResolutionDownBy ?? 1) === 1) return false;
+          enc.scaleResolutionDownBy = 1;
+          if (published.height > 0) enc.maxBitrate = layerBitrate(published.height);
+          return true;
+        });
+      }
+    }
+    for (const tr of transceivers) {
+      if (tr.mid == null) continue;
+      const rids = this._pendingLayers.get(tr.mid);
+      if (rids) {
+        this._pendingLayers.delete(tr.mid);
+        this._wantLayers.set(tr.sender, rids);
+      }
+      if (this._wantLayers.has(tr.sender)) void this._applyLayers(tr.sender);
+    }
+  }
+
+  /**
+   * A new camera track on our video sender (replaceTrack): the layers stay,
+   * their bitrate caps follow the new capture height.
+   * @param {RTCRtpSender} sender
+   * @param {MediaStreamTrack} track
+   */
+  _retuneVideo(sender, track) {
+    const height = track.getSettings?.().height ?? 0;
+    if (!height) return;
+    if (this._videoPublished) this._videoPublished.height = height;
+    void this._setSenderParams(sender, (params) => {
+      let changed = false;
+      for (const enc of params.encodings) {
+        const want = layerBitrate(Math.round(height / (enc.scaleResolutionDownBy || 1)));
+        if (enc.maxBitrate !== want) {
+          enc.maxBitrate = want;
+          changed = true;
+        }
+      }
+      return changed;
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Active speakers and connection quality
+
+  /** @param {any} msg speakers: {speakers: [{userID, level}]} */
+  _onSpeakers(msg) {
+    /** @type {SpeakerInfo[]} */
+    const speakers = [];
+    for (const s of Array.isArray(msg.speakers) ? msg.speakers : []) {
+      if (!s || typeof s.userID !== 'string' || !s.userID) continue;
+      const level = typeof s.level === 'number' && Number.isFinite(s.level) ? Math.min(1, Math.max(0, s.level)) : 0;
+      speakers.push({ userID: s.userID, level });
+    }
+    this._speakers = speakers;
+    this._emit('speakers', this.activeSpeakers);
+  }
+
+  /** @param {any} msg quality: {members: [{userID, quality}]} (all at first, then the changed ones) */
+  _onQuality(msg) {
+    /** @type {QualityInfo[]} */
+    const changed = [];
+    for (const q of Array.isArray(msg.members) ? msg.members : []) {
+      if (!q || typeof q.userID !== 'string' || !QUALITIES.has(q.quality)) continue;
+      const quality = /** @type {ConnectionQuality} */ (q.quality);
+      this._quality.set(q.userID, quality);
+      const member = this.members.get(q.userID);
+      if (member) member.quality = quality;
+      changed.push({ userID: q.userID, quality });
+    }
+    if (changed.length > 0) this._emit('quality', changed);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Adaptive stream
+
+  /**
+   * Shows a member's media in `element`: its srcObject is set to the member's
+   * stream now and whenever that changes (null while the member has no media),
+   * until detach(element) or the member leaves. A <video> is also watched for
+   * adaptive stream. (Any <video> whose srcObject holds a member's video is
+   * watched too; attach() just makes it explicit.)
+   * @template {HTMLMediaElement} E
+   * @param {string} userID
+   * @param {E} element
+   * @returns {E}
+   */
+  attach(userID, element) {
+    if (typeof userID !== 'string' || !userID) throw new OpenRoomError('param', 'attach: userID is required');
+    if (!element || typeof element !== 'object' || !('srcObject' in element)) {
+      throw new OpenRoomError('param', 'attach: a <video> or <audio> element is required');
+    }
+    this._bound.set(element, userID);
+    if (isVideoElement(element)) this._watchView(element, userID);
+    this._syncBound(userID);
+    this._settingsChanged();
+    return element;
+  }
+
+  /**
+   * Undoes attach() (or stops watching an element the SDK found): clears its
+   * srcObject if it shows a member's stream.
+   * @param {HTMLMediaElement} element
+   */
+  detach(element) {
+    const userID = this._bound.get(element);
+    this._bound.delete(element);
+    if (userID != null && element.srcObject && element.srcObject === this.members.get(userID)?.stream) element.srcObject = null;
+    this._unwatchView(element);
+    this._settingsChanged();
+  }
+
+  /**
+   * Pins a member's video (the server gives it priority over the others) or,
+   * with null, unpins. Sends `track_settings` with `pinned` at once.
+   * @param {string|null} userID
+   */
+  setPinned(userID) {
+    const id = userID == null || userID === '' ? null : String(userID);
+    if (id === this._pinned) return;
+    this._pinned = id;
+    this._flushSettings();
+  }
+
+  /** @param {string} userID */
+  _syncBound(userID) {
+    for (const [el, bound] of this._bound) {
+      if (bound !== userID) continue;
+      const stream = this.members.get(userID)?.stream ?? null;
+      if (el.srcObject === stream) continue;
+      el.srcObject = stream;
+      if (stream) {
+        const p = el.play();
+        if (p && typeof p.catch === 'function') p.catch(() => {});
+      }
+    }
+  }
+
+  /**
+   * @param {HTMLVideoElement} el
+   * @param {string|null} userID
+   */
+  _watchView(el, userID) {
+    const view = this._views.get(el);
+    if (view) {
+      if (userID) view.userID = userID;
+      return;
+    }
+    this._views.set(el, { userID, inView: null, width: 0, height: 0 });
+    this._observeView(el);
+  }
+
+  /** @param {HTMLVideoElement} el */
+  _observeView(el) {
+    this._io?.observe(el);
+    if (this._ro) {
+      try {
+        this._ro.observe(el, { box: 'device-pixel-content-box' });
+      } catch {
+        this._ro.observe(el);
+      }
+    }
+  }
+
+  /** @param {HTMLMediaElement} el */
+  _unwatchView(el) {
+    if (!isVideoElement(el) || !this._views.delete(el)) return;
+    this._io?.unobserve(el);
+    this._ro?.unobserve(el);
+  }
+
+  /** Starts watching remote videos (after joined), when adaptive stream is on. */
+  _startAdaptive() {
+    if (!this._adaptive || typeof document === 'undefined') return;
+    if (typeof IntersectionObserver === 'function') {
+      this._io = new IntersectionObserver((entries) => {
+        for (const e of entries) {
+          const view = this._views.get(/** @type {HTMLVideoElement} */ (e.target));
+          if (view) view.inView = e.isIntersecting;
+        }
+        this._settingsChanged();
+      });
+    }
+    if (typeof ResizeObserver === 'function') {
+      this._ro = new ResizeObserver((entries) => {
+        const dpr = globalThis.devicePixelRatio || 1;
+        for (const e of entries) {
+          const view = this._views.get(/** @type {HTMLVideoElement} */ (e.target));
+          if (!view) continue;
+          const px = e.devicePixelContentBoxSize?.[0];
+          const box = e.contentBoxSize?.[0];
+          if (px) {
+            view.width = Math.round(px.inlineSize);
+            view.height = Math.round(px.blockSize);
+          } else if (box) {
+            view.width = Math.round(box.inlineSize * dpr);
+            view.height = Math.round(box.blockSize * dpr);
+          } else {
+            view.width = Math.round(e.contentRect.width * dpr);
+            view.height = Math.round(e.contentRect.height * dpr);
+          }
+        }
+        this._settingsChanged();
+      });
+    }
+    for (const el of this._views.keys()) this._observeView(el);
+    this._onVisibility = () => this._settingsChanged();
+    document.addEventListener('visibilitychange', this._onVisibility);
+    this._scanTimer = setInterval(() => this._settingsChanged(), VIEW_SCAN_MS);
+  }
+
+  /** Stops watching and forgets the elements (teardown). */
+  _stopAdaptive() {
+    if (this._settingsTimer) clearTimeout(this._settingsTimer);
+    this._settingsTimer = null;
+    if (this._scanTimer) clearInterval(this._scanTimer);
+    this._scanTimer = null;
+    this._io?.disconnect();
+    this._ro?.disconnect();
+    this._io = this._ro = null;
+    if (this._onVisibility && typeof document !== 'undefined') document.removeEventListener('visibilitychange', this._onVisibility);
+    this._onVisibility = null;
+    this._views.clear();
+    this._bound.clear();
+    this._sentSettings.clear();
+    this._settingsRetryAt.clear();
+  }
+
+  /**
+   * Something that may change what we report happened: send track_settings
+   * SETTINGS_DEBOUNCE_MS after the last such change (at most SETTINGS_MAX_WAIT_MS
+   * after the first).
+   */
+  _settingsChanged() {
+    if (!this._ws || (!this._adaptive && !this._pinned && this._sentSettings.size === 0)) return;
+    const now = Date.now();
+    if (this._settingsTimer) clearTimeout(this._settingsTimer);
+    else this._settingsSince = now;
+    const wait = Math.max(0, Math.min(SETTINGS_DEBOUNCE_MS, this._settingsSince + SETTINGS_MAX_WAIT_MS - now));
+    this._settingsTimer = setTimeout(() => {
+      this._settingsTimer = null;
+      this._flushSettings();
+    }, wait);
+  }
+
+  /**
+   * The server refused a track_settings (e.g. "unknown trackID" while it is not
+   * subscribed to us yet): forget what we sent for that track, so it is sent
+   * again (not before SETTINGS_RETRY_MS).
+   * @param {string} message the error's message, which quotes the trackID
+   */
+  _settingsFailed(message) {
+    const now = Date.now();
+    for (const trackID of this._sentSettings.keys()) {
+      if (!message.includes(`"${trackID}"`)) continue;
+      this._sentSettings.delete(trackID);
+      this._settingsRetryAt.set(trackID, now + SETTINGS_RETRY_MS);
+      this._settingsChanged();
+    }
+  }
+
+  /** Sends track_settings for every remote video whose settings changed. */
+  _flushSettings() {
+    if (this._settingsTimer) clearTimeout(this._settingsTimer);
+    this._settingsTimer = null;
+    if (this._settingsRefused || !this._ws || this._joinWaiter || this.state === 'disconnected') return;
+    const now = Date.now();
+    for (const [trackID, settings] of this._computeSettings()) {
+      const key = JSON.stringify(settings);
+      if (this._sentSettings.get(trackID) === key) continue;
+      const retryAt = this._settingsRetryAt.get(trackID);
+      if (retryAt !== undefined) {
+        if (now < retryAt) continue; // the scan comes back
+        this._settingsRetryAt.delete(trackID);
+      }
+      if (this._send({ type: 'track_settings', trackID, ...settings })) this._sentSettings.set(trackID, key);
+    }
+  }
+
+  /**
+   * What to report per remote video trackID: the largest visible element
+   * showing it (visible: false when none is, or the page is hidden).
+   * @returns {Map<string, {visible: boolean, width: number, height: number, pinned: boolean}>}
+   */
+  _computeSettings() {
+    /** @type {Map<string, {visible: boolean, width: number, height: number, pinned: boolean}>} */
+    const out = new Map();
+    /** Tracks with an element the observers have not measured yet: no report this time. */
+    const waiting = new Set();
+    const doc = typeof document !== 'undefined' ? document : null;
+    if (this._adaptive && doc) {
+      this._discoverViews(doc);
+      const hidden = doc.visibilityState === 'hidden';
+      for (const [el, view] of this._views) {
+        if (!el.isConnected) {
+          if (!view.userID) this._unwatchView(el); // found by us and gone from the page
+          continue;
+        }
+        const userID = view.userID ?? this._ownerOf(el.srcObject);
+        if (!userID) continue;
+        const member = this.members.get(userID);
+        const track = member?.stream?.getVideoTracks()[0];
+        const src = el.srcObject;
+        if (!member || !track || track.readyState !== 'live' || !(src instanceof MediaStream) || !src.getTracks().includes(track)) continue;
+        const trackID = this._videoTrackID(member, track);
+        if (!trackID) continue;
+        const measured = view.inView !== null || !this._io;
+        if (!measured) {
+          waiting.add(trackID);
+          continue;
+        }
+        let entry = out.get(trackID);
+        if (!entry) out.set(trackID, (entry = { visible: false, width: 0, height: 0, pinned: false }));
+        let { width, height } = view;
+        if (!this._ro) {
+          const dpr = globalThis.devicePixelRatio || 1;
+          width = Math.round(el.clientWidth * dpr);
+          height = Math.round(el.clientHeight * dpr);
+        }
+        const inView = this._io ? !!view.inView : true;
+        const shown = typeof el.checkVisibility === 'function' ? el.checkVisibility({ visibilityProperty: true }) : true;
+        if (!hidden && inView && shown && width > 0 && height > 0) {
+          entry.visible = true;
+          entry.width = Math.min(MAX_RENDER_PX, Math.max(entry.width, width));
+          entry.height = Math.min(MAX_RENDER_PX, Math.max(entry.height, height));
+        }
+      }
+    }
+    for (const id of waiting) out.delete(id);
+    // No element shows a video we reported before: hidden (adaptive), or back to "no limit".
+    for (const trackID of this._sentSettings.keys()) {
+      if (out.has(trackID) || waiting.has(trackID)) continue;
+      if (!this._trackInfo.has(trackID)) {
+        this._sentSettings.delete(trackID);
+        continue;
+      }
+      out.set(trackID, this._adaptive ? { visible: false, width: 0, height: 0, pinned: false } : unlimited());
+    }
+    if (this._pinned) {
+      const member = this.members.get(this._pinned);
+      const trackID = member ? this._videoTrackID(member, member.stream?.getVideoTracks()[0]) : null;
+      if (trackID && !waiting.has(trackID)) {
+        let entry = out.get(trackID);
+        if (!entry) out.set(trackID, (entry = unlimited()));
+        entry.pinned = true;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Watches every <video> on the page whose srcObject holds a member's video.
+   * @param {Document} doc
+   */
+  _discoverViews(doc) {
+    /** @type {Set<MediaStreamTrack>} */
+    const remote = new Set();
+    for (const m of this.members.values()) for (const t of m.stream?.getVideoTracks() ?? []) remote.add(t);
+    if (remote.size === 0) return;
+    for (const el of doc.querySelectorAll('video')) {
+      if (this._views.has(el)) continue;
+      const src = el.srcObject;
+      if (src instanceof MediaStream && src.getVideoTracks().some((t) => remote.has(t))) this._watchView(el, null);
+    }
+  }
+
+  /**
+   * The member whose video a srcObject shows.
+   * @param {MediaProvider|null} src
+   * @returns {string|null}
+   */
+  _ownerOf(src) {
+    if (!(src instanceof MediaStream)) return null;
+    const tracks = src.getVideoTracks();
+    for (const m of this.members.values()) {
+      if (!m.stream) continue;
+      if (m.stream === src || m.stream.getVideoTracks().some((t) => tracks.includes(t))) return m.userID;
+    }
+    return null;
+  }
+
+  /**
+   * The server's trackID of a member's video (the browser may keep an older
+   * track id on a reused transceiver, so the publication is the better source).
+   * @param {Member} member
+   * @param {MediaStreamTrack|undefined} track
+   * @returns {string|null}
+   */
+  _videoTrackID(member, track) {
+    const videos = member.tracks.filter((t) => t.kind === 'video');
+    if (videos.length === 1) return videos[0].trackID;
+    if (track && videos.some((t) => t.trackID === track.id)) return track.id;
+    return videos[0]?.trackID ?? null;
   }
 
   // ---------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-// Room page: /r/{room}?user={userID}[&template=1v1|1v3]
+// Room page: /r/{room}?user={userID}[&template=1v1|1v3][&simulcast=0][&adaptive=0]
+//   simulcast=0 publishes the camera in one layer; adaptive=0 turns adaptive stream off
+//   (the server then sends every video at the best layer the link allows).
 //
 // Test contract (kept stable on purpose):
 //   window.openroom       the Room instance (set before join starts)
@@ -6,6 +8,12 @@
 //   [data-user=ID]        one tile per remote member, with a <video>; removed when it leaves
 //                         (our own tile is #self-tile, without data-user)
 //   #members li[data-user=ID]  one per member, ourselves included
+//   .speaking             on the tile (and list item) of the loudest speaker, from the SDK's
+//                         `speakers` event only; .is-large marks the big tile of 1v3/grid
+//                         (the pinned member, else the last remote active speaker)
+//   .quality[data-quality] on every tile (#self-tile too): excellent|good|poor|lost
+//                         (the SDK's `quality` event; "unknown" until the server rated it)
+//   [data-pinned=true]    the tile pinned by a click (click again to unpin)
 //   #banner               errors and the kick reason
 //   #leave #mute-audio #mute-video #copy-link
 //   Chat: #toggle-chat opens/closes #chat-panel (body.chat-open; starts closed);
@@ -34,6 +42,13 @@ const ICONS = {
   people: svg('<circle cx="9" cy="8" r="3.5"/><path d="M2.5 20a6.5 6.5 0 0 1 13 0"/><path d="M16 4.5a3.5 3.5 0 0 1 0 7M18 14a6.5 6.5 0 0 1 3.5 6"/>'),
   leave: svg('<path d="M3.5 14.5c5-4.7 12-4.7 17 0l-2 2.5-3.2-1.6v-2.6a9 9 0 0 0-6.6 0v2.6L5.5 17z"/>'),
 };
+
+/** Signal bars of the connection-quality badge. */
+const QUALITY_BARS =
+  '<svg viewBox="0 0 16 16" aria-hidden="true" focusable="false">' +
+  '<rect class="bar bar-1" x="1.5" y="10" width="3" height="4.5" rx="1"/>' +
+  '<rect class="bar bar-2" x="6.5" y="6" width="3" height="8.5" rx="1"/>' +
+  '<rect class="bar bar-3" x="11.5" y="1.5" width="3" height="13" rx="1"/></svg>';
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -145,7 +160,7 @@ for (const el of document.querySelectorAll('.ico-cam-off')) el.innerHTML = ICONS
 // ---------------------------------------------------------------------------
 // The room
 
-const room = new Room();
+const room = new Room({ adaptiveStream: params.get('adaptive') !== '0' });
 // @ts-ignore: exposed for tests and for poking around in the console
 window.openroom = room;
 
@@ -155,11 +170,15 @@ let kicked = false;
 
 /**
  * Remote tiles by userID, in join order.
- * @type {Map<string, {el:HTMLElement, video:HTMLVideoElement, audio:HTMLAudioElement, name:HTMLElement, avatar:HTMLElement}>}
+ * @type {Map<string, {el:HTMLElement, video:HTMLVideoElement, audio:HTMLAudioElement, name:HTMLElement, avatar:HTMLElement, quality:HTMLElement}>}
  */
 const tiles = new Map();
-/** userID pinned as the big tile in the 1v1 layout. @type {string|null} */
+/** userID pinned (by a click on its tile) as the big tile. @type {string|null} */
 let pinned = null;
+/** The last remote member the server named loudest speaker: the big tile unless one is pinned. @type {string|null} */
+let featured = null;
+/** The loudest speaker now (the first of the last `speakers`), ourselves included. @type {string|null} */
+let loudest = null;
 /** Chosen speaker (setSinkId), applied to new audio elements too. */
 let sinkId = '';
 /** Remote tracks whose mute/unmute we follow. @type {WeakSet<MediaStreamTrack>} */
@@ -342,19 +361,54 @@ function ensureTile(member) {
     `<span class="ico ico-cam-off" title="Camera off">${ICONS.camOff}</span>`;
   label.append(name, icons);
 
-  el.append(video, audio, avatarWrap, label);
+  const quality = qualityBadge();
+  el.append(video, audio, avatarWrap, label, quality);
+  // A click pins the member as the big tile (when there is a choice); on the pinned tile, unpins.
   el.addEventListener('click', () => {
-    if (el.classList.contains('is-strip')) {
-      pinned = member.userID;
-      layout();
-    }
+    if (pinned === member.userID && !el.classList.contains('is-strip')) setPinned(null);
+    else if (tiles.size > 1 || el.classList.contains('is-strip')) setPinned(member.userID);
   });
 
-  t = { el, video, audio, name, avatar };
+  t = { el, video, audio, name, avatar, quality };
   tiles.set(member.userID, t);
   tilesEl.append(el);
+  // The SDK keeps the video's srcObject on the member's stream and tells the
+  // server how large the video is shown (adaptive stream).
+  room.attach(member.userID, video);
+  paintQuality(quality, room.members.get(member.userID)?.quality ?? null);
+  el.classList.toggle('speaking', loudest === member.userID);
   updateTile(member.userID);
   return t;
+}
+
+/** @param {string|null} id */
+function setPinned(id) {
+  pinned = id && tiles.has(id) ? id : null;
+  room.setPinned(pinned);
+  for (const [uid, t] of tiles) t.el.dataset.pinned = String(uid === pinned);
+  layout();
+}
+
+/** The connection-quality badge: three bars (data-quality colours them). */
+function qualityBadge() {
+  const el = document.createElement('span');
+  el.className = 'quality';
+  el.innerHTML = QUALITY_BARS;
+  paintQuality(el, null);
+  return el;
+}
+
+/**
+ * @param {HTMLElement} el a .quality badge
+ * @param {string|null} quality
+ */
+function paintQuality(el, quality) {
+  const q = quality ?? 'unknown';
+  el.dataset.quality = q;
+  const text = quality ? `Connection: ${quality}` : 'Connection: not rated yet';
+  el.title = text;
+  el.setAttribute('aria-label', text);
+  el.setAttribute('role', 'img');
 }
 
 /** Refreshes name, mute icons and the avatar-or-video choice of a remote tile. @param {string} id */
@@ -366,13 +420,10 @@ function updateTile(id) {
   t.name.textContent = nick;
   paintAvatar(t.avatar, nick);
   const stream = m?.stream ?? null;
-  if (t.video.srcObject !== stream) {
-    t.video.srcObject = stream;
+  // (the <video> follows the stream through room.attach())
+  if (t.audio.srcObject !== stream) {
     t.audio.srcObject = stream;
-    if (stream) {
-      playQuietly(t.video);
-      playQuietly(t.audio);
-    }
+    if (stream) playQuietly(t.audio);
   }
   const vt = stream?.getVideoTracks()[0];
   const showVideo = !!vt && vt.readyState === 'live' && !vt.muted && !m?.videoMuted;
@@ -397,11 +448,16 @@ function updateTile(id) {
 function removeTile(id) {
   const t = tiles.get(id);
   if (!t) return;
+  room.detach(t.video);
   t.video.srcObject = null;
   t.audio.srcObject = null;
   t.el.remove();
   tiles.delete(id);
-  if (pinned === id) pinned = null;
+  if (pinned === id) {
+    pinned = null;
+    room.setPinned(null);
+  }
+  if (featured === id) featured = null;
 }
 
 function updateSelfTile() {
@@ -435,9 +491,12 @@ function updateSelfTile() {
 /**
  * Places the tiles:
  *   1v1   one remote big, us as a picture-in-picture (at most 1 remote)
- *   1v3   2x2 grid: us + up to 3 remotes (2-3 remotes)
- *   grid  everyone in an even grid, with the head count (4+ remotes)
- * ?template=1v1|1v3 forces a template; remotes that do not fit go to a strip.
+ *   1v3   one remote large, us and the others (up to 2) small beside it (2-3 remotes)
+ *   grid  one remote large (2x2 cells), everyone else in an even grid around it,
+ *         with the head count (4+ remotes)
+ * The big/large remote is the pinned one, else the last remote active speaker,
+ * else the first to join. ?template=1v1|1v3 forces a template; remotes that do
+ * not fit go to a strip.
  */
 function layout() {
   const remotes = [...tiles.values()];
@@ -446,10 +505,13 @@ function layout() {
   stage.dataset.template = template;
 
   for (const t of [selfTile, ...remotes.map((r) => r.el)]) {
-    t.classList.remove('is-main', 'is-pip', 'is-cell', 'is-strip');
+    t.classList.remove('is-main', 'is-pip', 'is-cell', 'is-strip', 'is-large');
     t.style.removeProperty('--i');
     t.style.removeProperty('order');
+    t.style.removeProperty('grid-column');
+    t.style.removeProperty('grid-row');
   }
+  for (const p of ['grid-template-columns', 'grid-template-rows']) tilesEl.style.removeProperty(p);
 
   let strip = 0;
   /** @param {HTMLElement} el */
@@ -457,38 +519,61 @@ function layout() {
     el.classList.add('is-strip');
     el.style.setProperty('--i', String(strip++));
   };
+  const main = (pinned && tiles.get(pinned)) || (featured && tiles.get(featured)) || remotes[0];
+  const others = remotes.filter((r) => r !== main);
+  const wide = stage.clientWidth >= stage.clientHeight;
 
   if (template === '1v1') {
-    const main = (pinned && tiles.get(pinned)) || remotes[0];
     if (main) main.el.classList.add('is-main');
     selfTile.classList.add('is-pip');
-    for (const r of remotes) if (r !== main) toStrip(r.el);
+    for (const r of others) toStrip(r.el);
   } else if (template === '1v3') {
-    selfTile.classList.add('is-cell');
-    selfTile.style.order = '0';
-    remotes.forEach((r, i) => {
-      if (i < 3) {
-        r.el.classList.add('is-cell');
-        r.el.style.order = String(i + 1);
-      } else {
-        toStrip(r.el);
-      }
+    // main large; us and up to two others small, in a column beside it (a row under it when tall)
+    const small = [selfTile, ...others.slice(0, 2).map((r) => r.el)];
+    for (const r of others.slice(2)) toStrip(r.el);
+    small.forEach((el, i) => {
+      el.classList.add('is-cell');
+      el.style.order = String(i + 1);
     });
-    tilesEl.style.setProperty('--cols', '2');
-    tilesEl.style.setProperty('--rows', '2');
+    const k = small.length;
+    if (main) {
+      main.el.classList.add('is-cell', 'is-large');
+      main.el.style.order = '0';
+      if (wide) {
+        tilesEl.style.gridTemplateColumns = 'minmax(0, 3fr) minmax(0, 1fr)';
+        tilesEl.style.gridTemplateRows = `repeat(${k}, minmax(0, 1fr))`;
+        main.el.style.gridColumn = '1';
+        main.el.style.gridRow = `1 / span ${k}`;
+      } else {
+        tilesEl.style.gridTemplateColumns = `repeat(${k}, minmax(0, 1fr))`;
+        tilesEl.style.gridTemplateRows = 'minmax(0, 3fr) minmax(0, 1fr)';
+        main.el.style.gridRow = '1';
+        main.el.style.gridColumn = `1 / span ${k}`;
+      }
+    } else {
+      tilesEl.style.gridTemplateColumns = 'minmax(0, 1fr)';
+      tilesEl.style.gridTemplateRows = 'minmax(0, 1fr)';
+    }
   } else {
-    const total = n + 1;
-    const wide = stage.clientWidth >= stage.clientHeight;
-    let cols = Math.ceil(Math.sqrt(total));
-    if (!wide) cols = Math.max(1, Math.floor(Math.sqrt(total)));
-    const rows = Math.ceil(total / cols);
-    tilesEl.style.setProperty('--cols', String(cols));
-    tilesEl.style.setProperty('--rows', String(rows));
+    // main takes 2x2 cells, the others one each, placed around it (dense flow)
+    const cells = n + 1 + (main ? 3 : 0);
+    let cols = Math.ceil(Math.sqrt(cells));
+    if (!wide) cols = Math.max(1, Math.floor(Math.sqrt(cells)));
+    if (main) cols = Math.max(cols, wide ? 3 : 2);
+    const rows = Math.ceil(cells / cols);
+    tilesEl.style.gridTemplateColumns = `repeat(${cols}, minmax(0, 1fr))`;
+    tilesEl.style.gridTemplateRows = `repeat(${rows}, minmax(0, 1fr))`;
+    if (main) {
+      main.el.classList.add('is-cell', 'is-large');
+      main.el.style.order = '0';
+      main.el.style.gridColumn = 'span 2';
+      main.el.style.gridRow = 'span 2';
+    }
     selfTile.classList.add('is-cell');
-    selfTile.style.order = '0';
-    remotes.forEach((r, i) => {
+    selfTile.style.order = '1';
+    others.forEach((r, i) => {
       r.el.classList.add('is-cell');
-      r.el.style.order = String(i + 1);
+      r.el.style.order = String(i + 2);
     });
   }
   stage.classList.toggle('has-strip', strip > 0);
@@ -512,6 +597,9 @@ room.on('state', ({ state }) => {
       listItem(id)?.remove();
       removeRecipient(id);
     }
+    featured = null;
+    showSpeaking(null);
+    paintQuality(selfQuality, null);
     layout();
     updateSelfTile();
   }
@@ -925,31 +1013,42 @@ $('select-audiooutput').addEventListener('change', async (ev) => {
   }
 });
 
-// Who is speaking: a soft ring around the tile, from the receivers' audio levels.
+// Who is speaking: a soft ring around the loudest speaker's tile, from the
+// server's `speakers` (no polling of stats here). The last remote one to be
+// loudest gets the big tile (unless someone is pinned).
 
-const SPEAKING = 0.04;
-async function pollSpeaking() {
-  if (room.state !== 'connected' || document.hidden) return;
-  try {
-    const stats = await room.remoteStats();
-    for (const [id, s] of Object.entries(stats)) {
-      const on = (s.audio?.audioLevel ?? 0) > SPEAKING && !room.members.get(id)?.audioMuted;
-      tiles.get(id)?.el.classList.toggle('speaking', on);
-      listItem(id)?.classList.toggle('speaking', on);
-    }
-    let level = 0;
-    const report = await room.publisher?.getStats();
-    report?.forEach((/** @type {any} */ s) => {
-      if (s.type === 'media-source' && s.kind === 'audio' && typeof s.audioLevel === 'number') level = s.audioLevel;
-    });
-    const me = level > SPEAKING && !room.audioMuted;
-    selfTile.classList.toggle('speaking', me);
-    selfItem.classList.toggle('speaking', me);
-  } catch {
-    // stats are a nicety
+/** @param {string|null} id */
+function showSpeaking(id) {
+  loudest = id;
+  for (const [uid, t] of tiles) {
+    t.el.classList.toggle('speaking', uid === id);
+    listItem(uid)?.classList.toggle('speaking', uid === id);
   }
+  const me = id !== null && id === room.userID;
+  selfTile.classList.toggle('speaking', me);
+  selfItem.classList.toggle('speaking', me);
 }
-setInterval(() => void pollSpeaking(), 700);
+
+room.on('speakers', (list) => {
+  const top = list[0]?.userID ?? null;
+  showSpeaking(top);
+  if (top && top !== room.userID && tiles.has(top) && featured !== top) {
+    featured = top;
+    if (!pinned) layout();
+  }
+});
+
+// Connection quality on every tile, ourselves included.
+const selfQuality = qualityBadge();
+selfTile.append(selfQuality);
+
+room.on('quality', (list) => {
+  for (const { userID: id, quality } of list) {
+    if (id === room.userID) paintQuality(selfQuality, quality);
+    const t = tiles.get(id);
+    if (t) paintQuality(t.quality, quality);
+  }
+});
 
 let resizeTimer = 0;
 window.addEventListener('resize', () => {
@@ -971,7 +1070,7 @@ if (!roomName) {
   showBanner('This page needs a room name: /r/{room}', { kind: 'error' });
 } else {
   room
-    .join({ room: roomName, userID, nickName: userID })
+    .join({ room: roomName, userID, nickName: userID, simulcast: params.get('simulcast') !== '0' })
     .then((info) => {
       joinedAt = performance.now();
       if (info.userID && info.userID !== userID) {
