@@ -1,0 +1,424 @@
+// Package loadgen is a whole-server load generator for openroom: one publisher
+// and N subscribers, each a pion client speaking only the public signaling
+// protocol (docs/protocol.md, WebSocket /ws), so it runs unchanged against any
+// version of the server. While they run it measures the server process from
+// /proc: CPU per forwarded packet and resident memory per subscriber.
+//
+// The run has three phases:
+//
+//  1. the publisher joins and sends synthetic H.264 and Opus; after Settle the
+//     server's RSS is averaged over IdleSample (the "idle" baseline: one
+//     publisher, no subscriber);
+//  2. the subscribers join (JoinParallel at a time) and each waits for its first
+//     video packet; then Warmup passes;
+//  3. over Window: the server's CPU time (utime+stime), the packets the
+//     subscribers received (= forwarded by the server), the server's RSS
+//     (sampled every second, averaged), the load generator's own CPU and the
+//     machine's.
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Config of one load run.
+type Config struct {
+	URL          string       // the server's HTTP base URL, http://host:port (open login must be on)
+	Room         string       // room to join (created on demand)
+	Subscribers  int          // N: members that only receive
+	LocalIP      string       // the members' ICE address; empty: any non-loopback address
+	ServerPID    int          // the server process to measure; 0: count packets only
+	Video        VideoProfile // the publisher's synthetic H.264
+	AudioPayload int          // bytes per Opus packet (50 per second)
+
+	JoinParallel int           // subscribers joining at once
+	Settle       time.Duration // after the publisher is up, before the idle RSS
+	IdleSample   time.Duration // the idle RSS is averaged over this
+	Warmup       time.Duration // after every subscriber receives video, before the window
+	Window       time.Duration // the measurement window
+	ReadyTimeout time.Duration // for the publisher to connect, and for all subscribers to receive video
+	Seed         uint64        // payload noise and initial sequence numbers
+	ProcRoot     string        // the proc filesystem; empty: /proc
+}
+
+// DefaultConfig is 1 publisher (about 1 Mbit/s of 30 fps H.264 with a keyframe
+// every 2 s, payloads up to 1100 bytes, and 100-byte Opus packets) x 100
+// subscribers, measured over 20 s.
+func DefaultConfig() Config {
+	return Config{
+		Room:        "bench",
+		Subscribers: 100,
+		Video: VideoProfile{Bitrate: 1_000_000, FPS: 30, KeyframeInterval: 2 * time.Second,
+			KeyframeWeight: 8, MaxPayload: 1100},
+		AudioPayload: 100,
+		JoinParallel: 10,
+		Settle:       3 * time.Second,
+		IdleSample:   5 * time.Second,
+		Warmup:       10 * time.Second,
+		Window:       20 * time.Second,
+		ReadyTimeout: 60 * time.Second,
+		Seed:         1,
+	}
+}
+
+// Result of one run. Rates and per-packet figures are over the window.
+type Result struct {
+	Subscribers   int     `json:"subscribers"`
+	WindowSeconds float64 `json:"window_s"`
+	JoinSeconds   float64 `json:"join_s"` // from the first subscriber's join to all receiving video
+
+	VideoSent     int64 `json:"video_sent"` // by the publisher
+	AudioSent     int64 `json:"audio_sent"`
+	VideoReceived int64 `json:"video_received"` // by all subscribers: what the server forwarded
+	AudioReceived int64 `json:"audio_received"`
+	// Forwarded is VideoReceived + AudioReceived: media packets (retransmissions
+	// included), the unit of CPUNsPerForwarded.
+	Forwarded int64 `json:"forwarded"`
+	// PaddingReceived counts padding-only packets (bandwidth probes); they are
+	// not in Forwarded, but the CPU they cost is in the server's time.
+	PaddingReceived int64 `json:"padding_received"`
+	// ServerPacketsOut is the change of openroom_rtp_packets_total{direction="out"},
+	// or -1 when the server does not export it.
+	ServerPacketsOut int64 `json:"server_packets_out"`
+	// DeliveredRatio is Forwarded / ((VideoSent+AudioSent) * Subscribers): about 1
+	// when nothing is lost or held back.
+	DeliveredRatio     float64 `json:"delivered_ratio"`
+	MinSubscriberVideo int64   `json:"min_subscriber_video"` // packets received by the least served subscriber
+	KeyframeRequests   int64   `json:"keyframe_requests"`    // PLI/FIR that reached the publisher
+	// ServerNACKed is the change of openroom_nacked_packets_total (packets the
+	// subscribers asked to have resent), or -1 when the server does not export it.
+	ServerNACKed int64 `json:"server_nacked"`
+	// UDPDrops is the datagrams dropped for full socket receive buffers in this
+	// network namespace (server and load generator), or -1 when unknown.
+	UDPDrops int64 `json:"udp_drops"`
+
+	ServerCPUSeconds   float64 `json:"server_cpu_s"`
+	CPUNsPerForwarded  float64 `json:"cpu_ns_per_forwarded"` // server CPU time / Forwarded
+	ServerCorePercent  float64 `json:"server_core_pct"`      // % of one core
+	RSSIdle            int64   `json:"rss_idle_bytes"`       // publisher only
+	RSSLoaded          int64   `json:"rss_loaded_bytes"`     // mean over the window
+	RSSLoadedMax       int64   `json:"rss_loaded_max_bytes"`
+	RSSPerSubscriber   float64 `json:"rss_per_subscriber_bytes"` // (RSSLoaded - RSSIdle) / Subscribers
+	LoadgenCorePercent float64 `json:"loadgen_core_pct"`         // this process, % of one core
+	MachineBusyPercent float64 `json:"machine_busy_pct"`         // all CPUs together, % of their capacity
+	// OtherCorePercent is what the rest of the machine used meanwhile (busy CPU
+	// time minus the server's and the load generator's), % of one core: anything
+	// but a few % means the run competed with other work. The machine's counters
+	// are sampled at clock ticks, the processes' are exact, so it can read a few
+	// % below zero on a quiet machine.
+	OtherCorePercent float64 `json:"other_core_pct"`
+	CPUs             int     `json:"cpus"` // CPUs of the machine
+}
+
+// Run drives one load run against the server and measures it. It leaves the
+// room and closes every connection before returning.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
+	if cfg.Subscribers < 1 || cfg.JoinParallel < 1 || cfg.Video.FPS < 1 || cfg.Video.MaxPayload < 100 {
+		return Result{}, errors.New("loadgen: need at least 1 subscriber, 1 parallel join, 1 fps and 100-byte payloads")
+	}
+	proc := procFS{root: cfg.procRoot()}
+	hc := &http.Client{Timeout: 10 * time.Second}
+	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
+	pionLog := quietPion(ctx, log)
+	pubAPI, err := newAPI(cfg.LocalIP, true, pionLog)
+	if err != nil {
+		return Result{}, err
+	}
+	subAPI, err := newAPI(cfg.LocalIP, false, pionLog)
+	if err != nil {
+		return Result{}, err
+	}
+
+	// Phase 1: the publisher alone.
+	pub, err := startPublisher(ctx, hc, pubAPI, cfg.URL, cfg.Room, "load-pub", cfg.Video, cfg.AudioPayload, log)
+	if err != nil {
+		return Result{}, err
+	}
+	defer pub.close()
+	select {
+	case <-pub.connected:
+	case <-time.After(cfg.ReadyTimeout):
+		return Result{}, fmt.Errorf("loadgen: the publisher did not connect within %s", cfg.ReadyTimeout)
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	pub.start(ctx, rng)
+	log.Info("publisher is sending", "settle", cfg.Settle)
+	if err := sleep(ctx, cfg.Settle); err != nil {
+		return Result{}, err
+	}
+	var res Result
+	if cfg.ServerPID != 0 {
+		if res.RSSIdle, _, err = sampleRSS(ctx, proc, cfg.ServerPID, cfg.IdleSample, 250*time.Millisecond); err != nil {
+			return Result{}, err
+		}
+		log.Info("idle server", "rss_mib", mib(res.RSSIdle))
+	}
+
+	// Phase 2: the subscribers.
+	joinStart := time.Now()
+	subs, err := joinSubscribers(ctx, hc, subAPI, cfg, log)
+	defer closeAll(subs)
+	if err != nil {
+		return Result{}, err
+	}
+	deadline := time.After(cfg.ReadyTimeout)
+	for i, s := range subs {
+		select {
+		case <-s.gotVideo:
+		case <-deadline:
+			return Result{}, fmt.Errorf("loadgen: only %d of %d subscribers received video within %s", i, len(subs), cfg.ReadyTimeout)
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		}
+	}
+	res.JoinSeconds = round(time.Since(joinStart).Seconds(), 2)
+	log.Info("every subscriber receives video", "subscribers", len(subs), "join_s", round(res.JoinSeconds, 1), "warmup", cfg.Warmup)
+	if err := sleep(ctx, cfg.Warmup); err != nil {
+		return Result{}, err
+	}
+
+	// Phase 3: the window.
+	log.Info("measuring", "window", cfg.Window)
+	before, err := takeSnapshot(ctx, hc, proc, cfg, pub, subs)
+	if err != nil {
+		return Result{}, err
+	}
+	if cfg.ServerPID != 0 {
+		if res.RSSLoaded, res.RSSLoadedMax, err = sampleRSS(ctx, proc, cfg.ServerPID, cfg.Window, time.Second); err != nil {
+			return Result{}, err
+		}
+	} else if err := sleep(ctx, cfg.Window); err != nil {
+		return Result{}, err
+	}
+	after, err := takeSnapshot(ctx, hc, proc, cfg, pub, subs)
+	if err != nil {
+		return Result{}, err
+	}
+	res.fill(before, after, cfg.ServerPID != 0, proc.cpuCount())
+	if res.DeliveredRatio < 0.95 {
+		log.Warn("the subscribers received less than 95 % of what was published: the server (or the load generator) falls behind or drops",
+			"delivered", res.DeliveredRatio)
+	}
+	if res.OtherCorePercent > 20 {
+		log.Warn("other processes used the CPU during the window: the run competed with them", "other_core_pct", res.OtherCorePercent)
+	}
+	return res, nil
+}
+
+// joinSubscribers joins cfg.Subscribers members, JoinParallel at a time. It
+// returns those that joined (the caller closes them) and every join error.
+func joinSubscribers(ctx context.Context, hc *http.Client, api *webrtc.API, cfg Config, log *slog.Logger) ([]*member, error) {
+	subs := make([]*member, cfg.Subscribers)
+	errs := make([]error, cfg.Subscribers)
+	sem := make(chan struct{}, cfg.JoinParallel)
+	var wg sync.WaitGroup
+	for i := range subs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			subs[i], errs[i] = joinRoom(ctx, hc, api, cfg.URL, cfg.Room, fmt.Sprintf("load-sub-%03d", i), nil, log)
+		}()
+	}
+	wg.Wait()
+	joined := slices.DeleteFunc(subs, func(m *member) bool { return m == nil })
+	return joined, errors.Join(errs...)
+}
+
+// closeAll closes members in parallel.
+func closeAll(ms []*member) {
+	var wg sync.WaitGroup
+	for _, m := range ms {
+		wg.Go(m.close)
+	}
+	wg.Wait()
+}
+
+// snapshot is every counter at one instant.
+type snapshot struct {
+	at                   time.Time
+	server, self         ProcSample
+	machine              machineCPU
+	subVideo             []int64
+	audioReceived        int64
+	paddingReceived      int64
+	videoSent, audioSent int64
+	keyframeRequests     int64
+	serverOut, nacked    int64 // server counters; -1: not exported
+	udpDrops             int64 // -1: unknown
+}
+
+func takeSnapshot(ctx context.Context, hc *http.Client, proc procFS, cfg Config, pub *publisher, subs []*member) (snapshot, error) {
+	s := snapshot{at: time.Now(), subVideo: make([]int64, len(subs))}
+	for i, m := range subs {
+		s.subVideo[i] = m.videoPackets.Load()
+		s.audioReceived += m.audioPackets.Load()
+		s.paddingReceived += m.paddingPackets.Load()
+	}
+	s.videoSent, s.audioSent = pub.videoSent.Load(), pub.audioSent.Load()
+	s.keyframeRequests = pub.keyframeRequests.Load()
+	var err error
+	if cfg.ServerPID != 0 {
+		if s.server, err = proc.process(cfg.ServerPID); err != nil {
+			return s, fmt.Errorf("loadgen: server process %d: %w", cfg.ServerPID, err)
+		}
+	}
+	if s.self, err = proc.process(0); err != nil {
+		return s, err
+	}
+	if s.machine, err = proc.machine(); err != nil {
+		return s, err
+	}
+	c := serverCounters(ctx, hc, cfg.URL, metricPacketsOut, metricNACKed)
+	s.serverOut, s.nacked = c[0], c[1]
+	s.udpDrops = proc.udpDrops()
+	return s, nil
+}
+
+// fill computes the result from the counters at both ends of the window;
+// server says whether the server process was measured.
+func (r *Result) fill(a, b snapshot, server bool, cpus int) {
+	window := b.at.Sub(a.at)
+	r.Subscribers = len(b.subVideo)
+	r.WindowSeconds = round(window.Seconds(), 2)
+	r.VideoSent, r.AudioSent = b.videoSent-a.videoSent, b.audioSent-a.audioSent
+	r.MinSubscriberVideo = -1
+	for i := range b.subVideo {
+		n := b.subVideo[i] - a.subVideo[i]
+		r.VideoReceived += n
+		if r.MinSubscriberVideo < 0 || n < r.MinSubscriberVideo {
+			r.MinSubscriberVideo = n
+		}
+	}
+	r.AudioReceived = b.audioReceived - a.audioReceived
+	r.PaddingReceived = b.paddingReceived - a.paddingReceived
+	r.Forwarded = r.VideoReceived + r.AudioReceived
+	r.ServerPacketsOut = delta(a.serverOut, b.serverOut)
+	r.ServerNACKed = delta(a.nacked, b.nacked)
+	r.UDPDrops = delta(a.udpDrops, b.udpDrops)
+	if sent := (r.VideoSent + r.AudioSent) * int64(r.Subscribers); sent > 0 {
+		r.DeliveredRatio = round(float64(r.Forwarded)/float64(sent), 4)
+	}
+	r.KeyframeRequests = b.keyframeRequests - a.keyframeRequests
+	r.CPUs = cpus
+	if server {
+		cpu := b.server.CPU - a.server.CPU
+		r.ServerCPUSeconds = round(cpu.Seconds(), 2)
+		if r.Forwarded > 0 {
+			r.CPUNsPerForwarded = round(float64(cpu.Nanoseconds())/float64(r.Forwarded), 0)
+		}
+		r.ServerCorePercent = round(100*cpu.Seconds()/window.Seconds(), 1)
+		r.RSSPerSubscriber = round(float64(r.RSSLoaded-r.RSSIdle)/float64(r.Subscribers), 0)
+	}
+	r.LoadgenCorePercent = round(100*(b.self.CPU-a.self.CPU).Seconds()/window.Seconds(), 1)
+	if total := b.machine.total - a.machine.total; total > 0 {
+		busy := b.machine.busy - a.machine.busy
+		r.MachineBusyPercent = round(100*float64(busy)/float64(total), 1)
+		// The machine's counters add up all CPUs: busy/window is in cores.
+		r.OtherCorePercent = round(100*busy.Seconds()/window.Seconds()-r.ServerCorePercent-r.LoadgenCorePercent, 1)
+	}
+}
+
+// delta is b - a, or -1 when either is unknown (-1).
+func delta(a, b int64) int64 {
+	if a < 0 || b < 0 {
+		return -1
+	}
+	return b - a
+}
+
+func (c Config) procRoot() string {
+	if c.ProcRoot == "" {
+		return "/proc"
+	}
+	return c.ProcRoot
+}
+
+// sampleRSS samples pid's RSS every interval for d and returns the mean and the maximum.
+func sampleRSS(ctx context.Context, proc procFS, pid int, d, interval time.Duration) (mean, peak int64, err error) {
+	var sum, n int64
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	end := time.Now().Add(d)
+	for {
+		s, err := proc.process(pid)
+		if err != nil {
+			return 0, 0, fmt.Errorf("loadgen: server process %d: %w", pid, err)
+		}
+		sum, n, peak = sum+s.RSS, n+1, max(peak, s.RSS)
+		if !time.Now().Before(end) {
+			return sum / n, peak, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, 0, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func round(v float64, digits int) float64 {
+	p := 1.0
+	for range digits {
+		p *= 10
+	}
+	if v < 0 {
+		return -float64(int64(-v*p+0.5)) / p
+	}
+	return float64(int64(v*p+0.5)) / p
+}
+
+func mib(b int64) float64 { return round(float64(b)/(1<<20), 1) }
+
+// quietPion is the logger for pion: it reports routine events of 100 connections
+// coming and going (pings before candidates, streams closed at the end) as
+// warnings, which internal/pionlog turns into slog info. Unless log shows debug,
+// only pion's errors (slog warnings) get through.
+func quietPion(ctx context.Context, log *slog.Logger) *slog.Logger {
+	if log.Enabled(ctx, slog.LevelDebug) {
+		return log.With("component", "pion")
+	}
+	return slog.New(levelFloor{Handler: log.Handler(), min: slog.LevelWarn}).With("component", "pion")
+}
+
+// levelFloor drops records below min.
+type levelFloor struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h levelFloor) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return levelFloor{Handler: h.Handler.WithAttrs(attrs), min: h.min}
+}
+
+func (h levelFloor) WithGroup(name string) slog.Handler {
+	return levelFloor{Handler: h.Handler.WithGroup(name), min: h.min}
+}

@@ -1,0 +1,220 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// Opus as browsers send it: one packet per 20 ms at 48 kHz.
+const (
+	audioInterval  = 20 * time.Millisecond
+	audioTimestep  = 960
+	videoClockRate = 90000
+)
+
+// publisher is the member that publishes one H.264 video and one Opus audio
+// track of synthetic media, answering keyframe requests (PLI, FIR) with a
+// keyframe at the next frame, as an encoder does.
+type publisher struct {
+	*member
+	log       *slog.Logger
+	profile   VideoProfile
+	audioSize int
+
+	video, audio             *webrtc.TrackLocalStaticRTP
+	videoSender, audioSender *webrtc.RTPSender
+	connected                chan struct{} // closed when the publisher connection is up
+
+	keyframeWanted   atomic.Bool
+	videoSent        atomic.Int64 // packets
+	audioSent        atomic.Int64
+	keyframes        atomic.Int64
+	keyframeRequests atomic.Int64 // PLI and FIR received
+
+	stop context.CancelFunc // ends the pumps; set by start
+	wg   sync.WaitGroup     // the media pumps and RTCP readers
+}
+
+// startPublisher joins as userID, publishes both tracks and returns once the
+// offer is sent; media flows after start.
+func startPublisher(ctx context.Context, hc *http.Client, api *webrtc.API, baseURL, room, userID string,
+	profile VideoProfile, audioSize int, log *slog.Logger) (*publisher, error) {
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: publisher connection: %w", err)
+	}
+	p := &publisher{log: log.With("member", userID), profile: profile, audioSize: audioSize, connected: make(chan struct{})}
+	var once sync.Once
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		p.log.Debug("publisher connection", "state", s.String())
+		if s == webrtc.PeerConnectionStateConnected {
+			once.Do(func() { close(p.connected) })
+		}
+	})
+	vc := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: videoClockRate, SDPFmtpLine: h264Fmtp}
+	if p.video, err = webrtc.NewTrackLocalStaticRTP(vc, "video", userID); err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	ac := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	if p.audio, err = webrtc.NewTrackLocalStaticRTP(ac, "audio", userID); err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	sendonly := webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}
+	vt, err := pc.AddTransceiverFromTrack(p.video, sendonly)
+	if err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	at, err := pc.AddTransceiverFromTrack(p.audio, sendonly)
+	if err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	p.videoSender, p.audioSender = vt.Sender(), at.Sender()
+
+	if p.member, err = joinRoom(ctx, hc, api, baseURL, room, userID, pc, log); err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	offer, err := pc.CreateOffer(nil)
+	var local string
+	if err == nil {
+		local, err = describe(pc, offer)
+	}
+	if err == nil {
+		err = p.send(map[string]any{"type": "offer", "target": "publisher", "sdp": local})
+	}
+	if err != nil {
+		p.member.close()
+		return nil, fmt.Errorf("loadgen: publish: %w", err)
+	}
+	p.wg.Add(2)
+	go p.readRTCP(p.videoSender, true)
+	go p.readRTCP(p.audioSender, false)
+	return p, nil
+}
+
+// readRTCP reads the server's RTCP for one sender (the interceptors need it
+// read: NACKs are answered on the way) and notes keyframe requests.
+func (p *publisher) readRTCP(s *webrtc.RTPSender, video bool) {
+	defer p.wg.Done()
+	for {
+		pkts, _, err := s.ReadRTCP()
+		if err != nil {
+			return
+		}
+		if !video {
+			continue
+		}
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				p.keyframeRequests.Add(1)
+				p.keyframeWanted.Store(true)
+			}
+		}
+	}
+}
+
+// start sends media until ctx ends. Call it once the connection is up, so the
+// negotiated header extension IDs are known.
+func (p *publisher) start(ctx context.Context, rng *rand.Rand) {
+	ctx, p.stop = context.WithCancel(ctx)
+	p.wg.Add(2)
+	go p.pumpVideo(ctx, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())))
+	go p.pumpAudio(ctx, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())))
+}
+
+func (p *publisher) pumpVideo(ctx context.Context, rng *rand.Rand) {
+	defer p.wg.Done()
+	key, delta := p.profile.frameSizes()
+	pz := newVideoPacketizer(p.profile.MaxPayload, key, rng)
+	gop := p.profile.framesPerKeyframe()
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: payloadTypeH264,
+		SequenceNumber: uint16(rng.UintN(1 << 16)), Timestamp: rng.Uint32()}}
+	tick := time.NewTicker(time.Second / time.Duration(p.profile.FPS))
+	defer tick.Stop()
+	for n := 0; ; n++ {
+		isKey := n%gop == 0
+		if p.keyframeWanted.Swap(false) {
+			isKey = true
+		}
+		size := delta
+		if isKey {
+			size = key
+			p.keyframes.Add(1)
+		}
+		payloads := pz.frame(isKey, size)
+		for i, pl := range payloads {
+			pkt.Marker = i == len(payloads)-1
+			pkt.Payload = pl
+			if err := p.video.WriteRTP(pkt); err != nil {
+				p.log.Debug("video write", "err", err)
+			}
+			pkt.SequenceNumber++
+		}
+		p.videoSent.Add(int64(len(payloads)))
+		pkt.Timestamp += uint32(videoClockRate / p.profile.FPS)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (p *publisher) pumpAudio(ctx context.Context, rng *rand.Rand) {
+	defer p.wg.Done()
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: payloadTypeOpus,
+		SequenceNumber: uint16(rng.UintN(1 << 16)), Timestamp: rng.Uint32()}, Payload: opusPayload(p.audioSize, rng)}
+	// A speaking level (-30 dBov, voice), when the server negotiated the extension.
+	var levelID uint8
+	for _, e := range p.audioSender.GetParameters().HeaderExtensions {
+		if e.URI == sdp.AudioLevelURI {
+			levelID = uint8(e.ID)
+		}
+	}
+	if levelID != 0 {
+		level, _ := rtp.AudioLevelExtension{Level: 30, Voice: true}.Marshal()
+		if err := pkt.Header.SetExtension(levelID, level); err != nil {
+			p.log.Warn("audio level extension", "err", err)
+		}
+	}
+	tick := time.NewTicker(audioInterval)
+	defer tick.Stop()
+	for {
+		if err := p.audio.WriteRTP(pkt); err != nil {
+			p.log.Debug("audio write", "err", err)
+		}
+		p.audioSent.Add(1)
+		pkt.SequenceNumber++
+		pkt.Timestamp += audioTimestep
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// close stops the media, leaves the room and waits for the publisher's goroutines.
+func (p *publisher) close() {
+	if p.stop != nil {
+		p.stop()
+	}
+	p.member.close()
+	p.wg.Wait()
+}

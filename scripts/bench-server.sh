@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# Whole-server benchmark: scripts/bench-server.sh [N]
+#
+# One publisher (synthetic H.264 ~1 Mbit/s, 30 fps, payloads up to 1100 B, a keyframe
+# every 2 s, plus 50 Opus packets/s of 100 B) x N subscribers (default 100) against a
+# real openroom process, driven by cmd/openroom-load over the public signaling
+# protocol only, so the same load runs against any server version. Measured from
+# /proc over a 20 s window: the server's CPU per forwarded packet and % of one core,
+# and its RSS per subscriber ((RSS with N subscribers - RSS with the publisher
+# alone) / N).
+#
+#   1. builds cmd/openroom-load from this repository and cmd/openroom from every
+#      source tree in BENCH_SERVERS (outside the namespace: Go may fetch modules);
+#   2. inside a private network namespace (scripts/netns-run.sh: all WebRTC traffic
+#      stays on its veth pair; the server listens on OPENROOM_TEST_IP, the clients
+#      use OPENROOM_TEST_IP2), runs each server in turn, BENCH_RUNS times,
+#      interleaved (A B A B ...), with the load generator as a separate process;
+#   3. prints one table row per run and the medians per server; stops every
+#      process it started.
+#
+# Environment:
+#   BENCH_SERVERS    source trees to build the server from, space-separated
+#                    (default: this repository), e.g. "/work/before /work/main"
+#   BENCH_RUNS       runs per server (default 1)
+#   BENCH_WINDOW     measurement window (default 20s)
+#   BENCH_OUT        append each run's JSON result (with "server" and "run") to this file
+#   BENCH_LOAD_ARGS  extra flags for openroom-load (see openroom-load --help)
+#   BENCH_KEEP_LOGS  keep the server and load generator logs (their directory is printed)
+#   BENCH_QUIET      before each run, wait until the machine is at most this % busy
+#                    (all CPUs, over 2 s; default 10; 100 disables the wait) ...
+#   BENCH_QUIET_WAIT ... for at most this many seconds (default 900), then run anyway
+#   BENCH_MAX_OTHER  a run during which other processes used more than this % of one
+#                    core (default 25) is discarded and repeated, up to BENCH_RETRIES
+#                    times (default 5); the last attempt is kept whatever it shows
+#
+# The server runs on its defaults but for: --rtmp "" --turn "" --turn-tls "" (bridge
+# and TURN off), --room-capacity N+1, --log-level warn, --drain 1s; open login on.
+#
+# The machine's cores are shared: the load generator (N pion receivers decrypting
+# SRTP) runs beside the server and competes for CPU; its own % of a core is in the
+# table, and so is what other processes used during the window ("other % core"):
+# a run with much other work is not comparable. Needs root (or unprivileged user
+# namespaces).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+SELF="$ROOT/scripts/bench-server.sh"
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'bench-server: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------
+# Inside the namespace: bench-server.sh --inner N BINDIR
+if [[ "${1:-}" == "--inner" ]]; then
+  N="$2"
+  BIN="$3"
+  [[ "${OPENROOM_NETNS:-}" == "1" && -n "${OPENROOM_TEST_IP:-}" && -n "${OPENROOM_TEST_IP2:-}" ]] ||
+    die "--inner must run inside scripts/netns-run.sh"
+  IP="$OPENROOM_TEST_IP"
+  HTTP_PORT=18080
+  RTC_PORT=17882
+  RUNS="${BENCH_RUNS:-1}"
+  WINDOW="${BENCH_WINDOW:-20s}"
+  LOGS="$BIN/logs"
+  mkdir -p "$LOGS"
+  mapfile -t LABELS <"$BIN/labels"
+
+  server_pid=""
+  load_pid=""
+  stop_pid() { # stop_pid PID: SIGTERM, then SIGKILL after 10 s
+    local pid="$1"
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  }
+  cleanup() {
+    stop_pid "$load_pid"
+    stop_pid "$server_pid"
+  }
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+
+  # machine_busy: the machine's busy % (all CPUs) over 2 s, from /proc/stat.
+  machine_busy() {
+    local a b
+    a=$(head -1 /proc/stat)
+    sleep 2
+    b=$(head -1 /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN {
+      split(a, x); split(b, y)
+      for (i = 2; i <= 9; i++) { d = y[i] - x[i]; total += d; if (i != 5 && i != 6) busy += d }
+      printf "%d\n", (total > 0) ? 100 * busy / total : 0 }'
+  }
+  # wait_quiet: waits until other work on the machine has calmed down (see BENCH_QUIET).
+  wait_quiet() {
+    local limit="${BENCH_QUIET:-10}" max="${BENCH_QUIET_WAIT:-900}" waited=0 busy
+    while :; do
+      busy=$(machine_busy)
+      ((busy <= limit)) && return 0
+      if ((waited >= max)); then
+        say "the machine is still ${busy}% busy after ${max}s: measuring anyway (see the other % core column)"
+        return 0
+      fi
+      ((waited % 60 == 0)) && say "the machine is ${busy}% busy with other work: waiting for it to drop to ${limit}%"
+      sleep 8
+      waited=$((waited + 10))
+    done
+  }
+
+  # run_one INDEX RUN ATTEMPT: one server, one load run; appends the JSON result to
+  # $BIN/results, or fails (status 3) when other work disturbed the run and ATTEMPT
+  # is not the last.
+  run_one() {
+    local i="$1" run="$2" attempt="$3" label="${LABELS[$1]}"
+    local tag="server$i-run$run-try$attempt"
+    wait_quiet
+    "$BIN/openroom-$i" --http "$IP:$HTTP_PORT" --rtc-port "$RTC_PORT" --node-ip "$IP" \
+      --rtmp "" --turn "" --turn-tls "" --open-login=true --room-capacity "$((N + 1))" \
+      --log-level warn --drain 1s >"$LOGS/$tag.server.log" 2>&1 &
+    server_pid=$!
+    local ok=""
+    for _ in $(seq 1 200); do
+      if curl -sf -o /dev/null "http://$IP:$HTTP_PORT/healthz"; then ok=1; break; fi
+      kill -0 "$server_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    [[ -n "$ok" ]] || { cat "$LOGS/$tag.server.log" >&2; die "server $label did not start"; }
+    say "run $run/$RUNS, server $label (pid $server_pid), $N subscribers"
+    # shellcheck disable=SC2086
+    "$BIN/openroom-load" --url "http://$IP:$HTTP_PORT" --local-ip "$OPENROOM_TEST_IP2" \
+      --server-pid "$server_pid" -n "$N" --window "$WINDOW" --json ${BENCH_LOAD_ARGS:-} \
+      >"$LOGS/$tag.json" 2>"$LOGS/$tag.load.log" &
+    load_pid=$!
+    if ! wait "$load_pid"; then
+      load_pid=""
+      tail -n 30 "$LOGS/$tag.load.log" >&2
+      die "load generator failed against $label (logs in $LOGS)"
+    fi
+    load_pid=""
+    stop_pid "$server_pid"
+    server_pid=""
+    local other
+    other=$(jq -r '.other_core_pct | round' "$LOGS/$tag.json")
+    if ((other > ${BENCH_MAX_OTHER:-25} && attempt < ${BENCH_RETRIES:-5})); then
+      say "    discarded: other processes used ${other}% of a core during the window; again"
+      return 3
+    fi
+    jq -c --arg server "$label" --argjson run "$run" '. + {server: $server, run: $run}' "$LOGS/$tag.json" >>"$BIN/results"
+    jq -r '"    \(.forwarded) packets forwarded, \(.cpu_ns_per_forwarded) ns CPU each, \(.server_core_pct) % core, \(.rss_per_subscriber_bytes / 1048576 * 100 | round / 100) MiB per subscriber"' \
+      "$LOGS/$tag.json" >&2
+  }
+
+  for run in $(seq 1 "$RUNS"); do
+    for i in "${!LABELS[@]}"; do
+      for attempt in $(seq 1 "${BENCH_RETRIES:-5}"); do
+        status=0
+        run_one "$i" "$run" "$attempt" || status=$?
+        sleep 1
+        ((status == 3)) || break
+      done
+    done
+  done
+  exit 0
+fi
+
+# ---------------------------------------------------------------------------
+# Outside: build, run the inner part in the namespace, print the table.
+N="${1:-100}"
+[[ "$N" =~ ^[1-9][0-9]*$ ]] || die "usage: $0 [N] (N subscribers, default 100)"
+read -r -a SERVERS <<<"${BENCH_SERVERS:-$ROOT}"
+
+BIN="$(mktemp -d /tmp/openroom-bench.XXXXXX)"
+cleanup_outer() {
+  if [[ -n "${BENCH_KEEP_LOGS:-}" ]]; then
+    say "logs kept in $BIN/logs"
+  else
+    rm -rf "$BIN"
+  fi
+}
+trap cleanup_outer EXIT
+
+say "building openroom-load from $ROOT"
+(cd "$ROOT" && go build -o "$BIN/openroom-load" ./cmd/openroom-load)
+: >"$BIN/labels"
+for i in "${!SERVERS[@]}"; do
+  src="$(cd "${SERVERS[$i]}" && pwd)"
+  rev="$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  if [[ -n "$(git -C "$src" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
+    rev="$rev+edits"
+  fi
+  label="$(basename "$src")@$rev"
+  say "building openroom from $src ($label)"
+  (cd "$src" && go build -o "$BIN/openroom-$i" ./cmd/openroom)
+  echo "$label" >>"$BIN/labels"
+done
+
+"$ROOT/scripts/netns-run.sh" "$SELF" --inner "$N" "$BIN"
+
+if [[ -n "${BENCH_OUT:-}" ]]; then
+  cat "$BIN/results" >>"$BENCH_OUT"
+fi
+
+echo
+echo "1 publisher x $N subscribers, ${BENCH_WINDOW:-20s} window, $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'))"
+echo
+echo "| server | run | forwarded pkt/s | delivered | server CPU ns / fwd pkt | server % core | RSS idle MiB | RSS loaded MiB | RSS / subscriber MiB | load gen % core | other % core |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+jq -r '"| \(.server) | \(.run) | \(.forwarded / .window_s | round) | \(.delivered_ratio * 1000 | round / 10) % | \(.cpu_ns_per_forwarded) | \(.server_core_pct) | \(.rss_idle_bytes / 1048576 * 10 | round / 10) | \(.rss_loaded_bytes / 1048576 * 10 | round / 10) | \(.rss_per_subscriber_bytes / 1048576 * 100 | round / 100) | \(.loadgen_core_pct) | \(.other_core_pct) |"' "$BIN/results"
+echo
+echo "Medians per server:"
+echo
+echo "| server | runs | server CPU ns / fwd pkt | server % core | RSS / subscriber MiB |"
+echo "|---|---|---|---|---|"
+jq -rs '
+  def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+  group_by(.server)[] |
+  "| \(.[0].server) | \(length) | \(map(.cpu_ns_per_forwarded) | median | round) | \(map(.server_core_pct) | median * 10 | round / 10) | \(map(.rss_per_subscriber_bytes) | median / 1048576 * 100 | round / 100) |"' "$BIN/results"
