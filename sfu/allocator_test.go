@@ -190,3 +190,29 @@ func TestLayerForSize(t *testing.T) {
 		})
 	}
 }
+
+func TestAvailableLayer(t *testing.T) {
+	t.Parallel()
+	on, off := LayerInfo{Active: true}, LayerInfo{}
+	tests := []struct {
+		name  string
+		l     int
+		infos []LayerInfo
+		want  int
+	}{
+		{"single layer", 0, []LayerInfo{off}, 0},
+		{"paused stays paused", -1, []LayerInfo{on, on, on}, -1},
+		{"all active", 2, []LayerInfo{on, on, on}, 2},
+		{"top stopped: the next one down", 2, []LayerInfo{on, on, off}, 1},
+		{"only the lowest", 2, []LayerInfo{on, off, off}, 0},
+		{"lower ones stopped: the lowest above", 0, []LayerInfo{off, on, on}, 1},
+		{"nothing active yet", 1, []LayerInfo{off, off, off}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := availableLayer(tt.l, tt.infos); got != tt.want {
+				t.Errorf("availableLayer(%d) = %d; want %d", tt.l, got, tt.want)
+			}
+		})
+	}
+}

@@ -45,7 +45,8 @@ type DownTrack struct {
 	hdrExt  [1]rtp.Extension
 	scratch []byte // VP8 payload copy for picture ID rewriting
 
-	target  atomic.Int32 // wanted layer, -1 pause; read by dynacast
+	target  atomic.Int32 // layer to forward, -1 pause
+	demand  atomic.Int32 // layer the allocator would send if the publisher sent it; read by dynacast
 	sent    uint64       // guarded by mu
 	sentB   uint64       // guarded by mu
 	resent  atomic.Uint64
@@ -70,6 +71,7 @@ func newDownTrack(t *Track, p *pacer, now func() time.Time) *DownTrack {
 		d.seqmap = newSequencer(sequencerSize)
 	}
 	d.SetTargetLayer(len(t.layers) - 1)
+	d.demand.Store(int32(len(t.layers) - 1))
 	return d
 }
 
@@ -103,7 +105,15 @@ func (d *DownTrack) CurrentLayer() int {
 }
 
 // DemandedLayer implements LayerDemand.
-func (d *DownTrack) DemandedLayer() int { return d.TargetLayer() }
+func (d *DownTrack) DemandedLayer() int { return int(d.demand.Load()) }
+
+// setDemand records the layer the allocator chose before limiting it to the
+// layers the publisher sends now (a layer paused by dynacast is resumed when
+// a subscriber can use it). It reports whether it changed.
+func (d *DownTrack) setDemand(l int) bool {
+	l = min(l, len(d.track.layers)-1)
+	return d.demand.Swap(int32(l)) != int32(l)
+}
 
 // Bind is called by pion when the track is negotiated on a PeerConnection.
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {

@@ -96,12 +96,15 @@ func (p *Peer) allocate() {
 			sending += max(tracks[i].layers[0], audioReserve)
 			continue
 		}
-		if layers[i] >= 0 {
-			sending += tracks[i].layerCost(layers[i])
+		l := availableLayer(layers[i], s.infos)
+		if l >= 0 {
+			sending += tracks[i].layerCost(l)
 		}
-		if s.down.TargetLayer() != layers[i] {
-			p.log.Debug("layer", "track", s.down.track.id, "from", s.down.TargetLayer(), "to", layers[i], "estimate", int(est))
-			s.down.SetTargetLayer(layers[i])
+		if s.down.TargetLayer() != l {
+			p.log.Debug("layer", "track", s.down.track.id, "from", s.down.TargetLayer(), "to", l, "chosen", layers[i], "estimate", int(est))
+			s.down.SetTargetLayer(l)
+		}
+		if s.down.setDemand(layers[i]) {
 			s.down.track.DemandChanged()
 		}
 	}
@@ -158,4 +161,26 @@ func (p *Peer) QualityStats() quality.Stats {
 		st.LastPacketAge = time.Duration(p.now().UnixNano() - last)
 	}
 	return st
+}
+
+// availableLayer limits the chosen layer l to the layers the publisher sends
+// now: the highest active one up to l, else the lowest active one above it
+// (the publisher dropped the lower ones). A subscriber waiting for a keyframe
+// of a layer nobody sends would freeze. With no layer active (the track just
+// started, or its publisher stalled) l stands.
+func availableLayer(l int, infos []LayerInfo) int {
+	if l < 0 || len(infos) < 2 {
+		return l
+	}
+	for i := min(l, len(infos)-1); i >= 0; i-- {
+		if infos[i].Active {
+			return i
+		}
+	}
+	for i := l + 1; i < len(infos); i++ {
+		if infos[i].Active {
+			return i
+		}
+	}
+	return l
 }
