@@ -55,7 +55,8 @@ type Track struct {
 
 	sinks atomic.Pointer[[]Sink]
 	// mu serializes sink list updates and dynacast, and guards the layers'
-	// replay queues; on the packet path it is taken only when a replay is due.
+	// replay queues; on the packet path it is taken only to queue or run a
+	// replay (once per keyframe per down track).
 	mu sync.Mutex
 
 	requestKeyframe func(layer int) // asks the publisher for a keyframe of one layer; may be nil
@@ -106,7 +107,7 @@ type layer struct {
 	keyTS         uint64        // ExtTS of the last keyframe
 	keyStart      atomic.Uint64 // ExtSeq of the last keyframe's first packet, 0 none
 	replayQ       []*DownTrack  // guarded by Track.mu: down tracks waiting for a replay
-	replayDue     atomic.Bool   // replayQ is not empty: the only cost on the packet path
+	replayDue     atomic.Bool   // replayQ is not empty: read on every packet instead of taking mu
 	replayPkt     rtp.Packet
 	replayBuf     []byte
 }
