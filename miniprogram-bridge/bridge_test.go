@@ -118,6 +118,40 @@ func TestRTMPPushReachesWebRTCMembers(t *testing.T) {
 	}
 }
 
+// TestLateMemberSeesPusherAtOnce: a browser member that joins mid-GOP gets
+// the pusher's video at once (the GOP replayed from the cache), not at the
+// next keyframe, which the pusher here sends every 10 s. (Without the replay
+// even the member there first waits: its subscription is negotiated after
+// the pusher's first keyframe went by.)
+func TestLateMemberSeesPusherAtOnce(t *testing.T) {
+	needFFmpeg(t)
+	st := startStack(t)
+	api, err := testclient.API()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	join := func(user string) *testclient.Client {
+		t.Helper()
+		c, err := testclient.Join(ctx, api, testclient.Options{URL: st.HTTP, Room: "r1", UserSig: st.userSig(t, user),
+			RoomKey: st.key(t, user, "r1", auth.PrivAll)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
+	}
+	early := join("early")
+	push(t, st.rtmpURL("r1", "pusher", st.key(t, "pusher", "r1", auth.PrivAll)), 20,
+		"-profile:v", "baseline", "-bf", "0", "-g", "300")
+	eventually(t, 10*time.Second, "video from the pusher", func() bool { return early.Received("pusher", "video") > 30 })
+	late := join("late")
+	eventually(t, 3*time.Second, "video at once for a member joining mid-GOP", func() bool {
+		return late.Received("pusher", "video") > 30
+	})
+}
+
 type probed struct {
 	Streams []struct {
 		CodecName    string `json:"codec_name"`

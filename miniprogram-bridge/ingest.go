@@ -221,7 +221,10 @@ func (in *ingestStream) publish(kind webrtc.RTPCodecType, c webrtc.RTPCodecCapab
 	if kind == webrtc.RTPCodecTypeVideo {
 		name = "video"
 	}
-	t := sfu.NewTrack(sfu.TrackOptions{ID: in.s.newTrackID(in.ref.User, name), Owner: in.ref.User, Kind: kind, Codec: c})
+	// RTMP cannot be asked for a keyframe: a browser that needs one is sent
+	// the GOP since the last from the track's cache.
+	t := sfu.NewTrack(sfu.TrackOptions{ID: in.s.newTrackID(in.ref.User, name), Owner: in.ref.User, Kind: kind, Codec: c,
+		ReplayGOP: kind == webrtc.RTPCodecTypeVideo})
 	if err := in.s.opts.Rooms.Publish(in.ref.Room, in.ref.User, in.sess, t); err != nil {
 		return nil, fmt.Errorf("publish %s: %w", name, err)
 	}

@@ -152,12 +152,28 @@ func (d *DownTrack) WriteRTP(p *ExtPacket) error {
 	d.mu.Lock()
 	r, ok, needKeyframe := d.fwd.forward(p, now)
 	if !ok {
+		var key uint64
+		if needKeyframe && d.track.replayGOP {
+			key = d.track.layers[p.Layer].keyStart.Load()
+		}
+		replay := key != 0 && d.fwd.markReplay(p.Layer, key)
 		d.mu.Unlock()
-		if needKeyframe {
+		switch {
+		case replay:
+			d.askReplay(p.Layer, key)
+		case needKeyframe:
 			d.track.RequestLayerKeyframe(p.Layer)
 		}
 		return nil
 	}
+	d.writeLocked(b, p, &r, now)
+	d.mu.Unlock()
+	return nil
+}
+
+// writeLocked sends p as the forwarder rewrote it and remembers it for NACKs.
+// d.mu is held.
+func (d *DownTrack) writeLocked(b *binding, p *ExtPacket, r *fwdResult, now int64) {
 	d.hdr = p.Header
 	d.hdr.SSRC = uint32(b.ssrc)
 	d.hdr.PayloadType = uint8(b.pt)
@@ -183,8 +199,79 @@ func (d *DownTrack) WriteRTP(p *ExtPacket) error {
 	d.send(b, payload)
 	d.sent++
 	d.sentB += uint64(len(payload))
+}
+
+// askReplay registers d for a replay of layer's GOP from key, marked in the
+// forwarder. When the track cannot take it now, the mark is undone so that
+// the next packet asks again.
+func (d *DownTrack) askReplay(layer int, key uint64) {
+	if d.track.requestReplay(layer, d) {
+		return
+	}
+	d.mu.Lock()
+	if d.fwd.replayLayer == layer && d.fwd.replayKey == key {
+		d.fwd.replayKey = 0
+	}
 	d.mu.Unlock()
-	return nil
+}
+
+// pictureLost handles the subscriber's keyframe request (PLI, FIR) for the
+// layer being forwarded: the publisher is asked, or, when it cannot make
+// keyframes on demand, the layer's cached GOP is replayed to this subscriber
+// (once per keyframe: repeated requests wait for the next one).
+func (d *DownTrack) pictureLost() {
+	t := d.track
+	d.mu.Lock()
+	l := d.fwd.current
+	var key uint64
+	if l >= 0 && t.replayGOP && d.fwd.target == l {
+		key = t.layers[l].keyStart.Load()
+	}
+	replay := key != 0 && d.fwd.markReplay(l, key)
+	d.mu.Unlock()
+	switch {
+	case replay:
+		d.askReplay(l, key)
+	case l >= 0:
+		t.RequestLayerKeyframe(l)
+	}
+}
+
+// replay sends d the packets of layer i from the keyframe at key up to the
+// one before live, out of the layer's cache, as the forwarder asked (see
+// Track.requestReplay). It runs on the layer's writer goroutine, before live
+// goes to the sinks, so the replayed packets come first. It reports the
+// packets and payload bytes sent.
+func (d *DownTrack) replay(l *layer, i int, key uint64, live *ExtPacket) (pkts, bytes uint64) {
+	b := d.bound.Load()
+	if b == nil {
+		return 0, 0
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.fwd.wantsReplay(i, key) {
+		return 0, 0
+	}
+	if l.replayBuf == nil {
+		l.replayBuf = make([]byte, maxPacketSize)
+	}
+	pkt, now := &l.replayPkt, live.Arrival
+	for s := key; s < live.ExtSeq; s++ {
+		if !l.cache.get(s, pkt, l.replayBuf) {
+			if s == key {
+				return 0, 0 // the keyframe left the cache: wait for the next one
+			}
+			continue // lost upstream: a gap, as it was live
+		}
+		p := ExtPacket{Packet: pkt, Layer: i, ExtSeq: s, ExtTS: live.ExtTS - uint64(live.Timestamp-pkt.Timestamp),
+			Keyframe: isKeyframe(d.track.ckind, pkt.Payload), Arrival: now}
+		if r, ok := d.fwd.replay(&p, s == key, now); ok {
+			d.writeLocked(b, &p, &r, now)
+			pkts++
+			bytes += uint64(len(pkt.Payload))
+		}
+	}
+	return pkts, bytes
 }
 
 // send writes d.hdr with payload through the pacer (or straight to pion).

@@ -32,6 +32,15 @@ type forwarder struct {
 	lastPic    uint16
 	lastTL0    uint8
 	hasLastPic bool
+
+	// GOP replay (see replay). replayKey is the keyframe (ExtSeq of its first
+	// packet) of replayLayer last asked for: asked once, so the request that
+	// fires for every packet while waiting does not replay it again.
+	replayKey   uint64
+	replayLayer int
+	replaying   bool   // replayed packets went out; the next live one re-anchors the timestamps
+	replayInTS  uint32 // the last replayed packet's input timestamp ...
+	replayOutTS uint32 // ... and its output timestamp
 }
 
 func newForwarder(c codecKind, clockRate uint32) *forwarder {
@@ -59,12 +68,81 @@ func (f *forwarder) forward(p *ExtPacket, now int64) (r fwdResult, ok bool, need
 			return r, false, true
 		}
 		f.switchTo(p, now)
+		f.replaying, f.replayKey = false, 0
 	} else if f.target < 0 {
 		f.current = -1 // pause at once: the bandwidth is needed elsewhere
+		f.replaying, f.replayKey = false, 0
 		return r, false, false
 	}
+	if f.replaying {
+		if p.ExtSeq <= f.highestIn {
+			return r, false, false // a hole in the replay filled late: its frame went out without it
+		}
+		// The first live packet after a replay: it follows the last replayed
+		// one by at most a frame, whatever time the replayed GOP spanned.
+		f.replaying = false
+		step := p.Timestamp - f.replayInTS
+		if step != 0 {
+			step = min(step, max(f.clockRate/replayFrameRate, 1))
+		}
+		f.tsOffset = f.replayOutTS + step - p.Timestamp
+	}
+	ok = f.emit(p, now, &r)
+	return r, ok, false
+}
+
+// replayFrameRate sets the timestamp step from the last replayed frame to
+// the first live one: a frame at 30 fps.
+const replayFrameRate = 30
+
+// markReplay records that a replay of the keyframe starting at key is asked
+// for layer. It reports false when that keyframe was asked for already (or
+// there is none): the caller then waits for the next one.
+func (f *forwarder) markReplay(layer int, key uint64) bool {
+	if key == 0 || (f.replayLayer == layer && f.replayKey == key) {
+		return false
+	}
+	f.replayLayer, f.replayKey = layer, key
+	return true
+}
+
+// wantsReplay reports whether a replay of layer's keyframe at key is still
+// what the forwarder waits for: nothing else (a switch, a pause, a newer
+// keyframe that went out live) happened since it was asked.
+func (f *forwarder) wantsReplay(layer int, key uint64) bool {
+	return key != 0 && f.target == layer && f.replayLayer == layer && f.replayKey == key
+}
+
+// replay forwards p, a packet from a GOP replayed out of the track's cache
+// for this subscriber alone; first is the keyframe's first packet, where the
+// forwarder restarts on p's layer whatever it did before. Replayed frames go
+// on a compressed timeline, each one tick after the previous, so the
+// subscriber decodes them at once instead of playing them at their original
+// pace, which would leave it a GOP behind live.
+func (f *forwarder) replay(p *ExtPacket, first bool, now int64) (r fwdResult, ok bool) {
+	switch {
+	case first:
+		f.switchTo(p, now)
+		f.replaying = true
+		f.replayInTS = p.Timestamp
+		f.replayOutTS = p.Timestamp + f.tsOffset
+	case !f.replaying || p.Layer != f.current:
+		return r, false
+	case p.Timestamp != f.replayInTS:
+		f.replayInTS = p.Timestamp
+		f.replayOutTS++
+	}
+	f.tsOffset = f.replayOutTS - p.Timestamp
+	ok = f.emit(p, now, &r)
+	return r, ok
+}
+
+// emit maps p, a packet of the current layer, into the output stream: it
+// fills r and reports whether p goes out. (r is a pointer: returning it by
+// value cost the fan-out about 10 ns per forwarded packet.)
+func (f *forwarder) emit(p *ExtPacket, now int64, r *fwdResult) bool {
 	if p.ExtSeq < f.seqBase || (f.droppedUpTo != 0 && p.ExtSeq <= f.droppedUpTo) {
-		return r, false, false // from before the switch, or behind a cut
+		return false // from before the switch, or behind a cut
 	}
 	if len(p.Payload) == 0 {
 		// Padding-only (the publisher's bandwidth probe): not worth the
@@ -77,7 +155,7 @@ func (f *forwarder) forward(p *ExtPacket, now int64) (r fwdResult, ok bool, need
 			f.outSeqBase--
 			f.highestIn = p.ExtSeq
 			f.droppedUpTo = p.ExtSeq
-			return r, false, false
+			return false
 		}
 	}
 	out := p.ExtSeq - f.seqBase + f.outSeqBase
@@ -101,7 +179,7 @@ func (f *forwarder) forward(p *ExtPacket, now int64) (r fwdResult, ok bool, need
 			}
 		}
 	}
-	return r, true, false
+	return true
 }
 
 // switchTo starts forwarding p's layer at p (a keyframe), continuing the

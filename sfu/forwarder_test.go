@@ -539,3 +539,84 @@ func TestForwarderStartsAtZero(t *testing.T) {
 		t.Errorf("first timestamp: got %#x; want the publisher's %#x (no offset before a switch)", got, want)
 	}
 }
+
+// TestForwarderReplay feeds the forwarder a GOP replayed from the cache and
+// the live packets after it: the output sequence continues without a gap or
+// repeat, replayed frames go one tick apart, and live resumes at most a frame
+// after the last replayed one, then at the publisher's pace.
+func TestForwarderReplay(t *testing.T) {
+	t.Parallel()
+	type in struct {
+		replay bool // from the cache (first: the keyframe's first packet)
+		seq    uint64
+		ts     uint32
+		want   int   // output sequence number relative to the first output; -1 dropped
+		wantTS int64 // output timestamp relative to the first output's
+	}
+	tests := []struct {
+		name  string
+		input []in
+	}{
+		{"join: replayed frames a tick apart, live a frame after", []in{
+			{true, 10, 0, 0, 0}, {true, 11, 0, 1, 0}, {true, 12, 0, 2, 0},
+			{true, 13, 3000, 3, 1}, {true, 14, 3000, 4, 1}, {true, 15, 6000, 5, 2},
+			{false, 16, 9000, 6, 3002}, {false, 17, 9000, 7, 3002}, {false, 18, 12000, 8, 6002}}},
+		{"live continues the last replayed frame", []in{
+			{true, 10, 0, 0, 0}, {true, 11, 3000, 1, 1},
+			{false, 12, 3000, 2, 1}, {false, 13, 6000, 3, 3001}}},
+		{"slow publisher: the step to live capped at a frame", []in{
+			{true, 10, 0, 0, 0}, {true, 11, 9000, 1, 1},
+			{false, 12, 18000, 2, 3001}, {false, 13, 27000, 3, 12001}}},
+		{"fast publisher: its own step kept", []in{
+			{true, 10, 0, 0, 0}, {true, 11, 1500, 1, 1},
+			{false, 12, 3000, 2, 1501}}},
+		{"picture lost while forwarding: the replay restarts in sequence", []in{
+			{false, 10, 0, 0, 0}, {false, 11, 3000, 1, 3000}, {false, 12, 6000, 2, 6000},
+			// One millisecond of wall time later: 90 ticks.
+			{true, 10, 0, 3, 6090}, {true, 11, 3000, 4, 6091}, {true, 12, 6000, 5, 6092},
+			{false, 13, 9000, 6, 9092}}},
+		{"a hole in the replay filled late is dropped", []in{
+			{true, 10, 0, 0, 0}, {true, 12, 3000, 2, 1},
+			{false, 11, 0, -1, 0}, {false, 13, 6000, 3, 3001}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newForwarder(codecH264, 90000)
+			f.target = 0
+			var baseSeq uint16
+			var baseTS uint32
+			haveBase, replayed := false, false
+			for i, p := range tc.input {
+				pl := []byte{0x41, 1}
+				if p.seq == 10 {
+					pl = []byte{0x65, 1}
+				}
+				ep := &ExtPacket{Packet: &rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(p.seq), Timestamp: p.ts},
+					Payload: pl}, ExtSeq: p.seq + 1<<16, ExtTS: uint64(p.ts) + 1<<32, Keyframe: p.seq == 10}
+				now := int64(i) * int64(time.Millisecond)
+				var r fwdResult
+				var ok bool
+				if p.replay {
+					first := !replayed
+					replayed = true
+					r, ok = f.replay(ep, first, now)
+				} else {
+					replayed = false
+					r, ok, _ = f.forward(ep, now)
+				}
+				got, gotTS := -1, int64(0)
+				if ok {
+					if !haveBase {
+						baseSeq, baseTS, haveBase = r.seq, r.ts, true
+					}
+					got, gotTS = int(r.seq-baseSeq), int64(int32(r.ts-baseTS))
+				}
+				if got != p.want || gotTS != p.wantTS {
+					t.Errorf("packet %d (replay %v seq %d ts %d): got output %d ts %d; want %d ts %d",
+						i, p.replay, p.seq, p.ts, got, gotTS, p.want, p.wantTS)
+				}
+			}
+		})
+	}
+}

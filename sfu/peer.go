@@ -436,7 +436,8 @@ func (p *Peer) offer() {
 }
 
 // readSubscriberRTCP handles one subscriber track's feedback: keyframe
-// requests go to the publisher (for the layer being forwarded), NACKs are
+// requests go to the publisher (for the layer being forwarded), or replay the
+// cached GOP when the publisher cannot make keyframes on demand; NACKs are
 // answered from the track's cache, REMB feeds the estimate of clients without
 // transport-cc, receiver reports feed the connection quality.
 func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, d *DownTrack) {
@@ -450,9 +451,7 @@ func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, d *DownTrack) {
 		for _, pkt := range pkts {
 			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				if l := d.CurrentLayer(); l >= 0 {
-					t.RequestLayerKeyframe(l)
-				}
+				d.pictureLost()
 			case *rtcp.TransportLayerNack:
 				var seqs []uint16
 				for _, pair := range pkt.Nacks {

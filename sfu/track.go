@@ -54,9 +54,13 @@ type Track struct {
 	now    func() time.Time
 
 	sinks atomic.Pointer[[]Sink]
-	mu    sync.Mutex // serializes sink list updates and dynacast; never held on the packet path
+	// mu serializes sink list updates and dynacast, and guards the layers'
+	// replay queues; on the packet path it is taken only to queue or run a
+	// replay (once per keyframe per down track).
+	mu sync.Mutex
 
 	requestKeyframe func(layer int) // asks the publisher for a keyframe of one layer; may be nil
+	replayGOP       bool            // see TrackOptions.ReplayGOP
 	audioLevelExt   uint8           // RFC 6464 extension ID, 0 when not negotiated
 	onAudioLevel    atomic.Pointer[func(level uint8, voice bool)]
 
@@ -95,7 +99,29 @@ type layer struct {
 	srNTP        atomic.Uint64 // last sender report: NTP time ...
 	srRTP        atomic.Uint32 // ... and the RTP timestamp that goes with it
 	deferred     *time.Timer   // guarded by Track.mu: a request postponed by the throttle
+
+	// GOP replay (Track.replayGOP only). auTS, auStart and keyTS are owned by
+	// the writer goroutine, like replayPkt and replayBuf (scratch for reading
+	// the cache back).
+	auTS, auStart uint64        // the newest frame: its ExtTS and its first packet's ExtSeq
+	keyTS         uint64        // ExtTS of the last keyframe
+	keyStart      atomic.Uint64 // ExtSeq of the last keyframe's first packet, 0 none
+	replayQ       []*DownTrack  // guarded by Track.mu: down tracks waiting for a replay
+	replayDue     atomic.Bool   // replayQ is not empty: read on every packet instead of taking mu
+	replayPkt     rtp.Packet
+	replayBuf     []byte
 }
+
+// GOP replay limits. A replay waits in the queue for the layer's next packet;
+// more subscribers than maxReplayQueue asking at once retry at the packet
+// after. A GOP longer than maxReplayPackets so far is not replayed (the
+// subscriber waits for the next keyframe): the burst would overflow the
+// subscriber's pacer (maxQueued), which drops the oldest packets first — the
+// keyframe.
+const (
+	maxReplayQueue   = 32
+	maxReplayPackets = maxQueued / 2
+)
 
 const statsFlush = 64
 
@@ -139,6 +165,10 @@ type TrackOptions struct {
 	// OnLayers is told the highest layer any subscriber wants (-1: none), when it
 	// changes, so the publisher can pause the others (dynacast). Optional.
 	OnLayers func(highest int)
+	// ReplayGOP is for publishers that cannot make keyframes on demand (RTMP):
+	// a subscriber that needs a keyframe is sent, alone, the packets since
+	// the last one from the track's cache, rather than waiting for the next.
+	ReplayGOP bool
 	// Now is the clock. Optional (time.Now).
 	Now func() time.Time
 }
@@ -152,6 +182,7 @@ func NewTrack(o TrackOptions) *Track {
 		id: o.ID, owner: o.Owner, kind: o.Kind, codec: o.Codec, ckind: kindOfCodec(o.Codec.MimeType),
 		now: o.Now, done: make(chan struct{}), audioLevelExt: o.AudioLevelExtension,
 		onLayers: o.OnLayers, lastWant: max(len(o.RIDs), 1) - 1, // publishers start with every layer on
+		replayGOP: o.ReplayGOP && o.Kind == webrtc.RTPCodecTypeVideo,
 	}
 	switch {
 	case o.RequestLayerKeyframe != nil:
@@ -255,6 +286,14 @@ func (t *Track) WriteLayerRTP(i int, p *rtp.Packet) {
 		if l.cache != nil {
 			l.cache.put(ext.ExtSeq, p)
 		}
+		if t.replayGOP {
+			l.noteFrame(ext)
+			if l.replayDue.Load() && ext.ExtSeq == l.seq.highest {
+				pk, b := t.replay(i, l, ext)
+				l.pending.packetsOut += pk
+				l.pending.bytesOut += b
+			}
+		}
 	} else if t.audioLevelExt != 0 {
 		if f := t.onAudioLevel.Load(); f != nil {
 			if b := p.GetExtension(t.audioLevelExt); len(b) > 0 {
@@ -280,6 +319,72 @@ func (t *Track) WriteLayerRTP(i int, p *rtp.Packet) {
 		t.bytesOut.Add(c.bytesOut)
 		*c = struct{ n, packetsIn, bytesIn, packetsOut, bytesOut uint64 }{}
 	}
+}
+
+// noteFrame follows where the last keyframe starts: the first packet of the
+// frame (all its packets share a timestamp) in which a keyframe packet came,
+// which may come before it (an access unit delimiter, SEI).
+func (l *layer) noteFrame(p *ExtPacket) {
+	if len(p.Payload) == 0 {
+		return // padding belongs to no frame
+	}
+	switch {
+	case p.ExtTS != l.auTS && p.ExtSeq == l.seq.highest: // a new frame
+		l.auTS, l.auStart = p.ExtTS, p.ExtSeq
+	case p.ExtTS == l.auTS && p.ExtSeq < l.auStart: // the newest frame's head, late
+		l.auStart = p.ExtSeq
+		if l.keyTS == l.auTS {
+			l.keyStart.Store(p.ExtSeq)
+		}
+	}
+	if p.Keyframe && p.ExtTS == l.auTS && p.ExtTS != l.keyTS {
+		l.keyTS = p.ExtTS
+		l.keyStart.Store(l.auStart)
+	}
+}
+
+// requestReplay queues d for a replay of layer i's GOP, done on the layer's
+// next packet (see replay). Only d gets it: every other sink would see the
+// stream jump back. It reports false when the queue is full.
+func (t *Track) requestReplay(i int, d *DownTrack) bool {
+	l := t.layers[i]
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if slices.Contains(l.replayQ, d) {
+		return true
+	}
+	if len(l.replayQ) >= maxReplayQueue {
+		return false
+	}
+	l.replayQ = append(l.replayQ, d)
+	l.replayDue.Store(true)
+	return true
+}
+
+// replay sends each queued down track of layer i the packets from the last
+// keyframe up to live (the newest, already cached), before live goes to the
+// sinks: the replayed packets come first, and live follows them. It reports
+// the packets and payload bytes sent.
+func (t *Track) replay(i int, l *layer, live *ExtPacket) (pkts, bytes uint64) {
+	t.mu.Lock()
+	q := l.replayQ
+	l.replayQ = nil
+	l.replayDue.Store(false)
+	t.mu.Unlock()
+	key := l.keyStart.Load()
+	if key == 0 || key >= live.ExtSeq || live.ExtSeq-key > maxReplayPackets {
+		return 0, 0 // none, or live starts it, or too long: the down tracks wait for the next
+	}
+	sinks := *t.sinks.Load()
+	for _, d := range q {
+		if !slices.Contains(sinks, Sink(d)) {
+			continue // unsubscribed since
+		}
+		p, b := d.replay(l, i, key, live)
+		pkts += p
+		bytes += b
+	}
+	return pkts, bytes
 }
 
 // AddSink subscribes s. Adding the same sink twice has no effect.

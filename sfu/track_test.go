@@ -160,35 +160,46 @@ func TestSinksAddRemove(t *testing.T) {
 // BenchmarkFanout measures the forwarding hot path: one publisher's packet
 // written to N bound subscribers (SSRC/PT rewrite and hand-off to the write
 // stream). SRTP and interceptors are pion's and not measured here.
+//
+// The replay-gop runs are a track whose publisher cannot make keyframes
+// (RTMP): the same path plus following where keyframes start.
 func BenchmarkFanout(b *testing.B) {
-	for _, n := range []int{1, 10, 50} {
-		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
-			tr := NewTrack(TrackOptions{ID: "v", Owner: "pub", Kind: webrtc.RTPCodecTypeVideo, Codec: h264})
-			writers := make([]*fakeWriter, n)
-			for i := range writers {
-				writers[i] = &fakeWriter{}
-				d := NewDownTrack(tr)
-				if _, err := d.Bind(fakeContext{codecs: negotiated(102, h264), ssrc: webrtc.SSRC(i + 1), w: writers[i]}); err != nil {
-					b.Fatal(err)
-				}
-				tr.AddSink(d)
+	for _, replay := range []bool{false, true} {
+		for _, n := range []int{1, 10, 50} {
+			name := fmt.Sprintf("subscribers=%d", n)
+			if replay {
+				name = "replay-gop/" + name
 			}
-			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SSRC: 42}, Payload: make([]byte, 1100)}
-			pkt.Payload[0] = 0x65 // an IDR slice: the forwarders start here
-			tr.WriteRTP(pkt)
-			pkt.Payload[0] = 0x41 // then non-IDR slices
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				pkt.SequenceNumber++
-				tr.WriteRTP(pkt)
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/fwd-pkt")
-			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "fwd-pkts/s")
-			if got := writers[n-1].packets.Load(); got != int64(b.N)+1 {
-				b.Fatalf("last subscriber: got %d packets; want %d", got, b.N)
-			}
-		})
+			b.Run(name, func(b *testing.B) { benchmarkFanout(b, n, replay) })
+		}
+	}
+}
+
+func benchmarkFanout(b *testing.B, n int, replay bool) {
+	tr := NewTrack(TrackOptions{ID: "v", Owner: "pub", Kind: webrtc.RTPCodecTypeVideo, Codec: h264, ReplayGOP: replay})
+	writers := make([]*fakeWriter, n)
+	for i := range writers {
+		writers[i] = &fakeWriter{}
+		d := NewDownTrack(tr)
+		if _, err := d.Bind(fakeContext{codecs: negotiated(102, h264), ssrc: webrtc.SSRC(i + 1), w: writers[i]}); err != nil {
+			b.Fatal(err)
+		}
+		tr.AddSink(d)
+	}
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SSRC: 42}, Payload: make([]byte, 1100)}
+	pkt.Payload[0] = 0x65 // an IDR slice: the forwarders start here
+	tr.WriteRTP(pkt)
+	pkt.Payload[0] = 0x41 // then non-IDR slices
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pkt.SequenceNumber++
+		tr.WriteRTP(pkt)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/fwd-pkt")
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "fwd-pkts/s")
+	if got := writers[n-1].packets.Load(); got != int64(b.N)+1 {
+		b.Fatalf("last subscriber: got %d packets; want %d", got, b.N)
 	}
 }
