@@ -62,6 +62,7 @@ type pacer struct {
 	probeUntil int64
 	padding    paddingSource
 	dropped    uint64 // stale or overflowing packets dropped
+	floorRate  float64 // bytes per second the rate never goes below (benchmarks of the send path)
 
 	wake chan struct{}
 	done chan struct{}
@@ -90,7 +91,7 @@ func (p *pacer) close() {
 // setRate sets the pacing rate from the downlink estimate (bits/s).
 func (p *pacer) setRate(bitsPerSecond float64) {
 	p.mu.Lock()
-	p.rate = max(bitsPerSecond, minPacingRate) * pacingFactor / 8
+	p.rate = max(max(bitsPerSecond, minPacingRate)*pacingFactor/8, p.floorRate)
 	p.mu.Unlock()
 }
 

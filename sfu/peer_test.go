@@ -155,6 +155,12 @@ func TestPublisherAnswerKeepsH264WhenOffered(t *testing.T) {
 // connectSubscriber wires a Peer's subscriber side to a pion client that
 // drains what it receives, and returns once t is flowing to it.
 func connectSubscriber(tb testing.TB, e *Engine, t *Track) (done func()) {
+	_, done = connectSubscriberPeer(tb, e, t)
+	return done
+}
+
+// connectSubscriberPeer is connectSubscriber that also returns the server's peer.
+func connectSubscriberPeer(tb testing.TB, e *Engine, t *Track) (*Peer, func()) {
 	tb.Helper()
 	api, err := testclient.API()
 	if err != nil {
@@ -227,7 +233,7 @@ func connectSubscriber(tb testing.TB, e *Engine, t *Track) (done func()) {
 		t.WriteRTP(pkt)
 		select {
 		case <-got:
-			return func() { p.Close(); client.Close() }
+			return p, func() { p.Close(); client.Close() }
 		case <-deadline:
 			tb.Fatal("media never reached the subscriber")
 		case <-time.After(10 * time.Millisecond):
@@ -242,9 +248,18 @@ func connectSubscriber(tb testing.TB, e *Engine, t *Track) (done func()) {
 func BenchmarkForwardSRTP(b *testing.B) {
 	e := loopbackEngine(b)
 	tr := NewTrack(TrackOptions{ID: "v", Owner: "pub", Kind: webrtc.RTPCodecTypeVideo, Codec: h264})
-	done := connectSubscriber(b, e, tr)
+	p, done := connectSubscriberPeer(b, e, tr)
 	defer done()
-	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SSRC: 9}, Payload: make([]byte, 1100)}
+	// Measure the send path, not pacing: no budget runs out.
+	p.pacer.mu.Lock()
+	p.pacer.floorRate = 1e12
+	p.pacer.mu.Unlock()
+	p.pacer.setRate(0)
+	// Continue the stream connectSubscriber started (a packet from before it
+	// would be dropped as old).
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SSRC: 9, SequenceNumber: 20000, Timestamp: 1 << 20},
+		Payload: make([]byte, 1100)}
+	pkt.Payload[0] = 0x41 // a non-IDR slice
 	b.ReportAllocs()
 	b.SetBytes(int64(len(pkt.Payload)))
 	b.ResetTimer()
