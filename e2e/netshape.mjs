@@ -105,11 +105,14 @@ process.on('exit', () => {
 const MEDIA_DIR = path.join(BUILD_DIR, 'media');
 
 const MEDIA = {
-  // Temporal noise over a moving test pattern: every frame differs everywhere, so the
-  // encoder spends its whole budget (about 1.5-2.5 Mbit/s at 640x360 in Chromium).
+  // Light temporal noise over a moving test pattern: every frame differs, so the
+  // encoders work at the camera's full rate, yet 640x360 still fits a 600 kbit/s
+  // layer (heavy noise makes Chromium scale the capture down, which drops the
+  // upper simulcast layers). 20 fps: two cores cannot encode two 30 fps
+  // simulcast cameras and decode four streams without starving the cameras.
   video: {
-    file: 'noisy-640x360-30fps-10s.y4m',
-    args: ['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30,noise=alls=40:allf=t', '-t', '10', '-pix_fmt', 'yuv420p'],
+    file: 'noisy8-640x360-20fps-10s.y4m',
+    args: ['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=20,noise=alls=8:allf=t', '-t', '10', '-pix_fmt', 'yuv420p'],
   },
   // Speech-like: a warbling tone (220 Hz +- 80 Hz at 3 Hz) with a 4 Hz syllable
   // envelope and a little noise, peaks about -2.5 dBFS, mean about -10 dBFS. Not a
@@ -131,7 +134,7 @@ let mediaPromise;
 
 /**
  * Makes (once; they stay in /tmp/openroom-e2e/media) the fake capture files:
- *   video  noisy 640x360 30 fps Y4M, 10 s (about 100 MB; Chromium loops it)
+ *   video  noisy 640x360 20 fps Y4M, 10 s (about 70 MB; Chromium loops it)
  *   loud   speech-like WAV, 10 s        quiet  near-silent WAV, 10 s
  * Chromium loops --use-file-for-fake-audio-capture files unless the path ends in
  * "%noloop"; we want the loop, so the paths are passed as they are.

@@ -243,6 +243,9 @@ describe('a member behind 500 kbit/s', { skip: SKIP }, () => {
       // A large window: each remote tile gets more than 640 device px, so the top
       // layer is what the layout asks for once the link allows it.
       c.carol = await openNetMember(c.weak.browser, c.origin, room, 'carol', { viewport: { width: 1920, height: 1080 } });
+      // Her uplink is not the point, and two cores cannot encode a third camera
+      // on top of alice's and bob's: she sends black frames (track disabled).
+      await c.carol.page.evaluate(() => window.openroom.muteVideo());
       c.readyAt = performance.now();
       await waitForTiles(c.carol.page, ['alice', 'bob'], 30_000).catch((err) => say(`carol: ${err.message}`));
       const wait = c.readyAt + SETTLE_MS - performance.now();
@@ -290,10 +293,10 @@ describe('a member behind 500 kbit/s', { skip: SKIP }, () => {
         const src = series[m].at(-1).stats.sources;
         const cam = src.map((x) => `${x.width}x${x.height} at ${x.framesPerSecond ?? '?'} fps`).join(', ');
         say(`  ${m} captures ${cam || '?'}, publishes: ${outboundSummary(series[m][0].stats, series[m].at(-1).stats)}`);
-        if (src.some((x) => (x.framesPerSecond ?? 0) < 20)) starved.push(`${m}'s camera delivers ${cam}`);
+        if (src.some((x) => (x.framesPerSecond ?? 0) < 18)) starved.push(`${m}'s camera delivers ${cam}`);
       }
       if (Number(loadavg()) > 2 * availableParallelism()) starved.push(`load average ${loadavg()} on ${availableParallelism()} CPUs`);
-      // The fake camera's own frame rate is the tell: below 20 of the file's 30 fps the
+      // The fake camera's own frame rate is the tell: below 18 of the file's 20 fps the
       // browsers are starved of CPU, and the figures say more about the machine than the SFU.
       const warning = starved.length ? `WARNING: this machine is CPU-starved (${starved.join('; ')}): these figures are not the SFU's alone` : '';
       if (warning) say(`  ${warning}`);

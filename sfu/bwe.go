@@ -18,10 +18,15 @@ const (
 	minEstimate     = 100_000
 	maxEstimate     = 20_000_000
 	probeDuration   = 1200 * time.Millisecond
-	probeMinGap     = 2 * time.Second  // after a success: probe again soon
-	probeMaxBackoff = 8 * time.Second  // after failures: at most this long between probes
-	probeLossLimit  = 0.1              // loss during a probe that counts as failure
+	probeMinGap     = 2 * time.Second // after a success: probe again soon
+	probeMaxBackoff = 8 * time.Second // after failures: at most this long between probes
+	probeLossLimit  = 0.1             // loss during a probe that counts as failure
+	probeMaxLoss    = 0.02            // no probe starts while the loss is above this, and more fails one
+	probeSettle     = 500 * time.Millisecond
+	probeTrust      = 0.9              // share of a successful probe's rate taken as the new estimate
 	probedDecay     = 10 * time.Second // a probe result is trusted this long without confirmation
+	provenHeadroom  = 1.25             // estimate over the rate sent lately, without a probe
+	provenDecay     = 0.9              // per estimate (allocation tick, 500 ms): about -20 %/s
 )
 
 // bwe is one subscriber connection's downlink estimate.
@@ -39,6 +44,9 @@ type bwe struct {
 	backoff    time.Duration
 	probed     float64 // the last probe's rate, trusted until probedUntil or congestion
 	probedTill time.Time
+	lossySince time.Time // when the loss last rose above severeLoss (zero: it is below)
+	isSevere   bool      // severe() said yes and the loss has not yet fallen below severeEnd
+	sent       float64   // highest media rate sent lately (bits/s), decaying; see estimate
 }
 
 func newBWE(now func() time.Time) *bwe {
@@ -61,18 +69,42 @@ func (b *bwe) onREMB(bitrate float64) {
 // layers must go: only then does the allocator pause visible video. GCC's delay
 // signal alone is not trusted for that: at start-up, or with a bursty sender,
 // one overuse cuts its estimate to 0.85x of a tiny measured rate.
+//
+// It takes the loss to last severeHold to turn on, and to fall below severeEnd
+// to turn off: pausing and resuming video on every burst of loss (a keyframe
+// overflowing a small router queue) costs a keyframe burst each time, which
+// causes the next burst of loss.
 func (b *bwe) severe() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.gcc == nil {
 		return false
 	}
+	now := b.now()
 	loss, _ := b.gcc.GetStats()["averageLoss"].(float64)
-	return loss > severeLoss
+	switch {
+	case loss <= severeEnd:
+		b.isSevere, b.lossySince = false, time.Time{}
+	case loss > severeLoss:
+		if b.lossySince.IsZero() {
+			b.lossySince = now
+		}
+		if now.Sub(b.lossySince) >= severeHold {
+			b.isSevere = true
+		}
+	default: // between the thresholds: no change, but a new rise starts its own hold
+		b.lossySince = time.Time{}
+	}
+	return b.isSevere
 }
 
-// severeLoss is the loss at which visible video may be paused.
-const severeLoss = 0.2
+// Loss (GCC's average) at which visible video may be paused, how long it must
+// last, and the loss below which it is sent again.
+const (
+	severeLoss = 0.2
+	severeHold = 2 * time.Second
+	severeEnd  = 0.1
+)
 
 // congested reports whether GCC currently sees overuse or heavy loss.
 func (b *bwe) congestedLocked() bool {
@@ -88,8 +120,12 @@ func (b *bwe) congestedLocked() bool {
 }
 
 // estimate returns the usable downlink rate in bits/s, after ending or
-// judging a running probe.
-func (b *bwe) estimate() float64 {
+// judging a running probe. mediaRate is what the subscriber was sent lately
+// (bits/s, 0 when unknown): pion's GCC keeps raising its estimate while the
+// sender is application-limited, far past anything the link has shown it
+// carries (pion/interceptor#299), so the estimate is held to provenHeadroom x
+// that rate unless a probe proved more. Upgrades then wait for a probe.
+func (b *bwe) estimate(mediaRate float64) float64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
@@ -105,6 +141,10 @@ func (b *bwe) estimate() float64 {
 	}
 	congested := b.congestedLocked()
 	if b.probing {
+		// During a probe, any loss above what a clean link shows is failure:
+		// a small router queue overflows before the delay signal builds.
+		loss, _ := b.gcc.GetStats()["averageLoss"].(float64)
+		congested = congested || loss > probeMaxLoss
 		switch {
 		case congested:
 			b.probing = false
@@ -112,9 +152,12 @@ func (b *bwe) estimate() float64 {
 			b.nextProbe = now.Add(b.backoff)
 		case !now.Before(b.probeEnd):
 			b.probing = false
-			b.probed, b.probedTill = b.probeRate, now.Add(probedDecay)
-			if r, ok := b.gcc.(*resettableGCC); ok && float64(r.GetTargetBitrate()) < b.probeRate {
-				_ = r.Reset(int(b.probeRate)) // continue from what the probe proved
+			// What was sent arrived without loss or queueing; keep a margin,
+			// as the padding's share is not known to have been received on time.
+			proven := b.probeRate * probeTrust
+			b.probed, b.probedTill = proven, now.Add(probedDecay)
+			if r, ok := b.gcc.(*resettableGCC); ok && float64(r.GetTargetBitrate()) < proven {
+				_ = r.Reset(int(proven)) // continue from what the probe proved
 			}
 			b.backoff = probeMinGap
 			b.nextProbe = now.Add(b.backoff)
@@ -123,7 +166,15 @@ func (b *bwe) estimate() float64 {
 	if congested || now.After(b.probedTill) {
 		b.probed = 0
 	}
-	return min(max(est, b.probed, minEstimate), maxEstimate)
+	est = max(est, b.probed)
+	if mediaRate > 0 {
+		// The highest rate sent lately, decaying: a subscriber that drops a
+		// layer for a moment (a keyframe wait, a publisher's pause) must not
+		// find its estimate cut to what it receives in the meantime.
+		b.sent = max(mediaRate, b.sent*provenDecay)
+		est = min(est, max(b.sent*provenHeadroom, b.probed))
+	}
+	return min(max(est, minEstimate), maxEstimate)
 }
 
 // wantProbe decides whether to probe towards wanted (bits/s) now, given the
@@ -135,6 +186,11 @@ func (b *bwe) wantProbe(est, sending, wanted float64) float64 {
 	if b.probing || now.Before(b.nextProbe) || wanted <= est*1.05 || b.gcc == nil {
 		return 0
 	}
+	// A link that loses packets now is full: padding on top would only lose
+	// more of the media (and cut GCC's estimate further).
+	if loss, _ := b.gcc.GetStats()["averageLoss"].(float64); loss > probeMaxLoss || b.congestedLocked() {
+		return 0
+	}
 	// Probe towards what is wanted, at most doubling: a failed probe must not
 	// bury the audio of a member on a weak link.
 	// When more flows than the estimate says without loss (the allocator
@@ -144,7 +200,9 @@ func (b *bwe) wantProbe(est, sending, wanted float64) float64 {
 	if pad < 50_000 {
 		return 0
 	}
-	b.probing, b.probeRate, b.probeEnd = true, target, now.Add(probeDuration)
+	// Judged after the padding stops plus probeSettle: the feedback about its
+	// last packets (loss, queueing) arrives that much later.
+	b.probing, b.probeRate, b.probeEnd = true, target, now.Add(probeDuration+probeSettle)
 	return pad
 }
 

@@ -61,8 +61,9 @@ type pacer struct {
 	probeRate  float64
 	probeUntil int64
 	padding    paddingSource
-	dropped    uint64 // stale or overflowing packets dropped
+	dropped    uint64  // stale or overflowing packets dropped
 	floorRate  float64 // bytes per second the rate never goes below (benchmarks of the send path)
+	mediaBytes float64 // media bytes taken since takeMediaBytes (padding not counted)
 
 	wake chan struct{}
 	done chan struct{}
@@ -138,6 +139,7 @@ func (p *pacer) refill(now int64) {
 func (p *pacer) write(w webrtc.TrackLocalWriter, hdr *rtp.Header, payload []byte, video bool) {
 	size := float64(len(payload) + 12)
 	p.mu.Lock()
+	p.mediaBytes += size
 	now := p.now().UnixNano()
 	p.refill(now)
 	if !p.sending && len(p.audio) == 0 && len(p.video) == 0 && p.tokens > 0 {
@@ -163,6 +165,15 @@ func (p *pacer) write(w webrtc.TrackLocalWriter, hdr *rtp.Header, payload []byte
 	}
 	p.mu.Unlock()
 	p.signal()
+}
+
+// takeMediaBytes returns the media bytes written since its last call.
+func (p *pacer) takeMediaBytes() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := p.mediaBytes
+	p.mediaBytes = 0
+	return n
 }
 
 // get returns a free slot, making room by dropping the oldest video when full.

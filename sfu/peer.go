@@ -112,6 +112,7 @@ type Peer struct {
 	dirty          bool // subscriber tracks changed since the last offer
 	awaitingAnswer bool
 	speakers       map[string]bool // owned by run: members speaking now
+	mediaAt        time.Time       // owned by run: when allocate last took the pacer's media bytes
 
 	now       func() time.Time
 	pacer     *pacer

@@ -57,7 +57,15 @@ func (p *Peer) allocate() {
 		p.videos.Store(nil)
 		return
 	}
-	est := p.bwe.estimate()
+	now := p.now()
+	mediaRate := 0.0
+	if el := now.Sub(p.mediaAt).Seconds(); !p.mediaAt.IsZero() && el > 0 {
+		mediaRate = p.pacer.takeMediaBytes() * 8 / el
+	} else {
+		p.pacer.takeMediaBytes()
+	}
+	p.mediaAt = now
+	est := p.bwe.estimate(mediaRate)
 	subs := make([]*subscription, 0, len(p.subs))
 	for _, s := range p.subs {
 		subs = append(subs, s)

@@ -1,0 +1,103 @@
+package sfu
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor/pkg/cc"
+)
+
+// fakeGCC reports a fixed estimate and the loss and usage the test sets.
+type fakeGCC struct {
+	cc.BandwidthEstimator // nil: only the methods below are called
+	target                int
+	loss                  float64
+	usage                 string
+}
+
+func (f *fakeGCC) GetTargetBitrate() int { return f.target }
+func (f *fakeGCC) GetStats() map[string]any {
+	return map[string]any{"averageLoss": f.loss, "usage": f.usage}
+}
+
+func TestBWESevereHysteresis(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	b := newBWE(func() time.Time { return now })
+	g := &fakeGCC{target: 300_000, usage: "normal"}
+	b.setGCC(g)
+	steps := []struct {
+		name    string
+		advance time.Duration
+		loss    float64
+		want    bool
+	}{
+		{"clean link", 0, 0, false},
+		{"a burst of loss", 500 * time.Millisecond, 0.3, false},
+		{"the burst ends", 500 * time.Millisecond, 0.05, false},
+		{"loss again: its own hold", 500 * time.Millisecond, 0.3, false},
+		{"still lossy, 1.5 s", 1500 * time.Millisecond, 0.3, false},
+		{"lossy for 2 s: severe", 500 * time.Millisecond, 0.25, true},
+		{"easing but above the end: still severe", time.Second, 0.15, true},
+		{"below the end: over", time.Second, 0.08, false},
+	}
+	for _, s := range steps {
+		now = now.Add(s.advance)
+		g.loss = s.loss
+		if got := b.severe(); got != s.want {
+			t.Fatalf("%s: severe() = %v; want %v", s.name, got, s.want)
+		}
+	}
+}
+
+func TestBWENoProbeOnALossyLink(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		loss  float64
+		usage string
+		want  bool
+	}{
+		{"clean", 0, "normal", true},
+		{"1 % loss", 0.01, "normal", true},
+		{"5 % loss", 0.05, "normal", false},
+		{"overuse", 0, "overuse", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := time.Unix(1000, 0)
+			b := newBWE(func() time.Time { return now })
+			b.setGCC(&fakeGCC{target: 300_000, loss: tt.loss, usage: tt.usage})
+			got := b.wantProbe(300_000, 300_000, 2_000_000) > 0
+			if got != tt.want {
+				t.Errorf("probe = %v; want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestBWEHeldToWhatWasSent: GCC's estimate grows while the sender is
+// application-limited; the usable estimate stays near what was sent.
+func TestBWEHeldToWhatWasSent(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		gcc       int
+		mediaRate float64
+		want      float64
+	}{
+		{"nothing sent yet: GCC's word", 1_000_000, 0, 1_000_000},
+		{"GCC above what was sent: held", 1_000_000, 200_000, 250_000},
+		{"GCC below what was sent: GCC's word", 300_000, 400_000, 300_000},
+		{"never below the minimum", 1_000_000, 10_000, minEstimate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBWE(func() time.Time { return time.Unix(1000, 0) })
+			b.setGCC(&fakeGCC{target: tt.gcc, usage: "normal"})
+			if got := b.estimate(tt.mediaRate); got != tt.want {
+				t.Errorf("estimate(%v) = %v; want %v", tt.mediaRate, got, tt.want)
+			}
+		})
+	}
+}
