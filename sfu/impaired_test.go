@@ -12,8 +12,6 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
-
-	"github.com/openroom/openroom/internal/testclient"
 )
 
 // lossyConn impairs the SRTP and SRTCP (RFC 7983: first byte 128..191) that
@@ -84,7 +82,6 @@ type received struct {
 type impairedSubscriber struct {
 	mu   sync.Mutex // guards pkts
 	pkts []received
-	peer *Peer
 }
 
 func (s *impairedSubscriber) snapshot() []received {
@@ -95,17 +92,8 @@ func (s *impairedSubscriber) snapshot() []received {
 
 func connectImpairedSubscriber(t *testing.T, e *Engine, tr *Track) *impairedSubscriber {
 	t.Helper()
-	api, err := testclient.API()
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
 	s := &impairedSubscriber{}
-	client.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	p, client := dialSubscriber(t, e, tr, func(remote *webrtc.TrackRemote) {
 		for {
 			p, _, err := remote.ReadRTP()
 			if err != nil {
@@ -120,56 +108,8 @@ func connectImpairedSubscriber(t *testing.T, e *Engine, tr *Track) *impairedSubs
 			s.mu.Unlock()
 		}
 	})
-	var mu sync.Mutex // guards pending and s.peer during set-up
-	var pending []webrtc.ICECandidateInit
-	client.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if s.peer == nil {
-			pending = append(pending, c.ToJSON())
-			return
-		}
-		_ = s.peer.AddCandidate(TargetSubscriber, c.ToJSON())
-	})
-	answers := make(chan string, 1)
-	p, err := e.NewPeer(PeerConfig{ID: "sub", Permissions: allowAll,
-		OnOffer: func(offer string) {
-			go func() {
-				if err := client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
-					return
-				}
-				a, err := client.CreateAnswer(nil)
-				if err != nil {
-					return
-				}
-				_ = client.SetLocalDescription(a)
-				answers <- a.SDP
-			}()
-		},
-		OnCandidate: func(_ string, c webrtc.ICECandidateInit) { _ = client.AddICECandidate(c) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { _ = client.Close() })
 	t.Cleanup(p.Close)
-	mu.Lock()
-	s.peer = p
-	for _, c := range pending {
-		_ = p.AddCandidate(TargetSubscriber, c)
-	}
-	mu.Unlock()
-	p.AddTrack(tr)
-	select {
-	case a := <-answers:
-		if err := p.HandleAnswer(a); err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no subscriber offer")
-	}
 	return s
 }
 

@@ -162,20 +162,9 @@ func connectSubscriber(tb testing.TB, e *Engine, t *Track) (done func()) {
 // connectSubscriberPeer is connectSubscriber that also returns the server's peer.
 func connectSubscriberPeer(tb testing.TB, e *Engine, t *Track) (*Peer, func()) {
 	tb.Helper()
-	api, err := testclient.API()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	client, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var p *Peer
-	var mu sync.Mutex // guards pending: candidates that arrive before p exists
-	var pending []webrtc.ICECandidateInit
 	got := make(chan struct{})
 	var once sync.Once
-	client.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	p, client := dialSubscriber(tb, e, t, func(tr *webrtc.TrackRemote) {
 		buf := make([]byte, 1500)
 		for {
 			if _, _, err := tr.Read(buf); err != nil {
@@ -184,6 +173,38 @@ func connectSubscriberPeer(tb testing.TB, e *Engine, t *Track) (*Peer, func()) {
 			once.Do(func() { close(got) })
 		}
 	})
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SSRC: 9, Marker: true}, Payload: []byte{0x65, 1, 2, 3}}
+	deadline := time.After(10 * time.Second)
+	for {
+		pkt.SequenceNumber++
+		t.WriteRTP(pkt)
+		select {
+		case <-got:
+			return p, func() { p.Close(); client.Close() }
+		case <-deadline:
+			tb.Fatal("media never reached the subscriber")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// dialSubscriber connects a pion client to a new Peer of e as its subscriber,
+// subscribes it to t and completes the offer/answer; onTrack reads each track
+// the client receives. The caller closes both.
+func dialSubscriber(tb testing.TB, e *Engine, t *Track, onTrack func(*webrtc.TrackRemote)) (*Peer, *webrtc.PeerConnection) {
+	tb.Helper()
+	api, err := testclient.API()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	client, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	client.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { onTrack(tr) })
+	var p *Peer
+	var mu sync.Mutex // guards p and pending: candidates that arrive before p exists
+	var pending []webrtc.ICECandidateInit
 	client.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return
@@ -200,8 +221,13 @@ func connectSubscriberPeer(tb testing.TB, e *Engine, t *Track) (*Peer, func()) {
 	peer, err := e.NewPeer(PeerConfig{ID: "sub", Permissions: allowAll,
 		OnOffer: func(offer string) {
 			go func() {
-				_ = client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
-				a, _ := client.CreateAnswer(nil)
+				if err := client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+					return
+				}
+				a, err := client.CreateAnswer(nil)
+				if err != nil {
+					return
+				}
 				_ = client.SetLocalDescription(a)
 				answers <- a.SDP
 			}()
@@ -217,28 +243,16 @@ func connectSubscriberPeer(tb testing.TB, e *Engine, t *Track) (*Peer, func()) {
 		_ = p.AddCandidate(TargetSubscriber, c)
 	}
 	mu.Unlock()
-	p.AddTrack(t)
+	peer.AddTrack(t)
 	select {
 	case a := <-answers:
-		if err := p.HandleAnswer(a); err != nil {
+		if err := peer.HandleAnswer(a); err != nil {
 			tb.Fatal(err)
 		}
 	case <-time.After(5 * time.Second):
-		tb.Fatal("no offer")
+		tb.Fatal("no subscriber offer")
 	}
-	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SSRC: 9, Marker: true}, Payload: []byte{0x65, 1, 2, 3}}
-	deadline := time.After(10 * time.Second)
-	for {
-		pkt.SequenceNumber++
-		t.WriteRTP(pkt)
-		select {
-		case <-got:
-			return p, func() { p.Close(); client.Close() }
-		case <-deadline:
-			tb.Fatal("media never reached the subscriber")
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	return peer, client
 }
 
 // BenchmarkForwardSRTP measures one forwarded packet through everything pion
