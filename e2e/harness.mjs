@@ -425,12 +425,15 @@ export function freezeBrowser(browser) {
 
 /**
  * Opens `${baseURL}/r/${room}?user=${user}` in a new browser context and waits
- * until #state says "connected". Returns {user, room, page, context, logs(), close()}.
+ * until #state says "connected". Returns {user, room, url, page, context, messages, logs(), close()}.
+ * Options: timeout, waitConnected, viewport and recordMessages (see newMemberPage),
+ * initScript [fn, arg?] (added with page.addInitScript before the page loads).
  */
-export async function openMember(browser, baseURL, room, user, { timeout = 20_000, waitConnected = true } = {}) {
-  const member = await newMemberPage(browser, user);
+export async function openMember(browser, baseURL, room, user, { timeout = 20_000, waitConnected = true, viewport, recordMessages, initScript } = {}) {
+  const member = await newMemberPage(browser, user, { viewport, recordMessages });
   const url = memberURL(baseURL, room, user);
   try {
+    if (initScript) await member.page.addInitScript(...initScript);
     await member.page.goto(url, { waitUntil: 'domcontentloaded', timeout });
     if (waitConnected) await waitForState(member.page, 'connected', { timeout });
   } catch (err) {
@@ -445,23 +448,37 @@ export function memberURL(baseURL, room, user) {
   return `${baseURL}/r/${encodeURIComponent(room)}?user=${encodeURIComponent(user)}`;
 }
 
-/** A new context + page for `user`, with its console captured; not navigated yet. */
-export async function newMemberPage(browser, user) {
-  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+/**
+ * A new context + page for `user`, with its console captured; not navigated yet.
+ * Options: viewport (playwright's; default 1280x720), recordMessages (keep every
+ * server WebSocket message as {at: performance.now(), msg} in member.messages).
+ */
+export async function newMemberPage(browser, user, { viewport, recordMessages = false } = {}) {
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'], ...(viewport ? { viewport } : {}) });
   const page = await context.newPage();
   const log = new LogRing(300);
+  const messages = [];
   page.on('console', (msg) => log.push(`[${user}] console.${msg.type()}: ${msg.text()}`));
   page.on('pageerror', (err) => log.push(`[${user}] pageerror: ${err.message}`));
   page.on('crash', () => log.push(`[${user}] page crashed`));
   page.on('websocket', (ws) => {
     log.push(`[${user}] websocket open ${ws.url()}`);
     ws.on('close', () => log.push(`[${user}] websocket closed`));
+    if (recordMessages) {
+      ws.on('framereceived', ({ payload }) => {
+        const at = performance.now();
+        try {
+          messages.push({ at, msg: JSON.parse(typeof payload === 'string' ? payload : payload.toString()) });
+        } catch {}
+      });
+    }
   });
   let closed = false;
   return {
     user,
     page,
     context,
+    messages,
     logs: () => log.text(),
     async close() {
       if (closed) return;

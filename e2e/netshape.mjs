@@ -42,11 +42,10 @@ import {
   CHROMIUM_ARGS,
   REPO_ROOT,
   appendToError,
-  memberURL,
+  openMember,
   requireNetns,
   spawnTracked,
   waitFor,
-  waitForState,
   withDeadline,
 } from './harness.mjs';
 
@@ -463,54 +462,8 @@ function hookPeerConnections() {
  * and waits until #state is "connected".
  * Returns {user, page, context, messages, logs(), close()}.
  */
-export async function openNetMember(browser, baseURL, room, user, { viewport = { width: 1280, height: 720 }, timeout = 30_000 } = {}) {
-  const context = await browser.newContext({ permissions: ['camera', 'microphone'], viewport });
-  const page = await context.newPage();
-  const lines = [];
-  const log = (line) => {
-    lines.push(line);
-    if (lines.length > 300) lines.splice(0, lines.length - 300);
-  };
-  const messages = [];
-  page.on('console', (msg) => log(`[${user}] console.${msg.type()}: ${msg.text()}`));
-  page.on('pageerror', (err) => log(`[${user}] pageerror: ${err.message}`));
-  page.on('crash', () => log(`[${user}] page crashed`));
-  page.on('websocket', (ws) => {
-    log(`[${user}] websocket open ${ws.url()}`);
-    ws.on('close', () => log(`[${user}] websocket closed`));
-    ws.on('framereceived', ({ payload }) => {
-      const at = performance.now();
-      try {
-        messages.push({ at, msg: JSON.parse(typeof payload === 'string' ? payload : payload.toString()) });
-      } catch {}
-    });
-  });
-  let closed = false;
-  const member = {
-    user,
-    room,
-    page,
-    context,
-    messages,
-    logs: () => lines.join('\n'),
-    async close() {
-      if (closed) return;
-      closed = true;
-      try {
-        await withDeadline(10_000, `closing ${user}`, () => context.close());
-      } catch {}
-    },
-  };
-  try {
-    await page.addInitScript(hookPeerConnections);
-    await page.goto(memberURL(baseURL, room, user), { waitUntil: 'domcontentloaded', timeout });
-    await waitForState(page, 'connected', { timeout });
-  } catch (err) {
-    appendToError(err, `--- ${user} page log ---\n${member.logs()}`);
-    await member.close();
-    throw err;
-  }
-  return member;
+export function openNetMember(browser, baseURL, room, user, { viewport = { width: 1280, height: 720 }, timeout = 30_000 } = {}) {
+  return openMember(browser, baseURL, room, user, { viewport, timeout, recordMessages: true, initScript: [hookPeerConnections] });
 }
 
 /** Server messages of `type` a member received: [{at, msg}]. */

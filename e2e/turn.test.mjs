@@ -30,9 +30,7 @@ import {
   startServer,
   launchBrowser,
   closeBrowser,
-  newMemberPage,
-  memberURL,
-  waitForState,
+  openMember as openMemberPage,
   assertMediaFlows,
   uniqueRoom,
   withDeadline,
@@ -101,18 +99,8 @@ function selectedPairs(page) {
 }
 
 /** Opens a member page (optionally with the RTCPeerConnection wrapper) and waits for "connected". */
-async function openMember(browser, baseURL, room, user, wrap) {
-  const m = await newMemberPage(browser, user);
-  try {
-    if (wrap) await m.page.addInitScript(wrapPeerConnection, wrap);
-    await m.page.goto(memberURL(baseURL, room, user), { waitUntil: 'domcontentloaded', timeout: 20_000 });
-    await waitForState(m.page, 'connected', { timeout: 20_000 });
-  } catch (err) {
-    appendToError(err, `--- ${user} page log ---\n${m.logs()}`);
-    await m.close();
-    throw err;
-  }
-  return m;
+function openMember(browser, baseURL, room, user, wrap) {
+  return openMemberPage(browser, baseURL, room, user, { initScript: wrap ? [wrapPeerConnection, wrap] : undefined });
 }
 
 /** Asserts both SDK connections of `member` selected a relay candidate (over `relayProtocol`). */
