@@ -260,8 +260,14 @@ func sends(md *sdp.MediaDescription) bool {
 
 // HandleAnswer applies the client's answer to the last subscriber offer.
 func (p *Peer) HandleAnswer(answer string) error {
+	return p.call(func() error { return p.applyAnswer(answer) })
+}
+
+// call runs f on the peer's goroutine and returns its error (ErrClosed when
+// the peer closes first).
+func (p *Peer) call(f func() error) error {
 	errc := make(chan error, 1)
-	if !p.enqueue(func() { errc <- p.applyAnswer(answer) }) {
+	if !p.enqueue(func() { errc <- f() }) {
 		return ErrClosed
 	}
 	select {

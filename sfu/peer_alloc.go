@@ -13,26 +13,16 @@ import (
 // SetTrackSettings records what the client reports about a remote video
 // (adaptive stream) and re-allocates. It fails for a track the peer does not receive.
 func (p *Peer) SetTrackSettings(trackID string, s TrackSettings) error {
-	errc := make(chan error, 1)
-	if !p.enqueue(func() {
+	return p.call(func() error {
 		for t, sub := range p.subs {
 			if t.ID() == trackID {
 				sub.settings = s
 				p.allocate()
-				errc <- nil
-				return
+				return nil
 			}
 		}
-		errc <- ErrUnknownTrack
-	}) {
-		return ErrClosed
-	}
-	select {
-	case err := <-errc:
-		return err
-	case <-p.done:
-		return ErrClosed
-	}
+		return ErrUnknownTrack
+	})
 }
 
 // SetActiveSpeakers tells the peer who speaks now: their video gets
