@@ -569,7 +569,10 @@ test('mixed room: 2 pushers + 2 browsers, everyone gets everyone', { timeout: 90
         const results = await Promise.all(others.map((u) => s.probe(s.flvURL(room, u, p.key), `${p.userID} plays ${u}`)));
         for (const r of results) {
           assert.ok(r.h264, `${r.label}: no h264 stream (streams: ${JSON.stringify(r.streams)})`);
-          assert.ok(r.h264.frames >= 60, `${r.label}: ${r.h264.frames} h264 frames decoded, want >= 60 (streams: ${JSON.stringify(r.streams)})`);
+          // 8 fps over the 5 s probe: this test is about everyone reaching everyone;
+          // the browsers' encoders drop frames when two cores are saturated.
+          assert.ok(r.h264.frames >= 40, `${r.label}: ${r.h264.frames} h264 frames decoded, want >= 40 (streams: ${JSON.stringify(r.streams)})`);
+          assert.ok(r.h264.maxGapMs < 1500, `${r.label}: video froze for ${r.h264.maxGapMs} ms, want < 1500 (streams: ${JSON.stringify(r.streams)})`);
           lines.push(`${r.label}: h264 ${r.h264.frames} (max gap ${r.h264.maxGapMs} ms)${r.aac ? `, aac ${r.aac.frames}` : ', no aac'}`);
         }
       }
