@@ -18,6 +18,7 @@ type allocTrack struct {
 	audio    bool
 	priority int
 	maxLayer int       // highest layer worth sending (rendered size), -1 for none
+	current  int       // the layer chosen last time (-1 or 0: none above the lowest)
 	layers   []float64 // bits/s each layer costs, lowest first; 0 = unknown
 }
 
@@ -53,6 +54,12 @@ func (a allocTrack) layerCost(i int) float64 {
 	return 150_000 * float64(i+1) * float64(i+1)
 }
 
+// keepSlack is how far over the budget a video may stay on the layer it has
+// (as a share of the whole budget): a GCC estimate dips 15 % on one spurious
+// overuse (a keyframe burst), and dropping a layer for it costs a keyframe
+// now and another when it comes back. A lasting drop still goes below.
+const keepSlack = 0.2
+
 // allocate spends budget (bits/s) on tracks: audio first, always; then every
 // visible video its lowest layer, by priority, while it fits; then upgrades,
 // by priority, each to the highest layer that fits. Video that does not fit is
@@ -66,6 +73,7 @@ func allocate(budget float64, tracks []allocTrack) (layers []int, wanted float64
 // its lowest layer even over budget (what the estimate says then is not
 // trusted enough to turn a picture off; see bwe.severe).
 func allocateFloor(budget float64, tracks []allocTrack, floor bool) (layers []int, wanted float64) {
+	slack := keepSlack * budget
 	layers = make([]int, len(tracks))
 	order := make([]int, 0, len(tracks))
 	for i, t := range tracks {
@@ -86,7 +94,15 @@ func allocateFloor(budget float64, tracks []allocTrack, floor bool) (layers []in
 		order = append(order, i)
 		wanted += t.layerCost(min(t.maxLayer, len(t.layers)-1))
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return tracks[b].priority - tracks[a].priority })
+	// By priority; among equals, whoever has the higher layer now keeps it
+	// first: otherwise two videos that each fit but not both would swap
+	// layers (and keyframes) at every allocation.
+	slices.SortStableFunc(order, func(a, b int) int {
+		if d := tracks[b].priority - tracks[a].priority; d != 0 {
+			return d
+		}
+		return tracks[b].current - tracks[a].current
+	})
 	for _, i := range order {
 		if c := tracks[i].layerCost(0); c <= budget || floor {
 			layers[i] = 0
@@ -100,7 +116,7 @@ func allocateFloor(budget float64, tracks []allocTrack, floor bool) (layers []in
 		}
 		base := t.layerCost(0)
 		for l := min(t.maxLayer, len(t.layers)-1); l > 0; l-- {
-			if extra := t.layerCost(l) - base; extra <= budget {
+			if extra := t.layerCost(l) - base; extra <= budget || (l <= t.current && extra <= budget+slack) {
 				layers[i] = l
 				budget -= extra
 				break

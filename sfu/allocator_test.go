@@ -13,6 +13,9 @@ func video(priority, maxLayer int, layers ...float64) allocTrack {
 	return allocTrack{priority: priority, maxLayer: maxLayer, layers: layers}
 }
 
+// on is t as it was last allocated layer current.
+func on(t allocTrack, current int) allocTrack { t.current = current; return t }
+
 func audioTrack(rate float64) allocTrack { return allocTrack{audio: true, layers: []float64{rate}} }
 
 func TestAllocate(t *testing.T) {
@@ -34,6 +37,15 @@ func TestAllocate(t *testing.T) {
 			[]allocTrack{audioTrack(0), video(PriorityVisible, 2, sim3...)}, []int{0, 2}, audioReserve + 1_500_000},
 		{"middle layer fits", audioReserve + 600_000, false,
 			[]allocTrack{audioTrack(0), video(PriorityVisible, 2, sim3...)}, []int{0, 1}, audioReserve + 1_500_000},
+		{"a video keeps its layer a little over the budget", audioReserve + 480_000, false,
+			[]allocTrack{audioTrack(0), on(video(PriorityVisible, 2, sim3...), 1)}, []int{0, 1}, audioReserve + 1_500_000},
+		{"but does not climb to it", audioReserve + 480_000, false,
+			[]allocTrack{audioTrack(0), video(PriorityVisible, 2, sim3...)}, []int{0, 0}, audioReserve + 1_500_000},
+		{"and leaves it when the budget is well short", audioReserve + 400_000, false,
+			[]allocTrack{audioTrack(0), on(video(PriorityVisible, 2, sim3...), 1)}, []int{0, 0}, audioReserve + 1_500_000},
+		{"of two equal videos, the one on the higher layer keeps it", audioReserve + 300_000 + 350_000, false,
+			[]allocTrack{audioTrack(0), video(PriorityVisible, 2, sim3...), on(video(PriorityVisible, 2, sim3...), 1)},
+			[]int{0, 0, 1}, audioReserve + 3_000_000},
 		{"only the lowest layer fits", audioReserve + 400_000, false,
 			[]allocTrack{audioTrack(0), video(PriorityVisible, 2, sim3...)}, []int{0, 0}, audioReserve + 1_500_000},
 		{"lowest layer does not fit: paused", audioReserve + 149_999, false,

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -18,7 +19,7 @@ const (
 	minEstimate     = 100_000
 	maxEstimate     = 20_000_000
 	probeDuration   = 1200 * time.Millisecond
-	probeMinGap     = 2 * time.Second // after a success: probe again soon
+	probeMinGap     = time.Second     // after a success: probe again soon
 	probeMaxBackoff = 8 * time.Second // after failures: at most this long between probes
 	probeLossLimit  = 0.1             // loss during a probe that counts as failure
 	probeMaxLoss    = 0.02            // no probe starts while the loss is above this, and more fails one
@@ -27,7 +28,11 @@ const (
 	probedDecay     = 10 * time.Second // a probe result is trusted this long without confirmation
 	provenHeadroom  = 1.25             // estimate over the rate sent lately, without a probe
 	provenDecay     = 0.9              // per estimate (allocation tick, 500 ms): about -20 %/s
+	cleanHold       = 2 * time.Second  // media above GCC's estimate without loss this long: the link carries it
 )
+
+// resetter is an estimator that can continue from a given rate (resettableGCC).
+type resetter interface{ Reset(initial int) error }
 
 // bwe is one subscriber connection's downlink estimate.
 type bwe struct {
@@ -47,6 +52,7 @@ type bwe struct {
 	lossySince time.Time // when the loss last rose above severeLoss (zero: it is below)
 	isSevere   bool      // severe() said yes and the loss has not yet fallen below severeEnd
 	sent       float64   // highest media rate sent lately (bits/s), decaying; see estimate
+	cleanSince time.Time // since when media flows above GCC's estimate without loss or overuse (zero: it does not)
 }
 
 func newBWE(now func() time.Time) *bwe {
@@ -156,7 +162,7 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 			// as the padding's share is not known to have been received on time.
 			proven := b.probeRate * probeTrust
 			b.probed, b.probedTill = proven, now.Add(probedDecay)
-			if r, ok := b.gcc.(*resettableGCC); ok && float64(r.GetTargetBitrate()) < proven {
+			if r, ok := b.gcc.(resetter); ok && float64(b.gcc.GetTargetBitrate()) < proven {
 				_ = r.Reset(int(proven)) // continue from what the probe proved
 			}
 			b.backoff = probeMinGap
@@ -165,6 +171,26 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 	}
 	if congested || now.After(b.probedTill) {
 		b.probed = 0
+	}
+	// After a collapse (heavy loss cuts GCC to a fraction of the link) GCC
+	// climbs back at 8 % a second, while the lowest layers, kept on, show
+	// that the link carries more: once they have flowed for cleanHold without
+	// loss or overuse, that rate is what the link has proven, and GCC
+	// continues from it (and probes may start from there).
+	if r, ok := b.gcc.(resetter); ok && mediaRate > est && !b.probing {
+		loss, _ := b.gcc.GetStats()["averageLoss"].(float64)
+		switch {
+		case congested || loss > probeMaxLoss:
+			b.cleanSince = time.Time{}
+		case b.cleanSince.IsZero():
+			b.cleanSince = now
+		case now.Sub(b.cleanSince) >= cleanHold:
+			_ = r.Reset(int(mediaRate))
+			est = mediaRate
+			b.cleanSince = time.Time{}
+		}
+	} else {
+		b.cleanSince = time.Time{}
 	}
 	est = max(est, b.probed)
 	if mediaRate > 0 {
@@ -178,12 +204,13 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 }
 
 // wantProbe decides whether to probe towards wanted (bits/s) now, given the
-// current estimate, and returns the padding rate to add. 0: no probe.
+// current estimate and what is allocated (sending), and returns the padding
+// rate to add. 0: no probe.
 func (b *bwe) wantProbe(est, sending, wanted float64) float64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
-	if b.probing || now.Before(b.nextProbe) || wanted <= est*1.05 || b.gcc == nil {
+	if b.probing || now.Before(b.nextProbe) || wanted <= sending*1.05 || est < sending || b.gcc == nil {
 		return 0
 	}
 	// A link that loses packets now is full: padding on top would only lose
@@ -192,10 +219,11 @@ func (b *bwe) wantProbe(est, sending, wanted float64) float64 {
 		return 0
 	}
 	// Probe towards what is wanted, at most doubling: a failed probe must not
-	// bury the audio of a member on a weak link.
-	// When more flows than the estimate says without loss (the allocator
-	// keeps the lowest layers on), that rate is proven: probe above it.
-	target := min(wanted*1.1, max(est*2, sending*1.5))
+	// bury the audio of a member on a weak link. No probe starts while more
+	// flows than the estimate allows (the allocator keeps the lowest layers
+	// on): that link is full already. Probing past wanted leaves room for the
+	// share of a successful probe that is not trusted (probeTrust).
+	target := min(wanted*1.2, max(est*2, sending*1.5))
 	pad := target - sending
 	if pad < 50_000 {
 		return 0
@@ -211,4 +239,16 @@ func (b *bwe) probingNow() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.probing
+}
+
+// describe sums up the estimator's state for debug logs.
+func (b *bwe) describe() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.gcc == nil {
+		return ""
+	}
+	st := b.gcc.GetStats()
+	return fmt.Sprintf("gcc=%d loss=%.3f usage=%v state=%v probing=%v probed=%d sent=%d",
+		b.gcc.GetTargetBitrate(), st["averageLoss"], st["usage"], st["state"], b.probing, int(b.probed), int(b.sent))
 }

@@ -13,9 +13,11 @@ type fakeGCC struct {
 	target                int
 	loss                  float64
 	usage                 string
+	resets                int
 }
 
-func (f *fakeGCC) GetTargetBitrate() int { return f.target }
+func (f *fakeGCC) GetTargetBitrate() int   { return f.target }
+func (f *fakeGCC) Reset(initial int) error { f.target, f.resets = initial, f.resets+1; return nil }
 func (f *fakeGCC) GetStats() map[string]any {
 	return map[string]any{"averageLoss": f.loss, "usage": f.usage}
 }
@@ -99,5 +101,64 @@ func TestBWEHeldToWhatWasSent(t *testing.T) {
 				t.Errorf("estimate(%v) = %v; want %v", tt.mediaRate, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestBWENoProbeOverTheEstimate: when the lowest layers alone already exceed
+// the estimate (the allocator keeps them on), the link is full: padding on top
+// would only make it lose media.
+func TestBWENoProbeOverTheEstimate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                 string
+		est, sending, wanted float64
+		want                 bool
+	}{
+		{"room to climb", 500_000, 400_000, 1_200_000, true},
+		{"sending over the estimate", 300_000, 430_000, 1_200_000, false},
+		{"everything wanted is sent", 2_000_000, 1_200_000, 1_200_000, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			now := time.Unix(1000, 0)
+			b := newBWE(func() time.Time { return now })
+			b.setGCC(&fakeGCC{target: int(tt.est), usage: "normal"})
+			if got := b.wantProbe(tt.est, tt.sending, tt.wanted) > 0; got != tt.want {
+				t.Errorf("probe = %v; want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestBWEContinuesFromWhatFlowsCleanly: after a collapse, GCC's estimate sits
+// far below what the lowest layers (kept on) carry without loss; after
+// cleanHold of that, the estimate continues from the rate that flows.
+func TestBWEContinuesFromWhatFlowsCleanly(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	b := newBWE(func() time.Time { return now })
+	g := &fakeGCC{target: 150_000, usage: "normal"}
+	b.setGCC(g)
+	steps := []struct {
+		name    string
+		advance time.Duration
+		loss    float64
+		want    float64
+		resets  int
+	}{
+		{"media over the estimate", 0, 0, 150_000, 0},
+		{"with loss: not proven", 500 * time.Millisecond, 0.05, 150_000, 0},
+		{"clean again", 500 * time.Millisecond, 0, 150_000, 0},
+		{"clean 1.5 s", 1500 * time.Millisecond, 0, 150_000, 0},
+		{"clean 2 s: continues from it", 500 * time.Millisecond, 0, 430_000, 1},
+		{"and stays", 500 * time.Millisecond, 0, 430_000, 1},
+	}
+	for _, st := range steps {
+		now = now.Add(st.advance)
+		g.loss = st.loss
+		if got := b.estimate(430_000); got != st.want || g.resets != st.resets {
+			t.Fatalf("%s: got %.0f after %d resets; want %.0f after %d", st.name, got, g.resets, st.want, st.resets)
+		}
 	}
 }

@@ -350,3 +350,35 @@ func TestHandleNACKUnboundOrAudio(t *testing.T) {
 		t.Errorf("audio: got %d resent; want 0 (audio is not cached)", got)
 	}
 }
+
+// TestSequencerResendLimits: a packet is resent at most maxResends times, and
+// not again within the round-trip time (or minResendGap): the receiver asks
+// again before an answer in flight can have arrived.
+func TestSequencerResendLimits(t *testing.T) {
+	t.Parallel()
+	const ms = int64(time.Millisecond)
+	steps := []struct {
+		name string
+		at   int64 // ms
+		rtt  int64 // ms
+		want bool
+	}{
+		{"first NACK", 0, 50, true},
+		{"asked again within 100 ms", 60, 50, false},
+		{"asked again after 100 ms", 110, 50, true},
+		{"within a 300 ms RTT", 300, 300, false},
+		{"after a 300 ms RTT", 420, 300, true},
+		{"a fourth time", 2000, 50, false},
+	}
+	s := newSequencer(sequencerSize)
+	s.push(7, sentPacket{extSeq: 42})
+	for _, st := range steps {
+		sp, ok := s.takeResend(7, 1e12+st.at*ms, st.rtt*ms)
+		if ok != st.want || (ok && sp.extSeq != 42) {
+			t.Fatalf("%s: got %d, %v; want 42, %v", st.name, sp.extSeq, ok, st.want)
+		}
+	}
+	if _, ok := s.takeResend(8, 1e12, 0); ok {
+		t.Errorf("never sent: got a resend; want none")
+	}
+}

@@ -300,9 +300,10 @@ func (d *DownTrack) handleNACK(seqs []uint16) int {
 		d.nackBuf = make([]byte, maxPacketSize)
 	}
 	n := 0
+	rtt := int64(d.rttMs.Load()) * int64(time.Millisecond)
 	for _, seq := range seqs {
 		d.mu.Lock()
-		sp, ok := d.seqmap.get(seq)
+		sp, ok := d.seqmap.takeResend(seq, now, rtt)
 		d.mu.Unlock()
 		if !ok || now-sp.at > int64(nackMaxAge) {
 			continue
@@ -319,6 +320,9 @@ func (d *DownTrack) handleNACK(seqs []uint16) int {
 			writeVP8(payload, sp.pic, sp.tl0)
 		}
 		if d.pacer != nil {
+			if !d.pacer.allowResend(len(payload) + 12) {
+				break // over the resend budget: the rest would be late anyway
+			}
 			d.pacer.write(b.w, &h, payload, true)
 		} else {
 			_, _ = b.w.WriteRTP(&h, payload)

@@ -64,6 +64,9 @@ type pacer struct {
 	dropped    uint64  // stale or overflowing packets dropped
 	floorRate  float64 // bytes per second the rate never goes below (benchmarks of the send path)
 	mediaBytes float64 // media bytes taken since takeMediaBytes (padding not counted)
+	resendRate float64 // bytes per second resends may take (see allowResend)
+	resendTok  float64 // bytes resends may take now
+	resendLast int64   // unix ns of the last resendTok refill
 
 	wake chan struct{}
 	done chan struct{}
@@ -94,6 +97,47 @@ func (p *pacer) setRate(bitsPerSecond float64) {
 	p.mu.Lock()
 	p.rate = max(max(bitsPerSecond, minPacingRate)*pacingFactor/8, p.floorRate)
 	p.mu.Unlock()
+}
+
+// Resends (answers to NACKs) may take at most resendShare of the downlink
+// estimate, and never less than minResendRate. Loss on a full link is the
+// link saying it is full: unbounded resends on top of the media would fill it
+// further, lose more, and be asked for again.
+const (
+	resendShare   = 0.15
+	minResendRate = 30_000 // bits/s
+	resendBurst   = 500 * time.Millisecond
+)
+
+// setResendRate sets the resend budget from the downlink estimate (bits/s).
+func (p *pacer) setResendRate(estimate float64) {
+	p.mu.Lock()
+	p.resendRate = max(estimate*resendShare, minResendRate) / 8
+	p.mu.Unlock()
+}
+
+// allowResend takes size bytes from the resend budget, or reports false.
+func (p *pacer) allowResend(size int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now().UnixNano()
+	if p.resendRate == 0 {
+		p.resendRate = minResendRate / 8
+	}
+	// A burst of a few full packets at least: one lost keyframe packet must
+	// not wait for the budget.
+	burst := max(p.resendRate*resendBurst.Seconds(), 4*maxPacketSize)
+	if p.resendLast == 0 {
+		p.resendTok = burst
+	} else {
+		p.resendTok = min(p.resendTok+p.resendRate*float64(now-p.resendLast)/1e9, burst)
+	}
+	p.resendLast = now
+	if p.resendTok < float64(size) {
+		return false
+	}
+	p.resendTok -= float64(size)
+	return true
 }
 
 // probe asks for padding at bitsPerSecond on top of media for d, to find out

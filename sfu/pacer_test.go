@@ -462,3 +462,24 @@ func TestDownTrackThroughPacer(t *testing.T) {
 		t.Errorf("resent: got %v; want seq 0 and 1", got)
 	}
 }
+
+// TestPacerResendBudget: resends take at most resendShare of the estimate
+// (after a first burst of a few packets), so a full link is not filled
+// further by answers to the NACKs its loss causes.
+func TestPacerResendBudget(t *testing.T) {
+	t.Parallel()
+	clock := fakeclock.New()
+	p := manualPacer(clock, 1e6)
+	p.setResendRate(1_000_000) // 150 kbit/s of resends: 18750 B/s
+	sent := 0
+	for range 10 * 100 { // 10 s of 100 resend attempts of 1000 B a second
+		if p.allowResend(1000) {
+			sent += 1000
+		}
+		clock.Advance(10 * time.Millisecond)
+	}
+	want := 10 * 1_000_000 * resendShare / 8
+	if burst := max(1_000_000*resendShare/8*resendBurst.Seconds(), 4*maxPacketSize); float64(sent) > want+burst || float64(sent) < want-1000 {
+		t.Errorf("resent %d B in 10 s; want about %.0f (+ a burst of at most %.0f)", sent, want, burst)
+	}
+}

@@ -1,6 +1,8 @@
 package sfu
 
 import (
+	"context"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -73,6 +75,7 @@ func (p *Peer) allocate() {
 		if !at.audio {
 			videos = append(videos, s.down)
 			at.maxLayer = layerForSize(s.infos, s.settings.Width, s.settings.Height)
+			at.current = s.down.TargetLayer()
 			switch {
 			case !s.settings.Visible:
 				at.priority = PriorityHidden
@@ -109,7 +112,12 @@ func (p *Peer) allocate() {
 	// Pace at what was allocated when the floor put that above the estimate:
 	// a pacer slower than the media only adds delay before dropping it.
 	p.pacer.setRate(max(est, sending))
+	p.pacer.setResendRate(est)
 	p.recordQuality(subs, sending, wanted)
+	if p.log.Enabled(context.Background(), slog.LevelDebug) {
+		p.log.Debug("allocation", "estimate", int(est), "media", int(mediaRate), "sending", int(sending),
+			"wanted", int(wanted), "layers", layers, "bwe", p.bwe.describe())
+	}
 	if pad := p.bwe.wantProbe(est, sending, wanted); pad > 0 {
 		p.pacer.probe(pad, probeDuration, p.padOnVideo)
 	} else if !p.bwe.probingNow() {

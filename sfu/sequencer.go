@@ -6,15 +6,17 @@ const sequencerSize = 1024
 
 // sentPacket is what a down track needs to resend one packet it sent.
 type sentPacket struct {
-	extSeq uint64 // the packet in its layer's cache
-	at     int64  // unix ns when it was sent
-	ts     uint32 // rewritten timestamp
-	pic    uint16 // rewritten VP8 picture ID
-	seq    uint16 // output sequence number (to validate a slot)
-	tl0    uint8
-	layer  int8
-	vp8    bool
-	valid  bool
+	extSeq  uint64 // the packet in its layer's cache
+	at      int64  // unix ns when it was sent
+	resent  int64  // unix ns of the last resend (0: never)
+	ts      uint32 // rewritten timestamp
+	pic     uint16 // rewritten VP8 picture ID
+	seq     uint16 // output sequence number (to validate a slot)
+	tl0     uint8
+	resends uint8 // how often it was resent
+	layer   int8
+	vp8     bool
+	valid   bool
 }
 
 // sequencer maps output sequence numbers back to cached packets.
@@ -32,4 +34,29 @@ func (s *sequencer) push(seq uint16, p sentPacket) {
 func (s *sequencer) get(seq uint16) (sentPacket, bool) {
 	p := s.slots[int(seq)%len(s.slots)]
 	return p, p.valid && p.seq == seq
+}
+
+// Resend limits. A receiver asks again for a packet until it comes; when the
+// link is full, the answer is late rather than lost, and resending again would
+// only add to what fills it. libwebrtc and LiveKit limit resends the same way.
+const (
+	maxResends     = 3
+	minResendGap   = 100 * 1e6 // ns; a resend within the RTT (or this) is a duplicate
+	resendRTTShare = 1.0       // of the RTT to wait before resending a packet again
+)
+
+// takeResend returns the packet sent as seq if it may be resent at now (unix
+// ns) given the round-trip time rtt (ns, 0 unknown), and counts the resend.
+func (s *sequencer) takeResend(seq uint16, now, rtt int64) (sentPacket, bool) {
+	sp := &s.slots[int(seq)%len(s.slots)]
+	if !sp.valid || sp.seq != seq || sp.resends >= maxResends {
+		return sentPacket{}, false
+	}
+	gap := max(int64(minResendGap), int64(float64(rtt)*resendRTTShare))
+	if sp.resent != 0 && now-sp.resent < gap {
+		return sentPacket{}, false
+	}
+	sp.resends++
+	sp.resent = now
+	return *sp, true
 }

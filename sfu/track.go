@@ -480,7 +480,7 @@ func (t *Track) wantedLocked() int {
 
 // LayerInfo describes one layer as the allocator sees it.
 type LayerInfo struct {
-	Bitrate       float64 // bits/s over the last rate window (0 when idle)
+	Bitrate       float64 // bits/s, smoothed, while it last flowed (0 before it has)
 	Width, Height int     // from the last keyframe; 0 when unknown
 	Active        bool    // packets arrived within layerIdle
 }
@@ -496,6 +496,13 @@ func (t *Track) LayerInfos(dst []LayerInfo) []LayerInfo {
 	if el := now.Sub(t.rateAt); el >= rateWindow {
 		for i, l := range t.layers {
 			b := l.bytes.Load()
+			if b == t.rateBytes[i] && !t.rateAt.IsZero() {
+				// Nothing came: the layer is paused (dynacast) or stalled. Its
+				// rate from when it flowed is still the best guess of what it
+				// costs when it resumes; decaying it to 0 would make the
+				// allocator think it free, and resuming it would flood the link.
+				continue
+			}
 			r := float64(b-t.rateBytes[i]) * 8 / el.Seconds()
 			if t.rateAt.IsZero() {
 				r = 0

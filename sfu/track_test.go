@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openroom/openroom/internal/fakeclock"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -201,5 +202,42 @@ func benchmarkFanout(b *testing.B, n int, replay bool) {
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "fwd-pkts/s")
 	if got := writers[n-1].packets.Load(); got != int64(b.N)+1 {
 		b.Fatalf("last subscriber: got %d packets; want %d", got, b.N)
+	}
+}
+
+// TestLayerInfosKeepPausedLayerRate: a layer the publisher paused (dynacast)
+// keeps the rate it had while it flowed, so the allocator does not take it for
+// free and flood the link by resuming it.
+func TestLayerInfosKeepPausedLayerRate(t *testing.T) {
+	t.Parallel()
+	clock := fakeclock.New()
+	tr := NewTrack(TrackOptions{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Codec: h264, RIDs: []string{"q", "f"}, Now: clock.Now})
+	pl := make([]byte, 1000)
+	var infos []LayerInfo
+	// 2 s of both layers: 8 kB/s (64 kbit/s) on q, 40 kB/s (320 kbit/s) on f.
+	for i := range 200 {
+		tr.WriteLayerRTP(0, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i)}, Payload: pl[:80]})
+		tr.WriteLayerRTP(1, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i)}, Payload: pl[:400]})
+		clock.Advance(10 * time.Millisecond)
+		infos = tr.LayerInfos(infos)
+	}
+	flowing := infos[1].Bitrate
+	if flowing < 250_000 || flowing > 400_000 {
+		t.Fatalf("f while it flows: got %.0f bit/s; want about 320000", flowing)
+	}
+	// f pauses; q goes on.
+	for i := range 300 {
+		tr.WriteLayerRTP(0, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(200 + i)}, Payload: pl[:80]})
+		clock.Advance(10 * time.Millisecond)
+		infos = tr.LayerInfos(infos)
+	}
+	if infos[1].Active {
+		t.Errorf("f after 3 s without packets: active; want inactive")
+	}
+	if got := infos[1].Bitrate; got < 0.5*flowing {
+		t.Errorf("f paused for 3 s: got %.0f bit/s; want near the %.0f it had (a paused layer is not free)", got, flowing)
+	}
+	if got := infos[0].Bitrate; got < 50_000 || got > 80_000 {
+		t.Errorf("q: got %.0f bit/s; want about 64000", got)
 	}
 }
