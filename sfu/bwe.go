@@ -20,7 +20,7 @@ const (
 	maxEstimate     = 20_000_000
 	probeDuration   = 1200 * time.Millisecond
 	probeMinGap     = time.Second     // after a success: probe again soon
-	probeMaxBackoff = 8 * time.Second // after failures: at most this long between probes
+	probeMaxBackoff = 4 * time.Second // after failures: at most this long between probes (how late an opened link is noticed)
 	probeLossLimit  = 0.1             // loss during a probe that counts as failure
 	probeMaxLoss    = 0.02            // no probe starts while the loss is above this, and more fails one
 	probeSettle     = 500 * time.Millisecond
@@ -30,6 +30,15 @@ const (
 	provenDecay     = 0.9              // per estimate (allocation tick, 500 ms): about -20 %/s
 	cleanHold       = 2 * time.Second  // media above GCC's estimate without loss this long: the link carries it
 )
+
+// lossOf is GCC's average loss (0 without GCC).
+func lossOf(g cc.BandwidthEstimator) float64 {
+	if g == nil {
+		return 0
+	}
+	loss, _ := g.GetStats()["averageLoss"].(float64)
+	return loss
+}
 
 // resetter is an estimator that can continue from a given rate (resettableGCC).
 type resetter interface{ Reset(initial int) error }
@@ -87,7 +96,7 @@ func (b *bwe) severe() bool {
 		return false
 	}
 	now := b.now()
-	loss, _ := b.gcc.GetStats()["averageLoss"].(float64)
+	loss := lossOf(b.gcc)
 	switch {
 	case loss <= severeEnd:
 		b.isSevere, b.lossySince = false, time.Time{}
@@ -149,7 +158,7 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 	if b.probing {
 		// During a probe, any loss above what a clean link shows is failure:
 		// a small router queue overflows before the delay signal builds.
-		loss, _ := b.gcc.GetStats()["averageLoss"].(float64)
+		loss := lossOf(b.gcc)
 		congested = congested || loss > probeMaxLoss
 		switch {
 		case congested:
@@ -169,7 +178,10 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 			b.nextProbe = now.Add(b.backoff)
 		}
 	}
-	if congested || now.After(b.probedTill) {
+	// A probe's result stands until the link shows it no longer holds: any
+	// loss above what a clean link has, not just congestion (a link that
+	// shrank loses a few % at once, well before GCC's loss controller acts).
+	if loss := lossOf(b.gcc); congested || loss > probeMaxLoss || now.After(b.probedTill) {
 		b.probed = 0
 	}
 	// After a collapse (heavy loss cuts GCC to a fraction of the link) GCC
@@ -178,7 +190,7 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 	// loss or overuse, that rate is what the link has proven, and GCC
 	// continues from it (and probes may start from there).
 	if r, ok := b.gcc.(resetter); ok && mediaRate > est && !b.probing {
-		loss, _ := b.gcc.GetStats()["averageLoss"].(float64)
+		loss := lossOf(b.gcc)
 		switch {
 		case congested || loss > probeMaxLoss:
 			b.cleanSince = time.Time{}
@@ -215,7 +227,7 @@ func (b *bwe) wantProbe(est, sending, wanted float64) float64 {
 	}
 	// A link that loses packets now is full: padding on top would only lose
 	// more of the media (and cut GCC's estimate further).
-	if loss, _ := b.gcc.GetStats()["averageLoss"].(float64); loss > probeMaxLoss || b.congestedLocked() {
+	if loss := lossOf(b.gcc); loss > probeMaxLoss || b.congestedLocked() {
 		return 0
 	}
 	// Probe towards what is wanted, at most doubling: a failed probe must not

@@ -162,3 +162,21 @@ func TestBWEContinuesFromWhatFlowsCleanly(t *testing.T) {
 		}
 	}
 }
+
+// TestBWEProbeResultDropsOnLoss: a probe's result no longer holds once the
+// link loses a few percent, before GCC itself sees congestion.
+func TestBWEProbeResultDropsOnLoss(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	b := newBWE(func() time.Time { return now })
+	g := &fakeGCC{target: 400_000, usage: "normal"}
+	b.setGCC(g)
+	b.probed, b.probedTill = 1_200_000, now.Add(probedDecay)
+	if got := b.estimate(0); got != 1_200_000 {
+		t.Fatalf("after a probe: got %.0f; want 1200000", got)
+	}
+	g.loss = 0.05
+	if got := b.estimate(0); got != 400_000 {
+		t.Errorf("5 %% loss: got %.0f; want GCC's 400000", got)
+	}
+}
