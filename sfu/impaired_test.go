@@ -93,7 +93,7 @@ func (s *impairedSubscriber) snapshot() []received {
 func connectImpairedSubscriber(t *testing.T, e *Engine, tr *Track) *impairedSubscriber {
 	t.Helper()
 	s := &impairedSubscriber{}
-	p, client := dialSubscriber(t, e, tr, func(remote *webrtc.TrackRemote) {
+	p, client := dialSubscriber(t, e, func(remote *webrtc.TrackRemote) {
 		for {
 			p, _, err := remote.ReadRTP()
 			if err != nil {
@@ -107,7 +107,7 @@ func connectImpairedSubscriber(t *testing.T, e *Engine, tr *Track) *impairedSubs
 			s.pkts = append(s.pkts, r)
 			s.mu.Unlock()
 		}
-	})
+	}, tr)
 	t.Cleanup(func() { _ = client.Close() })
 	t.Cleanup(p.Close)
 	return s

@@ -164,7 +164,7 @@ func connectSubscriberPeer(tb testing.TB, e *Engine, t *Track) (*Peer, func()) {
 	tb.Helper()
 	got := make(chan struct{})
 	var once sync.Once
-	p, client := dialSubscriber(tb, e, t, func(tr *webrtc.TrackRemote) {
+	p, client := dialSubscriber(tb, e, func(tr *webrtc.TrackRemote) {
 		buf := make([]byte, 1500)
 		for {
 			if _, _, err := tr.Read(buf); err != nil {
@@ -172,7 +172,7 @@ func connectSubscriberPeer(tb testing.TB, e *Engine, t *Track) (*Peer, func()) {
 			}
 			once.Do(func() { close(got) })
 		}
-	})
+	}, t)
 	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102, SSRC: 9, Marker: true}, Payload: []byte{0x65, 1, 2, 3}}
 	deadline := time.After(10 * time.Second)
 	for {
@@ -191,7 +191,7 @@ func connectSubscriberPeer(tb testing.TB, e *Engine, t *Track) (*Peer, func()) {
 // dialSubscriber connects a pion client to a new Peer of e as its subscriber,
 // subscribes it to t and completes the offer/answer; onTrack reads each track
 // the client receives. The caller closes both.
-func dialSubscriber(tb testing.TB, e *Engine, t *Track, onTrack func(*webrtc.TrackRemote)) (*Peer, *webrtc.PeerConnection) {
+func dialSubscriber(tb testing.TB, e *Engine, onTrack func(*webrtc.TrackRemote), tracks ...*Track) (*Peer, *webrtc.PeerConnection) {
 	tb.Helper()
 	api, err := testclient.API()
 	if err != nil {
@@ -217,21 +217,9 @@ func dialSubscriber(tb testing.TB, e *Engine, t *Track, onTrack func(*webrtc.Tra
 		}
 		_ = p.AddCandidate(TargetSubscriber, c.ToJSON())
 	})
-	answers := make(chan string, 1)
+	offers := make(chan string, 16) // one per renegotiation
 	peer, err := e.NewPeer(PeerConfig{ID: "sub", Permissions: allowAll,
-		OnOffer: func(offer string) {
-			go func() {
-				if err := client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
-					return
-				}
-				a, err := client.CreateAnswer(nil)
-				if err != nil {
-					return
-				}
-				_ = client.SetLocalDescription(a)
-				answers <- a.SDP
-			}()
-		},
+		OnOffer:     func(offer string) { offers <- offer },
 		OnCandidate: func(_ string, c webrtc.ICECandidateInit) { _ = client.AddICECandidate(c) },
 	})
 	if err != nil {
@@ -243,15 +231,44 @@ func dialSubscriber(tb testing.TB, e *Engine, t *Track, onTrack func(*webrtc.Tra
 		_ = p.AddCandidate(TargetSubscriber, c)
 	}
 	mu.Unlock()
-	peer.AddTrack(t)
+	answer := func(offer string) error {
+		if err := client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+			return err
+		}
+		a, err := client.CreateAnswer(nil)
+		if err != nil {
+			return err
+		}
+		if err := client.SetLocalDescription(a); err != nil {
+			return err
+		}
+		return peer.HandleAnswer(a.SDP)
+	}
+	for _, t := range tracks {
+		peer.AddTrack(t)
+	}
 	select {
-	case a := <-answers:
-		if err := peer.HandleAnswer(a); err != nil {
+	case o := <-offers:
+		if err := answer(o); err != nil {
 			tb.Fatal(err)
 		}
 	case <-time.After(5 * time.Second):
 		tb.Fatal("no subscriber offer")
 	}
+	// Later offers (more tracks added) are answered as they come.
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case o := <-offers:
+				_ = answer(o)
+			}
+		}
+	}()
+	tb.Cleanup(func() { close(stop); <-done })
 	return peer, client
 }
 

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openroom/openroom/internal/testclient"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -251,16 +250,7 @@ func (s *simSubscriber) window(from, to time.Time) []simEvent {
 func dialSimSubscriber(t *testing.T, e *Engine, tracks []*Track) *simSubscriber {
 	t.Helper()
 	s := &simSubscriber{}
-	api, err := testclient.API()
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
-	client.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	p, client := dialSubscriber(t, e, func(remote *webrtc.TrackRemote) {
 		video := remote.Kind() == webrtc.RTPCodecTypeVideo
 		pub := remote.StreamID()
 		for {
@@ -281,61 +271,9 @@ func dialSimSubscriber(t *testing.T, e *Engine, tracks []*Track) *simSubscriber 
 			s.events = append(s.events, ev)
 			s.mu.Unlock()
 		}
-	})
-	var mu sync.Mutex // guards peer, pending, and serializes offer/answer rounds
-	var peer *Peer
-	var pending []webrtc.ICECandidateInit
-	client.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if peer == nil {
-			pending = append(pending, c.ToJSON())
-			return
-		}
-		_ = peer.AddCandidate(TargetSubscriber, c.ToJSON())
-	})
-	offers := make(chan string, 16)
-	peer, err = e.NewPeer(PeerConfig{ID: "carol", Permissions: allowAll,
-		OnOffer:     func(o string) { offers <- o },
-		OnCandidate: func(_ string, c webrtc.ICECandidateInit) { _ = client.AddICECandidate(c) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(peer.Close)
-	mu.Lock()
-	for _, c := range pending {
-		_ = peer.AddCandidate(TargetSubscriber, c)
-	}
-	mu.Unlock()
-	stop := make(chan struct{})
-	answered := make(chan struct{})
-	go func() {
-		defer close(answered)
-		for {
-			select {
-			case <-stop:
-				return
-			case o := <-offers:
-				if err := client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: o}); err != nil {
-					continue
-				}
-				a, err := client.CreateAnswer(nil)
-				if err != nil {
-					continue
-				}
-				_ = client.SetLocalDescription(a)
-				_ = peer.HandleAnswer(a.SDP)
-			}
-		}
-	}()
-	t.Cleanup(func() { close(stop); <-answered })
-	for _, tr := range tracks {
-		peer.AddTrack(tr)
-	}
+	}, tracks...)
+	t.Cleanup(func() { _ = client.Close() })
+	t.Cleanup(p.Close)
 	return s
 }
 
@@ -389,7 +327,7 @@ func audioLoss(evs []simEvent, pub string) float64 {
 	return 1 - float64(len(got))/float64(hi-lo+1)
 }
 
-// topLayerOf is the layer most of the last frames of pub came in (-1: none).
+// topLayerOf is the layer of pub's last video packet in evs (-1: none).
 func topLayerOf(evs []simEvent, pub string) int {
 	for i := len(evs) - 1; i >= 0; i-- {
 		if evs[i].pub == pub && evs[i].video {
@@ -397,6 +335,13 @@ func topLayerOf(evs []simEvent, pub string) int {
 		}
 	}
 	return -1
+}
+
+// bothOn reports whether alice's and bob's last video packets before now
+// (within 300 ms) were of layer l.
+func (s *simSubscriber) bothOn(now time.Time, l int) bool {
+	recent := s.window(now.Add(-300*time.Millisecond), now)
+	return topLayerOf(recent, "alice") == l && topLayerOf(recent, "bob") == l
 }
 
 func (v simVideo) String() string {
@@ -499,8 +444,7 @@ func TestShapedDownlink(t *testing.T) {
 	for time.Since(up) < 25*time.Second {
 		time.Sleep(250 * time.Millisecond)
 		now := time.Now()
-		recent := sub.window(now.Add(-300*time.Millisecond), now)
-		if topLayerOf(recent, "alice") == 1 && topLayerOf(recent, "bob") == 1 {
+		if sub.bothOn(now, 1) {
 			if reached == 0 {
 				reached = time.Since(up)
 			}
@@ -527,9 +471,7 @@ func TestShapedDownlink(t *testing.T) {
 	var fell time.Duration
 	for time.Since(down) < 10*time.Second {
 		time.Sleep(100 * time.Millisecond)
-		now := time.Now()
-		recent := sub.window(now.Add(-300*time.Millisecond), now)
-		if fell == 0 && topLayerOf(recent, "alice") == 0 && topLayerOf(recent, "bob") == 0 {
+		if fell == 0 && sub.bothOn(time.Now(), 0) {
 			fell = time.Since(down)
 		}
 	}
