@@ -84,19 +84,8 @@ func TestURLs(t *testing.T) {
 func TestRTMPPushReachesWebRTCMembers(t *testing.T) {
 	needFFmpeg(t)
 	st := startStack(t)
-	api, err := testclient.API()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	// The browser member creates the room; the pusher joins it with its own key.
-	c, err := testclient.Join(ctx, api, testclient.Options{URL: st.HTTP, Room: "r1", UserSig: st.userSig(t, "browser"),
-		RoomKey: st.key(t, "browser", "r1", auth.PrivAll)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := st.join(t, "r1", "browser", testclient.Options{})
 	push(t, st.rtmpURL("r1", "pusher", st.key(t, "pusher", "r1", auth.PrivAll)), 20)
 	eventually(t, 15*time.Second, "video and audio from the pusher", func() bool {
 		return c.Received("pusher", "video") > 60 && c.Received("pusher", "audio") > 50
@@ -126,27 +115,11 @@ func TestRTMPPushReachesWebRTCMembers(t *testing.T) {
 func TestLateMemberSeesPusherAtOnce(t *testing.T) {
 	needFFmpeg(t)
 	st := startStack(t)
-	api, err := testclient.API()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	join := func(user string) *testclient.Client {
-		t.Helper()
-		c, err := testclient.Join(ctx, api, testclient.Options{URL: st.HTTP, Room: "r1", UserSig: st.userSig(t, user),
-			RoomKey: st.key(t, user, "r1", auth.PrivAll)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(c.Close)
-		return c
-	}
-	early := join("early")
+	early := st.join(t, "r1", "early", testclient.Options{})
 	push(t, st.rtmpURL("r1", "pusher", st.key(t, "pusher", "r1", auth.PrivAll)), 20,
 		"-profile:v", "baseline", "-bf", "0", "-g", "300")
 	eventually(t, 10*time.Second, "video from the pusher", func() bool { return early.Received("pusher", "video") > 30 })
-	late := join("late")
+	late := st.join(t, "r1", "late", testclient.Options{})
 	eventually(t, 3*time.Second, "video at once for a member joining mid-GOP", func() bool {
 		return late.Received("pusher", "video") > 30
 	})
@@ -249,18 +222,7 @@ func TestPushRefusals(t *testing.T) {
 
 func TestViewerRefusals(t *testing.T) {
 	st := startStack(t)
-	api, err := testclient.API()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	vp8, err := testclient.Join(ctx, api, testclient.Options{URL: st.HTTP, Room: "r4", UserSig: st.userSig(t, "vp8user"),
-		RoomKey: st.key(t, "vp8user", "r4", auth.PrivAll), Publish: true, VideoMime: "video/VP8"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vp8.Close()
+	st.join(t, "r4", "vp8user", testclient.Options{Publish: true, VideoMime: "video/VP8"})
 	eventually(t, 10*time.Second, "the VP8 track", func() bool {
 		tr, err := st.Rooms.Tracks("r4", "vp8user")
 		return err == nil && len(tr) == 2

@@ -17,6 +17,7 @@ import (
 
 	"github.com/openroom/openroom/auth"
 	"github.com/openroom/openroom/config"
+	"github.com/openroom/openroom/internal/testclient"
 	"github.com/openroom/openroom/internal/testutil"
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
@@ -76,6 +77,25 @@ func (st *stack) userSig(t *testing.T, user string) string {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// join connects a pion member (testclient) to roomName as user, with a room key
+// for every privilege; o adds what it publishes. It is closed when the test ends.
+func (st *stack) join(t *testing.T, roomName, user string, o testclient.Options) *testclient.Client {
+	t.Helper()
+	api, err := testclient.API()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	o.URL, o.Room, o.UserSig, o.RoomKey = st.HTTP, roomName, st.userSig(t, user), st.key(t, user, roomName, auth.PrivAll)
+	c, err := testclient.Join(ctx, api, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }
 
 func needFFmpeg(t *testing.T) {
