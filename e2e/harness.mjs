@@ -60,6 +60,15 @@ function register(entry) {
   return () => live.delete(entry);
 }
 
+/**
+ * Runs kill() (synchronous, must not throw for long) if this process exits or
+ * is signalled before the returned function unregisters it; what a test set up
+ * outside the harness (a veth pair, a helper process) is undone this way too.
+ */
+export function onExit(kill) {
+  return register({ kill });
+}
+
 function killAllSync() {
   for (const e of live) {
     try {
@@ -87,7 +96,8 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
-function killGroup(pid, signal = 'SIGKILL') {
+/** Signals a process group (a process spawned detached), else the process alone; never throws. */
+export function killGroup(pid, signal = 'SIGKILL') {
   if (!pid) return;
   try {
     process.kill(-pid, signal); // whole process group (spawned detached)
@@ -347,15 +357,18 @@ async function chromiumType() {
  * playwright-core >= 1.65 has no Browser.process(), so the browser runs as a
  * BrowserServer (which owns the process) and we connect to it over a loopback
  * WebSocket; killBrowser() can then SIGKILL the real process group.
+ * `executablePath` (and `env`) run it through a wrapper instead, e.g. one that
+ * puts it in a network namespace of its own; closeBrowser() closes it either way.
  */
-export async function launchBrowser({ args = [], headless = true } = {}) {
+export async function launchBrowser({ args = [], headless = true, executablePath = CHROMIUM, env } = {}) {
   requireNetns();
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: apt-get install chromium (scripts/test.sh does)`);
   }
   const chromium = await chromiumType();
   const bs = await chromium.launchServer({
-    executablePath: CHROMIUM,
+    executablePath,
+    ...(env ? { env } : {}),
     headless,
     args: [...CHROMIUM_ARGS, ...args],
     timeout: 30_000,

@@ -39,14 +39,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BUILD_DIR,
   CHROMIUM,
-  CHROMIUM_ARGS,
   REPO_ROOT,
   appendToError,
+  browserPid,
+  closeBrowser,
+  killGroup,
+  launchBrowser,
+  onExit,
   openMember,
   requireNetns,
   spawnTracked,
   waitFor,
-  withDeadline,
 } from './harness.mjs';
 
 export const WEAK_HOST_IP = '10.97.0.1'; // test-namespace side of the weak member's veth
@@ -77,26 +80,6 @@ function tryRunSync(cmd, args) {
     return false;
   }
 }
-
-function killGroupSync(pid) {
-  if (!pid) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {}
-  }
-}
-
-const exitHooks = new Set();
-process.on('exit', () => {
-  for (const fn of exitHooks) {
-    try {
-      fn();
-    } catch {}
-  }
-});
 
 // ---------------------------------------------------------------------------
 // Fake media (ffmpeg)
@@ -202,9 +185,9 @@ export async function createWeakLink({ serverIP = process.env.OPENROOM_TEST_IP }
   let hostIfCreated = false;
   const cleanupSync = () => {
     if (hostIfCreated) tryRunSync('ip', ['link', 'del', hostIf]);
-    killGroupSync(holder.pid);
+    killGroup(holder.pid);
   };
-  exitHooks.add(cleanupSync);
+  const unregister = onExit(cleanupSync);
   let shaped = null; // the tbf parameters in force
 
   const link = {
@@ -282,7 +265,7 @@ export async function createWeakLink({ serverIP = process.env.OPENROOM_TEST_IP }
         hostIfCreated = false;
       }
       await holder.stop();
-      exitHooks.delete(cleanupSync);
+      unregister();
     },
   };
 
@@ -370,38 +353,23 @@ export function processTree(pid) {
 }
 
 /**
- * Launches Chromium inside the weak namespace (scripts/chromium-in-netns.sh), as a
- * playwright BrowserServer like harness.launchBrowser, and checks that the browser
+ * Launches Chromium inside the weak namespace (scripts/chromium-in-netns.sh) with
+ * harness.launchBrowser, and checks that the browser
  * and every process it started are in that namespace.
  * `origin` (http://10.99.0.1:PORT) is treated as a secure origin: getUserMedia needs one.
  * Returns {browser, pid, processes (count checked), verify() (checks again, returns the
  * count: renderers and the network service start later), close()}.
  */
 export async function launchBrowserIn(link, { args = [], origin, headless = true } = {}) {
-  const { chromium } = await import('playwright-core');
   const extra = origin ? [`--unsafely-treat-insecure-origin-as-secure=${origin}`] : [];
-  const bs = await chromium.launchServer({
+  const browser = await launchBrowser({
     executablePath: path.join(REPO_ROOT, 'scripts', 'chromium-in-netns.sh'),
     env: { ...process.env, OPENROOM_CHROMIUM_NETNS: link.nsPath, OPENROOM_CHROMIUM_BIN: CHROMIUM },
     headless,
-    args: [...CHROMIUM_ARGS, ...extra, ...args],
-    timeout: 30_000,
-    host: '127.0.0.1',
+    args: [...extra, ...args],
   });
-  const pid = bs.process()?.pid;
-  const kill = () => killGroupSync(pid);
-  exitHooks.add(kill);
-  let browser;
-  const close = async () => {
-    try {
-      if (browser) await withDeadline(10_000, 'weak browser close', () => browser.close());
-    } catch {}
-    try {
-      await withDeadline(10_000, 'weak browser server close', () => bs.close());
-    } catch {}
-    kill();
-    exitHooks.delete(kill);
-  };
+  const pid = browserPid(browser);
+  const close = () => closeBrowser(browser);
   // Every process of this browser (browser, zygotes, network service, renderers
   // opened so far) must be in the weak namespace, none in ours. Returns their count.
   const verify = () => {
@@ -417,7 +385,6 @@ export async function launchBrowserIn(link, { args = [], origin, headless = true
     return pids.length;
   };
   try {
-    browser = await chromium.connect(bs.wsEndpoint(), { timeout: 30_000 });
     const processes = verify();
     return { browser, pid, processes, verify, close };
   } catch (err) {

@@ -36,7 +36,6 @@ import {
   withDeadline,
   appendToError,
   CHROMIUM,
-  CHROMIUM_ARGS,
 } from './harness.mjs';
 
 before(async () => {
@@ -228,50 +227,13 @@ exec unshare --net -- "$0" --inner "$@"
 }
 
 /**
- * Launches the isolated Chromium through playwright-core; returns {browser, close()}.
+ * Launches the isolated Chromium (harness.launchBrowser through the wrapper); returns {browser, close()}.
  * `origin` (http://10.98.0.1:port) is treated as secure: camera and microphone
  * need a secure context, which plain http only is on localhost.
  */
 async function launchIsolatedBrowser(wrapper, origin) {
-  const { chromium } = await import('playwright-core');
-  const bs = await chromium.launchServer({
-    executablePath: wrapper,
-    headless: true,
-    args: [...CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${origin}`],
-    timeout: 30_000,
-    host: '127.0.0.1',
-  });
-  const pid = bs.process()?.pid;
-  const kill = () => {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {}
-    }
-  };
-  process.once('exit', kill);
-  let browser;
-  try {
-    browser = await chromium.connect(bs.wsEndpoint(), { timeout: 30_000 });
-  } catch (err) {
-    kill();
-    throw err;
-  }
-  return {
-    browser,
-    async close() {
-      try {
-        await withDeadline(10_000, 'isolated browser close', () => browser.close());
-      } catch {}
-      try {
-        await withDeadline(10_000, 'isolated browser server close', () => bs.close());
-      } catch {}
-      kill();
-      process.removeListener('exit', kill);
-    },
-  };
+  const browser = await launchBrowser({ executablePath: wrapper, args: [`--unsafely-treat-insecure-origin-as-secure=${origin}`] });
+  return { browser, close: () => closeBrowser(browser) };
 }
 
 test('a member that reaches only TURN over TCP gets media through it', { timeout: 150_000 }, async (t) => {
