@@ -33,6 +33,7 @@ import {
   appendToError,
   spawnTracked,
   waitForPublishRamp,
+  waitForTiles,
 } from './harness.mjs';
 
 before(async () => {
@@ -294,17 +295,6 @@ async function bridgeSetup(t, opts = {}) {
 function assertRunning(p) {
   const ex = p.exited();
   if (ex) assert.fail(`${p.label} exited early (${JSON.stringify(ex)}):\n${tail(p.logs(), 20)}`);
-}
-
-/** Waits until `page` shows tiles for every user in `users`. */
-async function waitForTiles(page, users, timeout = 15_000) {
-  await waitFor(
-    async () => {
-      for (const u of users) if ((await tileCount(page, u)) < 1) return false;
-      return true;
-    },
-    { timeout, interval: 100, message: `tiles for ${users.join(', ')}` },
-  );
 }
 
 /**

@@ -540,6 +540,17 @@ export function tileCount(page, user) {
   );
 }
 
+/** Waits until `page` shows a tile for every user in `users`. */
+export async function waitForTiles(page, users, timeout = 15_000) {
+  await waitFor(
+    async () => {
+      for (const u of users) if ((await tileCount(page, u)) < 1) return false;
+      return true;
+    },
+    { timeout, interval: 100, message: `tiles for ${users.join(', ')}` },
+  );
+}
+
 /** userIDs in the member list #members li[data-user]. */
 export function memberList(page) {
   return page.evaluate(() =>

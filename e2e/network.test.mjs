@@ -38,10 +38,10 @@ import {
   closeBrowser,
   uniqueRoom,
   waitFor,
-  tileCount,
   assertMediaFlows,
   appendToError,
   median,
+  waitForTiles,
 } from './harness.mjs';
 import {
   createWeakLink,
@@ -82,17 +82,6 @@ const pct = (x) => `${(x * 100).toFixed(1)} %`;
 
 function tail(text, n) {
   return String(text ?? '').split('\n').slice(-n).join('\n');
-}
-
-/** Waits until `page` shows tiles for every user in `users`. */
-async function waitForTiles(page, users, timeout = 20_000) {
-  await waitFor(
-    async () => {
-      for (const u of users) if ((await tileCount(page, u)) < 1) return false;
-      return true;
-    },
-    { timeout, interval: 100, message: `tiles for ${users.join(', ')}` },
-  );
 }
 
 /** What a member publishes, per outbound-rtp, between two snapshots: "video[f] 640x360 1650 kbit/s 30 fps (limit none)". */
@@ -239,8 +228,8 @@ describe('a member behind 500 kbit/s', { skip: SKIP }, () => {
       const room = uniqueRoom('poor');
       c.alice = await openNetMember(c.good, c.server.url, room, 'alice');
       c.bob = await openNetMember(c.good, c.server.url, room, 'bob');
-      await waitForTiles(c.alice.page, ['bob']);
-      await waitForTiles(c.bob.page, ['alice']);
+      await waitForTiles(c.alice.page, ['bob'], 20_000);
+      await waitForTiles(c.bob.page, ['alice'], 20_000);
       await assertMediaFlows(c.alice.page, ['bob'], { label: 'alice receiving bob', timeout: 20_000 });
       await assertMediaFlows(c.bob.page, ['alice'], { label: 'bob receiving alice', timeout: 20_000 });
       // A large window: each remote tile gets more than 640 device px, so the top

@@ -28,23 +28,13 @@ import {
   memberURL,
   median,
   withDeadline,
+  waitForTiles,
 } from './harness.mjs';
 
 before(async () => {
   requireNetns();
   await buildServer(); // first build can take a while on 2 cores; not part of any test's deadline
 }, { timeout: 600_000 });
-
-/** Waits until `page` shows tiles for every user in `users`. */
-async function waitForTiles(page, users, timeout = 15_000) {
-  await waitFor(
-    async () => {
-      for (const u of users) if ((await tileCount(page, u)) < 1) return false;
-      return true;
-    },
-    { timeout, interval: 100, message: `tiles for ${users.join(', ')}` },
-  );
-}
 
 test('two members: each sees and hears the other', { timeout: 90_000 }, async (t) => {
   const s = await setup(t);
