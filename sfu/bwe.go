@@ -21,7 +21,6 @@ const (
 	probeDuration   = 1200 * time.Millisecond
 	probeMinGap     = time.Second     // after a success: probe again soon
 	probeMaxBackoff = 4 * time.Second // after failures: at most this long between probes (how late an opened link is noticed)
-	probeLossLimit  = 0.1             // loss during a probe that counts as failure
 	probeMaxLoss    = 0.02            // no probe starts while the loss is above this, and more fails one
 	probeSettle     = 500 * time.Millisecond
 	probeTrust      = 0.9              // share of a successful probe's rate taken as the new estimate
@@ -121,17 +120,17 @@ const (
 	severeEnd  = 0.1
 )
 
-// congested reports whether GCC currently sees overuse or heavy loss.
-func (b *bwe) congestedLocked() bool {
+// lossyLocked reports whether GCC sees overuse or more loss than a clean link
+// shows (probeMaxLoss): no probe starts then, a running one fails, a probe's
+// result no longer holds, and media over the estimate proves nothing.
+func (b *bwe) lossyLocked() bool {
 	if b.gcc == nil {
 		return false
 	}
 	st := b.gcc.GetStats()
-	if u, _ := st["usage"].(string); u == "overuse" {
-		return true
-	}
+	u, _ := st["usage"].(string)
 	loss, _ := st["averageLoss"].(float64)
-	return loss > probeLossLimit
+	return u == "overuse" || loss > probeMaxLoss
 }
 
 // estimate returns the usable downlink rate in bits/s, after ending or
@@ -154,14 +153,12 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 	case b.remb > 0:
 		est = b.remb
 	}
-	congested := b.congestedLocked()
+	lossy := b.lossyLocked()
 	if b.probing {
 		// During a probe, any loss above what a clean link shows is failure:
 		// a small router queue overflows before the delay signal builds.
-		loss := lossOf(b.gcc)
-		congested = congested || loss > probeMaxLoss
 		switch {
-		case congested:
+		case lossy:
 			b.probing = false
 			b.backoff = min(b.backoff*2, probeMaxBackoff)
 			b.nextProbe = now.Add(b.backoff)
@@ -181,7 +178,7 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 	// A probe's result stands until the link shows it no longer holds: any
 	// loss above what a clean link has, not just congestion (a link that
 	// shrank loses a few % at once, well before GCC's loss controller acts).
-	if loss := lossOf(b.gcc); congested || loss > probeMaxLoss || now.After(b.probedTill) {
+	if lossy || now.After(b.probedTill) {
 		b.probed = 0
 	}
 	// After a collapse (heavy loss cuts GCC to a fraction of the link) GCC
@@ -190,9 +187,8 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 	// loss or overuse, that rate is what the link has proven, and GCC
 	// continues from it (and probes may start from there).
 	if r, ok := b.gcc.(resetter); ok && mediaRate > est && !b.probing {
-		loss := lossOf(b.gcc)
 		switch {
-		case congested || loss > probeMaxLoss:
+		case lossy:
 			b.cleanSince = time.Time{}
 		case b.cleanSince.IsZero():
 			b.cleanSince = now
@@ -227,7 +223,7 @@ func (b *bwe) wantProbe(est, sending, wanted float64) float64 {
 	}
 	// A link that loses packets now is full: padding on top would only lose
 	// more of the media (and cut GCC's estimate further).
-	if loss := lossOf(b.gcc); loss > probeMaxLoss || b.congestedLocked() {
+	if b.lossyLocked() {
 		return 0
 	}
 	// Probe towards what is wanted, at most doubling: a failed probe must not

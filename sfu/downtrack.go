@@ -153,16 +153,12 @@ func (d *DownTrack) WriteRTP(p *ExtPacket) error {
 	r, ok, needKeyframe := d.fwd.forward(p, now)
 	if !ok {
 		var key uint64
-		if needKeyframe && d.track.replayGOP {
-			key = d.track.layers[p.Layer].keyStart.Load()
+		if needKeyframe {
+			key = d.replayKeyLocked(p.Layer)
 		}
-		replay := key != 0 && d.fwd.markReplay(p.Layer, key)
 		d.mu.Unlock()
-		switch {
-		case replay:
-			d.askReplay(p.Layer, key)
-		case needKeyframe:
-			d.track.RequestLayerKeyframe(p.Layer)
+		if needKeyframe {
+			d.getKeyframe(p.Layer, key)
 		}
 		return nil
 	}
@@ -201,6 +197,29 @@ func (d *DownTrack) writeLocked(b *binding, p *ExtPacket, r *fwdResult, now int6
 	d.sentB += uint64(len(payload))
 }
 
+// replayKeyLocked marks, for a track whose publisher cannot make keyframes,
+// a replay of layer l's cached GOP in the forwarder and returns its keyframe
+// (0: no replay; the publisher is asked instead). d.mu is held.
+func (d *DownTrack) replayKeyLocked(l int) uint64 {
+	if l < 0 || !d.track.replayGOP {
+		return 0
+	}
+	if key := d.track.layers[l].keyStart.Load(); d.fwd.markReplay(l, key) {
+		return key
+	}
+	return 0
+}
+
+// getKeyframe gets layer l a keyframe: the replay replayKeyLocked marked
+// (key), or a request to the publisher. d.mu is not held.
+func (d *DownTrack) getKeyframe(l int, key uint64) {
+	if key != 0 {
+		d.askReplay(l, key)
+		return
+	}
+	d.track.RequestLayerKeyframe(l)
+}
+
 // askReplay registers d for a replay of layer's GOP from key, marked in the
 // forwarder. When the track cannot take it now, the mark is undone so that
 // the next packet asks again.
@@ -220,20 +239,15 @@ func (d *DownTrack) askReplay(layer int, key uint64) {
 // keyframes on demand, the layer's cached GOP is replayed to this subscriber
 // (once per keyframe: repeated requests wait for the next one).
 func (d *DownTrack) pictureLost() {
-	t := d.track
 	d.mu.Lock()
 	l := d.fwd.current
 	var key uint64
-	if l >= 0 && t.replayGOP && d.fwd.target == l {
-		key = t.layers[l].keyStart.Load()
+	if d.fwd.target == l {
+		key = d.replayKeyLocked(l)
 	}
-	replay := key != 0 && d.fwd.markReplay(l, key)
 	d.mu.Unlock()
-	switch {
-	case replay:
-		d.askReplay(l, key)
-	case l >= 0:
-		t.RequestLayerKeyframe(l)
+	if l >= 0 {
+		d.getKeyframe(l, key)
 	}
 }
 

@@ -50,11 +50,9 @@ func (p *Peer) allocate() {
 		return
 	}
 	now := p.now()
-	mediaRate := 0.0
+	mediaBytes, mediaRate := p.pacer.takeMediaBytes(), 0.0
 	if el := now.Sub(p.mediaAt).Seconds(); !p.mediaAt.IsZero() && el > 0 {
-		mediaRate = p.pacer.takeMediaBytes() * 8 / el
-	} else {
-		p.pacer.takeMediaBytes()
+		mediaRate = mediaBytes * 8 / el
 	}
 	p.mediaAt = now
 	est := p.bwe.estimate(mediaRate)

@@ -1,5 +1,7 @@
 package sfu
 
+import "time"
+
 // sequencerSize is how many sent packets a down track remembers for NACKs:
 // about 1 s of 10 Mbit/s video, more than nackMaxAge at typical rates.
 const sequencerSize = 1024
@@ -32,28 +34,38 @@ func (s *sequencer) push(seq uint16, p sentPacket) {
 }
 
 func (s *sequencer) get(seq uint16) (sentPacket, bool) {
-	p := s.slots[int(seq)%len(s.slots)]
-	return p, p.valid && p.seq == seq
+	if p := s.slot(seq); p != nil {
+		return *p, true
+	}
+	return sentPacket{}, false
+}
+
+// slot returns where seq was pushed, or nil when that slot holds another
+// packet (overwritten) or none.
+func (s *sequencer) slot(seq uint16) *sentPacket {
+	p := &s.slots[int(seq)%len(s.slots)]
+	if !p.valid || p.seq != seq {
+		return nil
+	}
+	return p
 }
 
 // Resend limits. A receiver asks again for a packet until it comes; when the
 // link is full, the answer is late rather than lost, and resending again would
 // only add to what fills it. libwebrtc and LiveKit limit resends the same way.
 const (
-	maxResends     = 3
-	minResendGap   = 100 * 1e6 // ns; a resend within the RTT (or this) is a duplicate
-	resendRTTShare = 1.0       // of the RTT to wait before resending a packet again
+	maxResends   = 3
+	minResendGap = int64(100 * time.Millisecond) // a resend within the RTT (or this) is a duplicate
 )
 
 // takeResend returns the packet sent as seq if it may be resent at now (unix
 // ns) given the round-trip time rtt (ns, 0 unknown), and counts the resend.
 func (s *sequencer) takeResend(seq uint16, now, rtt int64) (sentPacket, bool) {
-	sp := &s.slots[int(seq)%len(s.slots)]
-	if !sp.valid || sp.seq != seq || sp.resends >= maxResends {
+	sp := s.slot(seq)
+	if sp == nil || sp.resends >= maxResends {
 		return sentPacket{}, false
 	}
-	gap := max(int64(minResendGap), int64(float64(rtt)*resendRTTShare))
-	if sp.resent != 0 && now-sp.resent < gap {
+	if sp.resent != 0 && now-sp.resent < max(minResendGap, rtt) {
 		return sentPacket{}, false
 	}
 	sp.resends++
