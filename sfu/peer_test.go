@@ -189,8 +189,14 @@ func connectSubscriberPeer(tb testing.TB, e *Engine, t *Track) (*Peer, func()) {
 }
 
 // dialSubscriber connects a pion client to a new Peer of e as its subscriber,
-// subscribes it to t and completes the offer/answer; onTrack reads each track
-// the client receives. The caller closes both.
+// subscribes it to tracks and completes the offer/answer; onTrack reads each
+// track the client receives. It returns once ICE has connected; every later
+// offer (more tracks) is answered as it comes. The caller closes both.
+//
+// Candidates are never trickled into a side that has no remote description
+// yet (pion refuses them there, and a lost candidate can leave nothing to
+// connect under load): the client answers with its candidates in the SDP, and
+// the server's trickled ones wait until the client has the offer.
 func dialSubscriber(tb testing.TB, e *Engine, onTrack func(*webrtc.TrackRemote), tracks ...*Track) (*Peer, *webrtc.PeerConnection) {
 	tb.Helper()
 	api, err := testclient.API()
@@ -202,47 +208,55 @@ func dialSubscriber(tb testing.TB, e *Engine, onTrack func(*webrtc.TrackRemote),
 		tb.Fatal(err)
 	}
 	client.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { onTrack(tr) })
-	var p *Peer
-	var mu sync.Mutex // guards p and pending: candidates that arrive before p exists
-	var pending []webrtc.ICECandidateInit
-	client.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
-			return
+	connected := make(chan struct{})
+	var connectedOnce sync.Once
+	client.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		if s == webrtc.ICEConnectionStateConnected {
+			connectedOnce.Do(func() { close(connected) })
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if p == nil {
-			pending = append(pending, c.ToJSON())
-			return
-		}
-		_ = p.AddCandidate(TargetSubscriber, c.ToJSON())
 	})
-	offers := make(chan string, 16) // one per renegotiation
+	var mu sync.Mutex // guards haveOffer and pending
+	haveOffer := false
+	var pending []webrtc.ICECandidateInit // server candidates that came before the offer was set
+	offers := make(chan string, 16)       // one per renegotiation
 	peer, err := e.NewPeer(PeerConfig{ID: "sub", Permissions: allowAll,
-		OnOffer:     func(offer string) { offers <- offer },
-		OnCandidate: func(_ string, c webrtc.ICECandidateInit) { _ = client.AddICECandidate(c) },
+		OnOffer: func(offer string) { offers <- offer },
+		OnCandidate: func(_ string, c webrtc.ICECandidateInit) {
+			mu.Lock()
+			defer mu.Unlock()
+			if !haveOffer {
+				pending = append(pending, c)
+				return
+			}
+			_ = client.AddICECandidate(c)
+		},
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	mu.Lock()
-	p = peer
-	for _, c := range pending {
-		_ = p.AddCandidate(TargetSubscriber, c)
-	}
-	mu.Unlock()
+	// Both are closed even if the dial fails (both closes are idempotent).
+	tb.Cleanup(func() { peer.Close(); _ = client.Close() })
 	answer := func(offer string) error {
 		if err := client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 			return err
 		}
+		mu.Lock()
+		haveOffer = true
+		for _, c := range pending {
+			_ = client.AddICECandidate(c)
+		}
+		pending = nil
+		mu.Unlock()
 		a, err := client.CreateAnswer(nil)
 		if err != nil {
 			return err
 		}
+		gathered := webrtc.GatheringCompletePromise(client)
 		if err := client.SetLocalDescription(a); err != nil {
 			return err
 		}
-		return peer.HandleAnswer(a.SDP)
+		<-gathered
+		return peer.HandleAnswer(client.LocalDescription().SDP)
 	}
 	for _, t := range tracks {
 		peer.AddTrack(t)
@@ -269,6 +283,11 @@ func dialSubscriber(tb testing.TB, e *Engine, onTrack func(*webrtc.TrackRemote),
 		}
 	}()
 	tb.Cleanup(func() { close(stop); <-done })
+	select {
+	case <-connected:
+	case <-time.After(10 * time.Second):
+		tb.Fatalf("subscriber ICE did not connect in 10 s; state %v", client.ICEConnectionState())
+	}
 	return peer, client
 }
 
