@@ -4,14 +4,12 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/pion/interceptor/pkg/cc"
 )
 
-// Downlink estimation. The delay- and loss-based estimate comes from pion's
-// Google Congestion Control over transport-cc feedback; clients without
-// transport-cc are estimated from their REMB. GCC only raises its estimate to
-// 1.5x what it sees arrive, so a subscriber held on low layers would climb
+// Downlink estimation. The delay- and loss-based estimate comes from Google
+// Congestion Control over transport-cc feedback (package twcc); clients
+// without transport-cc are estimated from their REMB. GCC only raises its
+// estimate to 1.5x what it sees arrive, so a subscriber held on low layers would climb
 // slowly when its link improves; probes (padding up to what the allocator
 // wants) show whether the link carries more, as libwebrtc's prober does.
 const (
@@ -30,24 +28,21 @@ const (
 	cleanHold       = 2 * time.Second  // media above GCC's estimate without loss this long: the link carries it
 )
 
-// lossOf is GCC's average loss (0 without GCC).
-func lossOf(g cc.BandwidthEstimator) float64 {
-	if g == nil {
-		return 0
-	}
-	loss, _ := g.GetStats()["averageLoss"].(float64)
-	return loss
+// estimator is what bwe needs of the transport-cc estimate (twcc.Estimator).
+type estimator interface {
+	TargetBitrate() int // bits/s
+	Loss() float64      // average share lost lately
+	Overusing() bool    // the delay signal says a queue builds
+	Reset(rate int)     // continue from rate: a probe or a clean flow proved it
+	String() string
 }
-
-// resetter is an estimator that can continue from a given rate (resettableGCC).
-type resetter interface{ Reset(initial int) error }
 
 // bwe is one subscriber connection's downlink estimate.
 type bwe struct {
 	now func() time.Time
 
 	mu         sync.Mutex // guards every field below
-	gcc        cc.BandwidthEstimator
+	gcc        estimator  // nil until the connection exists
 	remb       float64
 	rembAt     time.Time
 	probing    bool
@@ -67,7 +62,7 @@ func newBWE(now func() time.Time) *bwe {
 	return &bwe{now: now, backoff: probeMinGap}
 }
 
-func (b *bwe) setGCC(e cc.BandwidthEstimator) {
+func (b *bwe) setEstimator(e estimator) {
 	b.mu.Lock()
 	b.gcc = e
 	b.mu.Unlock()
@@ -95,7 +90,7 @@ func (b *bwe) severe() bool {
 		return false
 	}
 	now := b.now()
-	loss := lossOf(b.gcc)
+	loss := b.gcc.Loss()
 	switch {
 	case loss <= severeEnd:
 		b.isSevere, b.lossySince = false, time.Time{}
@@ -127,26 +122,23 @@ func (b *bwe) lossyLocked() bool {
 	if b.gcc == nil {
 		return false
 	}
-	st := b.gcc.GetStats()
-	u, _ := st["usage"].(string)
-	loss, _ := st["averageLoss"].(float64)
-	return u == "overuse" || loss > probeMaxLoss
+	return b.gcc.Overusing() || b.gcc.Loss() > probeMaxLoss
 }
 
 // estimate returns the usable downlink rate in bits/s, after ending or
 // judging a running probe. mediaRate is what the subscriber was sent lately
-// (bits/s, 0 when unknown): pion's GCC keeps raising its estimate while the
-// sender is application-limited, far past anything the link has shown it
-// carries (pion/interceptor#299), so the estimate is held to provenHeadroom x
-// that rate unless a probe proved more. Upgrades then wait for a probe.
+// (bits/s, 0 when unknown): GCC's estimate may stand at 1.5x what arrives,
+// and an estimate from before a quiet spell is older still, so the estimate
+// is held to provenHeadroom x that rate unless a probe proved more. Upgrades
+// then wait for a probe.
 func (b *bwe) estimate(mediaRate float64) float64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
 	est := float64(initialEstimate)
 	switch {
-	case b.gcc != nil && b.gcc.GetTargetBitrate() > 0:
-		est = float64(b.gcc.GetTargetBitrate())
+	case b.gcc != nil && b.gcc.TargetBitrate() > 0:
+		est = float64(b.gcc.TargetBitrate())
 		if b.remb > 0 && now.Sub(b.rembAt) < 5*time.Second {
 			est = min(est, b.remb) // the receiver says it cannot take more
 		}
@@ -168,8 +160,8 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 			// as the padding's share is not known to have been received on time.
 			proven := b.probeRate * probeTrust
 			b.probed, b.probedTill = proven, now.Add(probedDecay)
-			if r, ok := b.gcc.(resetter); ok && float64(b.gcc.GetTargetBitrate()) < proven {
-				_ = r.Reset(int(proven)) // continue from what the probe proved
+			if b.gcc != nil && float64(b.gcc.TargetBitrate()) < proven {
+				b.gcc.Reset(int(proven)) // continue from what the probe proved
 			}
 			b.backoff = probeMinGap
 			b.nextProbe = now.Add(b.backoff)
@@ -186,14 +178,14 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 	// that the link carries more: once they have flowed for cleanHold without
 	// loss or overuse, that rate is what the link has proven, and GCC
 	// continues from it (and probes may start from there).
-	if r, ok := b.gcc.(resetter); ok && mediaRate > est && !b.probing {
+	if b.gcc != nil && mediaRate > est && !b.probing {
 		switch {
 		case lossy:
 			b.cleanSince = time.Time{}
 		case b.cleanSince.IsZero():
 			b.cleanSince = now
 		case now.Sub(b.cleanSince) >= cleanHold:
-			_ = r.Reset(int(mediaRate))
+			b.gcc.Reset(int(mediaRate))
 			est = mediaRate
 			b.cleanSince = time.Time{}
 		}
@@ -256,7 +248,5 @@ func (b *bwe) describe() string {
 	if b.gcc == nil {
 		return ""
 	}
-	st := b.gcc.GetStats()
-	return fmt.Sprintf("gcc=%d loss=%.3f usage=%v state=%v probing=%v probed=%d sent=%d",
-		b.gcc.GetTargetBitrate(), st["averageLoss"], st["usage"], st["state"], b.probing, int(b.probed), int(b.sent))
+	return fmt.Sprintf("%v probing=%v probed=%d sent=%d", b.gcc, b.probing, int(b.probed), int(b.sent))
 }

@@ -3,31 +3,28 @@ package sfu
 import (
 	"testing"
 	"time"
-
-	"github.com/pion/interceptor/pkg/cc"
 )
 
 // fakeGCC reports a fixed estimate and the loss and usage the test sets.
 type fakeGCC struct {
-	cc.BandwidthEstimator // nil: only the methods below are called
-	target                int
-	loss                  float64
-	usage                 string
-	resets                int
+	target int
+	loss   float64
+	usage  string
+	resets int
 }
 
-func (f *fakeGCC) GetTargetBitrate() int   { return f.target }
-func (f *fakeGCC) Reset(initial int) error { f.target, f.resets = initial, f.resets+1; return nil }
-func (f *fakeGCC) GetStats() map[string]any {
-	return map[string]any{"averageLoss": f.loss, "usage": f.usage}
-}
+func (f *fakeGCC) TargetBitrate() int { return f.target }
+func (f *fakeGCC) Reset(initial int)  { f.target, f.resets = initial, f.resets+1 }
+func (f *fakeGCC) Loss() float64      { return f.loss }
+func (f *fakeGCC) Overusing() bool    { return f.usage == "overuse" }
+func (f *fakeGCC) String() string     { return "fake" }
 
 func TestBWESevereHysteresis(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1000, 0)
 	b := newBWE(func() time.Time { return now })
 	g := &fakeGCC{target: 300_000, usage: "normal"}
-	b.setGCC(g)
+	b.setEstimator(g)
 	steps := []struct {
 		name    string
 		advance time.Duration
@@ -69,7 +66,7 @@ func TestBWENoProbeOnALossyLink(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			now := time.Unix(1000, 0)
 			b := newBWE(func() time.Time { return now })
-			b.setGCC(&fakeGCC{target: 300_000, loss: tt.loss, usage: tt.usage})
+			b.setEstimator(&fakeGCC{target: 300_000, loss: tt.loss, usage: tt.usage})
 			got := b.wantProbe(300_000, 300_000, 2_000_000) > 0
 			if got != tt.want {
 				t.Errorf("probe = %v; want %v", got, tt.want)
@@ -96,7 +93,7 @@ func TestBWEHeldToWhatWasSent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newBWE(func() time.Time { return time.Unix(1000, 0) })
-			b.setGCC(&fakeGCC{target: tt.gcc, usage: "normal"})
+			b.setEstimator(&fakeGCC{target: tt.gcc, usage: "normal"})
 			if got := b.estimate(tt.mediaRate); got != tt.want {
 				t.Errorf("estimate(%v) = %v; want %v", tt.mediaRate, got, tt.want)
 			}
@@ -123,7 +120,7 @@ func TestBWENoProbeOverTheEstimate(t *testing.T) {
 			t.Parallel()
 			now := time.Unix(1000, 0)
 			b := newBWE(func() time.Time { return now })
-			b.setGCC(&fakeGCC{target: int(tt.est), usage: "normal"})
+			b.setEstimator(&fakeGCC{target: int(tt.est), usage: "normal"})
 			if got := b.wantProbe(tt.est, tt.sending, tt.wanted) > 0; got != tt.want {
 				t.Errorf("probe = %v; want %v", got, tt.want)
 			}
@@ -139,7 +136,7 @@ func TestBWEContinuesFromWhatFlowsCleanly(t *testing.T) {
 	now := time.Unix(1000, 0)
 	b := newBWE(func() time.Time { return now })
 	g := &fakeGCC{target: 150_000, usage: "normal"}
-	b.setGCC(g)
+	b.setEstimator(g)
 	steps := []struct {
 		name    string
 		advance time.Duration
@@ -170,7 +167,7 @@ func TestBWEProbeResultDropsOnLoss(t *testing.T) {
 	now := time.Unix(1000, 0)
 	b := newBWE(func() time.Time { return now })
 	g := &fakeGCC{target: 400_000, usage: "normal"}
-	b.setGCC(g)
+	b.setEstimator(g)
 	b.probed, b.probedTill = 1_200_000, now.Add(probedDecay)
 	if got := b.estimate(0); got != 1_200_000 {
 		t.Fatalf("after a probe: got %.0f; want 1200000", got)

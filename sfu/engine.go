@@ -8,13 +8,12 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/openroom/openroom/internal/pionlog"
+	"github.com/openroom/openroom/sfu/twcc"
 )
 
 // Codec payload types the server offers. H.264 comes first: the mini-program bridge
@@ -109,37 +108,24 @@ func publisherInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) erro
 }
 
 // subscriberAPI builds the API of one subscriber connection: sender reports,
-// transport-cc sequence numbers on every packet and a GCC estimator fed by the
-// browser's feedback. NACKs are answered by the DownTracks from the shared
-// packet caches, so pion's NACK responder (a copy of every packet per
-// subscriber) is not used.
-func (e *Engine) subscriberAPI(onEstimator func(cc.BandwidthEstimator)) (*webrtc.API, error) {
+// and transport-cc on every packet feeding est (the downlink estimate). NACKs
+// are answered by the DownTracks from the shared packet caches, so pion's NACK
+// responder (a copy of every packet per subscriber) is not used.
+func (e *Engine) subscriberAPI(est *twcc.Estimator) (*webrtc.API, error) {
 	m, err := NewMediaEngine()
 	if err != nil {
 		return nil, err
+	}
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
+			return nil, fmt.Errorf("sfu: transport-cc: %w", err)
+		}
 	}
 	ir := &interceptor.Registry{}
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return nil, fmt.Errorf("sfu: rtcp reports: %w", err)
 	}
-	newGCC := func(initial int) (*gcc.SendSideBWE, error) {
-		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initial),
-			gcc.SendSideBWEMinBitrate(minEstimate), gcc.SendSideBWEMaxBitrate(maxEstimate),
-			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()), gcc.WithLoggerFactory(e.se.LoggerFactory))
-	}
-	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return newResettableGCC(newGCC, initialEstimate)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sfu: congestion control: %w", err)
-	}
-	ccf.OnNewPeerConnection(func(_ string, est cc.BandwidthEstimator) { onEstimator(est) })
-	ir.Add(ccf)
-	// Registered after the estimator so it runs before it on the way out: the
-	// estimator records each packet's transport-wide sequence number.
-	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
-		return nil, fmt.Errorf("sfu: transport-cc: %w", err)
-	}
+	ir.Add(twcc.NewFactory(est))
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(e.se)), nil
 }
 
@@ -177,8 +163,8 @@ func (e *Engine) newPublisherConnection() (*webrtc.PeerConnection, error) {
 	return e.pubAPI.NewPeerConnection(webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan})
 }
 
-func (e *Engine) newSubscriberConnection(onEstimator func(cc.BandwidthEstimator)) (*webrtc.PeerConnection, error) {
-	api, err := e.subscriberAPI(onEstimator)
+func (e *Engine) newSubscriberConnection(est *twcc.Estimator) (*webrtc.PeerConnection, error) {
+	api, err := e.subscriberAPI(est)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/openroom/openroom/sfu/quality"
+	"github.com/openroom/openroom/sfu/twcc"
 )
 
 // Targets of signaling messages: the two peer connections of one member.
@@ -153,7 +154,9 @@ func (e *Engine) NewPeer(cfg PeerConfig) (*Peer, error) {
 	if p.pub, err = e.newPublisherConnection(); err != nil {
 		return nil, fmt.Errorf("sfu: publisher connection: %w", err)
 	}
-	if p.sub, err = e.newSubscriberConnection(p.bwe.setGCC); err != nil {
+	est := twcc.New(twcc.Config{Initial: initialEstimate, Min: minEstimate, Max: maxEstimate, Now: cfg.Now})
+	p.bwe.setEstimator(est)
+	if p.sub, err = e.newSubscriberConnection(est); err != nil {
 		_ = p.pub.Close()
 		return nil, fmt.Errorf("sfu: subscriber connection: %w", err)
 	}

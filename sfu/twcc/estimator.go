@@ -1,0 +1,263 @@
+package twcc
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+)
+
+// Loss-based control, after GCC's sender-side loss controller: more than
+// lossHigh lost cuts the rate by half the loss (at most once per lossCutGap
+// plus a round trip); less than lossLow lets the cap grow again.
+const (
+	lossHigh      = 0.10
+	lossLow       = 0.02
+	lossCutGap    = 300 * time.Millisecond
+	lossWindow    = 500 * time.Millisecond // the loss is counted over the reports of this long
+	lossMinCount  = 10                     // packets a loss figure needs
+	ackedWindow   = 1000 * time.Millisecond
+	ackedMinSpan  = 100 * time.Millisecond
+	ackedRecords  = 64
+	defaultRTT    = 100 * time.Millisecond
+	rttSmoothing  = 0.8
+	maxFeedbackPk = 1 << 15 // statuses one report may carry that are looked at
+)
+
+// Config is an estimator's range and start.
+type Config struct {
+	Initial, Min, Max int              // bits/s
+	Now               func() time.Time // the clock (nil: time.Now)
+}
+
+// Estimator is one connection's send history and downlink estimate. It is
+// safe for concurrent use: packets are sent from several goroutines, feedback
+// arrives on another.
+type Estimator struct {
+	cfg   Config
+	epoch time.Time
+
+	mu          sync.Mutex // guards every field below
+	next        uint16     // next transport-wide sequence number
+	hist        history
+	results     []packetResult // scratch for decode
+	haveRef     bool
+	ref         int64 // last reference time, unwrapped
+	lastFb      [3]uint32
+	delay       delayDetector
+	rate        aimd
+	lossCap     float64 // bits/s; 0: no cap
+	lastLossCut int64   // ns
+	avgLoss     float64 // share lost over lossWindow
+	rtt         int64 // ns, smoothed
+	acked       [ackedRecords]ackedRecord
+	ackedHead   int
+}
+
+// ackedRecord is what one feedback report said.
+type ackedRecord struct {
+	at          int64 // ns, when it came
+	first, last int64 // arrival µs of the timed packets
+	bytes       int   // of the timed packets
+	lost, total int
+}
+
+// New returns an estimator starting at cfg.Initial.
+func New(cfg Config) *Estimator {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	e := &Estimator{cfg: cfg, epoch: cfg.Now(), delay: newDelayDetector(), rtt: int64(defaultRTT)}
+	e.rate = newAIMD(float64(cfg.Initial), 0)
+	return e
+}
+
+func (e *Estimator) nowNs() int64 { return int64(e.cfg.Now().Sub(e.epoch)) }
+
+// sent records a packet of size bytes leaving now and returns its
+// transport-wide sequence number.
+func (e *Estimator) sent(size int) uint16 {
+	at := e.nowNs()
+	e.mu.Lock()
+	seq := e.next
+	e.next++
+	e.hist.add(seq, at, size)
+	e.mu.Unlock()
+	return seq
+}
+
+// OnFeedback takes one transport-cc report from the receiver.
+func (e *Estimator) OnFeedback(fb *rtcp.TransportLayerCC) error {
+	now := e.nowNs()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	// A compound report reaches every stream it names: take it once.
+	key := [3]uint32{uint32(fb.FbPktCount), uint32(fb.BaseSequenceNumber), fb.ReferenceTime}
+	if e.haveRef && key == e.lastFb {
+		return nil
+	}
+	e.lastFb = key
+	e.ref = unwrapRef(e.ref, fb.ReferenceTime, !e.haveRef)
+	e.haveRef = true
+	var err error
+	e.results, err = decode(fb, e.ref, e.results[:0])
+	if len(e.results) > maxFeedbackPk {
+		e.results = e.results[:maxFeedbackPk]
+	}
+	var received, lost, bytes int
+	var first, last int64 = math.MaxInt64, math.MinInt64
+	var lastSent int64 = -1
+	for _, r := range e.results {
+		p := e.hist.get(r.seq)
+		if p == nil || p.reported {
+			continue
+		}
+		if !r.received {
+			lost++
+			continue
+		}
+		p.reported = true
+		received++
+		if !r.timed {
+			continue
+		}
+		bytes += int(p.size)
+		first, last = min(first, r.arrival), max(last, r.arrival)
+		if r.arrival == last {
+			lastSent = p.at
+		}
+		e.delay.add(p.at, r.arrival, int(p.size))
+	}
+	if received+lost == 0 {
+		return err
+	}
+	if lastSent >= 0 {
+		// The newest packet reported was received just before the report
+		// left: the time since it was sent is about one round trip.
+		rtt := max(now-lastSent, int64(time.Millisecond))
+		e.rtt = int64(rttSmoothing*float64(e.rtt) + (1-rttSmoothing)*float64(rtt))
+	} else {
+		bytes = 0
+	}
+	e.acked[e.ackedHead] = ackedRecord{at: now, first: first, last: last, bytes: bytes, lost: lost, total: received + lost}
+	e.ackedHead = (e.ackedHead + 1) % ackedRecords
+	e.noteLoss(now)
+	e.rate.update(e.delay.signal, e.ackedRate(), e.rtt, now)
+	e.lossControl(now)
+	return err
+}
+
+// ackedRate is the rate the last ackedWindow of reports acknowledged (bits/s;
+// 0 when they span too little time to tell).
+func (e *Estimator) ackedRate() float64 {
+	newest := int64(math.MinInt64)
+	for _, r := range e.acked {
+		if r.bytes > 0 {
+			newest = max(newest, r.last)
+		}
+	}
+	from := newest - ackedWindow.Microseconds()
+	earliest, bytes := newest, 0
+	for _, r := range e.acked {
+		if r.bytes > 0 && r.first >= from {
+			earliest = min(earliest, r.first)
+			bytes += r.bytes
+		}
+	}
+	span := newest - earliest
+	if span < ackedMinSpan.Microseconds() {
+		return 0
+	}
+	return float64(bytes) * 8 / (float64(span) / 1e6)
+}
+
+// noteLoss counts the loss over the reports of the last lossWindow (kept
+// while they hold too few packets to tell).
+func (e *Estimator) noteLoss(now int64) {
+	lost, total := 0, 0
+	for _, r := range e.acked {
+		if r.total > 0 && now-r.at <= int64(lossWindow) {
+			lost += r.lost
+			total += r.total
+		}
+	}
+	if total >= lossMinCount {
+		e.avgLoss = float64(lost) / float64(total)
+	}
+}
+
+func (e *Estimator) lossControl(now int64) {
+	switch {
+	case e.avgLoss > lossHigh:
+		if e.lastLossCut == 0 || now-e.lastLossCut >= int64(lossCutGap)+e.rtt {
+			e.lossCap = e.targetLocked() * (1 - 0.5*e.avgLoss)
+			e.lastLossCut = max(now, 1)
+		}
+	case e.avgLoss < lossLow && e.lossCap > 0:
+		dt := min(float64(now-e.lastLossCut)/1e9, 1)
+		if dt > 0 {
+			e.lossCap *= math.Pow(increasePerSec, dt)
+			e.lastLossCut = now
+		}
+		if e.lossCap >= e.rate.rate {
+			e.lossCap = 0
+		}
+	}
+}
+
+func (e *Estimator) targetLocked() float64 {
+	r := e.rate.rate
+	if e.lossCap > 0 {
+		r = min(r, e.lossCap)
+	}
+	return min(max(r, float64(e.cfg.Min)), float64(e.cfg.Max))
+}
+
+// TargetBitrate is the downlink estimate in bits/s.
+func (e *Estimator) TargetBitrate() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return int(e.targetLocked())
+}
+
+// Loss is the average share of packets lost lately (0-1).
+func (e *Estimator) Loss() float64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.avgLoss
+}
+
+// Overusing reports whether the delay signal says a queue builds.
+func (e *Estimator) Overusing() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.delay.signal == usageOver
+}
+
+// RTT is the round-trip time seen in feedback.
+func (e *Estimator) RTT() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return time.Duration(e.rtt)
+}
+
+// Reset continues from rate (bits/s): what a probe or a clean flow proved.
+// The delay detector keeps its state; the loss cap and the capacity guess go.
+func (e *Estimator) Reset(rate int) {
+	now := e.nowNs()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.rate = newAIMD(float64(rate), now)
+	e.lossCap = 0
+}
+
+// String sums the state up for debug logs.
+func (e *Estimator) String() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return fmt.Sprintf("target=%d delay=%d losscap=%d loss=%.3f usage=%v state=%v thr=%.1f rtt=%v acked=%d",
+		int(e.targetLocked()), int(e.rate.rate), int(e.lossCap), e.avgLoss, e.delay.signal, e.rate.state,
+		e.delay.threshold, time.Duration(e.rtt).Round(time.Millisecond), int(e.ackedRate()))
+}

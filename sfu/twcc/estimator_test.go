@@ -1,0 +1,194 @@
+package twcc
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+)
+
+// link is a bottleneck: packets leave at capacity bits/s in order, after a
+// fixed one-way delay; what would wait longer than queue is dropped.
+type link struct {
+	capacity float64
+	queue    time.Duration
+	delay    time.Duration
+	tail     time.Duration // when the last queued packet has left
+}
+
+// pass returns when a packet of size bytes sent at t arrives, or false if dropped.
+func (l *link) pass(t time.Duration, size int) (time.Duration, bool) {
+	start := max(t, l.tail)
+	if start-t > l.queue {
+		return 0, false
+	}
+	l.tail = start + time.Duration(float64(size*8)/l.capacity*float64(time.Second))
+	return l.tail + l.delay, true
+}
+
+type arrival struct {
+	seq      uint16
+	at       time.Duration
+	received bool
+}
+
+// report builds the transport-cc feedback for arrivals (in sequence order).
+func report(count uint8, arr []arrival) *rtcp.TransportLayerCC {
+	fb := &rtcp.TransportLayerCC{BaseSequenceNumber: arr[0].seq, PacketStatusCount: uint16(len(arr)), FbPktCount: count}
+	var ref time.Duration
+	for _, a := range arr {
+		if a.received {
+			ref = a.at / (64 * time.Millisecond) * (64 * time.Millisecond)
+			break
+		}
+	}
+	fb.ReferenceTime = uint32(ref / (64 * time.Millisecond))
+	prev := ref
+	for _, a := range arr {
+		sym := uint16(rtcp.TypeTCCPacketNotReceived)
+		if a.received {
+			sym = rtcp.TypeTCCPacketReceivedLargeDelta
+			fb.RecvDeltas = append(fb.RecvDeltas, &rtcp.RecvDelta{Type: sym, Delta: (a.at - prev).Microseconds()})
+			prev = a.at
+		}
+		fb.PacketChunks = append(fb.PacketChunks, &rtcp.RunLengthChunk{PacketStatusSymbol: sym, RunLength: 1})
+	}
+	return fb
+}
+
+// call runs an estimator over l for d: the sender sends 1200-byte packets at
+// rate(target) and the receiver reports every 50 ms. It returns the estimator.
+func call(t *testing.T, e *Estimator, clock *time.Duration, l *link, d time.Duration, rate func(target float64) float64, lose func(seq uint16) bool) {
+	t.Helper()
+	const size = 1200
+	end := *clock + d
+	var pending []arrival
+	nextSend, nextReport := *clock, *clock+50*time.Millisecond
+	var count uint8
+	for *clock < end {
+		if nextSend <= nextReport {
+			*clock = nextSend
+			seq := e.sent(size)
+			at, ok := l.pass(*clock, size)
+			if lose != nil && lose(seq) {
+				ok = false
+			}
+			pending = append(pending, arrival{seq: seq, at: at, received: ok})
+			r := rate(float64(e.TargetBitrate()))
+			nextSend += time.Duration(float64(size*8) / r * float64(time.Second))
+			continue
+		}
+		*clock = nextReport
+		nextReport += 50 * time.Millisecond
+		// Report what has arrived by now (and losses before it).
+		n := 0
+		for n < len(pending) && (!pending[n].received || pending[n].at <= *clock) {
+			n++
+		}
+		if n == 0 {
+			continue
+		}
+		if err := e.OnFeedback(report(count, pending[:n])); err != nil {
+			t.Fatal(err)
+		}
+		count++
+		pending = pending[n:]
+	}
+}
+
+func newTestEstimator(initial int) (*Estimator, *time.Duration) {
+	clock := new(time.Duration)
+	start := time.Unix(1000, 0)
+	return New(Config{Initial: initial, Min: 50_000, Max: 20_000_000, Now: func() time.Time { return start.Add(*clock) }}), clock
+}
+
+func TestEstimator(t *testing.T) {
+	t.Parallel()
+	follow := func(target float64) float64 { return target }
+	fixed := func(r float64) func(float64) float64 { return func(float64) float64 { return r } }
+	tests := []struct {
+		name      string
+		initial   int
+		link      link
+		duration  time.Duration
+		rate      func(float64) float64
+		lose      func(uint16) bool
+		min, max  float64 // the estimate at the end
+		wantLossy bool
+	}{
+		{
+			name: "overuse: 2 Mbit/s into 1 Mbit/s falls below the link", initial: 2_000_000,
+			link: link{capacity: 1e6, queue: 10 * time.Second, delay: 20 * time.Millisecond}, duration: 3 * time.Second,
+			rate: fixed(2e6), min: 300_000, max: 1_000_000,
+		},
+		{
+			name: "a clean link: the estimate grows with what is sent", initial: 300_000,
+			link: link{capacity: 5e6, queue: time.Second, delay: 20 * time.Millisecond}, duration: 10 * time.Second,
+			rate: follow, min: 550_000, max: 1_000_000,
+		},
+		{
+			name: "following the estimate into 1 Mbit/s settles near the link", initial: 300_000,
+			link: link{capacity: 1e6, queue: 300 * time.Millisecond, delay: 20 * time.Millisecond}, duration: 40 * time.Second,
+			rate: follow, min: 600_000, max: 1_200_000,
+		},
+		{
+			name: "20 % random loss without queueing cuts the estimate", initial: 1_000_000,
+			link: link{capacity: 10e6, queue: time.Second, delay: 20 * time.Millisecond}, duration: 3 * time.Second,
+			rate: fixed(1e6), lose: func(seq uint16) bool { return seq%5 == 0 }, min: 50_000, max: 700_000, wantLossy: true,
+		},
+		{
+			name: "1 % loss does not", initial: 1_000_000,
+			link: link{capacity: 10e6, queue: time.Second, delay: 20 * time.Millisecond}, duration: 3 * time.Second,
+			rate: fixed(1e6), lose: func(seq uint16) bool { return seq%100 == 0 }, min: 1_000_000, max: 1_600_000,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e, clock := newTestEstimator(tt.initial)
+			l := tt.link
+			call(t, e, clock, &l, tt.duration, tt.rate, tt.lose)
+			got := float64(e.TargetBitrate())
+			t.Logf("%v", e)
+			if got < tt.min || got > tt.max {
+				t.Errorf("estimate %.0f; want %.0f-%.0f (%v)", got, tt.min, tt.max, e)
+			}
+			if lossy := e.Loss() > lossHigh; lossy != tt.wantLossy {
+				t.Errorf("loss %.3f; want over %.2f: %v", e.Loss(), lossHigh, tt.wantLossy)
+			}
+		})
+	}
+}
+
+func TestEstimatorReset(t *testing.T) {
+	t.Parallel()
+	e, clock := newTestEstimator(300_000)
+	l := link{capacity: 5e6, queue: time.Second, delay: 20 * time.Millisecond}
+	call(t, e, clock, &l, time.Second, func(float64) float64 { return 300_000 }, nil)
+	e.Reset(2_000_000)
+	if got := e.TargetBitrate(); got != 2_000_000 {
+		t.Errorf("after Reset(2 Mbit/s): %d", got)
+	}
+}
+
+func TestFeedbackTakenOnce(t *testing.T) {
+	t.Parallel()
+	e, clock := newTestEstimator(1_000_000)
+	for range 10 {
+		e.sent(1200)
+	}
+	*clock += 100 * time.Millisecond
+	arr := make([]arrival, 10)
+	for i := range arr {
+		arr[i] = arrival{seq: uint16(i), received: i%2 == 0, at: time.Duration(i) * time.Millisecond}
+	}
+	fb := report(0, arr)
+	for range 3 {
+		if err := e.OnFeedback(fb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.Loss(); got != 0.5 {
+		t.Errorf("loss after the same report thrice: %.2f; want 0.50", got)
+	}
+}

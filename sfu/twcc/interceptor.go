@@ -1,0 +1,86 @@
+package twcc
+
+import (
+	"encoding/binary"
+	"sync"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+)
+
+// Factory makes the interceptor of one connection, bound to its estimator.
+type Factory struct{ est *Estimator }
+
+// NewFactory returns a factory whose interceptor stamps and records every
+// packet into est and feeds it the receiver's feedback. Register it once per
+// connection (pion builds one interceptor per connection from it).
+func NewFactory(est *Estimator) *Factory { return &Factory{est: est} }
+
+// NewInterceptor implements interceptor.Factory.
+func (f *Factory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &sender{est: f.est}, nil
+}
+
+type sender struct {
+	interceptor.NoOp
+	est *Estimator
+}
+
+// stream is one local stream's stamping state.
+type stream struct {
+	mu  sync.Mutex // guards buf from header set to marshal: a stream may be written from two goroutines
+	buf [2]byte    // the extension's payload, referenced by the header until written
+}
+
+// BindLocalStream stamps each packet of a stream that negotiated transport-cc.
+func (s *sender) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	var id uint8
+	for _, e := range info.RTPHeaderExtensions {
+		if e.URI == sdp.TransportCCURI {
+			id = uint8(e.ID)
+		}
+	}
+	if id == 0 {
+		return w
+	}
+	st := &stream{}
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if err := h.SetExtension(id, st.buf[:]); err != nil {
+			return 0, err
+		}
+		size := h.MarshalSize() + len(payload)
+		if h.Padding {
+			size += int(h.PaddingSize)
+		}
+		binary.BigEndian.PutUint16(st.buf[:], s.est.sent(size))
+		return w.Write(h, payload, a)
+	})
+}
+
+// BindRTCPReader feeds transport-cc reports to the estimator; every packet is
+// passed on unchanged (parsed once: the attributes keep the parse).
+func (s *sender) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
+	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, a, err := r.Read(b, a)
+		if err != nil {
+			return n, a, err
+		}
+		if a == nil {
+			a = interceptor.Attributes{}
+		}
+		pkts, perr := a.GetRTCPPackets(b[:n])
+		if perr != nil {
+			return n, a, nil // the reader after this one reports it
+		}
+		for _, p := range pkts {
+			if fb, ok := p.(*rtcp.TransportLayerCC); ok {
+				_ = s.est.OnFeedback(fb)
+			}
+		}
+		return n, a, nil
+	})
+}
