@@ -261,9 +261,11 @@ export function buildServer() {
  *   openroom --http 0.0.0.0:PORT --rtc-port UDPPORT --node-ip $OPENROOM_TEST_IP ...args
  * and waits until GET http://127.0.0.1:PORT{readyPath} answers 200 (20 s) and, when
  * readyLog is given, the server has logged it.
+ * nice (e.g. -10) runs it at that priority, as a dedicated server would be beside
+ * browsers sharing its cores.
  * Returns {url, port, rtcPort, proc, logs(), stop()}.
  */
-export async function startServer({ args = [], readyTimeout = 20_000, env = {}, readyPath = '/', readyLog = '' } = {}) {
+export async function startServer({ args = [], readyTimeout = 20_000, env = {}, readyPath = '/', readyLog = '', nice = 0 } = {}) {
   const nodeIP = requireNetns();
   const bin = await buildServer();
   const port = await freeTcpPort();
@@ -274,7 +276,9 @@ export async function startServer({ args = [], readyTimeout = 20_000, env = {}, 
   const log = new LogRing(1000);
   log.push(`$ ${bin} ${fullArgs.join(' ')}`);
 
-  const proc = spawn(bin, fullArgs, {
+  // nice(1) execs the server: the pid stays the server's.
+  const [cmd, cmdArgs] = nice ? ['nice', ['-n', String(nice), bin, ...fullArgs]] : [bin, fullArgs];
+  const proc = spawn(cmd, cmdArgs, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
