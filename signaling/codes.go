@@ -21,6 +21,7 @@ const (
 	CodeUnknownType    = 4002
 	CodeNotJoined      = 4003
 	CodeBadToken       = 4010
+	CodeResumeFailed   = 4011 // the session cannot be resumed: join again
 	CodeForbidden      = 4030
 	CodeBadSDP         = 4100
 	CodeTooLarge       = 4130

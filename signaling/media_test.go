@@ -65,11 +65,12 @@ func TestMediaFlowsThroughSFU(t *testing.T) {
 	}
 }
 
-// TestChurnLeavesNoGoroutines: 20 members join and leave (half publishing);
-// afterwards nothing of them is left running.
+// TestChurnLeavesNoGoroutines: 20 members join and leave (half publishing,
+// a third of the leaves a dropped socket that times out); afterwards nothing
+// of them is left running.
 func TestChurnLeavesNoGoroutines(t *testing.T) {
 	noLeaks(t)
-	ts := startServer(t, true, func(c *config.Config) { c.RoomCapacity = 32 })
+	ts := startServer(t, true, func(c *config.Config) { c.RoomCapacity = 32; c.MemberTimeout = time.Second })
 	api, err := testclient.API()
 	if err != nil {
 		t.Fatal(err)

@@ -29,6 +29,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	conns    connSet
+	sessions sessionTable // resumable members by resume token
 	stats    counters
 	draining atomic.Bool // set by Drain: no new joins
 }
@@ -111,7 +112,14 @@ func (s *Server) Drain(within time.Duration) {
 func (s *Server) Draining() bool { return s.draining.Load() }
 
 // Close ends every WebSocket connection and waits for their goroutines.
-func (s *Server) Close() { s.conns.closeAll() }
+func (s *Server) Close() {
+	s.conns.closeAll()
+	for _, sess := range s.sessions.all() {
+		sess.end()
+		sess.close()
+	}
+	s.conns.wg.Wait() // closes started by a room's kick meanwhile
+}
 
 // iceServers are handed to clients with their tokens: the bundled TURN server
 // with credentials minted for userID (when TURN is on), then ice_servers. host

@@ -53,10 +53,13 @@ type inMsg struct {
 	Width         int             `json:"width"`
 	Height        int             `json:"height"`
 	Pinned        bool            `json:"pinned"`
+	ResumeToken   string          `json:"resumeToken"`
+	LastSeq       uint64          `json:"lastSeq"`
 }
 
 // conn is one WebSocket. Its read goroutine (serveWS) owns every field below
-// except where noted; the write goroutine owns the socket's writes.
+// except where noted; the write goroutine owns the socket's writes. The
+// member it joined (or resumed) is its session, which may outlive it.
 type conn struct {
 	srv        *Server
 	ws         *websocket.Conn
@@ -68,19 +71,11 @@ type conn struct {
 	kickReason string        // written before kick is closed
 
 	lim          *rate.Limiter
-	chatLim      *rate.Limiter // chat messages of this member
 	lastLimitErr time.Time
-	joined       bool
-	mini         bool                                  // a mini-program: no WebRTC, RTMP/FLV URLs instead
-	host         string                                // the Host signaling was reached on, for stream URLs
-	roomKey      string                                // the member's privateMapKey (given or minted), signs its play URLs
-	refresh      chan struct{}                         // asks the writer to resend the mini-program's userlist
-	lastList     string                                // owned by the writer goroutine: the userlist last sent
-	stateMu      sync.Mutex                            // guards states
-	states       map[string]webrtc.PeerConnectionState // by target, from pion's goroutines
-	room         string
-	userID       string
-	peer         *sfu.Peer
+	host         string        // the Host signaling was reached on, for stream URLs
+	refresh      chan struct{} // asks the writer to resend the mini-program's userlist
+	lastList     string        // owned by the writer goroutine: the userlist last sent
+	sess         *session      // nil until join or resume; set before the writer may read it (refresh)
 	left         bool
 }
 
@@ -105,6 +100,18 @@ func (cs *connSet) remove(c *conn) {
 	cs.wg.Done()
 }
 
+// goClose runs f (closing a member's peer connections) on a goroutine that
+// closeAll waits for.
+func (cs *connSet) goClose(f func()) {
+	cs.mu.Lock()
+	cs.wg.Add(1)
+	cs.mu.Unlock()
+	go func() {
+		defer cs.wg.Done()
+		f()
+	}()
+}
+
 func (cs *connSet) closeAll() {
 	cs.mu.Lock()
 	for c := range cs.m {
@@ -126,7 +133,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c := &conn{
 		srv: s, ws: ws, log: s.log.With("remote", r.RemoteAddr),
 		send: make(chan []byte, sendQueue), kick: make(chan struct{}), done: make(chan struct{}),
-		lim: rate.NewLimiter(msgRate, msgBurst), chatLim: rate.NewLimiter(chatRate, chatBurst), host: r.Host, refresh: make(chan struct{}, 1),
+		lim: rate.NewLimiter(msgRate, msgBurst), host: r.Host, refresh: make(chan struct{}, 1),
 	}
 	s.conns.add(c)
 	defer s.conns.remove(c)
@@ -169,22 +176,25 @@ func (c *conn) extendDeadline() {
 // alive marks the member alive: any frame or pong counts.
 func (c *conn) alive() {
 	c.extendDeadline()
-	if c.joined {
-		_ = c.srv.rooms.Touch(c.room, c.userID, c)
+	if s := c.sess; s != nil {
+		_ = c.srv.rooms.Touch(s.room, s.userID, s)
 	}
 }
 
+// cleanup runs when the socket ends. A member that left is removed; one whose
+// socket merely dropped stays until it resumes or the room's timeout removes it.
 func (c *conn) cleanup() {
-	if c.joined {
-		reason := room.ReasonDisconnected
-		if c.left {
-			reason = room.ReasonLeft
-		}
-		_ = c.srv.rooms.Leave(c.room, c.userID, c, reason)
+	s := c.sess
+	if s == nil {
+		return
 	}
-	if c.peer != nil {
-		c.peer.Close()
+	if !c.left {
+		s.detach(c)
+		return
 	}
+	_ = c.srv.rooms.Leave(s.room, s.userID, s, room.ReasonLeft)
+	s.end()
+	s.close()
 }
 
 func (c *conn) writeLoop() {
@@ -239,34 +249,33 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// out queues a message without blocking. A client too slow to take its
-// messages is disconnected rather than allowed to stall the room.
-func (c *conn) out(v any) {
+// marshalOut marshals a message to a client, counting the errors sent.
+func marshalOut(srv *Server, v any) ([]byte, error) {
 	if m, ok := v.(map[string]any); ok && m["type"] == "error" {
 		code, _ := m["code"].(int)
-		c.srv.stats.error(code)
+		srv.stats.error(code)
 	}
-	b, err := json.Marshal(v)
+	return json.Marshal(v)
+}
+
+// out queues a reply to this socket only (not replayed on resume).
+func (c *conn) out(v any) {
+	b, err := marshalOut(c.srv, v)
 	if err != nil {
 		c.log.Error("marshal", "err", err)
 		return
 	}
+	c.enqueue(b)
+}
+
+// enqueue queues a frame without blocking. A client too slow to take its
+// messages is disconnected rather than allowed to stall the room.
+func (c *conn) enqueue(b []byte) {
 	select {
 	case c.send <- b:
 	default:
 		c.log.Warn("client too slow: send queue full, disconnecting")
 		c.Kick("too slow: send queue full")
-	}
-}
-
-// Notify implements room.Session.
-func (c *conn) Notify(ev room.Event) {
-	c.out(ev)
-	if c.mini {
-		switch ev.Type {
-		case "track_published", "track_unpublished", "member_left":
-			c.refreshUserlist()
-		}
 	}
 }
 
@@ -280,16 +289,17 @@ func (c *conn) refreshUserlist() {
 // sendUserlist tells a mini-program whom it can play, as the legacy pusher
 // event 1020 did. It runs on the writer goroutine, holding no room lock.
 func (c *conn) sendUserlist(write func([]byte) bool) {
-	members, err := c.srv.rooms.Members(c.room)
+	s := c.sess
+	members, err := c.srv.rooms.Members(s.room)
 	if err != nil || c.srv.urls == nil {
 		return
 	}
 	list := []map[string]any{}
 	for _, m := range members {
-		if m.UserID == c.userID || len(m.Tracks) == 0 {
+		if m.UserID == s.userID || len(m.Tracks) == 0 {
 			continue
 		}
-		flv, rtmp := c.srv.urls.PlayURLs(c.host, c.room, m.UserID, c.roomKey)
+		flv, rtmp := c.srv.urls.PlayURLs(c.host, s.room, m.UserID, s.roomKey)
 		list = append(list, map[string]any{"userID": m.UserID, "nickName": m.NickName, "kind": m.Kind,
 			"playURL": flv, "rtmpURL": rtmp})
 	}
@@ -301,7 +311,7 @@ func (c *conn) sendUserlist(write func([]byte) bool) {
 	write(b)
 }
 
-// Kick implements room.Session: tell the client why, then close.
+// Kick tells the client why, then closes the socket.
 func (c *conn) Kick(reason string) {
 	c.once.Do(func() {
 		c.kickReason = reason
@@ -353,7 +363,7 @@ func (c *conn) handle(data []byte) {
 		c.fail("", missing("type"))
 		return
 	}
-	if m.Type != "join" && m.Type != "heartbeat" && !c.joined {
+	if m.Type != "join" && m.Type != "resume" && m.Type != "heartbeat" && c.sess == nil {
 		if known(m.Type) {
 			c.out(map[string]any{"type": "error", "code": CodeNotJoined, "ref": m.Type,
 				"message": "not joined: send join first"})
@@ -365,6 +375,8 @@ func (c *conn) handle(data []byte) {
 	switch m.Type {
 	case "join":
 		c.join(&m)
+	case "resume":
+		c.resume(&m)
 	case "offer":
 		c.offer(&m)
 	case "answer":
@@ -388,7 +400,7 @@ func (c *conn) handle(data []byte) {
 
 func known(t string) bool {
 	switch t {
-	case "join", "offer", "answer", "candidate", "mute", "heartbeat", "leave", "chat", "track_settings":
+	case "join", "resume", "offer", "answer", "candidate", "mute", "heartbeat", "leave", "chat", "track_settings":
 		return true
 	}
 	return false
@@ -400,7 +412,7 @@ func (c *conn) unknown(t string) {
 }
 
 func (c *conn) join(m *inMsg) {
-	if c.joined {
+	if c.sess != nil {
 		c.out(map[string]any{"type": "error", "code": CodeNotJoined, "ref": "join", "message": "already joined: open another socket for another room"})
 		return
 	}
@@ -455,60 +467,117 @@ func (c *conn) join(m *inMsg) {
 			c.fail("join", fmt.Errorf("%w: this server runs without the mini-program bridge (rtmp is off)", ErrBadMessage))
 			return
 		}
-		kind, c.mini = room.KindRTMP, true
+		kind = room.KindRTMP
 	default:
 		c.fail("join", fmt.Errorf("%w: client %q: want \"web\" or \"miniprogram\"", ErrBadMessage, m.Client))
 		return
 	}
-	c.roomKey = m.PrivateMapKey
-	if c.roomKey == "" {
-		if c.roomKey, err = s.issuer.PrivateMapKey(userID, roomName, privileges, s.cfg.TokenTTL); err != nil {
+	roomKey := m.PrivateMapKey
+	if roomKey == "" {
+		if roomKey, err = s.issuer.PrivateMapKey(userID, roomName, privileges, s.cfg.TokenTTL); err != nil {
 			c.fail("join", err)
 			return
 		}
 	}
-	// Set before Enter: from Enter on, other goroutines may read them (userlist refresh).
-	c.room, c.userID = roomName, userID
-	others, err := s.rooms.Enter(room.EnterRequest{Room: roomName, UserID: userID, NickName: m.NickName,
-		Kind: kind, Privileges: privileges, Session: c, Create: create})
+	token, err := newToken()
 	if err != nil {
-		c.room, c.userID, c.mini = "", "", false
 		c.fail("join", err)
 		return
 	}
-	c.joined = true
-	c.log = c.log.With("room", roomName, "user", userID)
+	sess := &session{srv: s, log: c.log.With("room", roomName, "user", userID), room: roomName, userID: userID,
+		mini: kind == room.KindRTMP, roomKey: roomKey, host: c.host, chatLim: rate.NewLimiter(chatRate, chatBurst),
+		conn: c, token: token, ready: make(chan struct{})}
+	defer close(sess.ready)
+	// Set before Enter: from Enter on, other goroutines may use it (userlist refresh, room events).
+	c.sess = sess
+	others, err := s.rooms.Enter(room.EnterRequest{Room: roomName, UserID: userID, NickName: m.NickName,
+		Kind: kind, Privileges: privileges, Session: sess, Create: create})
+	if err != nil {
+		c.sess = nil
+		c.fail("join", err)
+		return
+	}
+	c.log = sess.log
 	joined := map[string]any{
 		"type": "joined", "room": roomName, "roomID": roomIDValue(roomName), "userID": userID,
 		"privileges": privileges, "members": others, "iceServers": s.iceServers(c.host, userID),
 		"heartbeatInterval": legacyHeartbeatMs, "memberTimeout": s.cfg.MemberTimeout.Milliseconds(),
+		"resumeToken": token,
 	}
-	if c.mini {
-		joined["pushURL"] = s.urls.PushURL(c.host, roomName, userID, c.roomKey)
+	if sess.mini {
+		joined["pushURL"] = s.urls.PushURL(c.host, roomName, userID, roomKey)
 	}
-	c.out(joined)
+	sess.register() // before joined is sent: a client may drop and resume at once
+	sess.out(joined)
 	if history, err := s.rooms.History(roomName, userID); err == nil {
-		c.out(map[string]any{"type": "chat_history", "messages": history})
+		sess.out(map[string]any{"type": "chat_history", "messages": history})
 	}
-	if c.mini {
+	if sess.mini {
 		c.refreshUserlist()
 		return // a mini-program's media goes through the RTMP bridge, not WebRTC
 	}
 	if s.engine == nil {
 		return // signaling only: WebRTC is disabled
 	}
-	peer, err := s.engine.NewPeer(c.peerConfig(privileges))
+	peer, err := s.engine.NewPeer(sess.peerConfig(privileges))
 	if err != nil {
 		c.fail("join", err)
 		return
 	}
-	c.peer = peer
-	if err := s.rooms.AttachMedia(roomName, userID, c, peer); err != nil {
+	sess.peer = peer
+	if err := s.rooms.AttachMedia(roomName, userID, sess, peer); err != nil {
 		c.log.Info("attach media", "err", err)
 	}
 }
 
-func (c *conn) peerConfig(p uint32) sfu.PeerConfig {
+// resume takes over the session of a member whose socket dropped.
+func (c *conn) resume(m *inMsg) {
+	if c.sess != nil {
+		c.out(map[string]any{"type": "error", "code": CodeNotJoined, "ref": "resume", "message": "already joined: a socket resumes before it joins"})
+		return
+	}
+	if m.ResumeToken == "" {
+		c.fail("resume", missing("resumeToken (from joined or resumed)"))
+		return
+	}
+	fail := func(err error) {
+		c.out(map[string]any{"type": "error", "code": CodeResumeFailed, "ref": "resume",
+			"message": fmt.Sprintf("%v: join again", err)})
+	}
+	sess := c.srv.sessions.find(m.ResumeToken)
+	if sess == nil {
+		fail(fmt.Errorf("%w: the resume token is unknown, already used, or its member timed out", ErrResume))
+		return
+	}
+	if r := string(m.Room); r != "" && r != sess.room {
+		fail(fmt.Errorf("%w: the resume token is for another room", ErrResume))
+		return
+	}
+	select { // a resume right after joined waits for the join to finish
+	case <-sess.ready:
+	case <-time.After(5 * time.Second):
+		fail(fmt.Errorf("%w: the member is still joining", ErrResume))
+		return
+	}
+	c.sess = sess // before attach: from attach on, the writer may read it
+	old, err := sess.attach(c, m.ResumeToken, m.LastSeq)
+	if err != nil {
+		c.sess = nil
+		fail(err)
+		return
+	}
+	c.log = sess.log
+	_ = c.srv.rooms.Touch(sess.room, sess.userID, sess)
+	if old != nil {
+		old.Kick("resumed on another connection")
+	}
+	if sess.mini {
+		c.refreshUserlist()
+	}
+	c.log.Info("member resumed", "lastSeq", m.LastSeq)
+}
+
+func (c *session) peerConfig(p uint32) sfu.PeerConfig {
 	has := func(bit uint32) bool { return p&bit != 0 }
 	room, user, rooms := c.room, c.userID, c.srv.rooms
 	return sfu.PeerConfig{
@@ -551,7 +620,7 @@ func (c *conn) trackSettings(m *inMsg) {
 		return
 	}
 	visible := m.Visible == nil || *m.Visible
-	err := c.peer.SetTrackSettings(m.TrackID, sfu.TrackSettings{Visible: visible, Width: m.Width, Height: m.Height, Pinned: m.Pinned})
+	err := c.sess.peer.SetTrackSettings(m.TrackID, sfu.TrackSettings{Visible: visible, Width: m.Width, Height: m.Height, Pinned: m.Pinned})
 	if errors.Is(err, sfu.ErrUnknownTrack) {
 		err = fmt.Errorf("%w: %v %q (use a trackID from track_published)", ErrBadMessage, err, m.TrackID)
 	}
@@ -561,7 +630,7 @@ func (c *conn) trackSettings(m *inMsg) {
 }
 
 func (c *conn) needPeer(ref string) bool {
-	if c.peer == nil {
+	if c.sess.peer == nil {
 		c.fail(ref, errors.New("WebRTC is disabled on this server (rtc port 0)"))
 		return false
 	}
@@ -580,7 +649,7 @@ func (c *conn) offer(m *inMsg) {
 	if !c.needPeer("offer") {
 		return
 	}
-	answer, err := c.peer.HandleOffer(m.SDP)
+	answer, err := c.sess.peer.HandleOffer(m.SDP)
 	if err != nil {
 		c.fail("offer", err)
 		return
@@ -600,7 +669,7 @@ func (c *conn) answer(m *inMsg) {
 	if !c.needPeer("answer") {
 		return
 	}
-	if err := c.peer.HandleAnswer(m.SDP); err != nil {
+	if err := c.sess.peer.HandleAnswer(m.SDP); err != nil {
 		c.fail("answer", err)
 	}
 }
@@ -624,7 +693,7 @@ func (c *conn) candidate(m *inMsg) {
 	if !c.needPeer("candidate") {
 		return
 	}
-	if err := c.peer.AddCandidate(m.Target, ci); err != nil {
+	if err := c.sess.peer.AddCandidate(m.Target, ci); err != nil {
 		c.fail("candidate", err)
 	}
 }
@@ -634,7 +703,7 @@ func (c *conn) mute(m *inMsg) {
 		c.fail("mute", missing("muted"))
 		return
 	}
-	if err := c.srv.rooms.SetMuted(c.room, c.userID, c, m.Kind, *m.Muted); err != nil {
+	if err := c.srv.rooms.SetMuted(c.sess.room, c.sess.userID, c.sess, m.Kind, *m.Muted); err != nil {
 		c.fail("mute", fmt.Errorf("%w: %v", ErrBadMessage, err))
 	}
 }
@@ -643,7 +712,7 @@ func (c *conn) chat(m *inMsg) {
 	fail := func(err error) {
 		c.out(map[string]any{"type": "error", "code": codeOf(err), "message": err.Error(), "ref": "chat", "clientID": m.ClientID})
 	}
-	if !c.chatLim.Allow() {
+	if !c.sess.chatLim.Allow() {
 		fail(fmt.Errorf("%w: the limit is %d per second (burst %d)", ErrRateLimited, chatRate, chatBurst))
 		return
 	}
@@ -651,13 +720,13 @@ func (c *conn) chat(m *inMsg) {
 	if string(data) == "null" {
 		data = nil
 	}
-	if _, err := c.srv.rooms.Chat(c.room, c.userID, c, m.To, m.Text, data, m.ClientID); err != nil {
+	if _, err := c.srv.rooms.Chat(c.sess.room, c.sess.userID, c.sess, m.To, m.Text, data, m.ClientID); err != nil {
 		fail(err)
 	}
 }
 
 // mediaState folds the two peer connections' states into one for the admin page.
-func (c *conn) mediaState(target string, s webrtc.PeerConnectionState) {
+func (c *session) mediaState(target string, s webrtc.PeerConnectionState) {
 	c.stateMu.Lock()
 	if c.states == nil {
 		c.states = map[string]webrtc.PeerConnectionState{}
