@@ -166,6 +166,18 @@ export interface RoomEventMap {
   /** Remote mutes, and our own (then `local` is true and userID is ours). */
   mute: { userID: string | null; kind: 'audio' | 'video'; muted: boolean; local?: boolean };
   kicked: { reason: string; code: number };
+  /**
+   * The signaling socket dropped (media may still flow): the SDK reconnects with backoff
+   * (about 0.5, 1, 2, 4 s...) and resumes the session until the server's member timeout.
+   * The state is `reconnecting` meanwhile; the others in the room see nothing.
+   */
+  reconnecting: { reason: string };
+  /** The session was resumed: what happened meanwhile has been replayed as events. */
+  reconnected: Record<string, never>;
+  /**
+   * The room is gone for us: we left, were kicked (4000), or could not resume in time
+   * (4011: the server no longer had the session, e.g. it restarted).
+   */
   disconnected: { code: number; reason: string };
   error: { code: number | string; message: string; ref?: string };
   /** Every chat message: live ones, and each one of the history (history: true). */

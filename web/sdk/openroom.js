@@ -162,6 +162,13 @@ const CHAT_TIMEOUT_MS = 10000;
 /** The server closes the socket on frames over 64 KiB: refuse those before sending. */
 const MAX_FRAME_BYTES = 60 * 1024;
 const WS_PATH = '/ws';
+/** Resume backoff: the first delay, doubling up to the last (each +-20 %). */
+const RESUME_FIRST_DELAY_MS = 500;
+const RESUME_MAX_DELAY_MS = 4000;
+/** How long a resume attempt waits for the server's answer. */
+const RESUME_ANSWER_TIMEOUT_MS = 5000;
+/** The server's member timeout when joined does not say (the legacy heartbeat window). */
+const DEFAULT_MEMBER_TIMEOUT_MS = 20_000;
 /** Adaptive stream: track_settings go out this long after the last change... */
 const SETTINGS_DEBOUNCE_MS = 250;
 /** ...but never later than this after the first one, even while a tile keeps resizing. */
@@ -422,6 +429,14 @@ export class Room {
     this._sub = null;
     /** @type {ReturnType<typeof setInterval>|null} */
     this._heartbeat = null;
+    /** The server's token to take our session over after the socket drops (from joined/resumed). @type {string|null} */
+    this._resumeToken = null;
+    /** The last sequence number the server gave a message we handled. */
+    this._lastSeq = 0;
+    /** How long the server keeps us without a socket (ms, from joined). */
+    this._memberTimeout = DEFAULT_MEMBER_TIMEOUT_MS;
+    /** @type {ReturnType<typeof setTimeout>|null} */
+    this._resumeTimer = null;
     /** @type {{resolve:(m:any)=>void, reject:(e:Error)=>void}|null} */
     this._joinWaiter = null;
     /** trackID -> {userID, kind} from track_published / member lists. @type {Map<string, {userID:string, kind:string}>} */
@@ -881,8 +896,7 @@ export class Room {
    */
   _connect(session, join, timeout, optIce, loginIce) {
     return new Promise((resolve, reject) => {
-      const base = new URL(this.server);
-      const wsURL = `${base.protocol === 'https:' ? 'wss:' : 'ws:'}//${base.host}${base.pathname.replace(/\/+$/, '')}${WS_PATH}`;
+      const wsURL = this._wsURL();
       /** @type {WebSocket} */
       let ws;
       try {
@@ -925,20 +939,7 @@ export class Room {
       };
       ws.onmessage = (ev) => {
         if (session !== this._session || this._ws !== ws) return;
-        /** @type {any} */
-        let msg;
-        try {
-          msg = JSON.parse(typeof ev.data === 'string' ? ev.data : '');
-        } catch {
-          console.warn('openroom: ignoring a frame that is not JSON');
-          return;
-        }
-        if (!msg || typeof msg.type !== 'string') return;
-        try {
-          this._onMessage(msg);
-        } catch (err) {
-          console.error('openroom: handling', msg.type, 'failed:', err);
-        }
+        this._onFrame(ev.data);
       };
       ws.onclose = (ev) => {
         if (session !== this._session || this._ws !== ws) return;
@@ -948,7 +949,142 @@ export class Room {
           this._joinWaiter.reject(new OpenRoomError('closed', `the server closed the connection (${ev.code})${why}`));
           return;
         }
-        this._lost(ev.code, ev.reason || 'connection closed');
+        this._socketLost(session, ev.code, ev.reason || 'connection closed');
+      };
+    });
+  }
+
+  /** The signaling URL: ws(s)://host/path/ws. */
+  _wsURL() {
+    const base = new URL(this.server);
+    return `${base.protocol === 'https:' ? 'wss:' : 'ws:'}//${base.host}${base.pathname.replace(/\/+$/, '')}${WS_PATH}`;
+  }
+
+  /**
+   * One frame from the server: tracks the last sequence number seen (for a
+   * resume) and handles the message.
+   * @param {unknown} data
+   */
+  _onFrame(data) {
+    /** @type {any} */
+    let msg;
+    try {
+      msg = JSON.parse(typeof data === 'string' ? data : '');
+    } catch {
+      console.warn('openroom: ignoring a frame that is not JSON');
+      return;
+    }
+    if (!msg || typeof msg.type !== 'string') return;
+    if (typeof msg.seq === 'number' && msg.seq > this._lastSeq) this._lastSeq = msg.seq;
+    try {
+      this._onMessage(msg);
+    } catch (err) {
+      console.error('openroom: handling', msg.type, 'failed:', err);
+    }
+  }
+
+  /**
+   * The signaling socket went away while we were in the room. Unless we were
+   * kicked, the server keeps us (members, tracks, peer connections) for its
+   * member timeout: reconnect with backoff and resume. Media keeps flowing
+   * meanwhile; nobody else notices.
+   * @param {number} session
+   * @param {number} code
+   * @param {string} reason
+   */
+  _socketLost(session, code, reason) {
+    if (code === 4000 || !this._resumeToken) {
+      this._lost(code, reason);
+      return;
+    }
+    const deadline = Date.now() + (this._memberTimeout || DEFAULT_MEMBER_TIMEOUT_MS);
+    this._setState('reconnecting');
+    this._emit('reconnecting', { reason });
+    let attempt = 0;
+    const next = () => {
+      if (session !== this._session) return;
+      if (Date.now() >= deadline) {
+        this._lost(code, `could not reconnect before the server's member timeout (${reason})`);
+        return;
+      }
+      // About 0.5, 1, 2, 4, 4... s, +-20 %: many members cut at once do not return at once.
+      const delay = Math.min(RESUME_MAX_DELAY_MS, RESUME_FIRST_DELAY_MS * 2 ** attempt++) * (0.8 + Math.random() * 0.4);
+      this._resumeTimer = setTimeout(() => {
+        this._resumeTimer = null;
+        this._tryResume(session).then((result) => {
+          if (session !== this._session) return;
+          if (result === 'resumed') return;
+          if (result === 'expired') this._lost(4011, 'the server no longer has this session (it restarted, or the member timed out)');
+          else next();
+        });
+      }, delay);
+    };
+    next();
+  }
+
+  /**
+   * One resume attempt on a new socket.
+   * @param {number} session
+   * @returns {Promise<'resumed'|'expired'|'retry'>}
+   */
+  _tryResume(session) {
+    return new Promise((resolve) => {
+      /** @type {WebSocket} */
+      let ws;
+      try {
+        ws = new WebSocket(this._wsURL());
+      } catch {
+        resolve('retry');
+        return;
+      }
+      let settled = false;
+      /** @param {'resumed'|'expired'|'retry'} r */
+      const settle = (r) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (r !== 'resumed') {
+          ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+          try {
+            ws.close(1000, 'resume failed');
+          } catch {
+            // already closed
+          }
+        }
+        resolve(r);
+      };
+      const timer = setTimeout(() => settle('retry'), RESUME_ANSWER_TIMEOUT_MS);
+      ws.onopen = () => {
+        if (session !== this._session) return settle('retry');
+        ws.send(JSON.stringify({ type: 'resume', room: this.room, resumeToken: this._resumeToken, lastSeq: this._lastSeq }));
+      };
+      ws.onclose = () => settle('retry');
+      ws.onmessage = (ev) => {
+        if (session !== this._session) return settle('retry');
+        /** @type {any} */
+        let msg;
+        try {
+          msg = JSON.parse(typeof ev.data === 'string' ? ev.data : '');
+        } catch {
+          return;
+        }
+        if (msg?.type === 'error' && msg.ref === 'resume') return settle('expired');
+        if (msg?.type !== 'resumed') return;
+        settle('resumed');
+        // From here on this is the room's socket: what follows is the replay.
+        this._ws = ws;
+        if (typeof msg.resumeToken === 'string') this._resumeToken = msg.resumeToken;
+        ws.onmessage = (e) => {
+          if (session === this._session && this._ws === ws) this._onFrame(e.data);
+        };
+        ws.onclose = (e) => {
+          if (session !== this._session || this._ws !== ws) return;
+          this._ws = null;
+          this._socketLost(session, e.code, e.reason || 'connection closed');
+        };
+        this._setState('connected');
+        this._updateMediaState();
+        this._emit('reconnected', {});
       };
     });
   }
@@ -979,6 +1115,8 @@ export class Room {
   }
 
   _resetRoom() {
+    this._resumeToken = null;
+    this._lastSeq = 0;
     this.members = new Map();
     this._trackInfo = new Map();
     this._gone = new Set();
@@ -998,6 +1136,8 @@ export class Room {
   _teardown() {
     if (this._heartbeat) clearInterval(this._heartbeat);
     this._heartbeat = null;
+    if (this._resumeTimer) clearTimeout(this._resumeTimer);
+    this._resumeTimer = null;
     const ws = this._ws;
     this._ws = null;
     if (ws) {
@@ -1418,6 +1558,8 @@ export class Room {
     const waiter = this._joinWaiter;
     if (!waiter) return; // duplicate
     if (typeof msg.userID === 'string' && msg.userID) this.userID = msg.userID;
+    this._resumeToken = typeof msg.resumeToken === 'string' ? msg.resumeToken : null;
+    this._memberTimeout = typeof msg.memberTimeout === 'number' && msg.memberTimeout > 0 ? msg.memberTimeout : DEFAULT_MEMBER_TIMEOUT_MS;
     this.roomID = msg.roomID ?? this.room;
     this.privileges = typeof msg.privileges === 'number' ? msg.privileges : 0;
     const { optIce, loginIce } = this._joinIce || {};
@@ -1529,7 +1671,7 @@ export class Room {
   /** connected <-> reconnecting, from the peer connections' states. */
   _updateMediaState() {
     if (this.state !== 'connected' && this.state !== 'reconnecting') return;
-    let broken = false;
+    let broken = !this._ws; // the socket is being resumed
     for (const side of [this._pub, this._sub]) {
       if (!side) continue;
       const s = side.pc.connectionState ?? side.pc.iceConnectionState;
