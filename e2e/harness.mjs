@@ -261,16 +261,18 @@ export function buildServer() {
  *   openroom --http 0.0.0.0:PORT --rtc-port UDPPORT --node-ip $OPENROOM_TEST_IP ...args
  * and waits until GET http://127.0.0.1:PORT{readyPath} answers 200 (20 s) and, when
  * readyLog is given, the server has logged it.
+ * ports ({port, rtcPort, rtmpPort}, e.g. an earlier server's) starts it on those.
  * nice (e.g. -10) runs it at that priority, as a dedicated server would be beside
  * browsers sharing its cores.
  * Returns {url, port, rtcPort, proc, logs(), stop()}.
  */
-export async function startServer({ args = [], readyTimeout = 20_000, env = {}, readyPath = '/', readyLog = '', nice = 0 } = {}) {
+export async function startServer({ args = [], readyTimeout = 20_000, env = {}, readyPath = '/', readyLog = '', nice = 0, ports } = {}) {
   const nodeIP = requireNetns();
   const bin = await buildServer();
-  const port = await freeTcpPort();
-  let rtcPort = await freeUdpPort();
-  const rtmpPort = await freeTcpPort();
+  // ports ({port, rtcPort, rtmpPort} of an earlier server) restarts on the same ones.
+  const port = ports?.port ?? (await freeTcpPort());
+  let rtcPort = ports?.rtcPort ?? (await freeUdpPort());
+  const rtmpPort = ports?.rtmpPort ?? (await freeTcpPort());
   const fullArgs = ['--http', `0.0.0.0:${port}`, '--rtc-port', String(rtcPort), '--rtmp', `0.0.0.0:${rtmpPort}`,
     '--node-ip', nodeIP, ...args];
   const log = new LogRing(1000);

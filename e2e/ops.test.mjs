@@ -61,8 +61,9 @@ test('SIGTERM drains a real process with members connected', { timeout: 120_000 
     const took = Date.now() - t0;
     assert.equal(code, 0, `exit code ${code} signal ${signal}`);
     assert.ok(took >= 4000 && took < 12_000, `exit after ${took} ms; want about the 5 s drain`);
-    // The member still there was told why it was closed.
-    await waitFor(async () => (await stateOf(b.page)) === 'disconnected', { timeout: 5000, message: 'd2 disconnected' });
+    // The member still there was told why, and is waiting to reconnect (issue 11: it
+    // comes back by itself once a server is up again; e2e/resume.test.mjs).
+    await waitFor(async () => (await stateOf(b.page)) === 'reconnecting', { timeout: 5000, message: 'd2 reconnecting' });
     const banner = await b.page.textContent('#banner');
     assert.match(banner ?? '', /shutting down/);
     const logs = s.server.logs();

@@ -8,12 +8,35 @@
 //   keeps decoding on both sides (no gap over 3 s); alice resumes by herself
 //   (`resumed`, no second `joined`), sees carol, has bob's chat, and chat works both ways.
 //
+//   server restart: kill -9 the server and start it again on the same ports: every tab
+//   decodes remote video again within 10 s of the new process listening, by itself (the
+//   resume is refused, so the SDK joins again with the same camera and microphone).
+//
+//   deploy: SIGTERM (a 3 s drain): the demo's banner says so within 1 s; the process
+//   exits, a new one starts on the same ports, and the tabs are back within 10 s.
+//
 //   scripts/netns-run.sh node --test --test-concurrency=1 e2e/resume.test.mjs
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { setup, launchBrowser, closeBrowser, openMember, uniqueRoom, waitForTiles, waitForState, tileCount, remoteStats, assertMediaFlows, waitFor, requireNetns } from './harness.mjs';
+import {
+  setup,
+  startServer,
+  killGroup,
+  launchBrowser,
+  closeBrowser,
+  openMember,
+  uniqueRoom,
+  waitForTiles,
+  waitForState,
+  tileCount,
+  remoteStats,
+  assertMediaFlows,
+  waitFor,
+  withDeadline,
+  requireNetns,
+} from './harness.mjs';
 
 /**
  * A TCP proxy on the node IP to 127.0.0.1:targetPort. cut() destroys every
@@ -159,5 +182,65 @@ test('signal cut, media intact: the cut member resumes and nobody else notices',
       assert.ok(ms < 3000, `${name}: no new frame for ${ms} ms through the cut (cut at ${((cutAt - decoding.t0) / 1000).toFixed(1)} s, back ${backAfter} ms later; frames decoded by time: ${decoding.samples[name].join(' ')})`);
     }
     await carol.close();
+  });
+});
+
+/**
+ * Two members in a room, then `stop` takes the server down and a new process starts on
+ * the same ports: both must decode each other again within 10 s of it listening.
+ */
+async function survivesRestart(t, { serverArgs = [], stop }) {
+  requireNetns();
+  const s = await setup(t, { serverArgs });
+  let next;
+  t.after(async () => next?.stop());
+  await s.run(async () => {
+    const room = uniqueRoom('restart');
+    const alice = await s.member(room, 'alice');
+    const bob = await s.member(room, 'bob');
+    await waitForTiles(alice.page, ['bob']);
+    await waitForTiles(bob.page, ['alice']);
+    await assertMediaFlows(alice.page, ['bob'], { label: 'alice receiving bob' });
+    await assertMediaFlows(bob.page, ['alice'], { label: 'bob receiving alice' });
+
+    const old = s.server;
+    const exited = new Promise((resolve) => (old.exited() ? resolve(old.exited()) : old.proc.on('exit', (code, signal) => resolve({ code, signal }))));
+    await stop({ server: old, pages: [alice.page, bob.page] });
+    await withDeadline(20_000, 'the old server to exit', () => exited);
+    next = await startServer({ args: serverArgs, ports: old });
+    const up = Date.now();
+    for (const [m, other] of [[alice, 'bob'], [bob, 'alice']]) {
+      await waitForState(m.page, 'connected', { timeout: 10_000 });
+      await waitForTiles(m.page, [other], Math.max(1000, 10_000 - (Date.now() - up)));
+      await assertMediaFlows(m.page, [other], { label: `${m.user} receiving ${other} after the restart`, timeout: Math.max(2000, 10_000 - (Date.now() - up)), gap: 1000 });
+    }
+    console.log(`# both tabs decode each other again ${Date.now() - up} ms after the new server listens`);
+  });
+}
+
+test('server restart: kill -9, start again on the same ports: every tab is back within 10 s', { timeout: 180_000 }, async (t) => {
+  await survivesRestart(t, {
+    stop: async ({ server }) => killGroup(server.proc.pid, 'SIGKILL'),
+  });
+});
+
+test('deploy: SIGTERM shows a banner within 1 s; after the restart the tabs are back within 10 s', { timeout: 180_000 }, async (t) => {
+  await survivesRestart(t, {
+    serverArgs: ['--drain', '3s'],
+    stop: async ({ server, pages }) => {
+      const t0 = Date.now();
+      process.kill(server.proc.pid, 'SIGTERM');
+      for (const page of pages) {
+        await page.waitForFunction(
+          () => {
+            const b = document.querySelector('#banner');
+            return b && !b.hidden && /shutting down/.test(b.textContent ?? '');
+          },
+          null,
+          { timeout: 1000, polling: 50 },
+        );
+      }
+      console.log(`# the banner showed on both tabs ${Date.now() - t0} ms after SIGTERM`);
+    },
   });
 });

@@ -111,6 +111,7 @@ type Peer struct {
 
 	subs           map[*Track]*subscription
 	dirty          bool // subscriber tracks changed since the last offer
+	iceRestart     bool // the next offer restarts ICE
 	awaitingAnswer bool
 	speakers       map[string]bool // owned by run: members speaking now
 	mediaAt        time.Time       // owned by run: when allocate last took the pacer's media bytes
@@ -326,6 +327,14 @@ func (p *Peer) AddTrack(t *Track) {
 	p.enqueue(func() { p.subscribe(t) })
 }
 
+// RestartICE makes the server offer the subscriber connection again with new
+// ICE credentials (the client's network changed): at once, or as soon as the
+// answer awaited now is in. The publisher side restarts from the client's
+// offer. It does not block.
+func (p *Peer) RestartICE() {
+	p.enqueue(func() { p.iceRestart, p.dirty = true, true })
+}
+
 // RemoveTrack unsubscribes the peer from t. It does not block.
 func (p *Peer) RemoveTrack(t *Track) { p.enqueue(func() { p.unsubscribe(t) }) }
 
@@ -431,7 +440,11 @@ func (p *Peer) offer() {
 	if len(p.sub.GetTransceivers()) == 0 {
 		return // nothing to receive yet
 	}
-	o, err := p.sub.CreateOffer(nil)
+	var opts *webrtc.OfferOptions
+	if p.iceRestart {
+		opts, p.iceRestart = &webrtc.OfferOptions{ICERestart: true}, false
+	}
+	o, err := p.sub.CreateOffer(opts)
 	if err == nil {
 		err = p.sub.SetLocalDescription(o)
 	}

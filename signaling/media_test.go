@@ -3,6 +3,7 @@ package signaling
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,4 +107,64 @@ func noLeaks(t *testing.T) {
 	t.Helper()
 	opt := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
+}
+
+// TestICERestart: ice_restart gets a subscriber offer with new ICE credentials,
+// and media goes on over the restarted connection.
+func TestICERestart(t *testing.T) {
+	noLeaks(t)
+	ts := startServer(t, true, nil)
+	api, err := testclient.API()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	alice, err := testclient.Join(ctx, api, testclient.Options{URL: ts.URL, Room: "ice", UserSig: ts.userSig(t, "alice"), Publish: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Close()
+	bob, err := testclient.Join(ctx, api, testclient.Options{URL: ts.URL, Room: "ice", UserSig: ts.userSig(t, "bob")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	eventually(t, 20*time.Second, "bob receiving alice", func() bool { return bob.Received("alice", "video") > 10 })
+	ufrags := func() []string {
+		var out []string
+		for _, m := range bob.Messages() {
+			if m["type"] == "offer" {
+				sdp, _ := m["sdp"].(string)
+				for _, l := range strings.Split(sdp, "\r\n") {
+					if strings.HasPrefix(l, "a=ice-ufrag:") {
+						out = append(out, l)
+						break
+					}
+				}
+			}
+		}
+		return out
+	}
+	before := ufrags()
+	if err := bob.Send(map[string]any{"type": "ice_restart", "target": "subscriber"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "a subscriber offer with new ICE credentials", func() bool {
+		u := ufrags()
+		return len(u) > len(before) && u[len(u)-1] != before[len(before)-1]
+	})
+	n := bob.Received("alice", "video")
+	eventually(t, 10*time.Second, "media after the restart", func() bool { return bob.Received("alice", "video") > n+20 })
+	if err := bob.Send(map[string]any{"type": "ice_restart", "target": "publisher"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "ice_restart for the publisher refused", func() bool {
+		for _, m := range bob.Messages() {
+			if m["type"] == "error" && m["ref"] == "ice_restart" {
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -69,6 +69,7 @@ type conn struct {
 	done       chan struct{} // closed when the read side is finished
 	once       sync.Once     // guards closing kick
 	kickReason string        // written before kick is closed
+	closeCode  int           // written before kick is closed
 
 	lim          *rate.Limiter
 	lastLimitErr time.Time
@@ -115,7 +116,7 @@ func (cs *connSet) goClose(f func()) {
 func (cs *connSet) closeAll() {
 	cs.mu.Lock()
 	for c := range cs.m {
-		c.Kick("server shutting down")
+		c.goAway()
 	}
 	cs.mu.Unlock()
 	cs.wg.Wait()
@@ -229,7 +230,7 @@ func (c *conn) writeLoop() {
 			_ = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout))
 		case <-c.kick:
 			flush()
-			msg := websocket.FormatCloseMessage(closeKicked, truncate(c.kickReason, 120))
+			msg := websocket.FormatCloseMessage(c.closeCode, truncate(c.kickReason, 120))
 			_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 			_ = c.ws.Close()
 			return
@@ -311,14 +312,25 @@ func (c *conn) sendUserlist(write func([]byte) bool) {
 	write(b)
 }
 
-// Kick tells the client why, then closes the socket.
+// Kick tells the client why, then closes the socket (close code 4000: the
+// SDK does not come back).
 func (c *conn) Kick(reason string) {
 	c.once.Do(func() {
-		c.kickReason = reason
+		c.kickReason, c.closeCode = reason, closeKicked
 		select {
 		case c.send <- mustJSON(map[string]any{"type": "kicked", "reason": reason, "code": closeKicked}):
 		default:
 		}
+		close(c.kick)
+	})
+}
+
+// goAway closes the socket because the server stops (close code 1012,
+// service restart): the member is not removed from anything a client could
+// resume, and the SDK reconnects and joins again once a server is back.
+func (c *conn) goAway() {
+	c.once.Do(func() {
+		c.kickReason, c.closeCode = "server restarting", websocket.CloseServiceRestart
 		close(c.kick)
 	})
 }
@@ -389,6 +401,8 @@ func (c *conn) handle(data []byte) {
 		c.chat(&m)
 	case "track_settings":
 		c.trackSettings(&m)
+	case "ice_restart":
+		c.iceRestart(&m)
 	case "heartbeat":
 		c.out(map[string]any{"type": "heartbeat", "time": c.srv.now().UnixMilli()})
 	case "leave":
@@ -400,7 +414,7 @@ func (c *conn) handle(data []byte) {
 
 func known(t string) bool {
 	switch t {
-	case "join", "resume", "offer", "answer", "candidate", "mute", "heartbeat", "leave", "chat", "track_settings":
+	case "join", "resume", "offer", "answer", "candidate", "mute", "heartbeat", "leave", "chat", "track_settings", "ice_restart":
 		return true
 	}
 	return false
@@ -627,6 +641,19 @@ func (c *conn) trackSettings(m *inMsg) {
 	if err != nil {
 		c.fail("track_settings", err)
 	}
+}
+
+// iceRestart asks for a subscriber offer with new ICE credentials (the
+// publisher side restarts from the client's own offer).
+func (c *conn) iceRestart(m *inMsg) {
+	if m.Target != sfu.TargetSubscriber {
+		c.fail("ice_restart", fmt.Errorf("%w: ice_restart is for target \"subscriber\" (restart the publisher with an offer)", sfu.ErrBadTarget))
+		return
+	}
+	if !c.needPeer("ice_restart") {
+		return
+	}
+	c.sess.peer.RestartICE()
 }
 
 func (c *conn) needPeer(ref string) bool {

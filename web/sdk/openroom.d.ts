@@ -160,7 +160,8 @@ export interface RoomEventMap {
   memberjoined: { member: Member };
   /** A known member's details changed (e.g. a repeated member_joined). */
   memberupdated: { member: Member };
-  memberleft: { userID: string; reason: 'left' | 'timeout' | 'kicked' | 'disconnected' | string };
+  /** reason 'reconnecting': we are joining again after the server lost our session; the members come back as memberjoined. */
+  memberleft: { userID: string; reason: 'left' | 'timeout' | 'kicked' | 'reconnecting' | string };
   track: { userID: string; kind: 'audio' | 'video'; track: MediaStreamTrack; stream: MediaStream };
   trackremoved: { userID: string; kind: 'audio' | 'video'; trackID: string };
   /** Remote mutes, and our own (then `local` is true and userID is ours). */
@@ -172,11 +173,17 @@ export interface RoomEventMap {
    * The state is `reconnecting` meanwhile; the others in the room see nothing.
    */
   reconnecting: { reason: string };
-  /** The session was resumed: what happened meanwhile has been replayed as events. */
-  reconnected: Record<string, never>;
   /**
-   * The room is gone for us: we left, were kicked (4000), or could not resume in time
-   * (4011: the server no longer had the session, e.g. it restarted).
+   * Back in the room: the session was resumed (what happened meanwhile has been replayed as
+   * events), or, when the server had lost it (a restart), joined again with the same camera,
+   * microphone and mute state (`rejoined`: the members were re-announced).
+   */
+  reconnected: { rejoined?: boolean };
+  /** The server is shutting down within `within` ms (a restart or deploy); the SDK reconnects by itself. */
+  goingaway: { reason: string; within: number };
+  /**
+   * The room is gone for us: we were kicked (4000), or could neither resume nor join again
+   * within a minute (the code and reason say why).
    */
   disconnected: { code: number; reason: string };
   error: { code: number | string; message: string; ref?: string };

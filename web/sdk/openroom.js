@@ -169,6 +169,14 @@ const RESUME_MAX_DELAY_MS = 4000;
 const RESUME_ANSWER_TIMEOUT_MS = 5000;
 /** The server's member timeout when joined does not say (the legacy heartbeat window). */
 const DEFAULT_MEMBER_TIMEOUT_MS = 20_000;
+/** How long the SDK tries to join again after the server lost its session (e.g. a restart). */
+const REJOIN_GIVE_UP_MS = 60_000;
+/** The server is shutting down (join refused meanwhile: try again). */
+const CODE_SHUTTING_DOWN = 5003;
+/** A connection still `disconnected` after this long restarts ICE. */
+const ICE_RESTART_AFTER_MS = 2000;
+/** At most one ICE restart per connection this often. */
+const ICE_RESTART_MIN_GAP_MS = 3000;
 /** Adaptive stream: track_settings go out this long after the last change... */
 const SETTINGS_DEBOUNCE_MS = 250;
 /** ...but never later than this after the first one, even while a tile keeps resizing. */
@@ -357,6 +365,10 @@ class PeerSide {
     this.again = false;
     /** @type {RTCOfferOptions|undefined} */
     this.againOptions = undefined;
+    /** When ICE was last restarted (ms). */
+    this.restartedAt = 0;
+    /** @type {ReturnType<typeof setTimeout>|undefined} */
+    this.restartTimer = undefined;
   }
 
   /**
@@ -418,6 +430,11 @@ export class Room {
 
     /** @type {Map<string, Set<Function>>} */
     this._listeners = new Map();
+    // A new network (Wi-Fi -> 4G) or one back online: restart ICE on both connections.
+    if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
+      window.addEventListener('online', () => this._onNetworkChange());
+      /** @type {any} */ (globalThis.navigator)?.connection?.addEventListener?.('change', () => this._onNetworkChange());
+    }
     this._session = 0;
     this._audioMuted = false;
     this._videoMuted = false;
@@ -437,6 +454,8 @@ export class Room {
     this._memberTimeout = DEFAULT_MEMBER_TIMEOUT_MS;
     /** @type {ReturnType<typeof setTimeout>|null} */
     this._resumeTimer = null;
+    /** What join() was called with, to join again after the server lost our session. @type {JoinOptions|null} */
+    this._joinOpts = null;
     /** @type {{resolve:(m:any)=>void, reject:(e:Error)=>void}|null} */
     this._joinWaiter = null;
     /** trackID -> {userID, kind} from track_published / member lists. @type {Map<string, {userID:string, kind:string}>} */
@@ -788,6 +807,7 @@ export class Room {
 
     const session = ++this._session;
     this._resetRoom();
+    this._joinOpts = opts;
     this._simulcast = opts.simulcast !== false;
     this._adaptive = typeof opts.adaptiveStream === 'boolean' ? opts.adaptiveStream : this._adaptiveDefault;
     this.room = String(opts.room);
@@ -1004,7 +1024,7 @@ export class Room {
     const next = () => {
       if (session !== this._session) return;
       if (Date.now() >= deadline) {
-        this._lost(code, `could not reconnect before the server's member timeout (${reason})`);
+        this._rejoin(code, `could not resume before the server's member timeout (${reason})`);
         return;
       }
       // About 0.5, 1, 2, 4, 4... s, +-20 %: many members cut at once do not return at once.
@@ -1014,7 +1034,7 @@ export class Room {
         this._tryResume(session).then((result) => {
           if (session !== this._session) return;
           if (result === 'resumed') return;
-          if (result === 'expired') this._lost(4011, 'the server no longer has this session (it restarted, or the member timed out)');
+          if (result === 'expired') this._rejoin(4011, 'the server no longer has this session (it restarted, or the member timed out)');
           else next();
         });
       }, delay);
@@ -1090,6 +1110,96 @@ export class Room {
   }
 
   /**
+   * The server lost our session (it restarted, or we were away past its member
+   * timeout): join the same room again, with the same camera, microphone and
+   * mute state, for up to REJOIN_GIVE_UP_MS. The others see us leave and join.
+   * @param {number} code
+   * @param {string} reason
+   */
+  async _rejoin(code, reason) {
+    const opts = this._joinOpts;
+    if (!opts) {
+      this._lost(code, reason);
+      return;
+    }
+    const session = ++this._session;
+    this._dropConnection();
+    for (const id of [...this.members.keys()]) this._removeMember(id, 'reconnecting');
+    this._gone.clear();
+    this._resumeToken = null;
+    this._lastSeq = 0;
+    this._setState('reconnecting');
+    const deadline = Date.now() + REJOIN_GIVE_UP_MS;
+    for (let attempt = 0; ; attempt++) {
+      if (session !== this._session) return;
+      try {
+        let userSig = opts.userSig;
+        /** @type {RTCIceServer[]|undefined} */
+        let loginIce;
+        if (!userSig) {
+          const info = await this._login(String(opts.userID));
+          userSig = info.userSig;
+          if (Array.isArray(info.iceServers)) loginIce = info.iceServers;
+        }
+        if (session !== this._session) return;
+        /** @type {Record<string, unknown>} */
+        const join = { type: 'join', room: this.room, userSig };
+        if (opts.privateMapKey) join.privateMapKey = opts.privateMapKey;
+        if (opts.nickName) join.nickName = opts.nickName;
+        await this._connect(session, join, opts.timeout ?? DEFAULT_JOIN_TIMEOUT_MS, opts.iceServers || undefined, loginIce);
+        if (session !== this._session) return;
+        this._emit('reconnected', { rejoined: true });
+        return;
+      } catch (err) {
+        if (session !== this._session) return;
+        if (err instanceof OpenRoomError && typeof err.code === 'number' && err.code !== CODE_SHUTTING_DOWN && err.code !== 5000) {
+          this._lost(err.code, `rejoining failed: ${err.message}`); // refused for good (token, privileges, room full)
+          return;
+        }
+        this._dropConnection();
+        if (Date.now() >= deadline) {
+          this._lost(code, `${reason}; rejoining failed: ${errorMessage(err)}`);
+          return;
+        }
+        const delay = Math.min(RESUME_MAX_DELAY_MS, RESUME_FIRST_DELAY_MS * 2 ** attempt) * (0.8 + Math.random() * 0.4);
+        await new Promise((r) => (this._resumeTimer = setTimeout(r, delay)));
+      }
+    }
+  }
+
+  /** Closes the socket and the peer connections; keeps camera, microphone and members. */
+  _dropConnection() {
+    if (this._heartbeat) clearInterval(this._heartbeat);
+    this._heartbeat = null;
+    const ws = this._ws;
+    this._ws = null;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+      try {
+        ws.close(1000, 'bye');
+      } catch {
+        // already closing
+      }
+    }
+    for (const side of [this._pub, this._sub]) {
+      if (!side) continue;
+      clearTimeout(side.restartTimer);
+      const pc = side.pc;
+      pc.onicecandidate = pc.ontrack = pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
+      try {
+        pc.close();
+      } catch {
+        // ignore
+      }
+    }
+    this._pub = this._sub = null;
+    this.publisher = this.subscriber = null;
+    this._senders = {};
+    this._stopAdaptive();
+    this._pendingLayers.clear();
+  }
+
+  /**
    * The socket went away while we were in the room.
    * @param {number} code
    * @param {string} reason
@@ -1134,33 +1244,9 @@ export class Room {
 
   /** Closes socket and peer connections, stops local media. Emits nothing. */
   _teardown() {
-    if (this._heartbeat) clearInterval(this._heartbeat);
-    this._heartbeat = null;
     if (this._resumeTimer) clearTimeout(this._resumeTimer);
     this._resumeTimer = null;
-    const ws = this._ws;
-    this._ws = null;
-    if (ws) {
-      ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
-      try {
-        ws.close(1000, 'bye');
-      } catch {
-        // already closing
-      }
-    }
-    for (const side of [this._pub, this._sub]) {
-      if (!side) continue;
-      const pc = side.pc;
-      pc.onicecandidate = pc.ontrack = pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
-      try {
-        pc.close();
-      } catch {
-        // ignore
-      }
-    }
-    this._pub = this._sub = null;
-    this.publisher = this.subscriber = null;
-    this._senders = {};
+    this._dropConnection();
     this._joinIce = {};
     if (this.localStream) {
       this.localStream.getTracks().forEach((t) => t.stop());
@@ -1168,8 +1254,6 @@ export class Room {
     }
     this.members.clear();
     this._trackInfo.clear();
-    this._stopAdaptive();
-    this._pendingLayers.clear();
     const pending = this._chatPending;
     this._chatPending = [];
     for (const p of pending) {
@@ -1499,6 +1583,9 @@ export class Room {
       case 'kicked':
         this._onKicked(msg);
         return;
+      case 'going_away':
+        this._emit('goingaway', { reason: String(msg.reason ?? 'server going away'), within: Number(msg.within) || 0 });
+        return;
       default:
         break;
     }
@@ -1660,12 +1747,38 @@ export class Room {
     };
     const onChange = () => {
       this._updateMediaState();
-      if (side.target === 'publisher' && (pc.connectionState ?? pc.iceConnectionState) === 'failed') {
-        this._negotiatePublisher({ iceRestart: true });
-      }
+      const st = pc.connectionState ?? pc.iceConnectionState;
+      clearTimeout(side.restartTimer);
+      if (st === 'failed') this._restartIce(side, 'failed');
+      // A short blip recovers by itself; one that lasts means the path is gone.
+      else if (st === 'disconnected') side.restartTimer = setTimeout(() => this._restartIce(side, 'disconnected'), ICE_RESTART_AFTER_MS);
     };
     if ('connectionState' in pc) pc.onconnectionstatechange = onChange;
     else /** @type {any} */ (pc).oniceconnectionstatechange = onChange;
+  }
+
+  /**
+   * Restarts ICE on one connection (new credentials, new candidate pairs):
+   * the publisher with our own offer, the subscriber by asking the server to
+   * offer again. Media resumes without publishing or subscribing again. At
+   * most once per ICE_RESTART_MIN_GAP_MS per connection.
+   * @param {PeerSide} side
+   * @param {string} why
+   */
+  _restartIce(side, why) {
+    if (side !== this._pub && side !== this._sub) return; // a closed connection
+    const now = Date.now();
+    if (now - (side.restartedAt ?? 0) < ICE_RESTART_MIN_GAP_MS) return;
+    side.restartedAt = now;
+    console.info(`openroom: ${side.target}: restarting ICE (${why})`);
+    if (side.target === 'publisher') this._negotiatePublisher({ iceRestart: true });
+    else this._send({ type: 'ice_restart', target: 'subscriber' });
+  }
+
+  /** The device's network changed (or came back): both connections find new paths. */
+  _onNetworkChange() {
+    if (this.state !== 'connected' && this.state !== 'reconnecting') return;
+    for (const side of [this._pub, this._sub]) if (side) this._restartIce(side, 'network change');
   }
 
   /** connected <-> reconnecting, from the peer connections' states. */

@@ -586,10 +586,26 @@ function layout() {
 // ---------------------------------------------------------------------------
 // SDK events
 
+/** The server said it is going away (a restart or deploy): set until we are back. */
+let serverRestarting = false;
+
+room.on('goingaway', ({ within }) => {
+  serverRestarting = true;
+  const secs = Math.round(within / 1000);
+  showBanner(`The server is shutting down${secs > 0 ? ` within ${secs} s` : ''} (a restart or update): you will be reconnected by yourself`, { kind: 'warn' });
+});
+
+room.on('reconnected', () => {
+  if (serverRestarting) toast('Reconnected');
+  serverRestarting = false;
+});
+
 room.on('state', ({ state }) => {
   showState(state);
-  if (state === 'connected' && banner.dataset.kind === 'warn' && bannerText.textContent?.startsWith('Connection')) hideBanner();
-  if (state === 'reconnecting') showBanner('Connection unstable, trying to recover…', { kind: 'warn' });
+  const ours = /^(Connection|The server is shutting down)/.test(bannerText.textContent ?? '');
+  if (state === 'connected' && banner.dataset.kind === 'warn' && ours) hideBanner();
+  if (state === 'connected') serverRestarting = false;
+  if (state === 'reconnecting' && !serverRestarting) showBanner('Connection unstable, trying to recover…', { kind: 'warn' });
   setChatEnabled(state !== 'disconnected' && state !== 'connecting');
   if (state === 'disconnected') {
     for (const id of [...tiles.keys()]) {
