@@ -51,7 +51,7 @@ type Estimator struct {
 	lossCap     float64 // bits/s; 0: no cap
 	lastLossCut int64   // ns
 	avgLoss     float64 // share lost over lossWindow
-	rtt         int64 // ns, smoothed
+	rtt         int64   // ns, smoothed
 	acked       [ackedRecords]ackedRecord
 	ackedHead   int
 }
