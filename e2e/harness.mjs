@@ -475,7 +475,9 @@ export function memberURL(baseURL, room, user) {
 export async function newMemberPage(browser, user, { viewport, recordMessages = false } = {}) {
   const context = await browser.newContext({ permissions: ['camera', 'microphone'], ...(viewport ? { viewport } : {}) });
   const page = await context.newPage();
-  const log = new LogRing(300);
+  const ring = new LogRing(300);
+  // Wall-clock times (as the server logs them), to line page and server logs up.
+  const log = { push: (line) => ring.push(`${new Date().toISOString().slice(11, 23)} ${line}`), text: () => ring.text() };
   const messages = [];
   page.on('console', (msg) => log.push(`[${user}] console.${msg.type()}: ${msg.text()}`));
   page.on('pageerror', (err) => log.push(`[${user}] pageerror: ${err.message}`));

@@ -580,7 +580,7 @@ func (c *conn) resume(m *inMsg) {
 		fail(err)
 		return
 	}
-	c.log = sess.log
+	c.log = c.log.With("room", sess.room, "user", sess.userID)
 	_ = c.srv.rooms.Touch(sess.room, sess.userID, sess)
 	if old != nil {
 		old.Kick("resumed on another connection")

@@ -174,9 +174,11 @@ const REJOIN_GIVE_UP_MS = 60_000;
 /** The server is shutting down (join refused meanwhile: try again). */
 const CODE_SHUTTING_DOWN = 5003;
 /** A connection still `disconnected` after this long restarts ICE. */
-const ICE_RESTART_AFTER_MS = 2000;
+const ICE_RESTART_AFTER_MS = 500;
 /** At most one ICE restart per connection this often. */
 const ICE_RESTART_MIN_GAP_MS = 3000;
+/** A socket that does not answer a heartbeat within this long is taken for dead. */
+const SOCKET_PROBE_MS = 3000;
 /** Adaptive stream: track_settings go out this long after the last change... */
 const SETTINGS_DEBOUNCE_MS = 250;
 /** ...but never later than this after the first one, even while a tile keeps resizing. */
@@ -454,6 +456,14 @@ export class Room {
     this._memberTimeout = DEFAULT_MEMBER_TIMEOUT_MS;
     /** @type {ReturnType<typeof setTimeout>|null} */
     this._resumeTimer = null;
+    /** When the last frame from the server arrived (ms). */
+    this._lastFrameAt = 0;
+    /** When _recoverMedia last renewed the socket (ms). */
+    this._renewedAt = 0;
+    /** Restart ICE on every connection after the next resume (the network changed). */
+    this._restartAll = false;
+    /** @type {ReturnType<typeof setTimeout>|null} */
+    this._probeTimer = null;
     /** What join() was called with, to join again after the server lost our session. @type {JoinOptions|null} */
     this._joinOpts = null;
     /** @type {{resolve:(m:any)=>void, reject:(e:Error)=>void}|null} */
@@ -994,6 +1004,7 @@ export class Room {
       console.warn('openroom: ignoring a frame that is not JSON');
       return;
     }
+    this._lastFrameAt = Date.now();
     if (!msg || typeof msg.type !== 'string') return;
     if (typeof msg.seq === 'number' && msg.seq > this._lastSeq) this._lastSeq = msg.seq;
     try {
@@ -1011,8 +1022,9 @@ export class Room {
    * @param {number} session
    * @param {number} code
    * @param {string} reason
+   * @param {boolean} [immediate] the first attempt at once (we dropped a socket that was still open)
    */
-  _socketLost(session, code, reason) {
+  _socketLost(session, code, reason, immediate = false) {
     if (code === 4000 || !this._resumeToken) {
       this._lost(code, reason);
       return;
@@ -1028,7 +1040,9 @@ export class Room {
         return;
       }
       // About 0.5, 1, 2, 4, 4... s, +-20 %: many members cut at once do not return at once.
-      const delay = Math.min(RESUME_MAX_DELAY_MS, RESUME_FIRST_DELAY_MS * 2 ** attempt++) * (0.8 + Math.random() * 0.4);
+      const first = attempt === 0;
+      const backoff = Math.min(RESUME_MAX_DELAY_MS, RESUME_FIRST_DELAY_MS * 2 ** attempt++) * (0.8 + Math.random() * 0.4);
+      const delay = immediate && first ? 0 : backoff;
       this._resumeTimer = setTimeout(() => {
         this._resumeTimer = null;
         this._tryResume(session).then((result) => {
@@ -1104,6 +1118,7 @@ export class Room {
         };
         this._setState('connected');
         this._updateMediaState();
+        this._afterResume();
         this._emit('reconnected', {});
       };
     });
@@ -1171,6 +1186,8 @@ export class Room {
   _dropConnection() {
     if (this._heartbeat) clearInterval(this._heartbeat);
     this._heartbeat = null;
+    if (this._probeTimer) clearTimeout(this._probeTimer);
+    this._probeTimer = null;
     const ws = this._ws;
     this._ws = null;
     if (ws) {
@@ -1675,7 +1692,7 @@ export class Room {
       if (m && typeof m.userID === 'string') this._upsertMember(m);
     }
 
-    this._heartbeat = setInterval(() => this._send({ type: 'heartbeat' }), HEARTBEAT_MS);
+    this._heartbeat = setInterval(() => this._probeSocket(), HEARTBEAT_MS);
     this._startAdaptive();
     this._setState('connected');
     waiter.resolve(msg);
@@ -1749,9 +1766,9 @@ export class Room {
       this._updateMediaState();
       const st = pc.connectionState ?? pc.iceConnectionState;
       clearTimeout(side.restartTimer);
-      if (st === 'failed') this._restartIce(side, 'failed');
+      if (st === 'failed') this._recoverMedia('failed');
       // A short blip recovers by itself; one that lasts means the path is gone.
-      else if (st === 'disconnected') side.restartTimer = setTimeout(() => this._restartIce(side, 'disconnected'), ICE_RESTART_AFTER_MS);
+      else if (st === 'disconnected') side.restartTimer = setTimeout(() => this._recoverMedia('disconnected'), ICE_RESTART_AFTER_MS);
     };
     if ('connectionState' in pc) pc.onconnectionstatechange = onChange;
     else /** @type {any} */ (pc).oniceconnectionstatechange = onChange;
@@ -1778,7 +1795,86 @@ export class Room {
   /** The device's network changed (or came back): both connections find new paths. */
   _onNetworkChange() {
     if (this.state !== 'connected' && this.state !== 'reconnecting') return;
-    for (const side of [this._pub, this._sub]) if (side) this._restartIce(side, 'network change');
+    this._recoverMedia('network change', true);
+  }
+
+  /**
+   * A media path broke (or the network changed). The signaling socket most
+   * likely broke with it (a TCP connection bound to an address that is gone
+   * can look open for minutes), and ICE restarts need signaling: the session
+   * is resumed on a fresh socket at once, then ICE restarts on the broken
+   * connections (all of them after a network change). Once per
+   * ICE_RESTART_MIN_GAP_MS.
+   * @param {string} why
+   * @param {boolean} [all] restart every connection, not only the broken ones
+   */
+  _recoverMedia(why, all = false) {
+    if (all) this._restartAll = true;
+    if (!this._ws) return; // a resume runs: it restarts ICE when it is done
+    const now = Date.now();
+    if (now - this._renewedAt < ICE_RESTART_MIN_GAP_MS) {
+      this._afterResume(); // the socket is fresh: restart ICE over it
+      return;
+    }
+    this._renewedAt = now;
+    console.info(`openroom: media path lost (${why}): resuming on a fresh socket, then restarting ICE`);
+    const ws = this._ws;
+    ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+    try {
+      ws.close(1000, 'renewing');
+    } catch {
+      // already closing
+    }
+    this._ws = null;
+    this._socketLost(this._session, 1006, `renewing the signaling socket (${why})`, true);
+  }
+
+  /**
+   * Sends a heartbeat and gives the socket SOCKET_PROBE_MS to answer (any
+   * frame will do); a socket that does not is taken for dead (a TCP connection
+   * whose address or path is gone can stay open for minutes) and the session
+   * is resumed on a new one.
+   */
+  _probeSocket() {
+    const ws = this._ws;
+    if (!ws || this._probeTimer) return;
+    const session = this._session;
+    const sentAt = Date.now();
+    this._send({ type: 'heartbeat' });
+    this._probeTimer = setTimeout(() => {
+      this._probeTimer = null;
+      if (session !== this._session || this._ws !== ws || this._lastFrameAt >= sentAt) return;
+      ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+      try {
+        ws.close(1000, 'no answer');
+      } catch {
+        // already closing
+      }
+      this._ws = null;
+      this._socketLost(session, 1006, 'the server stopped answering');
+    }, SOCKET_PROBE_MS);
+  }
+
+  /**
+   * After a resume: what we sent on the dead socket may be lost. A publisher
+   * offer still unanswered is sent again, and connections that are down
+   * restart ICE.
+   */
+  _afterResume() {
+    const pub = this._pub;
+    if (pub?.negotiating && pub.pc.signalingState === 'have-local-offer' && pub.pc.localDescription) {
+      this._send({ type: 'offer', target: 'publisher', sdp: pub.pc.localDescription.sdp });
+    }
+    const all = this._restartAll;
+    this._restartAll = false;
+    for (const side of [this._pub, this._sub]) {
+      if (!side) continue;
+      const st = side.pc.connectionState ?? side.pc.iceConnectionState;
+      if (all || st === 'disconnected' || st === 'failed') {
+        side.restartedAt = 0;
+        this._restartIce(side, all ? 'network change' : st);
+      }
+    }
   }
 
   /** connected <-> reconnecting, from the peer connections' states. */
