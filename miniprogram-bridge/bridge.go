@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/openroom/openroom/auth"
 	"github.com/openroom/openroom/room"
@@ -55,6 +56,9 @@ type Options struct {
 	// OpenLogin accepts streams without a sig and userSigs as full access (dev mode).
 	OpenLogin bool
 	Logger    *slog.Logger
+	// PushGrace keeps a pusher's member and tracks this long after its RTMP
+	// connection ends, for a reconnect (0: DefaultPushGrace; negative: none).
+	PushGrace time.Duration
 }
 
 // Server is the mini-program bridge. Its RTMP side accepts connections handed to
@@ -64,8 +68,9 @@ type Server struct {
 	log  *slog.Logger
 	ids  atomic.Uint64
 
-	mu      sync.Mutex         // guards sources and closed
-	sources map[string]*source // by room + "/" + owner
+	mu      sync.Mutex             // guards sources, parked and closed
+	sources map[string]*source     // by room + "/" + owner
+	parked  map[string]*parkedPush // pushes ended within the grace period, by room + "/" + user
 	closed  bool
 	wg      sync.WaitGroup // every connection and source goroutine
 	// Metrics.
@@ -183,6 +188,7 @@ func (s *Server) Close() {
 		srcs = append(srcs, src)
 	}
 	s.mu.Unlock()
+	s.releaseParked()
 	for _, src := range srcs {
 		src.close()
 	}

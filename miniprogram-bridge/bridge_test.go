@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -256,4 +257,63 @@ func TestViewerRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPusherReconnectsWithinGrace: live-pusher's reconnect after a blip is
+// invisible to the room: the member and its tracks stay (same track IDs) and
+// media continues on them. A pusher that does not come back leaves after the
+// grace period.
+func TestPusherReconnectsWithinGrace(t *testing.T) {
+	needFFmpeg(t)
+	st := startStack(t)
+	c := st.join(t, "r1", "browser", testclient.Options{})
+	url := st.rtmpURL("r1", "pusher", st.key(t, "pusher", "r1", auth.PrivAll))
+	first, _ := push(t, url, 30)
+	eventually(t, 15*time.Second, "video from the pusher", func() bool { return c.Received("pusher", "video") > 30 })
+	tracks := func() []string {
+		ts, _ := st.Rooms.Tracks("r1", "pusher")
+		var ids []string
+		for _, tr := range ts {
+			ids = append(ids, tr.ID())
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	before := tracks()
+	_ = first.Process.Kill() // the network blips: the connection just ends
+	time.Sleep(500 * time.Millisecond)
+	push(t, url, 30)
+	n := c.Received("pusher", "video")
+	eventually(t, 15*time.Second, "video again after the reconnect", func() bool { return c.Received("pusher", "video") > n+60 })
+	if after := tracks(); !slices.Equal(after, before) {
+		t.Errorf("tracks after the reconnect: %v; want the same %v", after, before)
+	}
+	for _, m := range c.Messages() {
+		if (m["type"] == "member_left" || m["type"] == "track_unpublished") && m["userID"] == "pusher" {
+			t.Errorf("the browser saw %v: a reconnect within the grace period must not show", m)
+		}
+	}
+	if !strings.Contains(st.Logs.String(), "the pusher is back") {
+		t.Error("no log line says the pusher came back")
+	}
+
+	// No reconnect: after the grace period it leaves.
+	t.Run("gone for good", func(t *testing.T) {
+		c2 := st.join(t, "r2", "browser", testclient.Options{})
+		cmd, _ := push(t, st.rtmpURL("r2", "pusher", st.key(t, "pusher", "r2", auth.PrivAll)), 30)
+		eventually(t, 15*time.Second, "video from the pusher", func() bool { return c2.Received("pusher", "video") > 30 })
+		_ = cmd.Process.Kill()
+		start := time.Now()
+		eventually(t, 10*time.Second, "the pusher to leave", func() bool {
+			for _, m := range c2.Messages() {
+				if m["type"] == "member_left" && m["userID"] == "pusher" {
+					return true
+				}
+			}
+			return false
+		})
+		if d := time.Since(start); d < testPushGrace-300*time.Millisecond {
+			t.Errorf("left %v after its connection ended; want the %v grace period", d, testPushGrace)
+		}
+	})
 }

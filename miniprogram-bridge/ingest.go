@@ -1,12 +1,14 @@
 package bridge
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/bluenviron/gortmplib"
@@ -91,10 +93,26 @@ func (s *Server) handleRTMP(conn net.Conn) {
 }
 
 // pusher is an RTMP publisher's session in the room: the room can only end it.
-type pusher struct{ conn net.Conn }
+// Its connection changes when it reconnects within the grace period.
+type pusher struct {
+	mu   sync.Mutex // guards conn
+	conn net.Conn
+}
 
 func (p *pusher) Notify(room.Event) {}
-func (p *pusher) Kick(string)       { _ = p.conn.Close() }
+
+func (p *pusher) Kick(string) {
+	p.mu.Lock()
+	c := p.conn
+	p.mu.Unlock()
+	_ = c.Close()
+}
+
+func (p *pusher) setConn(c net.Conn) {
+	p.mu.Lock()
+	p.conn = c
+	p.mu.Unlock()
+}
 
 // ingest makes an RTMP push a room member whose tracks every browser receives.
 // It reads RTMP messages itself rather than through gortmplib's Reader, which
@@ -109,24 +127,38 @@ func (s *Server) ingest(conn net.Conn, sc *gortmplib.ServerConn, ref streamRef, 
 		_ = sc.RejectAction()
 		return fmt.Errorf("publish refused: %w", err)
 	}
-	// A mini-program that joined over signaling publishes under its member; a
-	// bare pusher (ffmpeg, OBS) becomes a member of its own.
+	// A push that reconnects within the grace period continues the member and
+	// tracks of the one that ended. Otherwise a mini-program that joined over
+	// signaling publishes under its member, and a bare pusher (ffmpeg, OBS)
+	// becomes a member of its own.
 	var sess room.Session
-	if _, err := s.opts.Rooms.Kind(ref.Room, ref.User); err != nil {
-		p := &pusher{conn: conn}
+	var p *pusher
+	var in *ingestStream
+	if pp := s.unpark(ref); pp != nil {
+		in, p, sess = pp.in, pp.p, pp.in.sess
+		if p != nil {
+			p.setConn(conn)
+		}
+		in.log, in.priv = log, priv
+		in.rebase(time.Since(pp.at))
+		log.Info("rtmp: the pusher is back: its member and tracks continue", "after", time.Since(pp.at).Round(time.Millisecond))
+	} else if _, err := s.opts.Rooms.Kind(ref.Room, ref.User); err != nil {
+		p = &pusher{conn: conn}
 		if _, err := s.opts.Rooms.Enter(room.EnterRequest{Room: ref.Room, UserID: ref.User, Kind: room.KindRTMP,
 			Privileges: priv, Session: p, Create: s.opts.OpenLogin || priv&auth.PrivCreate != 0}); err != nil {
 			_ = sc.RejectAction()
 			return fmt.Errorf("enter room: %w", err)
 		}
 		sess = p
-		defer func() { _ = s.opts.Rooms.Leave(ref.Room, ref.User, p, room.ReasonLeft) }()
 	}
+	if in == nil {
+		in = &ingestStream{s: s, ref: ref, sess: sess, log: log, priv: priv, warned: map[string]bool{}}
+	}
+	// However it ends, the member and tracks wait out the grace period.
+	defer s.park(ref, in, p)
 	if err := sc.AcceptAction(); err != nil {
 		return fmt.Errorf("accept publish: %w", err)
 	}
-	in := &ingestStream{s: s, ref: ref, sess: sess, log: log, priv: priv, warned: map[string]bool{}}
-	defer in.close()
 	log.Info("rtmp: publishing")
 	s.pushers.Add(1)
 	defer s.pushers.Add(-1)
@@ -167,8 +199,21 @@ type ingestStream struct {
 
 	audio   *sfu.Track
 	tc      AACToOpus
+	asc     []byte // the AudioSpecificConfig tc was made for
 	apkt    rtp.Packet
 	started bool
+
+	// After a reconnect the new stream's times start again: both tracks
+	// continue from where they stopped, advanced by the time in between.
+	gap              time.Duration
+	vRebase, aRebase bool
+	vOffset          uint32 // added to the stream's video times (90 kHz)
+}
+
+// rebase makes the next frames continue the tracks gap after their last.
+func (in *ingestStream) rebase(gap time.Duration) {
+	in.gap = gap
+	in.vRebase, in.aRebase = in.video != nil, in.started
 }
 
 func (in *ingestStream) warnOnce(key, msg string, args ...any) {
@@ -264,7 +309,12 @@ func (in *ingestStream) handleVideo(m *message.Video) error {
 		return nil
 	}
 	payloads := in.pay.Payload(rtpMTU, annexB(withParameterSets(au, in.params.sps, in.params.pps)))
-	in.vpkt.Timestamp = uint32(int64(m.DTS) * 90000 / int64(time.Second))
+	ts := uint32(int64(m.DTS) * 90000 / int64(time.Second))
+	if in.vRebase {
+		in.vOffset = in.vpkt.Timestamp + uint32(in.gap*90000/time.Second) - ts
+		in.vRebase = false
+	}
+	in.vpkt.Timestamp = ts + in.vOffset
 	for i, p := range payloads {
 		in.vpkt.SequenceNumber++
 		in.vpkt.Marker = i == len(payloads)-1
@@ -276,17 +326,28 @@ func (in *ingestStream) handleVideo(m *message.Video) error {
 
 func (in *ingestStream) handleAudio(m *message.Audio) error {
 	if m.AACType == message.AudioAACTypeConfig {
-		if in.tc != nil || m.AACConfig == nil {
-			return nil // a repeated sequence header
+		if m.AACConfig == nil {
+			return nil
 		}
 		asc, err := m.AACConfig.Marshal()
 		if err != nil {
 			return fmt.Errorf("%w: AudioSpecificConfig: %v", ErrUnsupported, err)
 		}
+		if in.tc != nil && bytes.Equal(asc, in.asc) {
+			return nil // a repeated sequence header (or the same after a reconnect)
+		}
+		if in.tc != nil { // a reconnect with other audio: a new decoder, the same track
+			in.tc.Close()
+			in.tc = nil
+		}
 		if in.tc, err = in.s.opts.Transcoders.NewAACToOpus(asc); err != nil {
 			return fmt.Errorf("audio transcoder: %w", err)
 		}
+		in.asc = asc
 		in.log.Info("rtmp: audio", "rate", m.AACConfig.SampleRate, "channels", m.AACConfig.ChannelCount)
+		if in.audio != nil {
+			return nil
+		}
 		if in.audio, err = in.publish(webrtc.RTPCodecTypeAudio, opusCapability); err != nil {
 			return err
 		}
@@ -301,6 +362,10 @@ func (in *ingestStream) handleAudio(m *message.Audio) error {
 	if !in.started { // Opus timestamps count samples from the first AAC frame's time
 		in.apkt.Timestamp = uint32(int64(m.DTS)*48000/int64(time.Second)) - opusFrame
 		in.started = true
+	}
+	if in.aRebase {
+		in.apkt.Timestamp += uint32(in.gap * 48000 / time.Second)
+		in.aRebase = false
 	}
 	out, err := in.tc.Convert(m.AU)
 	if err != nil {

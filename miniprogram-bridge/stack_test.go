@@ -108,6 +108,9 @@ func needFFmpeg(t *testing.T) {
 }
 
 // startStack runs everything with open_login off, so every stream needs a sig.
+// testPushGrace is the stack's grace for a pusher's reconnect (under its 3 s member timeout).
+const testPushGrace = 2 * time.Second
+
 func startStack(t *testing.T) *stack {
 	t.Helper()
 	opt := goleak.IgnoreCurrent()
@@ -135,7 +138,7 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	br := New(Options{Rooms: rooms, Issuer: issuer, Transcoders: FFmpegTranscoders{}, Logger: log})
+	br := New(Options{Rooms: rooms, Issuer: issuer, Transcoders: FFmpegTranscoders{}, Logger: log, PushGrace: testPushGrace})
 	port := rtmpLn.Addr().(*net.TCPAddr).Port
 	sig := signaling.New(signaling.Options{Config: cfg, Issuer: issuer, Rooms: rooms, Engine: engine, Logger: log,
 		StreamURLs: URLs{RTMPPort: port}})

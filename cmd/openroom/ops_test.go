@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -151,10 +152,12 @@ func TestDrainWithMembersLeavesNothingRunning(t *testing.T) {
 	got := map[string]bool{}
 	_ = ws.SetReadDeadline(time.Now().Add(runDeadline))
 	cancelled := false
+	var closeErr error
 	for {
 		var m map[string]any
 		if err := ws.ReadJSON(&m); err != nil {
-			break // the server closed the socket after the drain
+			closeErr = err // the server closed the socket after the drain
+			break
 		}
 		got[m["type"].(string)] = true
 		if m["type"] == "joined" && !cancelled {
@@ -162,10 +165,15 @@ func TestDrainWithMembersLeavesNothingRunning(t *testing.T) {
 			cancelled = true
 		}
 	}
-	for _, want := range []string{"joined", "going_away", "kicked"} {
+	for _, want := range []string{"joined", "going_away"} {
 		if !got[want] {
 			t.Errorf("messages: got %v; want %q among them", got, want)
 		}
+	}
+	// Not a kick: the close says "come back" (1012, service restart), so clients resume or rejoin.
+	var ce *websocket.CloseError
+	if !errors.As(closeErr, &ce) || ce.Code != websocket.CloseServiceRestart || got["kicked"] {
+		t.Errorf("close: got %v (kicked %v); want close code 1012 and no kick", closeErr, got["kicked"])
 	}
 	if code := waitCode(t, done, stderr); code != 0 {
 		t.Errorf("exit code: got %d; want 0", code)
