@@ -55,13 +55,13 @@ describe('session events', () => {
     const {im} = imRoom()
     im.length = 0
     w.socket.drop(1006)
-    jest.advanceTimersByTime(1000)
+    jest.advanceTimersByTime(2000)
     w.socket.fail()
     jest.advanceTimersByTime(2000)
     w.socket.open()
     w.socket.receive(JOINED)
     expect(im).toEqual([
-      {tag: 'connection_event', code: 1, detail: {status: 'reconnecting', tries: 1, delay: 1000}},
+      {tag: 'connection_event', code: 1, detail: {status: 'reconnecting', tries: 1, delay: 2000}},
       {tag: 'connection_event', code: 1, detail: {status: 'reconnecting', tries: 2, delay: 2000}},
       {tag: 'connection_event', code: 0, detail: {status: 'connected'}},
       {tag: 'login_event', code: 0, detail: {userID: 'alice_1', nickName: 'Alice', rejoined: true}},
@@ -77,7 +77,7 @@ describe('session events', () => {
     const b = imRoom()
     b.im.length = 0
     w.socket.drop(1006)
-    for (const ms of [1000, 2000, 4000]) {
+    for (const ms of [2000, 2000, 2000]) {
       jest.advanceTimersByTime(ms)
       w.socket.fail()
     }
@@ -158,7 +158,7 @@ describe('messages in', () => {
     w.socket.receive({type: 'chat_history', messages: [{id: 1, from: 'bob_1', text: 'a', time: 1}]})
     w.socket.receive({type: 'chat', id: 2, from: 'bob_1', text: 'b', time: 2})
     w.socket.drop(1006)
-    jest.advanceTimersByTime(1000)
+    jest.advanceTimersByTime(2000)
     w.socket.open()
     w.socket.receive(JOINED)
     im.length = 0
@@ -170,7 +170,7 @@ describe('messages in', () => {
     const {im} = imRoom()
     w.socket.receive({type: 'chat', id: 40, from: 'bob_1', text: 'old', time: 1})
     w.socket.drop(1006)
-    jest.advanceTimersByTime(1000)
+    jest.advanceTimersByTime(2000)
     w.socket.open()
     w.socket.receive(JOINED)
     im.length = 0
@@ -332,7 +332,7 @@ describe('messages out', () => {
     w.socket.drop(1006)
     expect(im[0]).toMatchObject({tag: 'error', code: -23, detail: {text: 'lost'}})
 
-    jest.advanceTimersByTime(1000)
+    jest.advanceTimersByTime(2000)
     w.socket.open()
     w.socket.receive(JOINED)
     const fail = jest.fn()

@@ -152,7 +152,6 @@ describe('errors', () => {
   test.each([
     [-1301, -4],
     [-1302, -5],
-    [-1307, -6],
   ])('pusher statechange %i -> RoomEvent error %i', async (pusherCode, roomCode) => {
     const {comp, events} = joinedRoom()
     h.pusher(comp).dispatchEvent('statechange', {detail: {code: pusherCode, message: 'x'}})
@@ -246,13 +245,13 @@ describe('heartbeat', () => {
 })
 
 describe('reconnect', () => {
-  test('a dropped socket reconnects after 1 s and joins again', async () => {
+  test('a dropped socket reconnects after 2 s and joins again (no resume token)', async () => {
     const {comp, events} = joinedRoom({template: '1v3'})
     await h.flush()
     w.socket.receive({type: 'userlist', userlist: [member('bob_1')]})
     w.socket.drop(1006)
     expect(comp.instance.data.state).toBe('reconnecting')
-    jest.advanceTimersByTime(999)
+    jest.advanceTimersByTime(1999)
     expect(wx.connectSocket).toHaveBeenCalledTimes(1)
     jest.advanceTimersByTime(1)
     expect(wx.connectSocket).toHaveBeenCalledTimes(2)
@@ -275,7 +274,7 @@ describe('reconnect', () => {
     const {comp} = joinedRoom()
     await h.flush()
     w.socket.drop(1006)
-    jest.advanceTimersByTime(1000)
+    jest.advanceTimersByTime(2000)
     w.socket.open()
     w.socket.receive({type: 'joined', room: '1234', roomID: 1234, userID: 'alice_1', members: [], pushURL: PUSH + '2'})
     await h.flush()
@@ -284,7 +283,7 @@ describe('reconnect', () => {
     expect(w.pusher.start).toHaveBeenCalledTimes(2)
   })
 
-  test('backoff 1 s, 2 s, 4 s; after 3 failed reconnects RoomEvent -9', () => {
+  test('3 tries 2 s apart (the legacy rule); after 3 failed reconnects RoomEvent -9', () => {
     const {events} = joinedRoom()
     w.socket.drop(1006)
     const at = []
@@ -298,7 +297,7 @@ describe('reconnect', () => {
       at.push(t)
       w.socket.fail()
     }
-    expect(at).toEqual([1000, 3000, 7000])
+    expect(at).toEqual([2000, 4000, 6000])
     expect(events[events.length - 1]).toEqual({
       tag: 'error',
       code: -9,
@@ -312,16 +311,18 @@ describe('reconnect', () => {
   test('the try counter starts again after a successful re-join', () => {
     const {events} = joinedRoom()
     w.socket.drop(1006)
-    jest.advanceTimersByTime(1000)
+    jest.advanceTimersByTime(2000)
     w.socket.fail()
     jest.advanceTimersByTime(2000)
     w.socket.open()
     w.socket.receive({type: 'joined', room: '1234', roomID: 1234, userID: 'alice_1', members: [], pushURL: PUSH})
     w.socket.drop(1006)
-    jest.advanceTimersByTime(999)
-    expect(wx.connectSocket).toHaveBeenCalledTimes(3)
-    jest.advanceTimersByTime(1) // 1 s again, not 4 s
+    jest.advanceTimersByTime(2000)
+    w.socket.fail()
+    jest.advanceTimersByTime(1999)
     expect(wx.connectSocket).toHaveBeenCalledTimes(4)
+    jest.advanceTimersByTime(1) // a third try: the count started again
+    expect(wx.connectSocket).toHaveBeenCalledTimes(5)
     expect(tags(events)).not.toContain('error -9')
   })
 
@@ -329,11 +330,11 @@ describe('reconnect', () => {
     const {inst, events} = h.renderRoom()
     inst.start()
     w.socket.fail()
-    jest.advanceTimersByTime(1000)
+    jest.advanceTimersByTime(2000)
     w.socket.fail()
     jest.advanceTimersByTime(2000)
     w.socket.fail()
-    jest.advanceTimersByTime(4000)
+    jest.advanceTimersByTime(2000)
     w.socket.fail()
     expect(wx.connectSocket).toHaveBeenCalledTimes(4)
     expect(tags(events)).toEqual(['error -9'])

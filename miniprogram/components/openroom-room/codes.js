@@ -33,7 +33,14 @@ const PUSHER_PERMISSION_ERRORS = {
 
 // Timers.
 const HEARTBEAT_MS = 7000
-const RECONNECT_DELAYS_MS = [1000, 2000, 4000] // one entry per reconnect try
+const RECONNECT_DELAYS_MS = [2000, 2000, 2000] // one entry per reconnect try: 3 tries, 2 s apart (legacy)
+const REPUSH_TRIES = 3 // <live-pusher>/<live-player> gave up (-1307/-2301): restart it this often, 2 s apart
+const REPUSH_DELAY_MS = 2000
+const PUSHER_PUSHING = 1002 // live-pusher: connected to the server, pushing
+const PUSHER_NETWORK_CHANGE = 1021 // live-pusher: the network type changed
+const PUSHER_GAVE_UP = -1307 // live-pusher: network lost, its own reconnects exhausted
+const PLAYER_PLAYING = 2004 // live-player: playback started
+const PLAYER_GAVE_UP = -2301 // live-player: network lost, its own reconnects exhausted
 const LOGIN_RETRIES = 3 // get_login_info: 1 try + 3 retries
 const LOGIN_RETRY_MS = 2000
 
@@ -171,6 +178,13 @@ module.exports = {
   PUSHER_PERMISSION_ERRORS,
   HEARTBEAT_MS,
   RECONNECT_DELAYS_MS,
+  REPUSH_TRIES,
+  REPUSH_DELAY_MS,
+  PUSHER_PUSHING,
+  PUSHER_NETWORK_CHANGE,
+  PUSHER_GAVE_UP,
+  PLAYER_PLAYING,
+  PLAYER_GAVE_UP,
   LOGIN_RETRIES,
   LOGIN_RETRY_MS,
   IM,

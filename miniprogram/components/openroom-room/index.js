@@ -106,6 +106,11 @@ Component({
         lastChatID: 0, // newest chat id reported, so a re-join's chat_history is not reported twice
         pending: [], // sent chat messages waiting for the server's copy or error
         names: {}, // userID -> nickName, for group_system_notifys
+        resumeToken: '', // from joined/resumed: a new socket takes the membership over with it
+        lastSeq: 0, // the highest seq of a server message handled
+        pushTries: 0, // pusher restarts since it last pushed
+        playTries: {}, // userID -> player restarts since it last played
+        onNetwork: null, // the wx.onNetworkStatusChange listener
       }
       this._s = s
       this.setData({state: 'starting', players: []})
@@ -120,6 +125,12 @@ Component({
       this._authorize(s, () => {
         this._login(s, () => this._connect(s))
       })
+      if (typeof wx.onNetworkStatusChange === 'function') {
+        s.onNetwork = (res) => {
+          if (this._s === s && !s.ended) this._networkChanged(s, res)
+        }
+        wx.onNetworkStatusChange(s.onNetwork)
+      }
     },
 
     // Leave the room and stop pushing and playing. RoomEvent 'left' (1019) when it was in one.
@@ -193,6 +204,18 @@ Component({
       const d = (e && e.detail) || {}
       const code = Number(d.code)
       this._log('pusher state', code, d.message)
+      const s = this._s
+      if (s && !s.ended) {
+        if (code === codes.PUSHER_PUSHING) s.pushTries = 0
+        if (code === codes.PUSHER_NETWORK_CHANGE) this._networkChanged(s, {pusherCode: code})
+        // The pusher gave up on its own reconnects: push again, 3 times 2 s apart, then -6.
+        if (code === codes.PUSHER_GAVE_UP && s.pushTries < codes.REPUSH_TRIES) {
+          s.pushTries++
+          this._emit('pusher', code, {message: d.message || '', retry: s.pushTries})
+          this._repush(s, codes.REPUSH_DELAY_MS)
+          return
+        }
+      }
       const err = codes.PUSHER_STATE_ERRORS[String(code)]
       if (err) {
         this._emit('error', err, {pusherCode: code, message: d.message || ''})
@@ -219,7 +242,22 @@ Component({
       const target = (e && (e.currentTarget || e.target)) || {}
       const ds = target.dataset || {}
       const userID = ds.userId || ds.userid || String(target.id || '').replace(/^player-/, '')
-      this._emit('player', Number(d.code), {userID, message: d.message || ''})
+      const code = Number(d.code)
+      this._emit('player', code, {userID, message: d.message || ''})
+      const s = this._s
+      if (!s || s.ended || !userID) return
+      if (code === codes.PLAYER_PLAYING) s.playTries[userID] = 0
+      // The player gave up on its own reconnects: play again, 3 times 2 s apart.
+      if (code === codes.PLAYER_GAVE_UP && (s.playTries[userID] || 0) < codes.REPUSH_TRIES) {
+        s.playTries[userID] = (s.playTries[userID] || 0) + 1
+        this._later(s, () => {
+          if (!this.data.players.some((p) => String(p.userID) === userID)) return
+          const ctx = wx.createLivePlayerContext('player-' + userID, this)
+          if (!ctx) return
+          ctx.stop({})
+          ctx.play({fail: (err) => this._log('player restart failed', userID, err)})
+        }, codes.REPUSH_DELAY_MS)
+      }
     },
 
     // ------------------------------------------------------------------ internals
@@ -312,6 +350,8 @@ Component({
         url,
         log: (...a) => this._log('signal', ...a),
         joinMessage: () => this._joinMessage(s),
+        resumeMessage: () =>
+          s.resumeToken ? {type: 'resume', room: this._roomName(), resumeToken: s.resumeToken, lastSeq: s.lastSeq} : null,
         onOpen: () => {
           if (this._s === s && !s.ended) this._imConnection(s, 'connected')
         },
@@ -347,9 +387,17 @@ Component({
     },
 
     _onMessage(s, msg) {
+      if (typeof msg.seq === 'number' && msg.seq > s.lastSeq) s.lastSeq = msg.seq
       switch (msg.type) {
         case 'joined':
           this._onJoined(s, msg)
+          break
+        case 'resumed':
+          // The server kept our membership: nobody saw us go; what we missed is replayed.
+          if (msg.resumeToken) s.resumeToken = String(msg.resumeToken)
+          s.inRoom = true
+          this.setData({state: 'joined'})
+          this._log('resumed after seq', msg.lastSeq)
           break
         case 'userlist':
           s.userlist = Array.isArray(msg.userlist) ? msg.userlist : []
@@ -393,6 +441,7 @@ Component({
       const first = !s.joined
       s.joined = true
       s.inRoom = true
+      s.resumeToken = msg.resumeToken ? String(msg.resumeToken) : ''
       ;(msg.members || []).forEach((m) => this._rememberName(s, m))
       if (msg.userID != null) s.selfID = String(msg.userID)
       const pushURL = msg.pushURL || ''
@@ -424,6 +473,15 @@ Component({
     },
 
     _onServerError(s, msg) {
+      if (msg.ref === 'resume') {
+        // The server no longer has our membership (it restarted, or we were away too
+        // long): enter again the normal way, on the same socket.
+        this._log('resume refused, joining again:', msg.message)
+        s.resumeToken = ''
+        s.lastSeq = 0
+        if (s.signal) s.signal.send(this._joinMessage(s))
+        return
+      }
       const detail = {serverCode: msg.code, message: msg.message || '', ref: msg.ref}
       if (s.joined && msg.ref === 'chat') {
         this._onChatError(s, msg)
@@ -466,6 +524,8 @@ Component({
       s.inRoom = false
       s.timers.forEach((t) => clearTimeout(t))
       s.timers = []
+      if (s.onNetwork && typeof wx.offNetworkStatusChange === 'function') wx.offNetworkStatusChange(s.onNetwork)
+      s.onNetwork = null
       this._failPending(s, codes.IM_ERR_NO_ANSWER, 'left the room before the server confirmed the message')
       if (s.imConn === 'connected' || s.imConn === 'reconnecting') this._imConnection(s, 'disconnected')
       if (s.signal) s.signal.close(1000, 'leave')
@@ -473,6 +533,28 @@ Component({
       this._eachPlayer((ctx) => ctx.stop({}))
       if (!keepEnded) this._s = null
       this.setData({pushURL: '', players: []})
+    },
+
+    // The network changed (Wi-Fi <-> 4G, or back online; pusher code 1021): the socket
+    // reconnects at once and resumes the membership, and the pusher pushes again (the bridge
+    // keeps its tracks for a few seconds, so the others see no leave and join).
+    _networkChanged(s, info) {
+      if (!s.joined || s.ended) return
+      if (info && info.isConnected === false) return // offline: the next change brings us back
+      this._log('network changed', info)
+      if (s.signal) s.signal.reconnectNow()
+      this._repush(s, 0)
+    },
+
+    // Restarts <live-pusher> after delay ms (same pushURL).
+    _repush(s, delay) {
+      if (!this.data.pushURL) return
+      this._later(s, () => {
+        if (this._s !== s || s.ended || !this.data.pushURL) return
+        this._log('pushing again')
+        this._pusher().stop({})
+        this._pusher().start({fail: (e) => this._log('pusher restart failed', e)})
+      }, delay)
     },
 
     _renderPlayers() {

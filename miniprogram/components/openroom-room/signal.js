@@ -1,10 +1,12 @@
 // The signaling socket of <openroom-room>: one wx SocketTask at a time, a heartbeat every
-// 7 s while it is open, `join` sent on every open, and reconnects with backoff
-// (1 s, 2 s, 4 s) when it drops. The counter of tries is reset by each `joined`.
+// 7 s while it is open, `resume` (when the server gave a token) or `join` sent on every
+// open, and reconnects when it drops: 3 tries, 2 s apart (the legacy component's rule).
+// The counter of tries is reset by each `joined` or `resumed`.
 //
 //   const s = new Signal({
 //     url,                 // wss://host/ws
 //     joinMessage(),       // -> the join object to send on each open
+//     resumeMessage(),     // -> the resume object to send instead, or null
 //     onOpen(),            // the socket opened (before `join` is sent)
 //     onMessage(msg),      // every parsed server message
 //     onReconnecting(try, delayMs),
@@ -59,7 +61,8 @@ Signal.prototype.connect = function () {
     self._startHeartbeat()
     if (self.opts.onOpen) self.opts.onOpen()
     if (self.task !== task) return // onOpen may close the socket
-    self.send(self.opts.joinMessage())
+    const resume = self.opts.resumeMessage ? self.opts.resumeMessage() : null
+    self.send(resume || self.opts.joinMessage())
   })
   task.onMessage(function (res) {
     if (self.task !== task || done) return
@@ -71,7 +74,7 @@ Signal.prototype.connect = function () {
       return
     }
     if (!msg || typeof msg !== 'object') return
-    if (msg.type === 'joined') self.tries = 0
+    if (msg.type === 'joined' || msg.type === 'resumed') self.tries = 0
     self.opts.onMessage(msg)
   })
   task.onError(function (err) {
@@ -97,6 +100,27 @@ Signal.prototype.send = function (obj) {
     },
   })
   return true
+}
+
+// The network changed: the current socket may be bound to an address that is gone.
+// Drop it and connect again at once (the session is resumed).
+Signal.prototype.reconnectNow = function () {
+  if (this.closed) return
+  this._stopHeartbeat()
+  if (this.retryTimer) clearTimeout(this.retryTimer)
+  this.retryTimer = null
+  const task = this.task
+  this.task = null
+  this.isOpen = false
+  if (task) {
+    try {
+      task.close({code: 1000, reason: 'network changed'})
+    } catch (e) {
+      // already closed
+    }
+  }
+  this.log('reconnecting at once: network changed')
+  this.connect()
 }
 
 // Intentional close: no reconnect. Safe to call more than once.
