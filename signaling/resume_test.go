@@ -260,3 +260,15 @@ func TestSessionBacklog(t *testing.T) {
 		}
 	}
 }
+
+func TestResumeWhileDraining(t *testing.T) {
+	noLeaks(t)
+	ts := startServer(t, false, nil)
+	alice := dial(t, ts)
+	token := alice.join(ts, "d", "alice")["resumeToken"].(string)
+	alice.drop()
+	ts.Server.Drain(time.Second)
+	again := dial(t, ts)
+	again.resume(token, 0)
+	again.expectError(CodeShuttingDown, "shutting down")
+}

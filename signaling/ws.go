@@ -554,6 +554,11 @@ func (c *conn) resume(m *inMsg) {
 		c.fail("resume", missing("resumeToken (from joined or resumed)"))
 		return
 	}
+	if c.srv.Draining() { // the session ends with this process: resume on the next one (which will say 4011)
+		c.out(map[string]any{"type": "error", "code": CodeShuttingDown, "ref": "resume",
+			"message": "server is shutting down: resume again in a moment (another instance, or this one after its restart)"})
+		return
+	}
 	fail := func(err error) {
 		c.out(map[string]any{"type": "error", "code": CodeResumeFailed, "ref": "resume",
 			"message": fmt.Sprintf("%v: join again", err)})

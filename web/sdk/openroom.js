@@ -179,6 +179,11 @@ const ICE_RESTART_AFTER_MS = 500;
 const ICE_RESTART_MIN_GAP_MS = 3000;
 /** A socket that does not answer a heartbeat within this long is taken for dead. */
 const SOCKET_PROBE_MS = 3000;
+/** A connection that received nothing for this long has lost its path. */
+const LIVENESS_MS = 2500;
+const LIVENESS_CHECK_MS = 500;
+/** ... for a connection that got only sparse traffic (keepalives) before. */
+const LIVENESS_IDLE_MS = 6000;
 /** Adaptive stream: track_settings go out this long after the last change... */
 const SETTINGS_DEBOUNCE_MS = 250;
 /** ...but never later than this after the first one, even while a tile keeps resizing. */
@@ -464,6 +469,8 @@ export class Room {
     this._restartAll = false;
     /** @type {ReturnType<typeof setTimeout>|null} */
     this._probeTimer = null;
+    /** @type {ReturnType<typeof setInterval>|null} */
+    this._liveTimer = null;
     /** What join() was called with, to join again after the server lost our session. @type {JoinOptions|null} */
     this._joinOpts = null;
     /** @type {{resolve:(m:any)=>void, reject:(e:Error)=>void}|null} */
@@ -1102,7 +1109,7 @@ export class Room {
         } catch {
           return;
         }
-        if (msg?.type === 'error' && msg.ref === 'resume') return settle('expired');
+        if (msg?.type === 'error' && msg.ref === 'resume') return settle(msg.code === CODE_SHUTTING_DOWN ? 'retry' : 'expired');
         if (msg?.type !== 'resumed') return;
         settle('resumed');
         // From here on this is the room's socket: what follows is the replay.
@@ -1182,10 +1189,55 @@ export class Room {
     }
   }
 
+  /**
+   * Watches that packets still arrive on each connection's selected path: the
+   * server sends something every few hundred ms (media, RTCP, transport-cc
+   * feedback, ICE keepalives), so LIVENESS_MS of silence means the path is gone
+   * (a network change), seconds before the browser calls it `disconnected`.
+   */
+  _startLiveness() {
+    if (this._liveTimer) clearInterval(this._liveTimer);
+    /** @type {WeakMap<RTCPeerConnection, {packets:number, at:number, busy:number}>} */
+    const seen = new WeakMap();
+    this._liveTimer = setInterval(async () => {
+      for (const side of [this._pub, this._sub]) {
+        if (!side) continue;
+        const pc = side.pc;
+        if ((pc.connectionState ?? pc.iceConnectionState) !== 'connected') {
+          seen.delete(pc);
+          continue;
+        }
+        let packets = -1; // bytes, in fact: what the transport received
+        try {
+          (await pc.getStats()).forEach((r) => {
+            if (r.type === 'transport' && typeof r.bytesReceived === 'number') packets = Math.max(packets, r.bytesReceived);
+          });
+        } catch {
+          continue;
+        }
+        if (packets < 0 || side !== this._pub && side !== this._sub) continue;
+        const now = Date.now();
+        const last = seen.get(pc);
+        // busy counts the checks in a row that saw traffic: a connection that had
+        // some at every check (media, RTCP, feedback) and then none for LIVENESS_MS
+        // has lost its path; one that only gets keepalives (every 2 s) is given longer.
+        if (!last || packets !== last.packets) {
+          const busy = last && now - last.at <= LIVENESS_CHECK_MS * 2 ? Math.min(last.busy + 1, 100) : 0;
+          seen.set(pc, { packets, at: now, busy });
+        } else if (now - last.at >= (last.busy >= 4 ? LIVENESS_MS : LIVENESS_IDLE_MS)) {
+          seen.delete(pc);
+          this._recoverMedia(`${side.target}: nothing received for ${now - last.at} ms`, true);
+        }
+      }
+    }, LIVENESS_CHECK_MS);
+  }
+
   /** Closes the socket and the peer connections; keeps camera, microphone and members. */
   _dropConnection() {
     if (this._heartbeat) clearInterval(this._heartbeat);
     this._heartbeat = null;
+    if (this._liveTimer) clearInterval(this._liveTimer);
+    this._liveTimer = null;
     if (this._probeTimer) clearTimeout(this._probeTimer);
     this._probeTimer = null;
     const ws = this._ws;
@@ -1693,6 +1745,7 @@ export class Room {
     }
 
     this._heartbeat = setInterval(() => this._probeSocket(), HEARTBEAT_MS);
+    this._startLiveness();
     this._startAdaptive();
     this._setState('connected');
     waiter.resolve(msg);
@@ -1813,7 +1866,7 @@ export class Room {
     if (!this._ws) return; // a resume runs: it restarts ICE when it is done
     const now = Date.now();
     if (now - this._renewedAt < ICE_RESTART_MIN_GAP_MS) {
-      this._afterResume(); // the socket is fresh: restart ICE over it
+      this._restartBroken(all, false); // the socket is fresh: restart ICE over it
       return;
     }
     this._renewedAt = now;
@@ -1867,11 +1920,21 @@ export class Room {
     }
     const all = this._restartAll;
     this._restartAll = false;
+    this._restartBroken(all, true);
+  }
+
+  /**
+   * Restarts ICE on the connections that are down (all of them with `all`);
+   * `now` ignores the per-connection gap (what was sent before a resume is lost).
+   * @param {boolean} all
+   * @param {boolean} now
+   */
+  _restartBroken(all, now) {
     for (const side of [this._pub, this._sub]) {
       if (!side) continue;
       const st = side.pc.connectionState ?? side.pc.iceConnectionState;
       if (all || st === 'disconnected' || st === 'failed') {
-        side.restartedAt = 0;
+        if (now) side.restartedAt = 0;
         this._restartIce(side, all ? 'network change' : st);
       }
     }

@@ -17,6 +17,7 @@ const CODE_KICKED = 4000
 
 // Server error code that means "room full".
 const SERVER_ROOM_FULL = 5001
+const SERVER_SHUTTING_DOWN = 5003
 
 // <live-pusher bindstatechange> codes that end up as RoomEvent errors.
 const PUSHER_STATE_ERRORS = {
@@ -174,6 +175,7 @@ module.exports = {
   CODE_USERLIST,
   CODE_KICKED,
   SERVER_ROOM_FULL,
+  SERVER_SHUTTING_DOWN,
   PUSHER_STATE_ERRORS,
   PUSHER_PERMISSION_ERRORS,
   HEARTBEAT_MS,

@@ -473,6 +473,10 @@ Component({
     },
 
     _onServerError(s, msg) {
+      if (msg.ref === 'resume' && msg.code === codes.SERVER_SHUTTING_DOWN) {
+        this._log('resume: the server is shutting down; the next socket tries again')
+        return
+      }
       if (msg.ref === 'resume') {
         // The server no longer has our membership (it restarted, or we were away too
         // long): enter again the normal way, on the same socket.
