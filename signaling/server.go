@@ -104,7 +104,7 @@ func (s *Server) Drain(within time.Duration) {
 	s.conns.mu.Lock()
 	defer s.conns.mu.Unlock()
 	for c := range s.conns.m {
-		c.out(map[string]any{"type": "going_away", "reason": "server shutting down", "within": within.Milliseconds()})
+		c.out(map[string]any{"type": "going_away", "reason": "server shutting down", "within": within.Milliseconds(), "reconnect": true})
 	}
 }
 

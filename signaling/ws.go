@@ -782,4 +782,9 @@ func (c *session) mediaState(target string, s webrtc.PeerConnectionState) {
 	}
 	c.stateMu.Unlock()
 	c.srv.rooms.SetState(c.room, c.userID, c, worst)
+	if s == webrtc.PeerConnectionStateDisconnected || s == webrtc.PeerConnectionStateFailed {
+		// Consent failed on our side (the client's uplink may be gone while its
+		// downlink works): the client restarts ICE on that connection.
+		c.out(map[string]any{"type": "media_lost", "target": target, "state": s.String()})
+	}
 }

@@ -1652,6 +1652,13 @@ export class Room {
       case 'kicked':
         this._onKicked(msg);
         return;
+      case 'media_lost': {
+        // The server stopped hearing from one of our connections (consent failed on its
+        // side): our socket works, so restart ICE on it at once.
+        const side = msg.target === 'publisher' ? this._pub : msg.target === 'subscriber' ? this._sub : null;
+        if (side) this._restartIce(side, `the server lost it (${msg.state ?? 'disconnected'})`);
+        return;
+      }
       case 'going_away':
         this._emit('goingaway', { reason: String(msg.reason ?? 'server going away'), within: Number(msg.within) || 0 });
         return;
