@@ -114,22 +114,8 @@ func noLeaks(t *testing.T) {
 func TestICERestart(t *testing.T) {
 	noLeaks(t)
 	ts := startServer(t, true, nil)
-	api, err := testclient.API()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	alice, err := testclient.Join(ctx, api, testclient.Options{URL: ts.URL, Room: "ice", UserSig: ts.userSig(t, "alice"), Publish: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer alice.Close()
-	bob, err := testclient.Join(ctx, api, testclient.Options{URL: ts.URL, Room: "ice", UserSig: ts.userSig(t, "bob")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bob.Close()
+	joinMedia(t, ts, "ice", "alice", true) // publishes what bob receives
+	bob := joinMedia(t, ts, "ice", "bob", false)
 	eventually(t, 20*time.Second, "bob receiving alice", func() bool { return bob.Received("alice", "video") > 10 })
 	ufrags := func() []string {
 		var out []string
@@ -167,4 +153,21 @@ func TestICERestart(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// joinMedia joins a pion member (publishing when asked); it is closed at cleanup.
+func joinMedia(t *testing.T, ts *testServer, roomName, user string, publish bool) *testclient.Client {
+	t.Helper()
+	api, err := testclient.API()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := testclient.Join(ctx, api, testclient.Options{URL: ts.URL, Room: roomName, UserSig: ts.userSig(t, user), Publish: publish})
+	if err != nil {
+		t.Fatalf("join %s: %v", user, err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }

@@ -106,19 +106,7 @@ Signal.prototype.send = function (obj) {
 // Drop it and connect again at once (the session is resumed).
 Signal.prototype.reconnectNow = function () {
   if (this.closed) return
-  this._stopHeartbeat()
-  if (this.retryTimer) clearTimeout(this.retryTimer)
-  this.retryTimer = null
-  const task = this.task
-  this.task = null
-  this.isOpen = false
-  if (task) {
-    try {
-      task.close({code: 1000, reason: 'network changed'})
-    } catch (e) {
-      // already closed
-    }
-  }
+  this._closeTask(1000, 'network changed')
   this.log('reconnecting at once: network changed')
   this.connect()
 }
@@ -126,6 +114,11 @@ Signal.prototype.reconnectNow = function () {
 // Intentional close: no reconnect. Safe to call more than once.
 Signal.prototype.close = function (code, reason) {
   this.closed = true
+  this._closeTask(code || 1000, reason || 'bye')
+}
+
+// Closes the current task (its events are ignored from now on) and stops the timers.
+Signal.prototype._closeTask = function (code, reason) {
   this._stopHeartbeat()
   if (this.retryTimer) clearTimeout(this.retryTimer)
   this.retryTimer = null
@@ -134,7 +127,7 @@ Signal.prototype.close = function (code, reason) {
   this.isOpen = false
   if (task) {
     try {
-      task.close({code: code || 1000, reason: reason || 'bye'})
+      task.close({code, reason})
     } catch (e) {
       // already closed
     }
