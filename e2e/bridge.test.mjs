@@ -720,3 +720,47 @@ test('bare rtmp pusher (key from `openroom token`) stays in the room past the me
     }),
   );
 });
+
+// Issue 11: <live-pusher> reconnects by itself after a network blip. Within the bridge's
+// grace period (5 s) the browsers must not see the pusher go: no track_unpublished, no
+// member_left, the tile stays, and its video decodes again on the same track.
+test('rtmp pusher that drops and reconnects within the grace period is never seen leaving', { timeout: 90_000 }, async (t) => {
+  const s = await bridgeSetup(t);
+  await s.run(() =>
+    withDeadline(85_000, 'pusher reconnect', async () => {
+      const room = uniqueRoom('repush');
+      const b1 = await s.member(room, 'b1', { recordMessages: true });
+      const pusher = await s.legacy(room, 'pusher1');
+      const first = s.push(room, pusher.userID, pusher.key);
+      await waitForTiles(b1.page, ['pusher1'], 20_000);
+      await assertVideoDecodes(b1.page, ['pusher1'], { label: 'b1 receiving pusher1' });
+
+      let tileGone = false;
+      let watching = true;
+      const watch = (async () => {
+        while (watching) {
+          if ((await tileCount(b1.page, 'pusher1').catch(() => 1)) < 1) tileGone = true;
+          await sleep(200);
+        }
+      })();
+      const cutAt = Date.now();
+      await first.stop(); // the connection just ends
+      await sleep(1000);
+      s.push(room, pusher.userID, pusher.key);
+      await assertVideoDecodes(b1.page, ['pusher1'], { label: 'b1 receiving pusher1 after its reconnect', timeout: 20_000 });
+      const backAfter = Date.now() - cutAt;
+      await sleep(6000); // past the grace period: nothing may come late either
+      watching = false;
+      await watch;
+
+      const seen = b1.messages
+        .map((x) => x.msg)
+        .filter((m) => (m?.type === 'track_unpublished' || m?.type === 'member_left' || m?.type === 'track_published') && m.userID === 'pusher1');
+      console.log(`rtmp pusher reconnect: decoding again ${backAfter} ms after the push was cut; b1 saw ${JSON.stringify(seen.map((m) => m.type))}`);
+      assert.deepEqual(seen.filter((m) => m.type !== 'track_published').map((m) => m.type), [], 'b1 saw the pusher go');
+      assert.equal(seen.filter((m) => m.type === 'track_published').length, 2, 'b1 saw new tracks (want the first two only)');
+      assert.equal(tileGone, false, "pusher1's tile disappeared at b1");
+      assert.match(s.server.logs(), /the pusher is back/);
+    }),
+  );
+});
