@@ -57,6 +57,10 @@ type Config struct {
 	// RTMPURL is the public base of RTMP URLs handed to mini-programs, e.g.
 	// "rtmp://rooms.example.com:1935". Default "" (rtmp://{host the client used}:{rtmp port}).
 	RTMPURL string `yaml:"rtmp_url"`
+	// RTMPPushGrace keeps an RTMP pusher's member and tracks this long after its
+	// connection ends, so a pusher that reconnects (live-pusher after a network blip)
+	// is not seen leaving and joining. At most member_timeout; 0 turns it off. Default 5s.
+	RTMPPushGrace time.Duration `yaml:"rtmp_push_grace"`
 	// FLVURL is the public base of HTTP-FLV URLs, e.g. "https://rooms.example.com"
 	// (WeChat requires HTTPS on a registered domain). Default "" (http://{host the client used}).
 	FLVURL string `yaml:"flv_url"`
@@ -155,6 +159,7 @@ func Default() Config {
 		TLSRedirect:    true,
 		RTCPort:        7882,
 		RTMP:           ":1935",
+		RTMPPushGrace:  5 * time.Second,
 		OpenLogin:      true,
 		SDKAppID:       1400000000,
 		TokenTTL:       24 * time.Hour,
@@ -381,6 +386,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return bad("log_format %q: want text or json", c.LogFormat)
+	}
+	if c.RTMPPushGrace < 0 || c.RTMPPushGrace > time.Minute {
+		return bad("rtmp_push_grace %v: want 0 (off) to 1m", c.RTMPPushGrace)
 	}
 	if c.Drain < 0 || c.Drain > 10*time.Minute {
 		return bad("drain %v: want 0 to 10m", c.Drain)

@@ -64,6 +64,7 @@ func newFlagSet(stderr io.Writer, c *config.Config, file *string) *flag.FlagSet 
 	fs.IntVar(&c.RTCPort, "rtc-port", c.RTCPort, "UDP port for WebRTC")
 	fs.StringVar(&c.NodeIP, "node-ip", c.NodeIP, "IP announced in ICE candidates")
 	fs.StringVar(&c.RTMP, "rtmp", c.RTMP, "RTMP listen address (mini-program bridge)")
+	fs.DurationVar(&c.RTMPPushGrace, "rtmp-push-grace", c.RTMPPushGrace, "how long a pusher's member and tracks wait for it to reconnect (0: off)")
 	fs.StringVar(&c.Secret, "secret", c.Secret, "token secret")
 	fs.BoolVar(&c.OpenLogin, "open-login", c.OpenLogin, "anyone may get tokens")
 	fs.IntVar(&c.RoomCapacity, "room-capacity", c.RoomCapacity, "members per room")

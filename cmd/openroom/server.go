@@ -133,8 +133,12 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 			a.closeListeners()
 			return nil, fmt.Errorf("rtmp %s: %w (pick another with --rtmp, or --rtmp \"\" to disable the mini-program bridge)", cfg.RTMP, err)
 		}
+		grace := cfg.RTMPPushGrace
+		if grace == 0 {
+			grace = -1 // the bridge's "none"
+		}
 		a.bridge = bridge.New(bridge.Options{Rooms: a.rooms, Issuer: issuer, Transcoders: bridge.FFmpegTranscoders{},
-			OpenLogin: cfg.OpenLogin, Logger: log})
+			OpenLogin: cfg.OpenLogin, Logger: log, PushGrace: grace})
 		urls = bridge.URLs{RTMPBase: cfg.RTMPURL, FLVBase: cfg.FLVURL, RTMPPort: a.rtmpLn.Addr().(*net.TCPAddr).Port}
 		a.mux.Handle("GET /live/{room}/{file}", a.bridge)
 	}
