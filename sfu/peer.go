@@ -130,6 +130,7 @@ type Peer struct {
 	// subConnected is set once the subscriber connection carries media; keyframes
 	// asked for before that would arrive before SRTP is up and be dropped.
 	subConnected atomic.Bool
+	subBroken    atomic.Bool // the subscriber connection went disconnected/failed since it was last connected
 
 	wgMu     sync.Mutex // guards wg.Add against Close's wg.Wait, and isClosed
 	isClosed bool
@@ -171,8 +172,17 @@ func (e *Engine) NewPeer(cfg PeerConfig) (*Peer, error) {
 		})
 		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 			p.log.Debug("connection state", "target", target, "state", s.String())
-			if target == TargetSubscriber && s == webrtc.PeerConnectionStateConnected && !p.subConnected.Swap(true) {
-				p.enqueue(p.requestKeyframes) // video starts within one keyframe of connecting
+			if target == TargetSubscriber {
+				switch s {
+				case webrtc.PeerConnectionStateConnected:
+					// Video starts within one keyframe of connecting, and of coming back
+					// after an outage (an ICE restart): the decoder lost packets meanwhile.
+					if !p.subConnected.Swap(true) || p.subBroken.Swap(false) {
+						p.enqueue(p.requestKeyframes)
+					}
+				case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed:
+					p.subBroken.Store(true)
+				}
 			}
 			if p.cfg.OnState != nil {
 				p.cfg.OnState(target, s)

@@ -32,6 +32,10 @@ type Client struct {
 	video  *webrtc.TrackLocalStaticRTP
 	audio  *webrtc.TrackLocalStaticRTP
 
+	candMu    sync.Mutex       // guards holdCands, heldCands
+	holdCands bool             // a subscriber answer is being made: candidates wait for it
+	heldCands []map[string]any // subscriber candidates waiting for the answer
+
 	mu       sync.Mutex               // guards received, msgs
 	received map[string]*atomic.Int64 // owner/kind -> packets
 	msgs     []map[string]any
@@ -89,9 +93,23 @@ func Join(ctx context.Context, api *webrtc.API, o Options) (*Client, error) {
 	for target, pc := range map[string]*webrtc.PeerConnection{"publisher": c.pub, "subscriber": c.sub} {
 		target := target
 		pc.OnICECandidate(func(ci *webrtc.ICECandidate) {
-			if ci != nil {
-				_ = c.Send(map[string]any{"type": "candidate", "target": target, "candidate": ci.ToJSON()})
+			if ci == nil {
+				return
 			}
+			msg := map[string]any{"type": "candidate", "target": target, "candidate": ci.ToJSON()}
+			if target == "subscriber" {
+				// Gathering starts in SetLocalDescription, before the answer is sent: a
+				// candidate must not overtake the answer (after an ICE restart the server
+				// would apply it to the old generation).
+				c.candMu.Lock()
+				if c.holdCands {
+					c.heldCands = append(c.heldCands, msg)
+					c.candMu.Unlock()
+					return
+				}
+				c.candMu.Unlock()
+			}
+			_ = c.Send(msg)
 		})
 	}
 	c.sub.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
@@ -260,6 +278,18 @@ func (c *Client) readLoop() {
 }
 
 func (c *Client) answerOffer(sdp string) {
+	c.candMu.Lock()
+	c.holdCands = true
+	c.candMu.Unlock()
+	defer func() { // the answer is out (or failed): the candidates follow it
+		c.candMu.Lock()
+		held := c.heldCands
+		c.holdCands, c.heldCands = false, nil
+		c.candMu.Unlock()
+		for _, m := range held {
+			_ = c.Send(m)
+		}
+	}()
 	if err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return
 	}
