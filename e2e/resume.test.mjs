@@ -11,7 +11,7 @@
 //   network change: alice's Chromium runs in a network namespace of its own (a veth pair,
 //   e2e/netshape.mjs); mid-call her address changes (10.97.0.2 -> 10.97.0.3, the old one
 //   removed): both sides decode each other again by ICE restart, with no second join
-//   (within 12 s; issue 11 asks 5 s, see the test).
+//   (3.5-4.8 s measured; held to 8 s, see the test).
 //
 //   server restart: kill -9 the server and start it again on the same ports: every tab
 //   decodes remote video again within 10 s of the new process listening, by itself (the
@@ -306,10 +306,10 @@ test('network change: a new address mid-call, media back by ICE restart, no rejo
     const joins = alice.messages.filter((x) => x.msg?.type === 'joined').length;
     console.log(`# media back after the address change: ${JSON.stringify(back)} ms; alice's pairs now from ${JSON.stringify(pairs)}; joined ${joins}x, resumed ${alice.messages.filter((x) => x.msg?.type === 'resumed').length}x`);
     assert.equal(joins, 1, 'alice joined again');
-    // Issue 11 asks for 5 s; measured 4.3-6.9 s alone on this 2-core machine and 7.3-7.9 s
-    // inside the full suite (the SDK sees the path silent after 2.5 s, resumes on a fresh
-    // socket and restarts ICE; the rest is ICE and the next keyframe). Held to 12 s so a
-    // loaded CI machine does not flake; the figure is printed.
-    for (const [name, ms] of Object.entries(back)) assert.ok(ms < 12_000, `${name}: media back ${ms} ms after the address change (want < 12 s)`);
+    // Issue 11 asks for 5 s: measured 3.5-4.8 s alone and 3.6-4.1 s inside the full suite on
+    // this 2-core machine (the SDK sees the path silent after 2.5 s, resumes on a fresh
+    // socket and restarts ICE; the server asks for keyframes as the connection comes back).
+    // Held to 8 s so a loaded CI machine does not flake; the figure is printed.
+    for (const [name, ms] of Object.entries(back)) assert.ok(ms < 8000, `${name}: media back ${ms} ms after the address change (want < 8 s)`);
   });
 });
