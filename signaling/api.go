@@ -292,7 +292,7 @@ func (s *Server) roomList(req *apiRequest) (apiResult, error) {
 		count = defaultListCnt
 	}
 	start := min(max(req.Index, 0), len(all))
-	end := min(start+count, len(all))
+	end := start + min(count, len(all)-start) // not start+count: a huge count would overflow
 	rooms := make([]apiResult, 0, end-start)
 	for _, r := range all[start:end] {
 		rooms = append(rooms, apiResult{"roomID": roomIDValue(r.Name), "roomInfo": r.Info, "memberCount": r.Members})

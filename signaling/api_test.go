@@ -71,6 +71,8 @@ func TestAPIOpenLogin(t *testing.T) {
 		{"members", "get_room_members", `{"roomID":` + rid + `}`, 0, []string{"members"}},
 		{"members no room", "get_room_members", `{"roomID":"nope"}`, 3, nil},
 		{"list", "get_room_list", `{"index":0,"count":10}`, 0, []string{"rooms"}},
+		{"list with a huge count", "get_room_list", `{"index":1,"count":9223372036854775807}`, 0, []string{"rooms", "total"}},
+		{"list past the end", "get_room_list", `{"index":9223372036854775807,"count":9223372036854775807}`, 0, []string{"rooms"}},
 		{"quit", "quit_room", `{"userID":"bob","roomID":` + rid + `}`, 0, nil},
 		{"quit twice", "quit_room", `{"userID":"bob","roomID":` + rid + `}`, 3, nil},
 		{"negative roomID", "enter_room", `{"userID":"bob","roomID":-1}`, 4001, nil},
