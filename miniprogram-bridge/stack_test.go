@@ -83,19 +83,8 @@ func (st *stack) userSig(t *testing.T, user string) string {
 // for every privilege; o adds what it publishes. It is closed when the test ends.
 func (st *stack) join(t *testing.T, roomName, user string, o testclient.Options) *testclient.Client {
 	t.Helper()
-	api, err := testclient.API()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	o.URL, o.Room, o.UserSig, o.RoomKey = st.HTTP, roomName, st.userSig(t, user), st.key(t, user, roomName, auth.PrivAll)
-	c, err := testclient.Join(ctx, api, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
+	return testclient.JoinTest(t, o)
 }
 
 func needFFmpeg(t *testing.T) {
@@ -107,10 +96,10 @@ func needFFmpeg(t *testing.T) {
 	}
 }
 
-// startStack runs everything with open_login off, so every stream needs a sig.
 // testPushGrace is the stack's grace for a pusher's reconnect (under its 3 s member timeout).
 const testPushGrace = 2 * time.Second
 
+// startStack runs everything with open_login off, so every stream needs a sig.
 func startStack(t *testing.T) *stack {
 	t.Helper()
 	opt := goleak.IgnoreCurrent()

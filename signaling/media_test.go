@@ -158,16 +158,5 @@ func TestICERestart(t *testing.T) {
 // joinMedia joins a pion member (publishing when asked); it is closed at cleanup.
 func joinMedia(t *testing.T, ts *testServer, roomName, user string, publish bool) *testclient.Client {
 	t.Helper()
-	api, err := testclient.API()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := testclient.Join(ctx, api, testclient.Options{URL: ts.URL, Room: roomName, UserSig: ts.userSig(t, user), Publish: publish})
-	if err != nil {
-		t.Fatalf("join %s: %v", user, err)
-	}
-	t.Cleanup(c.Close)
-	return c
+	return testclient.JoinTest(t, testclient.Options{URL: ts.URL, Room: roomName, UserSig: ts.userSig(t, user), Publish: publish})
 }
