@@ -685,7 +685,9 @@ export async function setup(t, { serverArgs = [] } = {}) {
     /** Runs fn; on failure, appends server and page logs to the error. */
     async run(fn) {
       try {
-        return await fn();
+        const out = await fn();
+        if (process.env.OPENROOM_E2E_VERBOSE) console.log(s.diagnostics());
+        return out;
       } catch (err) {
         appendToError(err, s.diagnostics());
         throw err;

@@ -130,7 +130,9 @@ type Peer struct {
 	// subConnected is set once the subscriber connection carries media; keyframes
 	// asked for before that would arrive before SRTP is up and be dropped.
 	subConnected atomic.Bool
-	subBroken    atomic.Bool // the subscriber connection went disconnected/failed since it was last connected
+	subBroken    atomic.Bool // the subscriber connection went disconnected/failed/connecting since it was last connected
+	pubConnected atomic.Bool // the publisher connection has been connected
+	pubBroken    atomic.Bool // ... and went disconnected/failed/connecting since
 
 	wgMu     sync.Mutex // guards wg.Add against Close's wg.Wait, and isClosed
 	isClosed bool
@@ -172,7 +174,8 @@ func (e *Engine) NewPeer(cfg PeerConfig) (*Peer, error) {
 		})
 		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 			p.log.Debug("connection state", "target", target, "state", s.String())
-			if target == TargetSubscriber {
+			switch target {
+			case TargetSubscriber:
 				switch s {
 				case webrtc.PeerConnectionStateConnected:
 					// Video starts within one keyframe of connecting, and of coming back
@@ -180,8 +183,28 @@ func (e *Engine) NewPeer(cfg PeerConfig) (*Peer, error) {
 					if !p.subConnected.Swap(true) || p.subBroken.Swap(false) {
 						p.enqueue(p.requestKeyframes)
 					}
-				case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed:
-					p.subBroken.Store(true)
+				case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateConnecting:
+					// Connecting again means an ICE restart: the client found its path
+					// dead (often before ICE itself says disconnected).
+					if p.subConnected.Load() {
+						p.subBroken.Store(true)
+					}
+				}
+			case TargetPublisher:
+				switch s {
+				case webrtc.PeerConnectionStateConnected:
+					// Back from an outage: what the subscribers decode lost packets
+					// that never reached us, so no NACK can mend it.
+					if p.pubBroken.Swap(false) {
+						p.goroutine(p.requestPublishedKeyframes)
+					}
+				case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateConnecting:
+					if p.pubConnected.Load() {
+						p.pubBroken.Store(true)
+					}
+				}
+				if s == webrtc.PeerConnectionStateConnected {
+					p.pubConnected.Store(true)
 				}
 			}
 			if p.cfg.OnState != nil {
@@ -437,6 +460,20 @@ func (p *Peer) unsubscribe(t *Track) {
 		p.log.Debug("remove track", "track", t.ID(), "err", err)
 	}
 	p.dirty = true
+}
+
+// requestPublishedKeyframes asks this client for a keyframe of every layer
+// of every track it publishes.
+func (p *Peer) requestPublishedKeyframes() {
+	p.pubMu.Lock()
+	tracks := make([]*Track, 0, len(p.published))
+	for _, pt := range p.published {
+		tracks = append(tracks, pt.track)
+	}
+	p.pubMu.Unlock()
+	for _, t := range tracks {
+		t.RequestKeyframe()
+	}
 }
 
 func (p *Peer) requestKeyframes() {

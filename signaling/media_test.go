@@ -114,7 +114,7 @@ func noLeaks(t *testing.T) {
 func TestICERestart(t *testing.T) {
 	noLeaks(t)
 	ts := startServer(t, true, nil)
-	joinMedia(t, ts, "ice", "alice", true) // publishes what bob receives
+	alice := joinMedia(t, ts, "ice", "alice", true) // publishes what bob receives
 	bob := joinMedia(t, ts, "ice", "bob", false)
 	eventually(t, 20*time.Second, "bob receiving alice", func() bool { return bob.Received("alice", "video") > 10 })
 	ufrags := func() []string {
@@ -133,6 +133,7 @@ func TestICERestart(t *testing.T) {
 		return out
 	}
 	before := ufrags()
+	plis := alice.KeyframeRequests()
 	if err := bob.Send(map[string]any{"type": "ice_restart", "target": "subscriber"}); err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +143,19 @@ func TestICERestart(t *testing.T) {
 	})
 	n := bob.Received("alice", "video")
 	eventually(t, 10*time.Second, "media after the restart", func() bool { return bob.Received("alice", "video") > n+20 })
+	// bob's decoder lost packets while his path was down: alice is asked for a keyframe.
+	eventually(t, 5*time.Second, "a keyframe request to alice after bob's restart", func() bool { return alice.KeyframeRequests() > plis })
+
+	// alice's network changes: her publisher offers with new credentials; her
+	// media reaches bob again and she is asked for a keyframe (what was lost on
+	// the way to the server cannot be mended by NACKs).
+	plis = alice.KeyframeRequests()
+	if err := alice.RestartPublisherICE(); err != nil {
+		t.Fatal(err)
+	}
+	n = bob.Received("alice", "video")
+	eventually(t, 10*time.Second, "media after alice's restart", func() bool { return bob.Received("alice", "video") > n+20 })
+	eventually(t, 5*time.Second, "a keyframe request to alice after her restart", func() bool { return alice.KeyframeRequests() > plis })
 	if err := bob.Send(map[string]any{"type": "ice_restart", "target": "publisher"}); err != nil {
 		t.Fatal(err)
 	}

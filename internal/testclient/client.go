@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -32,13 +33,15 @@ type Client struct {
 	video  *webrtc.TrackLocalStaticRTP
 	audio  *webrtc.TrackLocalStaticRTP
 
-	candMu    sync.Mutex       // guards holdCands, heldCands
-	holdCands bool             // a subscriber answer is being made: candidates wait for it
-	heldCands []map[string]any // subscriber candidates waiting for the answer
+	candMu    sync.Mutex                  // guards holdCands, heldCands
+	holdCands map[string]bool             // by target: an answer/offer is being made, candidates wait for it
+	heldCands map[string][]map[string]any // by target: candidates waiting for the description
 
 	mu       sync.Mutex               // guards received, msgs
 	received map[string]*atomic.Int64 // owner/kind -> packets
 	msgs     []map[string]any
+
+	keyframeRequests atomic.Int64 // PLIs and FIRs the server sent for our video
 
 	joined chan map[string]any
 	done   chan struct{}
@@ -82,7 +85,7 @@ func Join(ctx context.Context, api *webrtc.API, o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{ws: ws, received: map[string]*atomic.Int64{}, joined: make(chan map[string]any, 1),
+	c := &Client{ws: ws, received: map[string]*atomic.Int64{}, holdCands: map[string]bool{}, heldCands: map[string][]map[string]any{}, joined: make(chan map[string]any, 1),
 		done: make(chan struct{}), stop: make(chan struct{})}
 	if c.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		return nil, err
@@ -97,18 +100,16 @@ func Join(ctx context.Context, api *webrtc.API, o Options) (*Client, error) {
 				return
 			}
 			msg := map[string]any{"type": "candidate", "target": target, "candidate": ci.ToJSON()}
-			if target == "subscriber" {
-				// Gathering starts in SetLocalDescription, before the answer is sent: a
-				// candidate must not overtake the answer (after an ICE restart the server
-				// would apply it to the old generation).
-				c.candMu.Lock()
-				if c.holdCands {
-					c.heldCands = append(c.heldCands, msg)
-					c.candMu.Unlock()
-					return
-				}
+			// Gathering starts in SetLocalDescription, before the description is
+			// sent: a candidate must not overtake it (after an ICE restart the server
+			// would apply it to the old generation).
+			c.candMu.Lock()
+			if c.holdCands[target] {
+				c.heldCands[target] = append(c.heldCands[target], msg)
 				c.candMu.Unlock()
+				return
 			}
+			c.candMu.Unlock()
 			_ = c.Send(msg)
 		})
 	}
@@ -174,8 +175,13 @@ func (c *Client) publish(mime string) error {
 		return err
 	}
 	for _, t := range []webrtc.TrackLocal{c.video, c.audio} {
-		if _, err := c.pub.AddTransceiverFromTrack(t, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+		tr, err := c.pub.AddTransceiverFromTrack(t, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		if err != nil {
 			return err
+		}
+		if t == c.video {
+			c.wg.Add(1)
+			go c.countKeyframeRequests(tr.Sender())
 		}
 	}
 	offer, err := c.pub.CreateOffer(nil)
@@ -215,6 +221,26 @@ func (c *Client) pump() {
 			Payload: []byte{0x65, 0x88, 0x84, 0x00, 0x33, 0xff}})
 	}
 }
+
+// countKeyframeRequests reads the video sender's RTCP until the connection closes.
+func (c *Client) countKeyframeRequests(s *webrtc.RTPSender) {
+	defer c.wg.Done()
+	for {
+		pkts, _, err := s.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				c.keyframeRequests.Add(1)
+			}
+		}
+	}
+}
+
+// KeyframeRequests is how many PLIs and FIRs the server sent for our video.
+func (c *Client) KeyframeRequests() int64 { return c.keyframeRequests.Load() }
 
 // Send writes one JSON message.
 func (c *Client) Send(v any) error {
@@ -277,19 +303,40 @@ func (c *Client) readLoop() {
 	}
 }
 
-func (c *Client) answerOffer(sdp string) {
+// holdCandidates makes target's candidates wait until the returned func is
+// called (after the description they belong to is sent).
+func (c *Client) holdCandidates(target string) (release func()) {
 	c.candMu.Lock()
-	c.holdCands = true
+	c.holdCands[target] = true
 	c.candMu.Unlock()
-	defer func() { // the answer is out (or failed): the candidates follow it
+	return func() {
 		c.candMu.Lock()
-		held := c.heldCands
-		c.holdCands, c.heldCands = false, nil
+		held := c.heldCands[target]
+		c.holdCands[target], c.heldCands[target] = false, nil
 		c.candMu.Unlock()
 		for _, m := range held {
 			_ = c.Send(m)
 		}
-	}()
+	}
+}
+
+// RestartPublisherICE offers the publisher connection again with new ICE
+// credentials, as a client whose network changed does.
+func (c *Client) RestartPublisherICE() error {
+	release := c.holdCandidates("publisher")
+	defer release()
+	offer, err := c.pub.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+	if err != nil {
+		return err
+	}
+	if err := c.pub.SetLocalDescription(offer); err != nil {
+		return err
+	}
+	return c.Send(map[string]any{"type": "offer", "target": "publisher", "sdp": offer.SDP})
+}
+
+func (c *Client) answerOffer(sdp string) {
+	defer c.holdCandidates("subscriber")() // the answer is out (or failed): the candidates follow it
 	if err := c.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
 		return
 	}

@@ -179,9 +179,15 @@ const ICE_RESTART_AFTER_MS = 500;
 const ICE_RESTART_MIN_GAP_MS = 3000;
 /** A socket that does not answer a heartbeat within this long is taken for dead. */
 const SOCKET_PROBE_MS = 3000;
-/** A connection that received nothing for this long has lost its path. */
-const LIVENESS_MS = 2500;
-const LIVENESS_CHECK_MS = 500;
+/**
+ * A connection that received nothing for this long, after steady traffic, has
+ * lost its path (media, RTCP and congestion feedback arrive many times a second;
+ * Chromium itself calls the path disconnected only after about 5 s).
+ */
+const LIVENESS_MS = 1500;
+const LIVENESS_CHECK_MS = 250;
+/** Checks in a row that saw traffic before a connection counts as steady (2 s). */
+const LIVENESS_STEADY_CHECKS = 8;
 /** ... for a connection that got only sparse traffic (keepalives) before. */
 const LIVENESS_IDLE_MS = 6000;
 /** Adaptive stream: track_settings go out this long after the last change... */
@@ -1224,7 +1230,7 @@ export class Room {
         if (!last || packets !== last.packets) {
           const busy = last && now - last.at <= LIVENESS_CHECK_MS * 2 ? Math.min(last.busy + 1, 100) : 0;
           seen.set(pc, { packets, at: now, busy });
-        } else if (now - last.at >= (last.busy >= 4 ? LIVENESS_MS : LIVENESS_IDLE_MS)) {
+        } else if (now - last.at >= (last.busy >= LIVENESS_STEADY_CHECKS ? LIVENESS_MS : LIVENESS_IDLE_MS)) {
           seen.delete(pc);
           this._recoverMedia(`${side.target}: nothing received for ${now - last.at} ms`, true);
         }
