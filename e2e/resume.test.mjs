@@ -84,6 +84,24 @@ async function tcpProxy(targetPort) {
   };
 }
 
+/**
+ * Waits (up to 20 s) until each page has decoded `from`'s top layer (at least
+ * 600 px wide) on two samples a second apart; reports what it saw.
+ */
+async function settle(pairs, timeout = 20_000) {
+  const deadline = Date.now() + timeout;
+  let streak = 0;
+  let widths = [];
+  while (Date.now() < deadline) {
+    widths = [];
+    for (const [page, from] of pairs) widths.push((await remoteStats(page).catch(() => ({})))?.[from]?.video?.frameWidth ?? 0);
+    streak = widths.every((w) => w >= 600) ? streak + 1 : 0;
+    if (streak >= 2) return `yes (widths ${widths.join(', ')})`;
+    await sleep(1000);
+  }
+  return `no, went on after ${timeout} ms (widths ${widths.join(', ')})`;
+}
+
 /** Samples framesDecoded of `from`'s video on each page every 250 ms until stop(); returns the longest time it did not grow. */
 function watchDecoding(pages) {
   let running = true;
@@ -133,6 +151,13 @@ test('signal cut, media intact: the cut member resumes and nobody else notices',
     await waitForTiles(bob.page, ['alice']);
     await assertMediaFlows(alice.page, ['bob'], { label: 'alice receiving bob' });
     await assertMediaFlows(bob.page, ['alice'], { label: 'bob receiving alice' });
+    // Mid-call: the first seconds of a call switch layers as the browsers' uplink
+    // estimates ramp up (each switch waits for a keyframe), which is not what this measures.
+    const settled = await settle([
+      [alice.page, 'bob'],
+      [bob.page, 'alice'],
+    ]);
+    console.log(`# settled on the top layer before the cut: ${settled}`);
 
     const decoding = watchDecoding([
       ['bob sees alice', bob.page, 'alice'],
@@ -196,6 +221,9 @@ test('signal cut, media intact: the cut member resumes and nobody else notices',
 
     const types = (m) => m.messages.map((x) => x.msg?.type);
     console.log(`# alice back ${backAfter} ms after the cut; longest time without a new decoded frame: ${JSON.stringify(longest)}`);
+    for (const [name, ms] of Object.entries(longest)) {
+      if (ms >= 1000) console.log(`# ${name}: cut at ${((cutAt - decoding.t0) / 1000).toFixed(1)} s; frames decoded by time: ${decoding.samples[name].join(' ')}`);
+    }
     assert.equal(types(alice).filter((x) => x === 'joined').length, 1, 'alice joined again instead of resuming');
     assert.ok(types(alice).includes('resumed'), 'alice never got resumed');
     assert.ok(texts(alice).includes('said during the cut'), `alice did not get the chat sent during the cut: ${JSON.stringify(texts(alice))}`);

@@ -102,7 +102,8 @@ export interface DeviceList {
 }
 
 export interface RemoteMemberStats {
-  video?: { framesDecoded: number; bytesReceived: number; packetsReceived: number };
+  /** frameWidth/frameHeight: of the last decoded frame (0 before the first). */
+  video?: { framesDecoded: number; bytesReceived: number; packetsReceived: number; frameWidth: number; frameHeight: number };
   audio?: { packetsReceived: number; bytesReceived: number; audioLevel: number };
 }
 

@@ -2886,6 +2886,8 @@ export class Room {
           framesDecoded: s.framesDecoded ?? 0,
           bytesReceived: s.bytesReceived ?? 0,
           packetsReceived: s.packetsReceived ?? 0,
+          frameWidth: s.frameWidth ?? 0,
+          frameHeight: s.frameHeight ?? 0,
         };
       } else {
         let level = s.audioLevel;
