@@ -85,9 +85,36 @@ type Config struct {
 	MemberTimeout time.Duration `yaml:"member_timeout"`
 	// PingInterval is how often the server pings each WebSocket. Default 5s.
 	PingInterval time.Duration `yaml:"ping_interval"`
-	// AllowedOrigins lists the Origins allowed to call the API and open /ws; "*" allows any.
-	// Default ["*"].
+	// AllowedOrigins lists the Origins (like https://app.example.com) allowed to call
+	// the API, open /ws and play HTTP-FLV from a page; "*" allows any. Unset, dev mode
+	// allows any and production only the server's own origin. Default unset.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// MaxConnections caps the TCP connections open at once over HTTP(S), RTMP and TURN
+	// TCP/TLS together; past it new ones are refused (HTTP 503). It is also held under
+	// the file-descriptor limit, less a reserve. Default 10000.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerIP caps the TCP connections one client address holds at once;
+	// past it new ones are refused (HTTP 429). 0 means no cap. Default 256.
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+	// HTTPHeaderTimeout is how long a client may take to send a request's headers.
+	// Default 10s.
+	HTTPHeaderTimeout time.Duration `yaml:"http_header_timeout"`
+	// HTTPBodyTimeout is how long a client may take to send a request's body. Default 30s.
+	HTTPBodyTimeout time.Duration `yaml:"http_body_timeout"`
+	// HTTPIdleTimeout closes a keep-alive connection idle this long. Default 60s.
+	HTTPIdleTimeout time.Duration `yaml:"http_idle_timeout"`
+	// JoinTimeout closes a WebSocket that has not sent join (or resume) this long after
+	// it opened (close code 4408). Default 15s.
+	JoinTimeout time.Duration `yaml:"join_timeout"`
+	// ViewerWriteTimeout cuts an HTTP-FLV or RTMP player that has not taken its data
+	// for this long (a stalled or vanished viewer). Default 10s.
+	ViewerWriteTimeout time.Duration `yaml:"viewer_write_timeout"`
+	// MaxSDPBytes is the largest SDP offer or answer a client may send (error 4100).
+	// Default 32768.
+	MaxSDPBytes int `yaml:"max_sdp_bytes"`
+	// MaxSDPMedia is the most media sections (m= lines) an SDP may have (error 4100).
+	// Default 16.
+	MaxSDPMedia int `yaml:"max_sdp_media"`
 	// ICEServers are extra STUN/TURN servers handed to clients. Default none.
 	ICEServers []ICEServer `yaml:"ice_servers"`
 	// LogLevel is debug, info, warn or error. Default info.
@@ -154,29 +181,37 @@ type ICEServer struct {
 // Default returns the embedded dev-mode configuration.
 func Default() Config {
 	return Config{
-		HTTP:           ":8080",
-		TLSCacheDir:    "/var/lib/openroom/certs",
-		TLSRedirect:    true,
-		RTCPort:        7882,
-		RTMP:           ":1935",
-		RTMPPushGrace:  5 * time.Second,
-		OpenLogin:      true,
-		SDKAppID:       1400000000,
-		TokenTTL:       24 * time.Hour,
-		RoomCapacity:   16,
-		MemberTimeout:  20 * time.Second,
-		PingInterval:   5 * time.Second,
-		AllowedOrigins: []string{"*"},
-		LogLevel:       "info",
-		LogFormat:      "text",
-		Drain:          10 * time.Second,
-		TURN:           ":3478",
-		TURNTLS:        ":5349",
-		TURNRealm:      "openroom",
-		TURNTTL:        24 * time.Hour,
-		TURNRelayPorts: "50000-50100",
-		TURNUserQuota:  10,
-		TURNTotalQuota: 1000,
+		HTTP:                ":8080",
+		TLSCacheDir:         "/var/lib/openroom/certs",
+		TLSRedirect:         true,
+		RTCPort:             7882,
+		RTMP:                ":1935",
+		RTMPPushGrace:       5 * time.Second,
+		OpenLogin:           true,
+		SDKAppID:            1400000000,
+		TokenTTL:            24 * time.Hour,
+		RoomCapacity:        16,
+		MemberTimeout:       20 * time.Second,
+		PingInterval:        5 * time.Second,
+		MaxConnections:      10000,
+		MaxConnectionsPerIP: 256,
+		HTTPHeaderTimeout:   10 * time.Second,
+		HTTPBodyTimeout:     30 * time.Second,
+		HTTPIdleTimeout:     60 * time.Second,
+		JoinTimeout:         15 * time.Second,
+		ViewerWriteTimeout:  10 * time.Second,
+		MaxSDPBytes:         32768,
+		MaxSDPMedia:         16,
+		LogLevel:            "info",
+		LogFormat:           "text",
+		Drain:               10 * time.Second,
+		TURN:                ":3478",
+		TURNTLS:             ":5349",
+		TURNRealm:           "openroom",
+		TURNTTL:             24 * time.Hour,
+		TURNRelayPorts:      "50000-50100",
+		TURNUserQuota:       10,
+		TURNTotalQuota:      1000,
 	}
 }
 
@@ -372,6 +407,24 @@ func (c *Config) Validate() error {
 	if c.Secret != "" && len(c.Secret) < 16 {
 		return bad("secret must be at least 16 characters")
 	}
+	if c.MaxConnections < 1 {
+		return bad("max_connections %d: want at least 1", c.MaxConnections)
+	}
+	if c.MaxConnectionsPerIP < 0 {
+		return bad("max_connections_per_ip %d: want 0 (no cap) or more", c.MaxConnectionsPerIP)
+	}
+	for key, d := range map[string]time.Duration{"http_header_timeout": c.HTTPHeaderTimeout, "http_body_timeout": c.HTTPBodyTimeout,
+		"http_idle_timeout": c.HTTPIdleTimeout, "join_timeout": c.JoinTimeout, "viewer_write_timeout": c.ViewerWriteTimeout} {
+		if d <= 0 {
+			return bad("%s %v: want a positive duration like 10s", key, d)
+		}
+	}
+	if c.MaxSDPBytes < 1024 {
+		return bad("max_sdp_bytes %d: want at least 1024 (a browser's offer is 5-15 KB)", c.MaxSDPBytes)
+	}
+	if c.MaxSDPMedia < 2 {
+		return bad("max_sdp_media %d: want at least 2 (audio and video)", c.MaxSDPMedia)
+	}
 	if c.RoomCapacity < 1 {
 		return bad("room_capacity %d: want at least 1", c.RoomCapacity)
 	}
@@ -565,4 +618,16 @@ func ParsePrefixes(list []string) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// Origins is the effective allowed_origins: as set, or when unset any origin
+// ("*") in dev mode and none but the server's own in production.
+func (c Config) Origins() []string {
+	switch {
+	case len(c.AllowedOrigins) > 0:
+		return c.AllowedOrigins
+	case c.Production:
+		return nil
+	}
+	return []string{"*"}
 }

@@ -44,7 +44,17 @@ func TestDefaultValidates(t *testing.T) {
 		{name: "room_capacity", got: c.RoomCapacity, want: 16},
 		{name: "member_timeout", got: c.MemberTimeout, want: 20 * time.Second},
 		{name: "ping_interval", got: c.PingInterval, want: 5 * time.Second},
-		{name: "allowed_origins", got: c.AllowedOrigins, want: []string{"*"}},
+		{name: "allowed_origins", got: c.AllowedOrigins, want: []string(nil)},
+		{name: "origins in dev mode", got: c.Origins(), want: []string{"*"}},
+		{name: "max_connections", got: c.MaxConnections, want: 10000},
+		{name: "max_connections_per_ip", got: c.MaxConnectionsPerIP, want: 256},
+		{name: "http_header_timeout", got: c.HTTPHeaderTimeout, want: 10 * time.Second},
+		{name: "http_body_timeout", got: c.HTTPBodyTimeout, want: 30 * time.Second},
+		{name: "http_idle_timeout", got: c.HTTPIdleTimeout, want: 60 * time.Second},
+		{name: "join_timeout", got: c.JoinTimeout, want: 15 * time.Second},
+		{name: "viewer_write_timeout", got: c.ViewerWriteTimeout, want: 10 * time.Second},
+		{name: "max_sdp_bytes", got: c.MaxSDPBytes, want: 32768},
+		{name: "max_sdp_media", got: c.MaxSDPMedia, want: 16},
 		{name: "log_level", got: c.LogLevel, want: "info"},
 		{name: "secret", got: c.Secret, want: ""},
 		{name: "turn", got: c.TURN, want: ":3478"},
@@ -68,9 +78,34 @@ func TestDefaultValidates(t *testing.T) {
 
 func TestDefaultIsFresh(t *testing.T) {
 	a := Default()
-	a.AllowedOrigins[0] = "https://example.com"
-	if got := Default().AllowedOrigins[0]; got != "*" {
-		t.Errorf("Default().AllowedOrigins[0] after mutating a copy: got %v; want %v", got, "*")
+	a.AllowedOrigins = append(a.AllowedOrigins, "https://example.com")
+	a.Origins()[0] = "https://example.com"
+	if got := Default().Origins(); !reflect.DeepEqual(got, []string{"*"}) {
+		t.Errorf("Default().Origins() after mutating a copy: got %v; want [*]", got)
+	}
+}
+
+func TestOrigins(t *testing.T) {
+	tests := []struct {
+		name       string
+		production bool
+		set        []string
+		want       []string
+	}{
+		{"dev, unset: any", false, nil, []string{"*"}},
+		{"production, unset: own only", true, nil, nil},
+		{"production, set", true, []string{"https://a.example"}, []string{"https://a.example"}},
+		{"production, any on purpose", true, []string{"*"}, []string{"*"}},
+		{"dev, set", false, []string{"https://a.example"}, []string{"https://a.example"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			c.Production, c.AllowedOrigins = tc.production, tc.set
+			if got := c.Origins(); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %v; want %v", got, tc.want)
+			}
+		})
 	}
 }
 

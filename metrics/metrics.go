@@ -21,6 +21,15 @@ type Sources struct {
 	Signaling func() signaling.Stats
 	Bridge    func() BridgeStats
 	TURN      func() TURNStats
+	Limits    func() LimitStats
+}
+
+// LimitStats are the connection caps' and timeouts' counters.
+type LimitStats struct {
+	Open         float64            // TCP connections open now (HTTP(S), RTMP, TURN TCP/TLS)
+	Refused      map[string]float64 // by reason: total, per_ip
+	AcceptErrors float64            // temporary accept errors (out of file descriptors...) backed off from
+	Timeouts     map[string]float64 // by kind: http_header, http_body, http_idle, ws_join, viewer_write
 }
 
 // BridgeStats mirrors the mini-program bridge's counters (kept here so metrics
@@ -31,7 +40,8 @@ type BridgeStats struct {
 
 // TURNStats mirrors the TURN server's counters.
 type TURNStats struct {
-	Allocations, Refusals float64
+	Allocations float64
+	Refusals    map[string]float64 // by reason
 }
 
 type collector struct {
@@ -42,6 +52,8 @@ type collector struct {
 	conns, messages, errors                 *prometheus.Desc
 	pushers, viewers, sources, transcodeErr *prometheus.Desc
 	turnAllocs, turnRefusals                *prometheus.Desc
+	connsOpen, connsRefused, acceptErrors   *prometheus.Desc
+	timeouts                                *prometheus.Desc
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -69,7 +81,11 @@ func Handler(src Sources) http.Handler {
 		sources:      desc("bridge_sources", "Publishers converted for FLV/RTMP players now."),
 		transcodeErr: desc("bridge_transcoder_errors_total", "Streams ended by an audio transcoder error."),
 		turnAllocs:   desc("turn_allocations", "TURN allocations now."),
-		turnRefusals: desc("turn_refusals_total", "TURN requests refused (forbidden peers, quotas, bad credentials)."),
+		turnRefusals: desc("turn_refusals_total", "TURN requests refused, by reason (forbidden peer, quota, ports exhausted, bad credentials...).", "reason"),
+		connsOpen:    desc("tcp_connections", "TCP connections open now over HTTP(S), RTMP and TURN TCP/TLS."),
+		connsRefused: desc("tcp_connections_refused_total", "TCP connections refused by max_connections (total) or max_connections_per_ip (per_ip).", "reason"),
+		acceptErrors: desc("accept_errors_total", "Temporary accept errors (out of file descriptors...) the listeners backed off from."),
+		timeouts:     desc("timeouts_total", "Connections cut by a timeout, by kind (http_header, http_body, http_idle, ws_join, viewer_write).", "kind"),
 	})
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
@@ -117,6 +133,19 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if c.src.TURN != nil {
 		st := c.src.TURN()
 		gauge(c.turnAllocs, st.Allocations)
-		counter(c.turnRefusals, st.Refusals)
+		for reason, n := range st.Refusals {
+			counter(c.turnRefusals, n, reason)
+		}
+	}
+	if c.src.Limits != nil {
+		st := c.src.Limits()
+		gauge(c.connsOpen, st.Open)
+		counter(c.acceptErrors, st.AcceptErrors)
+		for reason, n := range st.Refused {
+			counter(c.connsRefused, n, reason)
+		}
+		for kind, n := range st.Timeouts {
+			counter(c.timeouts, n, kind)
+		}
 	}
 }

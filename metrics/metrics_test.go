@@ -29,7 +29,10 @@ func TestMetricsExposeEverySource(t *testing.T) {
 			return signaling.Stats{Connections: 4, Messages: map[string]int{"join": 4}, Errors: map[int]int{4001: 1}}
 		},
 		Bridge: func() BridgeStats { return BridgeStats{Pushers: 1, Viewers: 2, Sources: 1, TranscodeErrors: 0} },
-		TURN:   func() TURNStats { return TURNStats{Allocations: 3, Refusals: 9} },
+		TURN:   func() TURNStats { return TURNStats{Allocations: 3, Refusals: map[string]float64{"quota_ip": 9}} },
+		Limits: func() LimitStats {
+			return LimitStats{Open: 12, Refused: map[string]float64{"per_ip": 5}, AcceptErrors: 2, Timeouts: map[string]float64{"ws_join": 4}}
+		},
 	})
 	for _, want := range []string{
 		"openroom_rooms 2",
@@ -44,7 +47,11 @@ func TestMetricsExposeEverySource(t *testing.T) {
 		`openroom_signaling_messages_total{type="join"} 4`,
 		`openroom_signaling_errors_total{code="4001"} 1`,
 		"openroom_bridge_viewers 2",
-		"openroom_turn_refusals_total 9",
+		`openroom_turn_refusals_total{reason="quota_ip"} 9`,
+		"openroom_tcp_connections 12",
+		`openroom_tcp_connections_refused_total{reason="per_ip"} 5`,
+		"openroom_accept_errors_total 2",
+		`openroom_timeouts_total{kind="ws_join"} 4`,
 		"go_goroutines",
 	} {
 		t.Run(want, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -59,7 +60,16 @@ type Options struct {
 	// PushGrace keeps a pusher's member and tracks this long after its RTMP
 	// connection ends, for a reconnect (0: DefaultPushGrace; negative: none).
 	PushGrace time.Duration
+	// ViewerWriteTimeout cuts an FLV or RTMP player that has not taken its data
+	// for this long (0: DefaultViewerWriteTimeout).
+	ViewerWriteTimeout time.Duration
+	// OriginAllowed decides whether a page from the request's Origin may play
+	// HTTP-FLV (CORS); nil allows any.
+	OriginAllowed func(*http.Request) bool
 }
+
+// DefaultViewerWriteTimeout is Options.ViewerWriteTimeout's default.
+const DefaultViewerWriteTimeout = 10 * time.Second
 
 // Server is the mini-program bridge. Its RTMP side accepts connections handed to
 // it (Serve a listener); its FLV side is an http.Handler.
@@ -75,6 +85,7 @@ type Server struct {
 	wg      sync.WaitGroup // every connection and source goroutine
 	// Metrics.
 	pushers, viewers, transcodeErrors atomic.Int64
+	viewerTimeouts, preAuthRefusals   atomic.Int64
 	conns                             map[closer]struct{} // guarded by mu: live connections, closed on Close
 }
 
@@ -84,6 +95,9 @@ type closer interface{ Close() error }
 func New(o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ViewerWriteTimeout <= 0 {
+		o.ViewerWriteTimeout = DefaultViewerWriteTimeout
 	}
 	return &Server{opts: o, log: o.Logger.With("part", "bridge"), sources: map[string]*source{}, conns: map[closer]struct{}{}}
 }
@@ -201,6 +215,8 @@ type Stats struct {
 	Viewers         int64 // FLV and RTMP players now
 	Sources         int   // publishers being converted for players now
 	TranscodeErrors int64 // streams ended by a transcoder error, ever
+	ViewerTimeouts  int64 // players cut for not taking their data within the write timeout, ever
+	PreAuthRefusals int64 // RTMP connections cut for sending too much before publish/play was authorized, ever
 }
 
 // Stats reports the bridge's activity.
@@ -208,5 +224,6 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	n := len(s.sources)
 	s.mu.Unlock()
-	return Stats{Pushers: s.pushers.Load(), Viewers: s.viewers.Load(), Sources: n, TranscodeErrors: s.transcodeErrors.Load()}
+	return Stats{Pushers: s.pushers.Load(), Viewers: s.viewers.Load(), Sources: n, TranscodeErrors: s.transcodeErrors.Load(),
+		ViewerTimeouts: s.viewerTimeouts.Load(), PreAuthRefusals: s.preAuthRefusals.Load()}
 }

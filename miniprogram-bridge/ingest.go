@@ -64,13 +64,24 @@ func (s *Server) handleRTMP(conn net.Conn) {
 		}
 	}()
 	_ = conn.SetDeadline(time.Now().Add(rtmpTimeout))
-	sc := &gortmplib.ServerConn{RW: conn}
+	// Until its publish or play is authorized the client may send only a small
+	// budget (see rtmpGuard): anonymous connections cannot make us buffer.
+	guard := newRTMPGuard(conn)
+	sc := &gortmplib.ServerConn{RW: guardedConn{Reader: guard, Writer: conn}}
+	preAuth := func(stage string, err error) {
+		if errors.Is(err, ErrRTMPBudget) {
+			s.preAuthRefusals.Add(1)
+			log.Warn("rtmp: refused before publish or play", "stage", stage, "reason", err)
+			return
+		}
+		log.Info("rtmp: "+stage+" failed", "err", err)
+	}
 	if err := sc.Initialize(); err != nil {
-		log.Info("rtmp: handshake failed", "err", err)
+		preAuth("handshake", err)
 		return
 	}
 	if err := sc.AcceptConn(); err != nil {
-		log.Info("rtmp: connect failed", "err", err)
+		preAuth("connect", err)
 		return
 	}
 	ref, err := parseStreamPath(sc.URL.Path, sc.URL.RawQuery, "")
@@ -81,9 +92,9 @@ func (s *Server) handleRTMP(conn net.Conn) {
 	}
 	log = log.With("room", ref.Room, "user", ref.User)
 	if sc.Publish {
-		err = s.ingest(conn, sc, ref, log)
+		err = s.ingest(conn, sc, ref, log, guard.authorized)
 	} else {
-		err = s.playRTMP(conn, sc, ref, log)
+		err = s.playRTMP(conn, sc, ref, log, guard.authorized)
 	}
 	if err != nil {
 		log.Warn("rtmp: stream ended", "publish", sc.Publish, "reason", err)
@@ -118,7 +129,7 @@ func (p *pusher) setConn(c net.Conn) {
 // It reads RTMP messages itself rather than through gortmplib's Reader, which
 // buffers two seconds of media to discover tracks: a track is published as
 // soon as its sequence header arrives, so browsers see the pusher at once.
-func (s *Server) ingest(conn net.Conn, sc *gortmplib.ServerConn, ref streamRef, log *slog.Logger) error {
+func (s *Server) ingest(conn net.Conn, sc *gortmplib.ServerConn, ref streamRef, log *slog.Logger, authorized func()) error {
 	priv, err := s.privileges(ref, ref.User)
 	if err == nil && priv&(auth.PrivSendVideo|auth.PrivSendAudio) == 0 {
 		err = fmt.Errorf("%w: no send audio or send video privilege (privileges %d)", ErrForbidden, priv)
@@ -127,6 +138,7 @@ func (s *Server) ingest(conn net.Conn, sc *gortmplib.ServerConn, ref streamRef, 
 		_ = sc.RejectAction()
 		return fmt.Errorf("publish refused: %w", err)
 	}
+	authorized()
 	// A push that reconnects within the grace period continues the member and
 	// tracks of the one that ended. Otherwise a mini-program that joined over
 	// signaling publishes under its member, and a bare pusher (ffmpeg, OBS)
@@ -383,4 +395,10 @@ func (in *ingestStream) handleAudio(m *message.Audio) error {
 
 func (s *Server) newTrackID(user, kind string) string {
 	return fmt.Sprintf("%s-%s-rtmp%d", user, kind, s.ids.Add(1))
+}
+
+// guardedConn reads through the RTMP guard and writes to the connection.
+type guardedConn struct {
+	io.Reader
+	io.Writer
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -119,22 +120,41 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "video/x-flv")
 	h.Set("Cache-Control", "no-cache, no-store")
-	h.Set("Access-Control-Allow-Origin", "*")
+	if origin := r.Header.Get("Origin"); origin != "" && (s.opts.OriginAllowed == nil || s.opts.OriginAllowed(r)) {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Vary", "Origin")
+	} else if origin == "" {
+		h.Set("Access-Control-Allow-Origin", "*")
+	}
+	// A player that stops reading blocks our writes: each batch gets the write
+	// timeout, and a viewer ended meanwhile (its queue overflowed, the stream
+	// ended) unblocks the write at once.
+	rc := http.NewResponseController(w)
+	unblock, unblocked := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(unblocked)
+		select {
+		case <-v.done:
+			_ = rc.SetWriteDeadline(time.Now())
+		case <-unblock:
+		}
+	}()
+	defer func() { close(unblock); <-unblocked }()
+	timeout := s.opts.ViewerWriteTimeout
+	_ = rc.SetWriteDeadline(time.Now().Add(timeout))
 	w.WriteHeader(http.StatusOK)
-	flusher, _ := w.(http.Flusher)
 	log.Info("flv: viewer started", "cached_units", len(gop))
 	fw := &flvOut{w: newFLVWriter(w), aacCfg: src.aacConfig(), started: v.audioOnly}
-	if err := fw.w.header(!v.audioOnly, v.hasAudio); err != nil {
-		return
-	}
+	err = fw.w.header(!v.audioOnly, v.hasAudio)
 	for _, u := range gop {
-		if err := fw.write(u); err != nil {
-			return
+		if err != nil {
+			break
 		}
+		err = fw.write(u)
 	}
-	for {
-		if flusher != nil {
-			flusher.Flush()
+	for err == nil {
+		if err = rc.Flush(); err != nil {
+			break
 		}
 		select {
 		case <-r.Context().Done():
@@ -142,14 +162,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-v.done:
 			return
 		case u := <-v.ch:
-			if err := fw.write(u); err != nil {
-				return
+			_ = rc.SetWriteDeadline(time.Now().Add(timeout))
+			err = fw.write(u)
+			for n := len(v.ch); n > 0 && err == nil; n-- { // write what is queued before flushing
+				err = fw.write(<-v.ch)
 			}
-			for n := len(v.ch); n > 0; n-- { // write what is queued before flushing
-				if err := fw.write(<-v.ch); err != nil {
-					return
-				}
-			}
+		}
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		select {
+		case <-v.done: // ended by us, not by the timeout
+		default:
+			s.viewerTimeouts.Add(1)
+			log.Info("flv: viewer cut: it took no data for the write timeout", "timeout", timeout)
 		}
 	}
 }
@@ -194,12 +219,13 @@ func (f *flvOut) write(u unit) error {
 }
 
 // playRTMP serves an RTMP player of rtmp://HOST/live/{room}/{userID}?sig=...
-func (s *Server) playRTMP(conn net.Conn, sc *gortmplib.ServerConn, ref streamRef, log interface{ Info(string, ...any) }) error {
+func (s *Server) playRTMP(conn net.Conn, sc *gortmplib.ServerConn, ref streamRef, log interface{ Info(string, ...any) }, authorized func()) error {
 	src, _, err := s.open(ref)
 	if err != nil {
 		_ = sc.RejectAction()
 		return fmt.Errorf("play refused: %w", err)
 	}
+	authorized()
 	v := newViewer()
 	gop, cfg, ok := src.attach(v)
 	if !ok {
@@ -265,14 +291,14 @@ func (s *Server) playRTMP(conn net.Conn, sc *gortmplib.ServerConn, ref streamRef
 			}
 			started = true
 			d := time.Duration(clk.ms(u.ms)) * time.Millisecond
-			_ = conn.SetWriteDeadline(time.Now().Add(rtmpTimeout))
+			_ = conn.SetWriteDeadline(time.Now().Add(s.opts.ViewerWriteTimeout))
 			return w.WriteH264(vt, d, d, u.nalus)
 		}
 		if !started || !v.hasAudio {
 			return nil
 		}
 		d := time.Duration(clk.ms(u.ms)) * time.Millisecond
-		_ = conn.SetWriteDeadline(time.Now().Add(rtmpTimeout))
+		_ = conn.SetWriteDeadline(time.Now().Add(s.opts.ViewerWriteTimeout))
 		return w.WriteMPEG4Audio(at, d, u.aac)
 	}
 	for _, u := range append(gop, pending...) {
@@ -293,6 +319,10 @@ func (s *Server) playRTMP(conn net.Conn, sc *gortmplib.ServerConn, ref streamRef
 			if err := write(u); err != nil {
 				_ = conn.Close()
 				<-readErr
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					s.viewerTimeouts.Add(1)
+					return fmt.Errorf("player cut: it took no data for %v", s.opts.ViewerWriteTimeout)
+				}
 				return err
 			}
 		}

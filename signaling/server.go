@@ -65,11 +65,16 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/rooms/{room}/messages", s.serveSystemMessage)
 }
 
-// originAllowed applies allowed_origins; requests without an Origin (curl,
-// backends, same-origin GETs) are always allowed.
-func (s *Server) originAllowed(r *http.Request) bool {
+// OriginAllowed applies allowed_origins (config.Origins: unset, any origin in
+// dev mode and only the server's own in production); requests without an
+// Origin (curl, backends, mini-programs, same-origin GETs) are always allowed.
+func (s *Server) OriginAllowed(r *http.Request) bool { return OriginAllowed(s.cfg.Origins(), r) }
+
+// OriginAllowed reports whether r's Origin is in allowed ("*": any) or is the
+// origin r was sent to.
+func OriginAllowed(allowed []string, r *http.Request) bool {
 	origin := r.Header.Get("Origin")
-	if origin == "" || slices.Contains(s.cfg.AllowedOrigins, "*") || slices.Contains(s.cfg.AllowedOrigins, origin) {
+	if origin == "" || slices.Contains(allowed, "*") || slices.Contains(allowed, origin) {
 		return true
 	}
 	return strings.EqualFold(strings.TrimPrefix(strings.TrimPrefix(origin, "http://"), "https://"), r.Host)
@@ -78,7 +83,7 @@ func (s *Server) originAllowed(r *http.Request) bool {
 func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if origin := r.Header.Get("Origin"); origin != "" {
-			if !s.originAllowed(r) {
+			if !s.OriginAllowed(r) {
 				http.Error(w, fmt.Sprintf("origin %q is not in allowed_origins", origin), http.StatusForbidden)
 				return
 			}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -28,6 +29,7 @@ const (
 	chatRate          = 10  // chat messages per second per member
 	chatBurst         = 20
 	closeKicked       = 4000
+	closeJoinTimeout  = 4408 // no join or resume within join_timeout of opening
 	legacyHeartbeatMs = 7000
 )
 
@@ -78,6 +80,7 @@ type conn struct {
 	lastList     string        // owned by the writer goroutine: the userlist last sent
 	sess         *session      // nil until join or resume; set before the writer may read it (refresh)
 	left         bool
+	entered      atomic.Bool // joined or resumed (read by the join timer)
 }
 
 // connSet tracks live connections for shutdown.
@@ -125,7 +128,7 @@ func (cs *connSet) closeAll() {
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	up := websocket.Upgrader{
 		ReadBufferSize: 4096, WriteBufferSize: 4096,
-		CheckOrigin: s.originAllowed,
+		CheckOrigin: s.OriginAllowed,
 	}
 	ws, err := up.Upgrade(w, r, nil)
 	if err != nil {
@@ -153,6 +156,16 @@ func (c *conn) serve() {
 		c.alive()
 		return nil
 	})
+	// A socket that never joins holds a goroutine pair and a buffer: it gets
+	// join_timeout to send join or resume.
+	joinTimer := time.AfterFunc(c.srv.cfg.JoinTimeout, func() {
+		if c.entered.Load() {
+			return
+		}
+		c.srv.stats.joinTimeout()
+		c.closeWith(closeJoinTimeout, fmt.Sprintf("no join within %v of opening: send join (or resume) first", c.srv.cfg.JoinTimeout))
+	})
+	defer joinTimer.Stop()
 	for {
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {
@@ -321,6 +334,14 @@ func (c *conn) Kick(reason string) {
 		case c.send <- mustJSON(map[string]any{"type": "kicked", "reason": reason, "code": closeKicked}):
 		default:
 		}
+		close(c.kick)
+	})
+}
+
+// closeWith closes the socket with code and reason (no message before it).
+func (c *conn) closeWith(code int, reason string) {
+	c.once.Do(func() {
+		c.kickReason, c.closeCode = reason, code
 		close(c.kick)
 	})
 }
@@ -512,6 +533,7 @@ func (c *conn) join(m *inMsg) {
 		return
 	}
 	c.log = sess.log
+	c.entered.Store(true)
 	joined := map[string]any{
 		"type": "joined", "room": roomName, "roomID": roomIDValue(roomName), "userID": userID,
 		"privileges": privileges, "members": others, "iceServers": s.iceServers(c.host, userID),
@@ -586,6 +608,7 @@ func (c *conn) resume(m *inMsg) {
 		return
 	}
 	c.log = c.log.With("room", sess.room, "user", sess.userID)
+	c.entered.Store(true)
 	_ = c.srv.rooms.Touch(sess.room, sess.userID, sess)
 	if old != nil {
 		old.Kick("resumed on another connection")
@@ -669,6 +692,22 @@ func (c *conn) needPeer(ref string) bool {
 	return true
 }
 
+// checkSDP refuses an SDP over max_sdp_bytes or with more than max_sdp_media
+// media sections, before the SFU parses it.
+func (s *Server) checkSDP(sdp string) error {
+	if len(sdp) > s.cfg.MaxSDPBytes {
+		return fmt.Errorf("%w: %d bytes; at most %d (max_sdp_bytes)", sfu.ErrBadSDP, len(sdp), s.cfg.MaxSDPBytes)
+	}
+	media := strings.Count(sdp, "\nm=")
+	if strings.HasPrefix(sdp, "m=") {
+		media++
+	}
+	if media > s.cfg.MaxSDPMedia {
+		return fmt.Errorf("%w: %d media sections (m= lines); at most %d (max_sdp_media)", sfu.ErrBadSDP, media, s.cfg.MaxSDPMedia)
+	}
+	return nil
+}
+
 func (c *conn) offer(m *inMsg) {
 	if m.Target != sfu.TargetPublisher {
 		c.fail("offer", fmt.Errorf("%w: offers go to target \"publisher\"", sfu.ErrBadTarget))
@@ -676,6 +715,10 @@ func (c *conn) offer(m *inMsg) {
 	}
 	if m.SDP == "" {
 		c.fail("offer", missing("sdp"))
+		return
+	}
+	if err := c.srv.checkSDP(m.SDP); err != nil {
+		c.fail("offer", err)
 		return
 	}
 	if !c.needPeer("offer") {
@@ -696,6 +739,10 @@ func (c *conn) answer(m *inMsg) {
 	}
 	if m.SDP == "" {
 		c.fail("answer", missing("sdp"))
+		return
+	}
+	if err := c.srv.checkSDP(m.SDP); err != nil {
+		c.fail("answer", err)
 		return
 	}
 	if !c.needPeer("answer") {

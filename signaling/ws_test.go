@@ -248,3 +248,53 @@ func TestWSKickAndTimeout(t *testing.T) {
 		}
 	})
 }
+
+func TestJoinTimeout(t *testing.T) {
+	noLeaks(t)
+	ts := startServer(t, false, func(c *config.Config) { c.JoinTimeout = 300 * time.Millisecond })
+	idle := dial(t, ts)
+	joined := dial(t, ts)
+	joined.join(ts, "jt", "alice")
+
+	_ = idle.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, _, err := idle.ws.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != closeJoinTimeout || !strings.Contains(ce.Text, "join") {
+		t.Fatalf("a socket that never joins: got %v; want close %d naming join", err, closeJoinTimeout)
+	}
+	time.Sleep(300 * time.Millisecond) // past the timeout for the joined one too
+	joined.usable()
+	if got := ts.Server.Stats().JoinTimeouts; got != 1 {
+		t.Errorf("JoinTimeouts: got %d; want 1", got)
+	}
+}
+
+func TestSDPLimits(t *testing.T) {
+	noLeaks(t)
+	ts := startServer(t, true, func(c *config.Config) { c.MaxSDPBytes, c.MaxSDPMedia = 4096, 4 })
+	c := dial(t, ts)
+	c.join(ts, "sdp", "alice")
+	media := func(n int) string {
+		var b strings.Builder
+		b.WriteString("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n")
+		for range n {
+			b.WriteString("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n")
+		}
+		return b.String()
+	}
+	tests := []struct {
+		name, typ, target, sdp, want string
+	}{
+		{"offer too large", "offer", "publisher", strings.Repeat("a=x\r\n", 1000), "max_sdp_bytes"},
+		{"offer with too many m-lines", "offer", "publisher", media(5), "max_sdp_media"},
+		{"answer too large", "answer", "subscriber", strings.Repeat("a=x\r\n", 1000), "max_sdp_bytes"},
+		{"answer with too many m-lines", "answer", "subscriber", media(5), "max_sdp_media"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c.send(map[string]any{"type": tc.typ, "target": tc.target, "sdp": tc.sdp})
+			c.expectError(CodeBadSDP, tc.want)
+			c.usable()
+		})
+	}
+}

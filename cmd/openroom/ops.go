@@ -38,9 +38,10 @@ func (a *app) registerOps(webrtc bool) {
 		src.TURN = func() metrics.TURNStats {
 			st := a.turn.Stats()
 			return metrics.TURNStats{Allocations: float64(st.Allocations),
-				Refusals: float64(st.AuthFailures + st.PeersRefused + st.QuotaRefused)}
+				Refusals: map[string]float64{"auth": float64(st.AuthFailures), "peer": float64(st.PeersRefused), "quota": float64(st.QuotaRefused)}}
 		}
 	}
+	src.Limits = a.limitStats
 	a.mux.Handle("GET /metrics", metrics.Handler(src))
 }
 

@@ -92,10 +92,12 @@ type app struct {
 	rooms   *room.Manager
 	sig     *signaling.Server
 	mux     *http.ServeMux
+	guard   *guard // caps and counts every TCP listener's connections (guard.go)
 }
 
 func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log}
+	a.guard = newGuard(cfg.MaxConnections, cfg.MaxConnectionsPerIP, raiseFDLimit(log), log)
 	issuer, err := auth.NewIssuer([]byte(cfg.Secret), cfg.SDKAppID, nil)
 	if err != nil {
 		return nil, err
@@ -120,6 +122,9 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		a.closeListeners()
 		return nil, err
 	}
+	if a.https != nil {
+		a.https.ln = a.guard.wrap(a.https.ln, "https", false) // TLS comes after: a plain-text refusal would be noise
+	}
 	if err = a.listenTURN(&cfg); err != nil {
 		a.closeListeners()
 		return nil, err
@@ -133,12 +138,14 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 			a.closeListeners()
 			return nil, fmt.Errorf("rtmp %s: %w (pick another with --rtmp, or --rtmp \"\" to disable the mini-program bridge)", cfg.RTMP, err)
 		}
+		a.rtmpLn = a.guard.wrap(a.rtmpLn, "rtmp", false)
 		grace := cfg.RTMPPushGrace
 		if grace == 0 {
 			grace = -1 // the bridge's "none"
 		}
 		a.bridge = bridge.New(bridge.Options{Rooms: a.rooms, Issuer: issuer, Transcoders: bridge.FFmpegTranscoders{},
-			OpenLogin: cfg.OpenLogin, Logger: log, PushGrace: grace})
+			OpenLogin: cfg.OpenLogin, Logger: log, PushGrace: grace, ViewerWriteTimeout: cfg.ViewerWriteTimeout,
+			OriginAllowed: func(r *http.Request) bool { return signaling.OriginAllowed(cfg.Origins(), r) }})
 		urls = bridge.URLs{RTMPBase: cfg.RTMPURL, FLVBase: cfg.FLVURL, RTMPPort: a.rtmpLn.Addr().(*net.TCPAddr).Port}
 		a.mux.Handle("GET /live/{room}/{file}", a.bridge)
 	}
@@ -156,6 +163,7 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 			a.closeListeners()
 			return nil, fmt.Errorf("http %s: %w (pick another with --http)", cfg.HTTP, err)
 		}
+		a.httpLn = a.guard.wrap(a.httpLn, "http", true)
 	}
 	return a, nil
 }
@@ -179,6 +187,7 @@ func (a *app) listenTURN(cfg *config.Config) error {
 			return fmt.Errorf("turn %s: %w (pick another with --turn, or --turn \"\" to disable TURN)", cfg.TURN, err)
 		}
 		cfg.TURN = a.turnTCP.Addr().String()
+		a.turnTCP = a.guard.wrap(a.turnTCP, "turn-tcp", false)
 	}
 	if tlsOn {
 		tlsConf, err := a.turnTLSConfig(cfg)
@@ -190,7 +199,7 @@ func (a *app) listenTURN(cfg *config.Config) error {
 			return fmt.Errorf("turn_tls %s: %w (pick another with --turn-tls)", cfg.TURNTLS, err)
 		}
 		cfg.TURNTLS = ln.Addr().String()
-		a.turnTLS = tls.NewListener(ln, tlsConf)
+		a.turnTLS = tls.NewListener(a.guard.wrap(ln, "turn-tls", false), tlsConf)
 	} else if cfg.TURNTLS != "" && cfg.TURNCert == "" {
 		a.log.Debug("turn over TLS is off: no turn_cert/turn_key")
 	}
@@ -251,7 +260,7 @@ func (a *app) serve(ctx context.Context) error {
 	var srv *http.Server
 	errc := make(chan error, 1)
 	if a.httpLn != nil {
-		srv = &http.Server{Handler: a.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
+		srv = a.httpServer(a.httpHandler())
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

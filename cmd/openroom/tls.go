@@ -213,8 +213,8 @@ func (a *app) serveHTTPS(wg *sync.WaitGroup, errc chan<- error) {
 	if h == nil {
 		return
 	}
-	h.srv = &http.Server{Handler: a.mux, TLSConfig: h.tlsConfig(), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(httpErrorLog{a.log}, slog.LevelWarn)}
+	h.srv = a.httpServer(a.mux)
+	h.srv.TLSConfig = h.tlsConfig()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
