@@ -395,6 +395,12 @@ type composeService struct {
 	Environment     map[string]*string `yaml:"environment"`
 	Volumes         []string           `yaml:"volumes"`
 	Command         []string           `yaml:"command"`
+	Ulimits         struct {
+		Nofile struct {
+			Soft int `yaml:"soft"`
+			Hard int `yaml:"hard"`
+		} `yaml:"nofile"`
+	} `yaml:"ulimits"`
 }
 
 // uncomment turns the commented-out block that starts with "# key" back into YAML: that
@@ -507,6 +513,8 @@ func TestCompose(t *testing.T) {
 				{"build dockerfile exists", statErr == nil, true},
 				{"restart", s.Restart, "unless-stopped"},
 				{"stop_grace_period at least 30s", grace >= 30*time.Second, true},
+				{"nofile soft limit room for many members", s.Ulimits.Nofile.Soft >= 65536, true},
+				{"nofile hard limit at least the soft one", s.Ulimits.Nofile.Hard >= s.Ulimits.Nofile.Soft, true},
 				{"OPENROOM_NODE_IP from the environment", nodeIP != nil && strings.HasPrefix(*nodeIP, "${OPENROOM_NODE_IP"), true},
 				{"OPENROOM_SECRET passed through", secretListed && s.Environment["OPENROOM_SECRET"] == nil, true},
 				{"host networking", s.NetworkMode == "host", v.host},
