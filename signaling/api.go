@@ -88,7 +88,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		err = fmt.Errorf("%w: body over %d bytes", ErrBadMessage, maxBody)
 	case len(strings.TrimSpace(string(body))) > 0:
 		if jerr := json.Unmarshal(body, &req); jerr != nil {
-			err = fmt.Errorf("%w: body is not the expected JSON: %v", ErrBadMessage, jerr)
+			var te *json.UnmarshalTypeError
+			if errors.As(jerr, &te) && strings.HasPrefix(te.Value, "number") && (te.Field == "index" || te.Field == "count") {
+				// A number, but not one that fits: out of range, like a negative one.
+				err = fmt.Errorf("%w: %s is out of range: %s", ErrBadParam, te.Field, listRange(te.Field))
+			} else {
+				err = fmt.Errorf("%w: body is not the expected JSON: %v", ErrBadMessage, jerr)
+			}
 		}
 	}
 	if err == nil && req.UserSig == "" {
@@ -282,16 +288,36 @@ func (s *Server) heartbeat(req *apiRequest) (apiResult, error) {
 	return apiResult{}, nil
 }
 
+// get_room_list pages: index from 0, count rooms per page.
+const (
+	maxListIndex = 1_000_000
+	maxListCount = 100
+)
+
+// listRange says what get_room_list's field takes.
+func listRange(field string) string {
+	if field == "index" {
+		return fmt.Sprintf("want 0 to %d", maxListIndex)
+	}
+	return fmt.Sprintf("want 1 to %d (0 or none: %d)", maxListCount, defaultListCnt)
+}
+
 func (s *Server) roomList(req *apiRequest) (apiResult, error) {
 	if err := s.authUser(req); err != nil {
 		return nil, err
 	}
+	if req.Index < 0 || req.Index > maxListIndex {
+		return nil, fmt.Errorf("%w: index %d: %s", ErrBadParam, req.Index, listRange("index"))
+	}
+	if req.Count < 0 || req.Count > maxListCount {
+		return nil, fmt.Errorf("%w: count %d: %s", ErrBadParam, req.Count, listRange("count"))
+	}
 	all := s.rooms.Rooms()
 	count := req.Count
-	if count <= 0 {
+	if count == 0 {
 		count = defaultListCnt
 	}
-	start := min(max(req.Index, 0), len(all))
+	start := min(req.Index, len(all))
 	end := start + min(count, len(all)-start) // not start+count: a huge count would overflow
 	rooms := make([]apiResult, 0, end-start)
 	for _, r := range all[start:end] {

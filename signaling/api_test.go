@@ -71,8 +71,15 @@ func TestAPIOpenLogin(t *testing.T) {
 		{"members", "get_room_members", `{"roomID":` + rid + `}`, 0, []string{"members"}},
 		{"members no room", "get_room_members", `{"roomID":"nope"}`, 3, nil},
 		{"list", "get_room_list", `{"index":0,"count":10}`, 0, []string{"rooms"}},
-		{"list with a huge count", "get_room_list", `{"index":1,"count":9223372036854775807}`, 0, []string{"rooms", "total"}},
-		{"list past the end", "get_room_list", `{"index":9223372036854775807,"count":9223372036854775807}`, 0, []string{"rooms"}},
+		{"list past the end", "get_room_list", `{"index":1000000,"count":100}`, 0, []string{"rooms", "total"}},
+		{"list with no count", "get_room_list", `{"index":0}`, 0, []string{"rooms", "total"}},
+		{"list with a huge count", "get_room_list", `{"index":1,"count":9223372036854775807}`, 2, []string{"count"}},
+		{"list with a count past int64", "get_room_list", `{"index":1,"count":1e30}`, 2, []string{"count"}},
+		{"list with a negative count", "get_room_list", `{"index":0,"count":-1}`, 2, []string{"count"}},
+		{"list with a count over 100", "get_room_list", `{"index":0,"count":101}`, 2, []string{"count"}},
+		{"list with a negative index", "get_room_list", `{"index":-1,"count":10}`, 2, []string{"index"}},
+		{"list with a huge index", "get_room_list", `{"index":9223372036854775807,"count":10}`, 2, []string{"index"}},
+		{"list with a fractional index", "get_room_list", `{"index":1.5,"count":10}`, 2, []string{"index"}},
 		{"quit", "quit_room", `{"userID":"bob","roomID":` + rid + `}`, 0, nil},
 		{"quit twice", "quit_room", `{"userID":"bob","roomID":` + rid + `}`, 3, nil},
 		{"negative roomID", "enter_room", `{"userID":"bob","roomID":-1}`, 4001, nil},
@@ -87,6 +94,12 @@ func TestAPIOpenLogin(t *testing.T) {
 				t.Errorf("message: got empty; want a reason")
 			}
 			for _, k := range tc.wantKeys {
+				if tc.wantCode != 0 { // a refusal names the field
+					if msg, _ := m["message"].(string); !strings.Contains(msg, k) {
+						t.Errorf("message: got %q; want it to name %q", msg, k)
+					}
+					continue
+				}
 				if _, ok := m[k]; !ok {
 					t.Errorf("key %q: got missing; want present in %v", k, m)
 				}

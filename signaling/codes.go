@@ -33,6 +33,7 @@ const (
 // Sentinels of this package.
 var (
 	ErrMissingParam = errors.New("missing parameter")
+	ErrBadParam     = errors.New("parameter out of range")
 	ErrBadMessage   = errors.New("malformed message")
 	ErrLoginClosed  = errors.New("open_login is off: get tokens from your backend (openroom token)")
 	ErrRoomInfoSize = errors.New("roomInfo too long")
@@ -44,7 +45,7 @@ func codeOf(err error) int {
 	switch {
 	case err == nil:
 		return CodeOK
-	case errors.Is(err, ErrMissingParam):
+	case errors.Is(err, ErrMissingParam), errors.Is(err, ErrBadParam):
 		return CodeMissingParam
 	case errors.Is(err, room.ErrNoRoom), errors.Is(err, room.ErrNotMember):
 		return CodeNoRoom
