@@ -54,7 +54,7 @@ USER 10001:10001
 # TURN relay range (used between the relay and the SFU on node_ip; see docs/turn.md).
 # EXPOSE only documents: with host networking nothing is published, otherwise publish
 # these with the same numbers inside and out.
-EXPOSE 8080/tcp 7882/udp 1935/tcp 3478/udp 3478/tcp 5349/tcp 50000-50100/udp
+EXPOSE 8080/tcp 7882/udp 1935/tcp 3478/udp 3478/tcp 5349/tcp 49152-65535/udp
 
 # No CMD: the binary runs on its embedded defaults plus OPENROOM_* variables. A config file
 # is opt-in, because `--config FILE` with a missing file is an error: mount one and pass

@@ -135,6 +135,9 @@ func (i *Issuer) PrivateMapKey(user, room string, privileges uint32, ttl time.Du
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(i.secret)
 }
 
+// maxClockSkew is how far in the future a token's issue time may lie.
+const maxClockSkew = 5 * time.Minute
+
 func (i *Issuer) parse(token string, claims jwt.Claims) error {
 	if strings.TrimSpace(token) == "" {
 		return fmt.Errorf("%w: empty", ErrMalformed)
@@ -144,6 +147,11 @@ func (i *Issuer) parse(token string, claims jwt.Claims) error {
 	}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(i.now), jwt.WithExpirationRequired())
 	switch {
 	case err == nil:
+		// Issued in the future: not by this server (or by one whose clock is off).
+		if iat, _ := claims.GetIssuedAt(); iat != nil && iat.After(i.now().Add(maxClockSkew)) {
+			return fmt.Errorf("%w: issued at %s, in the future (more than %v ahead of this server's clock): check the clock of the machine that made it",
+				ErrMalformed, iat.UTC().Format(time.RFC3339), maxClockSkew)
+		}
 		return nil
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return fmt.Errorf("%w: get a new one", ErrExpired)

@@ -623,3 +623,31 @@ func TestRoundTripClaims(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyRefusesTokensFromTheFuture: a token issued ahead of the server's
+// clock by more than the skew allows (a forged clock, or a broken one) is refused.
+func TestVerifyRefusesTokensFromTheFuture(t *testing.T) {
+	tests := []struct {
+		name    string
+		ahead   time.Duration // how far the issuer's clock is ahead of the verifier's
+		wantErr error
+	}{
+		{name: "same clock", ahead: 0},
+		{name: "a minute ahead", ahead: time.Minute},
+		{name: "a day ahead", ahead: 24 * time.Hour, wantErr: ErrMalformed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			issuerClock, serverClock := fakeclock.New(), fakeclock.New()
+			issuerClock.Advance(tc.ahead)
+			tok := mustUserSig(t, newIssuer(t, testSecret, issuerClock), "alice", 48*time.Hour)
+			_, err := newIssuer(t, testSecret, serverClock).VerifyUserSig(tok, "alice")
+			if tc.wantErr == nil && err != nil {
+				t.Fatalf("error: got %v; want nil", err)
+			}
+			if tc.wantErr != nil && (!errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), "future")) {
+				t.Fatalf("error: got %v; want %v saying the future", err, tc.wantErr)
+			}
+		})
+	}
+}

@@ -153,8 +153,8 @@ type Config struct {
 	// The server checks it on every TURN request (refreshes too), so it must outlive
 	// the longest call. Default 24h.
 	TURNTTL time.Duration `yaml:"turn_ttl"`
-	// TURNRelayPorts is the UDP port range of relay addresses, "min-max".
-	// Default "50000-50100".
+	// TURNRelayPorts is the UDP port range of relay addresses, "min-max"; one port per
+	// allocation, so turn_total_quota is held to its size. Default "49152-65535".
 	TURNRelayPorts string `yaml:"turn_relay_ports"`
 	// TURNAllow lists CIDRs (or IPs) relays may reach although they are private,
 	// loopback or otherwise refused by default. Default none.
@@ -164,8 +164,12 @@ type Config struct {
 	TURNDeny []string `yaml:"turn_deny"`
 	// TURNUserQuota is the most TURN allocations one user holds at once. Default 10.
 	TURNUserQuota int `yaml:"turn_user_quota"`
-	// TURNTotalQuota is the most TURN allocations the server holds at once. Default 1000.
+	// TURNTotalQuota is the most TURN allocations the server holds at once (never more
+	// than turn_relay_ports has ports). Default 1000.
 	TURNTotalQuota int `yaml:"turn_total_quota"`
+	// TURNIPQuota is the most TURN allocations one client address holds at once, so one
+	// address cannot take them all. 0 means no cap. Default 64.
+	TURNIPQuota int `yaml:"turn_ip_quota"`
 	// TURNBandwidth caps each allocation's relayed bytes per second (both directions);
 	// 0 means no cap. Default 0.
 	TURNBandwidth int `yaml:"turn_bandwidth"`
@@ -209,9 +213,10 @@ func Default() Config {
 		TURNTLS:             ":5349",
 		TURNRealm:           "openroom",
 		TURNTTL:             24 * time.Hour,
-		TURNRelayPorts:      "50000-50100",
+		TURNRelayPorts:      "49152-65535",
 		TURNUserQuota:       10,
 		TURNTotalQuota:      1000,
+		TURNIPQuota:         64,
 	}
 }
 
@@ -567,6 +572,9 @@ func (c *Config) validateTURN() error {
 	}
 	if c.TURNUserQuota < 1 || c.TURNTotalQuota < 1 {
 		return bad("turn_user_quota %d, turn_total_quota %d: want at least 1", c.TURNUserQuota, c.TURNTotalQuota)
+	}
+	if c.TURNIPQuota < 0 {
+		return bad("turn_ip_quota %d: want 0 (no cap) or more", c.TURNIPQuota)
 	}
 	if c.TURNBandwidth < 0 {
 		return bad("turn_bandwidth %d: want bytes per second, or 0 for no cap", c.TURNBandwidth)

@@ -62,7 +62,12 @@ type listener struct {
 // fails this test until the Dockerfile, the compose file and docs/deploy.md follow.
 func defaultListeners(t *testing.T) []listener {
 	t.Helper()
-	d := config.Default()
+	return listenersOf(t, config.Default())
+}
+
+// listenersOf is what d listens on.
+func listenersOf(t *testing.T, d config.Config) []listener {
+	t.Helper()
 	addrPort := func(key, addr string) int {
 		t.Helper()
 		_, p, err := net.SplitHostPort(addr)
@@ -481,7 +486,7 @@ func TestCompose(t *testing.T) {
 		conf bool // config file mounted and passed
 	}{
 		{"as shipped", text, true, false},
-		{"ports alternative", uncomment(t, dropLine(t, text, "network_mode: host"), "ports:"), false, false},
+		{"ports alternative", uncomment(t, uncomment(t, dropLine(t, text, "network_mode: host"), "ports:"), "OPENROOM_TURN_RELAY_PORTS:"), false, false},
 		{"config file", uncomment(t, uncomment(t, text, "volumes:"), "command:"), true, true},
 	}
 	known := knownEnv()
@@ -560,7 +565,12 @@ func TestCompose(t *testing.T) {
 				}
 				published = append(published, ps)
 			}
-			for _, l := range defaultListeners(t) {
+			// The ports alternative narrows the relay range in its environment.
+			d := config.Default()
+			if v := s.Environment["OPENROOM_TURN_RELAY_PORTS"]; v != nil {
+				d.TURNRelayPorts = *v
+			}
+			for _, l := range listenersOf(t, d) {
 				t.Run("publishes "+l.key, func(t *testing.T) {
 					got := slices.ContainsFunc(published, func(p portSpec) bool { return p.covers(l.port) })
 					if !got {

@@ -160,6 +160,7 @@ func TestConfigFrom(t *testing.T) {
 				c.NodeIP = "10.0.0.5"
 				c.TURNRelayPorts, c.TURNAllow, c.TURNDeny = "40000-40009", []string{"10.1.0.0/16", "::ffff:127.0.0.1"}, []string{"192.0.2.1"}
 				c.TURNUserQuota, c.TURNTotalQuota, c.TURNBandwidth, c.TURNRealm = 3, 30, 1000, "example"
+				c.TURNIPQuota, c.TURNTTL = 7, 2*time.Hour
 			},
 			relays: []RelayAddress{{IP: netip.MustParseAddr("10.0.0.5")}},
 			own:    []netip.AddrPort{netip.MustParseAddrPort("10.0.0.5:7882")},
@@ -171,7 +172,7 @@ func TestConfigFrom(t *testing.T) {
 						Allow: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("127.0.0.1/32")},
 						Deny:  []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")},
 					},
-					UserQuota: 3, TotalQuota: 30, Bandwidth: 1000,
+					UserQuota: 3, TotalQuota: 30, IPQuota: 7, TTL: 2 * time.Hour, Bandwidth: 1000,
 				}
 				got := c
 				got.Relays, got.Policy.Own, got.Logger = nil, nil, nil

@@ -133,11 +133,18 @@ type client struct {
 // "tcp"); it is closed when the test ends.
 func dialClient(t *testing.T, ts *testServer, network, user, pass string, family pturn.RequestedAddressFamily) *client {
 	t.Helper()
+	return dialClientFrom(t, ts, "127.0.0.1", network, user, pass, family)
+}
+
+// dialClientFrom is dialClient from the local address localIP (UDP only; TCP
+// always from 127.0.0.1).
+func dialClientFrom(t *testing.T, ts *testServer, localIP, network, user, pass string, family pturn.RequestedAddressFamily) *client {
+	t.Helper()
 	var conn net.PacketConn
 	addr := ts.UDP
 	switch network {
 	case "udp":
-		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		c, err := net.ListenPacket("udp4", net.JoinHostPort(localIP, "0"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -119,7 +119,8 @@ func ConfigFrom(cfg config.Config, log *slog.Logger) (Config, error) {
 		Realm: cfg.TURNRealm, Secret: []byte(cfg.Secret), Relays: relays,
 		RelayPortMin: lo, RelayPortMax: hi,
 		Policy:    Policy{Allow: allow, Deny: deny, Own: own},
-		UserQuota: cfg.TURNUserQuota, TotalQuota: cfg.TURNTotalQuota, Bandwidth: cfg.TURNBandwidth,
+		UserQuota: cfg.TURNUserQuota, TotalQuota: cfg.TURNTotalQuota, IPQuota: cfg.TURNIPQuota, Bandwidth: cfg.TURNBandwidth,
+		TTL:    cfg.TURNTTL,
 		Logger: log,
 	}, nil
 }

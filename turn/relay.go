@@ -2,6 +2,7 @@ package turn
 
 import (
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -13,28 +14,76 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// quota counts open relay sockets per user and in total.
-type quota struct {
-	mu                sync.Mutex
-	perUser           map[string]int
-	total             int
-	maxUser, maxTotal int
+// Refusal reasons, as counted in Stats.Refusals.
+const (
+	RefusedAuth       = "auth"        // bad, expired, forged or too long-lived credentials
+	RefusedPeer       = "peer"        // a peer the policy refuses
+	RefusedQuotaUser  = "quota_user"  // turn_user_quota
+	RefusedQuotaIP    = "quota_ip"    // turn_ip_quota
+	RefusedQuotaTotal = "quota_total" // turn_total_quota (held to the relay ports)
+	RefusedPorts      = "ports"       // no relay port free (508)
+)
+
+// quotaError is a quota refusal and its reason.
+type quotaError struct {
+	reason string
+	msg    string
 }
 
-func (q *quota) check(user string) error {
+func (e *quotaError) Error() string { return ErrQuota.Error() + ": " + e.msg }
+func (e *quotaError) Unwrap() error { return ErrQuota }
+
+// quota counts open relay sockets per user, per client address and in total.
+type quota struct {
+	mu                       sync.Mutex
+	perUser                  map[string]int     // guarded by mu
+	perIP                    map[netip.Addr]int // guarded by mu; kept by the allocation events
+	total                    int                // guarded by mu
+	maxUser, maxTotal, maxIP int
+}
+
+// check says whether user at ip may allocate now.
+func (q *quota) check(user string, ip netip.Addr) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.checkLocked(user)
+	if err := q.checkLocked(user); err != nil {
+		return err
+	}
+	if q.maxIP > 0 && ip.IsValid() && q.perIP[ip] >= q.maxIP {
+		return &quotaError{RefusedQuotaIP, fmt.Sprintf("address %s holds %d allocations (turn_ip_quota)", ip, q.perIP[ip])}
+	}
+	return nil
 }
 
 func (q *quota) checkLocked(user string) error {
 	if q.total >= q.maxTotal {
-		return fmt.Errorf("%w: the server holds %d allocations (turn_total_quota)", ErrQuota, q.total)
+		return &quotaError{RefusedQuotaTotal, fmt.Sprintf("the server holds %d allocations (turn_total_quota, at most the relay ports)", q.total)}
 	}
 	if user != "" && q.perUser[user] >= q.maxUser {
-		return fmt.Errorf("%w: user %q holds %d allocations (turn_user_quota)", ErrQuota, user, q.perUser[user])
+		return &quotaError{RefusedQuotaUser, fmt.Sprintf("user %q holds %d allocations (turn_user_quota)", user, q.perUser[user])}
 	}
 	return nil
+}
+
+// addIP and removeIP follow the allocations of each client address.
+func (q *quota) addIP(ip netip.Addr) {
+	if !ip.IsValid() {
+		return
+	}
+	q.mu.Lock()
+	q.perIP[ip]++
+	q.mu.Unlock()
+}
+
+func (q *quota) removeIP(ip netip.Addr) {
+	if !ip.IsValid() {
+		return
+	}
+	q.mu.Lock()
+	if q.perIP[ip]--; q.perIP[ip] <= 0 {
+		delete(q.perIP, ip)
+	}
+	q.mu.Unlock()
 }
 
 // reserve takes one slot for user ("" for pion's internal probes: total only).
@@ -125,12 +174,15 @@ func (g *relayGen) AllocatePacketConn(conf pturn.AllocateListenerConfig) (net.Pa
 		return nil, nil, fmt.Errorf("%w (%s)", ErrNoRelayAddress, conf.Network)
 	}
 	if err := g.s.quota.reserve(conf.UserID); err != nil {
-		g.s.stats.quotaRefused.Add(1)
+		g.s.refused(err)
+		g.s.logLimited(slog.LevelWarn, "turn: allocation refused", "user", conf.UserID, "err", err)
 		return nil, nil, err
 	}
 	pc, port, err := g.listen(conf.Network, relay.Bind, conf.RequestedPort)
 	if err != nil {
 		g.s.quota.release(conf.UserID)
+		g.s.stats.refusals.add(RefusedPorts)
+		g.s.logLimited(slog.LevelWarn, "turn: allocation refused: no relay port free (508)", "user", conf.UserID, "err", err)
 		return nil, nil, err
 	}
 	rc := &relayConn{PacketConn: pc, s: g.s, user: conf.UserID}

@@ -580,3 +580,106 @@ func (p mappedPeer) AddTo(m *stun.Message) error {
 }
 
 func (p mappedPeer) String() string { return fmt.Sprintf("[%v]:%d", p.ip, p.port) }
+
+// TestIPQuota: a flood of allocations from one address, each with its own
+// credentials, leaves allocations for a user on another address.
+func TestIPQuota(t *testing.T) {
+	noLeaks(t)
+	ts := startServer(t, func(c *Config) { c.IPQuota, c.TotalQuota = 3, 10 })
+	for i := range 5 {
+		user, pass := creds(fmt.Sprintf("flood%d", i))
+		_, err := dialClientFrom(t, ts, "127.0.0.1", "udp", user, pass, 0).allocate(t)
+		want := 0
+		if i >= 3 {
+			want = int(stun.CodeAllocQuotaReached)
+		}
+		if got := errorCode(err); got != want {
+			t.Errorf("allocation %d from 127.0.0.1: got code %d (%v); want %d", i, got, err, want)
+		}
+	}
+	user, pass := creds("dora")
+	if _, err := dialClientFrom(t, ts, "127.0.0.2", "udp", user, pass, 0).allocate(t); err != nil {
+		t.Errorf("a user on another address: got %v; want an allocation", err)
+	}
+	if got := ts.Stats().Refusals[RefusedQuotaIP]; got != 2 {
+		t.Errorf("refusals %s: got %d; want 2", RefusedQuotaIP, got)
+	}
+	if !strings.Contains(ts.Logs.String(), "turn_ip_quota") {
+		t.Errorf("log: got no refusal naming turn_ip_quota in\n%s", ts.Logs.String())
+	}
+}
+
+// TestQuotaHeldToRelayPorts: a total quota larger than the relay range is
+// held to it, so a flood gets 486 (quota) and is counted, instead of 508s.
+func TestQuotaHeldToRelayPorts(t *testing.T) {
+	noLeaks(t)
+	ts := startServer(t, func(c *Config) { c.RelayPortMin, c.RelayPortMax, c.TotalQuota, c.UserQuota = 42100, 42103, 1000, 100 })
+	user, pass := creds("flood")
+	var codes []int
+	for range 6 {
+		_, err := dialClient(t, ts, "udp", user, pass, 0).allocate(t)
+		codes = append(codes, errorCode(err))
+	}
+	if want := []int{0, 0, 0, 0, 486, 486}; fmt.Sprint(codes) != fmt.Sprint(want) {
+		t.Errorf("allocation codes: got %v; want %v", codes, want)
+	}
+	if got := ts.Stats().Refusals[RefusedQuotaTotal]; got != 2 {
+		t.Errorf("refusals %s: got %d; want 2", RefusedQuotaTotal, got)
+	}
+	if !strings.Contains(ts.Logs.String(), "turn_total_quota held to the relay ports") {
+		t.Errorf("log: got no warning about the quota in\n%s", ts.Logs.String())
+	}
+}
+
+// TestRelayPortsTaken: a relay range whose ports another program holds
+// answers 508, logged and counted.
+func TestRelayPortsTaken(t *testing.T) {
+	noLeaks(t)
+	ts := startServer(t, func(c *Config) { c.RelayPortMin, c.RelayPortMax = 42200, 42201 })
+	for _, port := range []string{"42200", "42201"} {
+		pc, err := net.ListenPacket("udp4", net.JoinHostPort("127.0.0.1", port))
+		if err != nil {
+			t.Skip(err)
+		}
+		t.Cleanup(func() { _ = pc.Close() })
+	}
+	user, pass := creds("alice")
+	_, err := dialClient(t, ts, "udp", user, pass, 0).allocate(t)
+	if got := errorCode(err); got != int(stun.CodeInsufficientCapacity) {
+		t.Errorf("allocation: got code %d (%v); want %d", got, err, stun.CodeInsufficientCapacity)
+	}
+	if got := ts.Stats().Refusals[RefusedPorts]; got != 1 {
+		t.Errorf("refusals %s: got %d; want 1", RefusedPorts, got)
+	}
+	if !strings.Contains(ts.Logs.String(), "no relay port free") {
+		t.Errorf("log: got no 508 line in\n%s", ts.Logs.String())
+	}
+}
+
+// TestCredentialsTooLongLived: a username expiring further ahead than the
+// TTL allows was not issued by this server's rules and is refused.
+func TestCredentialsTooLongLived(t *testing.T) {
+	noLeaks(t)
+	ts := startServer(t, func(c *Config) { c.TTL = time.Hour })
+	tests := []struct {
+		name    string
+		expires time.Duration
+		want    int
+	}{
+		{"within the ttl", 50 * time.Minute, 0},
+		{"within the ttl and the skew", time.Hour + 3*time.Minute, 0},
+		{"a hundred years", 100 * 365 * 24 * time.Hour, int(stun.CodeUnauthorized)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			user, pass := Credentials(testSecret, strings.ReplaceAll(tc.name, " ", "-"), time.Now().Add(tc.expires))
+			_, err := dialClient(t, ts, "udp", user, pass, 0).allocate(t)
+			if got := errorCode(err); got != tc.want {
+				t.Errorf("got code %d (%v); want %d", got, err, tc.want)
+			}
+		})
+	}
+	if got := ts.Stats().Refusals[RefusedAuth]; got < 1 {
+		t.Errorf("refusals %s: got %d; want at least 1", RefusedAuth, got)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"sync"
@@ -53,8 +54,8 @@ var (
 // Defaults applied by New to zero fields of Config.
 const (
 	DefaultRealm        = "openroom"
-	DefaultRelayPortMin = 50000
-	DefaultRelayPortMax = 50100
+	DefaultRelayPortMin = 49152 // the IANA dynamic range, as coturn uses
+	DefaultRelayPortMax = 65535
 	DefaultUserQuota    = 10
 	DefaultTotalQuota   = 1000
 )
@@ -91,14 +92,21 @@ type Config struct {
 	// of a family without one is refused.
 	Relays []RelayAddress
 	// RelayPortMin and RelayPortMax bound the relay ports (inclusive).
-	// Default 50000-50100.
+	// Default 49152-65535.
 	RelayPortMin, RelayPortMax int
 	// Policy decides which peers are reachable.
 	Policy Policy
 	// UserQuota is the most allocations one user holds at once. Default 10.
 	UserQuota int
-	// TotalQuota is the most allocations the server holds at once. Default 1000.
+	// TotalQuota is the most allocations the server holds at once. Default 1000;
+	// never more than the relay range has ports.
 	TotalQuota int
+	// IPQuota is the most allocations one client address holds at once; 0: no cap.
+	IPQuota int
+	// TTL is the longest lifetime credentials are issued with: a username that
+	// expires further ahead (beyond a few minutes of clock skew) is refused.
+	// 0: no such check.
+	TTL time.Duration
 	// Bandwidth caps each allocation's relayed payload, both directions together
 	// (with the peers the client sent to), in bytes per second; packets over it are
 	// dropped. 0 means no cap.
@@ -121,6 +129,9 @@ type Stats struct {
 	PeersRefused uint64
 	// QuotaRefused counts allocations refused by a quota.
 	QuotaRefused uint64
+	// Refusals counts every refusal by reason (Refused* constants): credentials,
+	// peers, each quota, and relay ports exhausted.
+	Refusals map[string]uint64
 	// PacketsRefused counts relayed packets dropped because their peer endpoint is
 	// refused (another port of an own address, or a refused address).
 	PacketsRefused uint64
@@ -134,6 +145,37 @@ type Stats struct {
 type counters struct {
 	allocationsTotal, authFailures, peersRefused, quotaRefused atomic.Uint64
 	packetsRefused, packetsOverLimit, bytesRelayed             atomic.Uint64
+	refusals                                                   reasonCounts
+}
+
+// reasonCounts counts refusals by reason.
+type reasonCounts struct {
+	mu sync.Mutex        // guards m
+	m  map[string]uint64 // by reason
+}
+
+func (r *reasonCounts) add(reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[string]uint64{}
+	}
+	r.m[reason]++
+}
+
+func (r *reasonCounts) snapshot() map[string]uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.m)
+}
+
+// refused counts a quota refusal under its reason.
+func (s *Server) refused(err error) {
+	s.stats.quotaRefused.Add(1)
+	var qe *quotaError
+	if errors.As(err, &qe) {
+		s.stats.refusals.add(qe.reason)
+	}
 }
 
 // Server is a TURN server. Create it with New, give it connections with
@@ -180,14 +222,22 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w: the secret is empty", ErrConfig)
 	case cfg.RelayPortMin < 1 || cfg.RelayPortMax > 65535 || cfg.RelayPortMin > cfg.RelayPortMax:
 		return nil, fmt.Errorf("%w: relay ports %d-%d: want 1 <= min <= max <= 65535", ErrConfig, cfg.RelayPortMin, cfg.RelayPortMax)
-	case cfg.UserQuota < 0 || cfg.TotalQuota < 0 || cfg.Bandwidth < 0:
+	case cfg.UserQuota < 0 || cfg.TotalQuota < 0 || cfg.IPQuota < 0 || cfg.Bandwidth < 0:
 		return nil, fmt.Errorf("%w: quotas and bandwidth must not be negative", ErrConfig)
 	case len(cfg.Relays) == 0:
 		return nil, fmt.Errorf("%w: no relay address", ErrConfig)
 	}
+	// One port per allocation: a quota past the range would end in 508s that
+	// leave nothing for anyone.
+	if ports := cfg.RelayPortMax - cfg.RelayPortMin + 1; cfg.TotalQuota > ports {
+		cfg.Logger.Warn("turn: turn_total_quota held to the relay ports", "turn_total_quota", cfg.TotalQuota, "now", ports,
+			"turn_relay_ports", fmt.Sprintf("%d-%d", cfg.RelayPortMin, cfg.RelayPortMax))
+		cfg.TotalQuota = ports
+	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger,
-		quota:   quota{perUser: map[string]int{}, maxUser: cfg.UserQuota, maxTotal: cfg.TotalQuota},
+		quota: quota{perUser: map[string]int{}, perIP: map[netip.Addr]int{},
+			maxUser: cfg.UserQuota, maxTotal: cfg.TotalQuota, maxIP: cfg.IPQuota},
 		logLim:  rate.NewLimiter(5, 20),
 		first:   firstReadTimeout,
 		done:    make(chan struct{}),
@@ -213,6 +263,7 @@ func (s *Server) Stats() Stats {
 		AuthFailures:     s.stats.authFailures.Load(),
 		PeersRefused:     s.stats.peersRefused.Load(),
 		QuotaRefused:     s.stats.quotaRefused.Load(),
+		Refusals:         s.stats.refusals.snapshot(),
 		PacketsRefused:   s.stats.packetsRefused.Load(),
 		PacketsOverLimit: s.stats.packetsOverLimit.Load(),
 		BytesRelayed:     s.stats.bytesRelayed.Load(),
@@ -342,9 +393,13 @@ func (s *Server) authenticate(ra *pturn.RequestAttributes) (string, []byte, bool
 		err = fmt.Errorf("realm %q is not %q", ra.Realm, s.cfg.Realm)
 	case s.cfg.Now().After(expires):
 		err = fmt.Errorf("credentials expired at %s", expires.UTC().Format(time.RFC3339))
+	case s.cfg.TTL > 0 && expires.After(s.cfg.Now().Add(s.cfg.TTL+clockSkew)):
+		err = fmt.Errorf("credentials expire at %s, further ahead than turn_ttl (%v) allows: not issued by this server",
+			expires.UTC().Format(time.RFC3339), s.cfg.TTL)
 	}
 	if err != nil {
 		s.stats.authFailures.Add(1)
+		s.stats.refusals.add(RefusedAuth)
 		s.logLimited(slog.LevelInfo, "turn: credentials refused", "client", addrString(ra.SrcAddr), "username", ra.Username, "err", err)
 		return "", nil, false
 	}
@@ -355,6 +410,7 @@ func (s *Server) authenticate(ra *pturn.RequestAttributes) (string, []byte, bool
 func (s *Server) onAuth(src, _ net.Addr, _, username, _, method string, verdict bool) {
 	if !verdict {
 		s.stats.authFailures.Add(1)
+		s.stats.refusals.add(RefusedAuth)
 		s.logLimited(slog.LevelInfo, "turn: wrong password", "client", addrString(src), "username", username, "method", method)
 	}
 }
@@ -362,6 +418,7 @@ func (s *Server) onAuth(src, _ net.Addr, _, username, _, method string, verdict 
 func (s *Server) onAllocationCreated(src, dst net.Addr, _, userID, _ string, relay net.Addr, _ int) {
 	s.stats.allocationsTotal.Add(1)
 	s.users.Store(addrString(src), userID)
+	s.quota.addIP(ipOfAddr(src))
 	// pion reports every five-tuple as UDP; the listener's address tells the client transport.
 	transport := "udp"
 	if dst != nil && dst.Network() != "udp" {
@@ -372,14 +429,15 @@ func (s *Server) onAllocationCreated(src, dst net.Addr, _, userID, _ string, rel
 
 func (s *Server) onAllocationDeleted(src, _ net.Addr, _, userID, _ string) {
 	s.users.Delete(addrString(src))
+	s.quota.removeIP(ipOfAddr(src))
 	s.log.Debug("turn: allocation ended", "client", addrString(src), "user", userID)
 }
 
 // allowAllocation is pion's QuotaHandler: it answers 486 when the user or the
 // server is at its quota. The relay generator enforces the same quota atomically.
 func (s *Server) allowAllocation(userID, _ string, src net.Addr) bool {
-	if err := s.quota.check(userID); err != nil {
-		s.stats.quotaRefused.Add(1)
+	if err := s.quota.check(userID, ipOfAddr(src)); err != nil {
+		s.refused(err)
 		s.logLimited(slog.LevelWarn, "turn: allocation refused", "client", addrString(src), "user", userID, "err", err)
 		return false
 	}
@@ -392,6 +450,7 @@ func (s *Server) permit(client net.Addr, peer net.IP) bool {
 	ok, reason := s.cfg.Policy.CheckIP(ipOf(peer))
 	if !ok {
 		s.stats.peersRefused.Add(1)
+		s.stats.refusals.add(RefusedPeer)
 		user := ""
 		if v, ok := s.users.Load(addrString(client)); ok {
 			user, _ = v.(string)
@@ -406,6 +465,28 @@ func (s *Server) logLimited(level slog.Level, msg string, args ...any) {
 	if s.logLim.Allow() {
 		s.log.Log(context.Background(), level, msg, args...)
 	}
+}
+
+// clockSkew is how far a credential's expiry may lie beyond turn_ttl (clocks differ).
+const clockSkew = 5 * time.Minute
+
+// ipOfAddr is a client's IP (invalid when unknown).
+func ipOfAddr(a net.Addr) netip.Addr {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		ip, _ := netip.AddrFromSlice(a.IP)
+		return ip.Unmap()
+	case *net.TCPAddr:
+		ip, _ := netip.AddrFromSlice(a.IP)
+		return ip.Unmap()
+	case nil:
+		return netip.Addr{}
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 func addrString(a net.Addr) string {

@@ -71,7 +71,7 @@ Server flags (an empty address disables that listener):
   --turn-cert FILE     PEM certificate chain for TURN over TLS
   --turn-key FILE      PEM private key for TURN over TLS
   --turn-host HOST     host put in the TURN URLs (default: node IP, else the client's Host)
-  --turn-relay-ports R relay port range (default 50000-50100)
+  --turn-relay-ports R relay port range (default 49152-65535)
   --turn-allow CIDRS   private ranges relays may reach, comma-separated (default none)
 Environment: OPENROOM_HTTP, OPENROOM_RTC_PORT, OPENROOM_NODE_IP, OPENROOM_SECRET, ...
 `

@@ -6,6 +6,7 @@ import (
 
 	"github.com/openroom/openroom/metrics"
 	"github.com/openroom/openroom/room"
+	"github.com/openroom/openroom/turn"
 )
 
 // registerOps adds what an operator's tooling calls: health, readiness, metrics.
@@ -37,8 +38,11 @@ func (a *app) registerOps(webrtc bool) {
 	if a.turn != nil {
 		src.TURN = func() metrics.TURNStats {
 			st := a.turn.Stats()
-			return metrics.TURNStats{Allocations: float64(st.Allocations),
-				Refusals: map[string]float64{"auth": float64(st.AuthFailures), "peer": float64(st.PeersRefused), "quota": float64(st.QuotaRefused)}}
+			refusals := map[string]float64{}
+			for _, r := range []string{turn.RefusedAuth, turn.RefusedPeer, turn.RefusedQuotaUser, turn.RefusedQuotaIP, turn.RefusedQuotaTotal, turn.RefusedPorts} {
+				refusals[r] = float64(st.Refusals[r]) // every reason, 0 included, so dashboards find them
+			}
+			return metrics.TURNStats{Allocations: float64(st.Allocations), Refusals: refusals}
 		}
 	}
 	src.Limits = a.limitStats
