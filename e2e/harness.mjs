@@ -266,7 +266,7 @@ export function buildServer() {
  * browsers sharing its cores.
  * Returns {url, port, rtcPort, proc, logs(), stop()}.
  */
-export async function startServer({ args = [], readyTimeout = 20_000, env = {}, readyPath = '/', readyLog = '', nice = 0, ports } = {}) {
+export async function startServer({ args = [], readyTimeout = 20_000, env = {}, readyPath = '/', readyLog = '', nice = 0, ulimitFiles = 0, ports } = {}) {
   const nodeIP = requireNetns();
   const bin = await buildServer();
   // ports ({port, rtcPort, rtmpPort} of an earlier server) restarts on the same ones.
@@ -279,7 +279,9 @@ export async function startServer({ args = [], readyTimeout = 20_000, env = {}, 
   log.push(`$ ${bin} ${fullArgs.join(' ')}`);
 
   // nice(1) execs the server: the pid stays the server's.
-  const [cmd, cmdArgs] = nice ? ['nice', ['-n', String(nice), bin, ...fullArgs]] : [bin, fullArgs];
+  let [cmd, cmdArgs] = nice ? ['nice', ['-n', String(nice), bin, ...fullArgs]] : [bin, fullArgs];
+  // ulimitFiles: the server's file-descriptor limit, soft and hard (sh execs it: the pid stays the server's).
+  if (ulimitFiles) [cmd, cmdArgs] = ['sh', ['-c', `ulimit -n ${Number(ulimitFiles)} && exec "$0" "$@"`, cmd, ...cmdArgs]];
   const proc = spawn(cmd, cmdArgs, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
