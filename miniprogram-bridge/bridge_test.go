@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -316,4 +320,64 @@ func TestPusherReconnectsWithinGrace(t *testing.T) {
 			t.Errorf("left %v after its connection ended; want the %v grace period", d, testPushGrace)
 		}
 	})
+}
+
+// TestStalledViewerCut: an HTTP-FLV viewer that stops reading is cut once
+// its writes block for the write timeout, and its goroutines are released; the
+// pusher and another viewer go on.
+func TestStalledViewerCut(t *testing.T) {
+	needFFmpeg(t)
+	st := startStack(t, func(o *Options) { o.ViewerWriteTimeout = 500 * time.Millisecond })
+	if _, err := st.Rooms.Create("stall", ""); err != nil {
+		t.Fatal(err)
+	}
+	// Noise at a high constant bitrate fills the socket buffers in a second or two.
+	args := pushArgs(st.rtmpURL("stall", "pusher", st.key(t, "pusher", "stall", auth.PrivAll)), 60,
+		"-profile:v", "baseline", "-bf", "0", "-b:v", "20M", "-minrate", "20M", "-maxrate", "20M", "-bufsize", "4M")
+	for i, a := range args { // the test pattern with noise on it
+		if strings.HasPrefix(a, "testsrc=") {
+			args[i] = a + ",noise=alls=100:allf=t"
+		}
+	}
+	cmd := exec.Command("ffmpeg", args...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	eventually(t, 10*time.Second, "the pusher to publish", func() bool {
+		tr, err := st.Rooms.Tracks("stall", "pusher")
+		return err == nil && len(tr) == 2
+	})
+	u, err := url.Parse(st.flvURL("stall", "pusher", st.key(t, "viewer", "stall", auth.PrivJoin|auth.PrivReceiveAudio|auth.PrivReceiveVideo)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	c, err := d.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", u.RequestURI(), u.Host); err != nil {
+		t.Fatal(err)
+	}
+	head := make([]byte, 12)
+	if _, err := io.ReadFull(c, head); err != nil || string(head) != "HTTP/1.1 200" {
+		t.Fatalf("viewer: got %q, %v; want HTTP/1.1 200", head, err)
+	}
+	// Now it reads nothing more.
+	eventually(t, 30*time.Second, "the stalled viewer to be cut", func() bool { return st.Bridge.Stats().ViewerTimeouts >= 1 })
+	eventually(t, 5*time.Second, "no viewer left", func() bool { return st.Bridge.Stats().Viewers == 0 })
+	if !strings.Contains(st.Logs.String(), "flv: viewer cut") {
+		t.Errorf("log: got no line about the cut viewer")
+	}
+	// The server closed its side: what is buffered drains, then EOF.
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Errorf("stalled viewer's connection: got %v; want it closed by the server", err)
+	}
 }

@@ -51,6 +51,7 @@ type stack struct {
 	Rooms    *room.Manager
 	Issuer   *auth.Issuer
 	Logs     *syncBuffer
+	Bridge   *Server
 }
 
 func (st *stack) rtmpURL(roomName, user, sig string) string {
@@ -100,7 +101,7 @@ func needFFmpeg(t *testing.T) {
 const testPushGrace = 2 * time.Second
 
 // startStack runs everything with open_login off, so every stream needs a sig.
-func startStack(t *testing.T) *stack {
+func startStack(t *testing.T, mods ...func(*Options)) *stack {
 	t.Helper()
 	opt := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
@@ -127,7 +128,11 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	br := New(Options{Rooms: rooms, Issuer: issuer, Transcoders: FFmpegTranscoders{}, Logger: log, PushGrace: testPushGrace})
+	bo := Options{Rooms: rooms, Issuer: issuer, Transcoders: FFmpegTranscoders{}, Logger: log, PushGrace: testPushGrace}
+	for _, m := range mods {
+		m(&bo)
+	}
+	br := New(bo)
 	port := rtmpLn.Addr().(*net.TCPAddr).Port
 	sig := signaling.New(signaling.Options{Config: cfg, Issuer: issuer, Rooms: rooms, Engine: engine, Logger: log,
 		StreamURLs: URLs{RTMPPort: port}})
@@ -172,7 +177,7 @@ func startStack(t *testing.T) *stack {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return &stack{HTTP: "http://" + httpLn.Addr().String(), RTMPPort: port, Rooms: rooms, Issuer: issuer, Logs: logs}
+	return &stack{HTTP: "http://" + httpLn.Addr().String(), RTMPPort: port, Rooms: rooms, Issuer: issuer, Logs: logs, Bridge: br}
 }
 
 // pushArgs is a pusher like WeChat's live-pusher: H.264 baseline without
