@@ -31,6 +31,7 @@ import (
 	pturn "github.com/pion/turn/v5"
 	"golang.org/x/time/rate"
 
+	"github.com/openroom/openroom/internal/netguard"
 	"github.com/openroom/openroom/internal/pionlog"
 )
 
@@ -418,7 +419,7 @@ func (s *Server) onAuth(src, _ net.Addr, _, username, _, method string, verdict 
 func (s *Server) onAllocationCreated(src, dst net.Addr, _, userID, _ string, relay net.Addr, _ int) {
 	s.stats.allocationsTotal.Add(1)
 	s.users.Store(addrString(src), userID)
-	s.quota.addIP(ipOfAddr(src))
+	s.quota.addIP(netguard.IP(src))
 	// pion reports every five-tuple as UDP; the listener's address tells the client transport.
 	transport := "udp"
 	if dst != nil && dst.Network() != "udp" {
@@ -429,14 +430,14 @@ func (s *Server) onAllocationCreated(src, dst net.Addr, _, userID, _ string, rel
 
 func (s *Server) onAllocationDeleted(src, _ net.Addr, _, userID, _ string) {
 	s.users.Delete(addrString(src))
-	s.quota.removeIP(ipOfAddr(src))
+	s.quota.removeIP(netguard.IP(src))
 	s.log.Debug("turn: allocation ended", "client", addrString(src), "user", userID)
 }
 
 // allowAllocation is pion's QuotaHandler: it answers 486 when the user or the
 // server is at its quota. The relay generator enforces the same quota atomically.
 func (s *Server) allowAllocation(userID, _ string, src net.Addr) bool {
-	if err := s.quota.check(userID, ipOfAddr(src)); err != nil {
+	if err := s.quota.check(userID, netguard.IP(src)); err != nil {
 		s.refused(err)
 		s.logLimited(slog.LevelWarn, "turn: allocation refused", "client", addrString(src), "user", userID, "err", err)
 		return false
@@ -469,25 +470,6 @@ func (s *Server) logLimited(level slog.Level, msg string, args ...any) {
 
 // clockSkew is how far a credential's expiry may lie beyond turn_ttl (clocks differ).
 const clockSkew = 5 * time.Minute
-
-// ipOfAddr is a client's IP (invalid when unknown).
-func ipOfAddr(a net.Addr) netip.Addr {
-	switch a := a.(type) {
-	case *net.UDPAddr:
-		ip, _ := netip.AddrFromSlice(a.IP)
-		return ip.Unmap()
-	case *net.TCPAddr:
-		ip, _ := netip.AddrFromSlice(a.IP)
-		return ip.Unmap()
-	case nil:
-		return netip.Addr{}
-	}
-	ap, err := netip.ParseAddrPort(a.String())
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
-}
 
 func addrString(a net.Addr) string {
 	if a == nil {

@@ -164,7 +164,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if l.opt.Counter == nil {
 			return &Conn{Conn: c, onTimeout: l.opt.OnReadTimeout}, nil
 		}
-		ip := addrOf(c.RemoteAddr())
+		ip := IP(c.RemoteAddr())
 		reason, ok := l.opt.Counter.acquire(ip)
 		if !ok {
 			l.logLimited("connection refused: too many connections", "reason", reason, "remote", ip.String())
@@ -217,9 +217,14 @@ func temporary(err error) bool {
 	return errors.As(err, &te) && te.Temporary()
 }
 
-func addrOf(a net.Addr) netip.Addr {
+// IP is a connection's or packet's client IP (IPv4-mapped IPv6 unmapped), or
+// the invalid address when a cannot tell.
+func IP(a net.Addr) netip.Addr {
 	switch a := a.(type) {
 	case *net.TCPAddr:
+		ip, _ := netip.AddrFromSlice(a.IP)
+		return ip.Unmap()
+	case *net.UDPAddr:
 		ip, _ := netip.AddrFromSlice(a.IP)
 		return ip.Unmap()
 	case nil:
