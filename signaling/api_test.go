@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/openroom/openroom/auth"
 	"github.com/openroom/openroom/config"
 )
@@ -194,4 +196,60 @@ func TestAPIClosedLogin(t *testing.T) {
 			t.Errorf("got %v; want code 0", m)
 		}
 	})
+}
+
+// TestOrigins: with production on and allowed_origins unset, only the
+// server's own origin may call the API and open /ws; configured origins are
+// allowed; dev mode allows any.
+func TestOrigins(t *testing.T) {
+	tests := []struct {
+		name       string
+		production bool
+		allowed    []string
+		origin     string // "" : the server's own, filled in below
+		want       bool
+	}{
+		{"dev mode, any origin", false, nil, "https://elsewhere.example", true},
+		{"production, another origin", true, nil, "https://elsewhere.example", false},
+		{"production, own origin", true, nil, "", true},
+		{"production, a configured origin", true, []string{"https://app.example"}, "https://app.example", true},
+		{"production, not the configured one", true, []string{"https://app.example"}, "https://elsewhere.example", false},
+		{"production, any on purpose", true, []string{"*"}, "https://elsewhere.example", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t, false, func(c *config.Config) {
+				c.Production, c.AllowedOrigins = tc.production, tc.allowed
+				if tc.production {
+					c.OpenLogin, c.Secret = false, testSecret
+				}
+			})
+			origin := tc.origin
+			if origin == "" {
+				origin = ts.URL // http://127.0.0.1:port: the origin of a page it served
+			}
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/weapp/webrtc_room/get_room_list", strings.NewReader(`{}`))
+			req.Header.Set("Origin", origin)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.StatusCode != http.StatusForbidden; got != tc.want {
+				t.Errorf("API from %s: got status %d; want allowed %v", origin, resp.StatusCode, tc.want)
+			}
+			h := http.Header{"Origin": {origin}}
+			ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/ws", h)
+			if ws != nil {
+				ws.Close()
+			}
+			if got := err == nil; got != tc.want {
+				status := 0
+				if resp != nil {
+					status = resp.StatusCode
+				}
+				t.Errorf("/ws from %s: got opened %v (status %d); want %v", origin, got, status, tc.want)
+			}
+		})
+	}
 }
