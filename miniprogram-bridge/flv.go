@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"encoding/binary"
+	"fmt"
 	"io"
 )
 
@@ -41,6 +42,9 @@ func (f *flvWriter) tag(typ byte, ms uint32, body ...[]byte) error {
 	size := 0
 	for _, b := range body {
 		size += len(b)
+	}
+	if size > 0xffffff { // the tag's size field is 24 bits
+		return fmt.Errorf("%w: a %d-byte FLV tag (at most %d)", ErrUnsupported, size, 0xffffff)
 	}
 	f.buf = f.buf[:0]
 	f.buf = append(f.buf, typ, byte(size>>16), byte(size>>8), byte(size),

@@ -129,10 +129,10 @@ func splitAVCC(b []byte) ([][]byte, error) {
 // avcDecoderConfig builds an AVCDecoderConfigurationRecord (the FLV/RTMP AVC
 // sequence header) from one SPS and one PPS.
 func avcDecoderConfig(sps, pps []byte) ([]byte, error) {
-	if len(sps) < 4 || naluType(sps) != naluSPS {
+	if len(sps) < 4 || len(sps) > 0xffff || naluType(sps) != naluSPS { // the record's lengths are 16 bits
 		return nil, fmt.Errorf("%w: bad SPS", ErrBadH264)
 	}
-	if len(pps) < 1 || naluType(pps) != naluPPS {
+	if len(pps) < 1 || len(pps) > 0xffff || naluType(pps) != naluPPS {
 		return nil, fmt.Errorf("%w: bad PPS", ErrBadH264)
 	}
 	b := []byte{1, sps[1], sps[2], sps[3], 0xff, 0xe1}

@@ -7,12 +7,15 @@
 #   3. inside a private network namespace (scripts/netns-run.sh: lo + a veth pair
 #      10.99.0.1 <-> 10.99.0.2, no route anywhere else):
 #        go test -race -count=1 ./...
+#        scripts/fuzz.sh           (every fuzz target, 5 s each)
 #        npm run test:e2e
 #
 # Environment:
 #   OPENROOM_SKIP_INSTALL=1   don't apt-get / npm ci; just check and fail if missing
 #   OPENROOM_SKIP_GO=1        skip go vet and go test (e2e only)
 #   OPENROOM_SKIP_E2E=1       skip the browser tests
+#   OPENROOM_SKIP_FUZZ=1      skip fuzzing (go test still runs every seed and saved input)
+#   OPENROOM_FUZZTIME         how long each fuzz target runs (default 5s)
 #   OPENROOM_GO_TEST_ARGS     extra args for go test (e.g. "-run TestRoom -v")
 set -euo pipefail
 
@@ -33,6 +36,10 @@ if [[ "${1:-}" == "--inside-netns" ]]; then
     say "go test -race -count=1 ./... ${OPENROOM_GO_TEST_ARGS:-}"
     # shellcheck disable=SC2086
     go test -race -count=1 ${OPENROOM_GO_TEST_ARGS:-} ./... || die "go test failed (see above)"
+  fi
+  if [[ "${OPENROOM_SKIP_FUZZ:-}" != "1" ]]; then
+    say "scripts/fuzz.sh (every fuzz target for ${OPENROOM_FUZZTIME:-5s})"
+    scripts/fuzz.sh || die "fuzzing found a failing input (see above; it is in the package's testdata/fuzz/)"
   fi
   if [[ "${OPENROOM_SKIP_E2E:-}" != "1" ]]; then
     say "npm run test:e2e"
