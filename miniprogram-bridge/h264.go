@@ -150,6 +150,8 @@ func avcDecoderConfig(sps, pps []byte) ([]byte, error) {
 type depacketizer struct {
 	nalus        [][]byte
 	fua          []byte
+	size         int  // bytes in nalus and fua: the access unit so far
+	oversized    bool // the access unit of ts grew past maxAccessUnit: dropped
 	ts           uint32
 	haveTS       bool
 	lastSeq      uint16
@@ -174,9 +176,16 @@ func (d *depacketizer) push(seq uint16, ts uint32, marker bool, payload []byte) 
 	}
 	if d.haveSeq && seq != d.lastSeq+1 {
 		d.broken = true
+		d.size -= len(d.fua)
 		d.fua = nil
 	}
 	d.lastSeq, d.haveSeq = seq, true
+	if d.oversized && ts != d.ts { // the oversized one is over: judge the next on its own
+		d.oversized, d.broken = false, false
+		if !d.waitKeyframe {
+			d.waitKeyframe, d.needKeyframe = true, true
+		}
+	}
 	if d.haveTS && ts != d.ts && len(d.nalus) > 0 {
 		d.reset() // the previous access unit never saw its marker
 		d.broken = true
@@ -185,11 +194,15 @@ func (d *depacketizer) push(seq uint16, ts uint32, marker bool, payload []byte) 
 	if err := d.parse(payload); err != nil {
 		d.broken = true
 	}
+	if d.size > maxAccessUnit || d.oversized { // a publisher cannot make us hold more than this
+		d.reset()
+		d.broken, d.oversized = true, true
+	}
 	if !marker {
 		return nil
 	}
 	au, broken := d.nalus, d.broken
-	d.nalus, d.fua, d.broken, d.haveTS = nil, nil, false, false
+	d.nalus, d.fua, d.size, d.broken, d.oversized, d.haveTS = nil, nil, 0, false, false, false
 	if broken || len(au) == 0 {
 		if !d.waitKeyframe {
 			d.waitKeyframe, d.needKeyframe = true, true
@@ -205,7 +218,10 @@ func (d *depacketizer) push(seq uint16, ts uint32, marker bool, payload []byte) 
 	return au
 }
 
-func (d *depacketizer) reset() { d.nalus, d.fua = nil, nil }
+// maxAccessUnit bounds one access unit (a 4K keyframe is about 1-2 MB).
+const maxAccessUnit = 8 << 20
+
+func (d *depacketizer) reset() { d.nalus, d.fua, d.size = nil, nil, 0 }
 
 func (d *depacketizer) parse(p []byte) error {
 	if len(p) < 1 {
@@ -214,6 +230,7 @@ func (d *depacketizer) parse(p []byte) error {
 	switch t := naluType(p); {
 	case t >= 1 && t <= 23:
 		d.nalus = append(d.nalus, clone(p))
+		d.size += len(p)
 	case t == naluSTAPA:
 		p = p[1:]
 		for len(p) > 0 {
@@ -226,6 +243,7 @@ func (d *depacketizer) parse(p []byte) error {
 				return fmt.Errorf("%w: STAP-A size %d", ErrBadH264, n)
 			}
 			d.nalus = append(d.nalus, clone(p[:n]))
+			d.size += n
 			p = p[n:]
 		}
 	case t == naluFUA:
@@ -234,11 +252,14 @@ func (d *depacketizer) parse(p []byte) error {
 		}
 		start, end := p[1]&0x80 != 0, p[1]&0x40 != 0
 		if start {
+			d.size -= len(d.fua)
 			d.fua = append(d.fua[:0], (p[0]&0xe0)|(p[1]&0x1f))
+			d.size++
 		} else if d.fua == nil {
 			return fmt.Errorf("%w: FU-A continuation without start", ErrBadH264)
 		}
 		d.fua = append(d.fua, p[2:]...)
+		d.size += len(p) - 2
 		if end {
 			d.nalus = append(d.nalus, d.fua)
 			d.fua = nil

@@ -241,3 +241,33 @@ func TestDepacketizerSkipsPadding(t *testing.T) {
 		t.Errorf("frames: got %d (needKeyframe %v); want 3 and no keyframe request", got, d.needKeyframe)
 	}
 }
+
+// TestDepacketizerBoundsAnAccessUnit: an access unit that never ends (FU-A
+// fragments without an end, or without a marker) is dropped past
+// maxAccessUnit instead of growing without bound; the next keyframe passes.
+func TestDepacketizerBoundsAnAccessUnit(t *testing.T) {
+	d := newDepacketizer()
+	seq := uint16(1)
+	frag := make([]byte, 1200)
+	frag[0], frag[1] = 0x60|naluFUA, 0x80|naluIDR // FU-A start of an IDR
+	d.push(seq, 0, false, frag)
+	frag[1] = naluIDR // middle fragments, for ever
+	for range (maxAccessUnit / 1198) + 10 {
+		seq++
+		d.push(seq, 0, false, frag)
+		if d.size > maxAccessUnit {
+			t.Fatalf("access unit held %d bytes; want at most %d", d.size, maxAccessUnit)
+		}
+	}
+	key := packetize([][]byte{synthNAL(naluSPS, 12), synthNAL(naluPPS, 4), synthNAL(naluIDR, 3000)}, 1200)
+	var got [][]byte
+	for i, pl := range key {
+		seq++
+		if au := d.push(seq, 9000, i == len(key)-1, pl); au != nil {
+			got = au
+		}
+	}
+	if got == nil {
+		t.Errorf("the keyframe after the oversized access unit: got nothing; want it")
+	}
+}
