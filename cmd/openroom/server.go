@@ -257,6 +257,11 @@ func (a *app) serve(ctx context.Context) error {
 		defer wg.Done()
 		a.rooms.Run(ctx, time.Second)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.guard.relieve(ctx)
+	}()
 	var srv *http.Server
 	errc := make(chan error, 1)
 	if a.httpLn != nil {

@@ -33,8 +33,9 @@ const (
 type Counter struct {
 	lim Limits
 
-	mu    sync.Mutex         // guards total, perIP
+	mu    sync.Mutex         // guards total, perIP, peak
 	total int                // open connections
+	peak  int                // the most open at once since TakePeak
 	perIP map[netip.Addr]int // open connections by client address (entries > 0 only)
 
 	refusedTotal, refusedPerIP atomic.Uint64
@@ -58,10 +59,21 @@ func (c *Counter) acquire(ip netip.Addr) (reason string, ok bool) {
 		return ReasonPerIP, false
 	}
 	c.total++
+	c.peak = max(c.peak, c.total)
 	if ip.IsValid() {
 		c.perIP[ip]++
 	}
 	return "", true
+}
+
+// TakePeak returns the most connections open at once since the last call,
+// and starts counting again from those open now.
+func (c *Counter) TakePeak() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.peak
+	c.peak = c.total
+	return p
 }
 
 func (c *Counter) release(ip netip.Addr) {

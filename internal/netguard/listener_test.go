@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"syscall"
@@ -287,5 +288,21 @@ func TestRealListenerEMFILE(t *testing.T) {
 	}
 	if l.Stats().AcceptErrors == 0 {
 		t.Log("no EMFILE seen (the accept may have won the race); still accepted")
+	}
+}
+
+func TestCounterPeak(t *testing.T) {
+	c := NewCounter(Limits{})
+	ip := netip.MustParseAddr("10.0.0.1")
+	for range 3 {
+		c.acquire(ip)
+	}
+	c.release(ip)
+	c.release(ip)
+	if got := c.TakePeak(); got != 3 {
+		t.Errorf("peak: got %d; want 3", got)
+	}
+	if got := c.TakePeak(); got != 1 {
+		t.Errorf("peak after taking it: got %d; want 1 (the one still open)", got)
 	}
 }
