@@ -68,7 +68,7 @@ func FuzzTURNCredentials(f *testing.F) {
 				t.Fatalf("ParseUsername(%q) = %q, %v re-renders as %q: %q, %v, %v; want the same", username, u, exp, again, u2, exp2, err)
 			}
 		}
-		failures := s.stats.authFailures.Load()
+		failures := s.Stats().AuthFailures
 		got, key, ok := s.authenticate(&pturn.RequestAttributes{Username: username, Realm: realm, SrcAddr: src})
 		want := perr == nil && realm == DefaultRealm && valid(exp)
 		if ok != want {
@@ -77,7 +77,7 @@ func FuzzTURNCredentials(f *testing.F) {
 		if ok && (got != u || !bytes.Equal(key, pturn.GenerateAuthKey(username, realm, password(secret, username)))) {
 			t.Fatalf("authenticate(%q): got user %q and key %x; want %q and the secret's key", username, got, key, u)
 		}
-		if n := s.stats.authFailures.Load() - failures; n != map[bool]uint64{true: 0, false: 1}[ok] {
+		if n := s.Stats().AuthFailures - failures; n != map[bool]uint64{true: 0, false: 1}[ok] {
 			t.Fatalf("authenticate(%q): counted %d failures; want %d", username, n, map[bool]uint64{true: 0, false: 1}[ok])
 		}
 	})

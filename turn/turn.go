@@ -144,9 +144,8 @@ type Stats struct {
 }
 
 type counters struct {
-	allocationsTotal, authFailures, peersRefused, quotaRefused atomic.Uint64
-	packetsRefused, packetsOverLimit, bytesRelayed             atomic.Uint64
-	refusals                                                   reasonCounts
+	allocationsTotal, packetsRefused, packetsOverLimit, bytesRelayed atomic.Uint64
+	refusals                                                         reasonCounts // every refusal, by reason
 }
 
 // reasonCounts counts refusals by reason.
@@ -172,7 +171,6 @@ func (r *reasonCounts) snapshot() map[string]uint64 {
 
 // refused counts a quota refusal under its reason.
 func (s *Server) refused(err error) {
-	s.stats.quotaRefused.Add(1)
 	var qe *quotaError
 	if errors.As(err, &qe) {
 		s.stats.refusals.add(qe.reason)
@@ -258,13 +256,14 @@ func (s *Server) Realm() string { return s.cfg.Realm }
 
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
+	r := s.stats.refusals.snapshot()
 	return Stats{
 		Allocations:      s.quota.open(),
 		AllocationsTotal: s.stats.allocationsTotal.Load(),
-		AuthFailures:     s.stats.authFailures.Load(),
-		PeersRefused:     s.stats.peersRefused.Load(),
-		QuotaRefused:     s.stats.quotaRefused.Load(),
-		Refusals:         s.stats.refusals.snapshot(),
+		AuthFailures:     r[RefusedAuth],
+		PeersRefused:     r[RefusedPeer],
+		QuotaRefused:     r[RefusedQuotaUser] + r[RefusedQuotaIP] + r[RefusedQuotaTotal],
+		Refusals:         r,
 		PacketsRefused:   s.stats.packetsRefused.Load(),
 		PacketsOverLimit: s.stats.packetsOverLimit.Load(),
 		BytesRelayed:     s.stats.bytesRelayed.Load(),
@@ -399,7 +398,6 @@ func (s *Server) authenticate(ra *pturn.RequestAttributes) (string, []byte, bool
 			expires.UTC().Format(time.RFC3339), s.cfg.TTL)
 	}
 	if err != nil {
-		s.stats.authFailures.Add(1)
 		s.stats.refusals.add(RefusedAuth)
 		s.logLimited(slog.LevelInfo, "turn: credentials refused", "client", addrString(ra.SrcAddr), "username", ra.Username, "err", err)
 		return "", nil, false
@@ -410,7 +408,6 @@ func (s *Server) authenticate(ra *pturn.RequestAttributes) (string, []byte, bool
 // onAuth counts the failures pion finds after authenticate (a wrong password).
 func (s *Server) onAuth(src, _ net.Addr, _, username, _, method string, verdict bool) {
 	if !verdict {
-		s.stats.authFailures.Add(1)
 		s.stats.refusals.add(RefusedAuth)
 		s.logLimited(slog.LevelInfo, "turn: wrong password", "client", addrString(src), "username", username, "method", method)
 	}
@@ -450,7 +447,6 @@ func (s *Server) allowAllocation(userID, _ string, src net.Addr) bool {
 func (s *Server) permit(client net.Addr, peer net.IP) bool {
 	ok, reason := s.cfg.Policy.CheckIP(ipOf(peer))
 	if !ok {
-		s.stats.peersRefused.Add(1)
 		s.stats.refusals.add(RefusedPeer)
 		user := ""
 		if v, ok := s.users.Load(addrString(client)); ok {
