@@ -127,12 +127,10 @@ type Peer struct {
 	published map[*webrtc.RTPReceiver]*pubTrack
 	rids      map[string][]string // simulcast RIDs by mid, lowest first, from the last offer
 
-	// subConnected is set once the subscriber connection carries media; keyframes
-	// asked for before that would arrive before SRTP is up and be dropped.
-	subConnected atomic.Bool
-	subBroken    atomic.Bool // the subscriber connection went disconnected/failed/connecting since it was last connected
-	pubConnected atomic.Bool // the publisher connection has been connected
-	pubBroken    atomic.Bool // ... and went disconnected/failed/connecting since
+	// subState and pubState follow the two connections. Keyframes asked for
+	// before the subscriber connection is connected would arrive before SRTP is
+	// up and be dropped.
+	subState, pubState connState
 
 	wgMu     sync.Mutex // guards wg.Add against Close's wg.Wait, and isClosed
 	isClosed bool
@@ -174,38 +172,16 @@ func (e *Engine) NewPeer(cfg PeerConfig) (*Peer, error) {
 		})
 		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 			p.log.Debug("connection state", "target", target, "state", s.String())
-			switch target {
-			case TargetSubscriber:
-				switch s {
-				case webrtc.PeerConnectionStateConnected:
-					// Video starts within one keyframe of connecting, and of coming back
-					// after an outage (an ICE restart): the decoder lost packets meanwhile.
-					if !p.subConnected.Swap(true) || p.subBroken.Swap(false) {
-						p.enqueue(p.requestKeyframes)
-					}
-				case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateConnecting:
-					// Connecting again means an ICE restart: the client found its path
-					// dead (often before ICE itself says disconnected).
-					if p.subConnected.Load() {
-						p.subBroken.Store(true)
-					}
-				}
-			case TargetPublisher:
-				switch s {
-				case webrtc.PeerConnectionStateConnected:
-					// Back from an outage: what the subscribers decode lost packets
-					// that never reached us, so no NACK can mend it.
-					if p.pubBroken.Swap(false) {
-						p.goroutine(p.requestPublishedKeyframes)
-					}
-				case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateConnecting:
-					if p.pubConnected.Load() {
-						p.pubBroken.Store(true)
-					}
-				}
-				if s == webrtc.PeerConnectionStateConnected {
-					p.pubConnected.Store(true)
-				}
+			first, back := p.stateOf(target).observe(s)
+			switch {
+			case target == TargetSubscriber && (first || back):
+				// Video starts within one keyframe of connecting, and of coming back
+				// after an outage (an ICE restart): the decoder lost packets meanwhile.
+				p.enqueue(p.requestKeyframes)
+			case target == TargetPublisher && back:
+				// What the subscribers decode lost packets that never reached us,
+				// so no NACK can mend it.
+				p.goroutine(p.requestPublishedKeyframes)
 			}
 			if p.cfg.OnState != nil {
 				p.cfg.OnState(target, s)
@@ -216,6 +192,37 @@ func (e *Engine) NewPeer(cfg PeerConfig) (*Peer, error) {
 	p.wg.Add(1)
 	go p.run()
 	return p, nil
+}
+
+// connState follows one peer connection's state for what it means to media:
+// its first connection, and each return from an outage.
+type connState struct {
+	connected atomic.Bool // it has been connected
+	broken    atomic.Bool // it went disconnected, failed or connecting since it last was
+}
+
+// observe records s. first: s is the connection's first connected state;
+// back: s is connected again after an outage. Connecting again after being
+// connected means an ICE restart: the client found its path dead (often
+// before ICE itself says disconnected).
+func (c *connState) observe(s webrtc.PeerConnectionState) (first, back bool) {
+	switch s {
+	case webrtc.PeerConnectionStateConnected:
+		first = !c.connected.Swap(true)
+		back = c.broken.Swap(false)
+	case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateConnecting:
+		if c.connected.Load() {
+			c.broken.Store(true)
+		}
+	}
+	return first, back
+}
+
+func (p *Peer) stateOf(target string) *connState {
+	if target == TargetSubscriber {
+		return &p.subState
+	}
+	return &p.pubState
 }
 
 // ID is the member's user ID.
@@ -432,7 +439,7 @@ func (p *Peer) subscribe(t *Track) {
 	}
 	dt := newDownTrack(t, p.pacer, p.now)
 	dt.onBind = func() {
-		if p.subConnected.Load() { // renegotiated onto a live connection
+		if p.subState.connected.Load() { // renegotiated onto a live connection
 			t.RequestLayerKeyframe(dt.TargetLayer())
 		}
 	}
