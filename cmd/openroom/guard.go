@@ -110,15 +110,14 @@ func refuseHTTP(c net.Conn, reason string) {
 // stats are the caps' and HTTP timeouts' counters for /metrics.
 func (g *guard) stats() metrics.LimitStats {
 	st := metrics.LimitStats{Open: float64(g.counter.Open()), Refused: map[string]float64{}, Timeouts: map[string]float64{}}
+	for reason, n := range g.counter.Refused() { // one counter for every listener
+		st.Refused[reason] = float64(n)
+	}
 	g.mu.Lock()
 	ls := append([]*netguard.Listener(nil), g.listeners...)
 	g.mu.Unlock()
 	for _, l := range ls {
-		s := l.Stats()
-		st.AcceptErrors += float64(s.AcceptErrors)
-		for k, v := range s.Refused {
-			st.Refused[k] = max(st.Refused[k], float64(v)) // the counter is shared: each listener reports the same
-		}
+		st.AcceptErrors += float64(l.Stats().AcceptErrors)
 	}
 	g.timeouts.Range(func(k, v any) bool {
 		st.Timeouts[k.(string)] = float64(v.(*atomic.Uint64).Load())

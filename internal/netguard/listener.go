@@ -89,6 +89,11 @@ func (c *Counter) release(ip netip.Addr) {
 	}
 }
 
+// Refused counts the connections refused so far, by reason.
+func (c *Counter) Refused() map[string]uint64 {
+	return map[string]uint64{ReasonTotal: c.refusedTotal.Load(), ReasonPerIP: c.refusedPerIP.Load()}
+}
+
 // Open is how many connections are counted now.
 func (c *Counter) Open() int {
 	c.mu.Lock()
@@ -201,9 +206,7 @@ func (l *Listener) Close() error {
 func (l *Listener) Stats() Stats {
 	st := Stats{AcceptErrors: l.acceptErrors.Load(), Refused: map[string]uint64{}}
 	if c := l.opt.Counter; c != nil {
-		st.Open = c.Open()
-		st.Refused[ReasonTotal] = c.refusedTotal.Load()
-		st.Refused[ReasonPerIP] = c.refusedPerIP.Load()
+		st.Open, st.Refused = c.Open(), c.Refused()
 	}
 	return st
 }
