@@ -8,7 +8,7 @@
 // process exits (normally or by SIGINT/SIGTERM), so no process outlives a run.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, renameSync, existsSync } from 'node:fs';
+import { mkdirSync, renameSync, existsSync, createWriteStream } from 'node:fs';
 import net from 'node:net';
 import dgram from 'node:dgram';
 import path from 'node:path';
@@ -291,6 +291,13 @@ export async function startServer({ args = [], readyTimeout = 20_000, env = {}, 
   const unregister = register({ kill: () => killGroup(proc.pid) });
   proc.stdout.on('data', (d) => log.write(d));
   proc.stderr.on('data', (d) => log.write(d));
+  // OPENROOM_E2E_SERVER_LOG=FILE keeps every server's whole log (the ring keeps 1000 lines).
+  if (process.env.OPENROOM_E2E_SERVER_LOG) {
+    const file = createWriteStream(process.env.OPENROOM_E2E_SERVER_LOG, { flags: 'a' });
+    proc.stdout.pipe(file, { end: false });
+    proc.stderr.pipe(file, { end: false });
+    proc.once('exit', () => file.end());
+  }
   let exited = null;
   const exitPromise = new Promise((resolve) => {
     proc.on('exit', (code, signal) => {

@@ -69,6 +69,12 @@ const POOR_RATE = '500kbit';
 const GOOD_RATE = '5mbit';
 const SETTLE_MS = 15_000;
 const WINDOW_MS = 20_000;
+const GOOD_VIEWPORT = { width: 800, height: 450 };
+// Narrow and tall: the demo's 1v3 layout puts the large tile on top and carol's two
+// small cells in a row under it, each wide enough (about 380 px) for the 640 px layer,
+// whoever speaks. Small viewports also keep the software compositors, the largest CPU
+// users here, within these two cores (a 1920x1080 window left the cameras at 6-10 fps).
+const WEAK_VIEWPORT = { width: 840, height: 1000 };
 
 before(async () => {
   requireNetns();
@@ -98,6 +104,13 @@ function outboundSummary(first, last) {
       return `${o.kind}${o.rid ? `[${o.rid}]` : ''}${size} ${Number.isNaN(kbps) ? '?' : kbps.toFixed(0)} kbit/s${limit}`;
     })
     .join(', ');
+}
+
+/** Pins `user`'s tile with a click, as a person would, and waits for the demo to mark it. */
+async function pinTile(page, user) {
+  const tile = page.locator(`[data-user="${user}"]:not(#members [data-user])`).first();
+  await tile.click();
+  await page.waitForFunction((u) => document.querySelector(`[data-user="${u}"][data-pinned="true"]`), user, { timeout: 5000 });
 }
 
 // ---------------------------------------------------------------------------
@@ -230,20 +243,27 @@ describe('a member behind 500 kbit/s', { skip: SKIP }, () => {
       c.good = await launchBrowser({ args: [...fakeCaptureArgs({ video: media.video }), LIGHT_COMPOSITING] });
       c.weak = await launchBrowserIn(c.link, { origin: c.origin, args: [LIGHT_COMPOSITING] });
       const room = uniqueRoom('poor');
-      c.alice = await openNetMember(c.good, c.server.url, room, 'alice');
-      c.bob = await openNetMember(c.good, c.server.url, room, 'bob');
+      c.alice = await openNetMember(c.good, c.server.url, room, 'alice', { viewport: GOOD_VIEWPORT });
+      c.bob = await openNetMember(c.good, c.server.url, room, 'bob', { viewport: GOOD_VIEWPORT });
       await waitForTiles(c.alice.page, ['bob'], 20_000);
       await waitForTiles(c.bob.page, ['alice'], 20_000);
       await assertMediaFlows(c.alice.page, ['bob'], { label: 'alice receiving bob', timeout: 20_000 });
       await assertMediaFlows(c.bob.page, ['alice'], { label: 'bob receiving alice', timeout: 20_000 });
       // A large window: each remote tile gets more than 640 device px, so the top
       // layer is what the layout asks for once the link allows it.
-      c.carol = await openNetMember(c.weak.browser, c.origin, room, 'carol', { viewport: { width: 1920, height: 1080 } });
+      c.carol = await openNetMember(c.weak.browser, c.origin, room, 'carol', { viewport: WEAK_VIEWPORT });
       // Her uplink is not the point, and two cores cannot encode a third camera
       // on top of alice's and bob's: she sends black frames (track disabled).
       await c.carol.page.evaluate(() => window.openroom.muteVideo());
       c.readyAt = performance.now();
       await waitForTiles(c.carol.page, ['alice', 'bob'], 30_000).catch((err) => say(`carol: ${err.message}`));
+      // alice and bob look at each other: each pins the other as the big tile (a click;
+      // the demo pins once there is a choice), so whoever speaks, the good path is asked
+      // for the top layer.
+      for (const [m, other] of [[c.alice, 'bob'], [c.bob, 'alice']]) {
+        await waitForTiles(m.page, ['carol'], 20_000);
+        await pinTile(m.page, other);
+      }
       const wait = c.readyAt + SETTLE_MS - performance.now();
       say(`carol connected from the weak namespace; settling ${(wait / 1000).toFixed(1)} s`);
       await sleep(Math.max(0, wait));

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"time"
 )
@@ -13,19 +14,22 @@ import (
 // slowly when its link improves; probes (padding up to what the allocator
 // wants) show whether the link carries more, as libwebrtc's prober does.
 const (
-	initialEstimate = 1_000_000
-	minEstimate     = 100_000
-	maxEstimate     = 20_000_000
-	probeDuration   = 1200 * time.Millisecond
-	probeMinGap     = time.Second     // after a success: probe again soon
-	probeMaxBackoff = 4 * time.Second // after failures: at most this long between probes (how late an opened link is noticed)
-	probeMaxLoss    = 0.02            // no probe starts while the loss is above this, and more fails one
-	probeSettle     = 500 * time.Millisecond
-	probeTrust      = 0.9              // share of a successful probe's rate taken as the new estimate
-	probedDecay     = 10 * time.Second // a probe result is trusted this long without confirmation
-	provenHeadroom  = 1.25             // estimate over the rate sent lately, without a probe
-	provenDecay     = 0.9              // per estimate (allocation tick, 500 ms): about -20 %/s
-	cleanHold       = 2 * time.Second  // media above GCC's estimate without loss this long: the link carries it
+	initialEstimate         = 1_000_000
+	minEstimate             = 100_000
+	maxEstimate             = 20_000_000
+	probeDuration           = 800 * time.Millisecond
+	probeGrowth             = 1.5             // a probe asks at most this much more than the estimate ...
+	probeGrowthAfterSuccess = 2.0             // ... or this much right after a probe succeeded
+	probeMinGap             = time.Second     // after a success: probe again soon
+	probeMaxBackoff         = 4 * time.Second // after failures: at most this long between probes (how late an opened link is noticed)
+	probeMaxLoss            = 0.02            // no probe starts while the loss is above this, and more fails one
+	probeSettle             = 500 * time.Millisecond
+	probeTrust              = 0.9              // share of a successful probe's rate taken as the new estimate
+	probedDecay             = 10 * time.Second // a probe result is trusted this long without confirmation
+	provenHeadroom          = 1.25             // estimate over the rate sent lately, without a probe
+	provenDecay             = 0.9              // per provenDecayEvery: about -20 %/s
+	provenDecayEvery        = 500 * time.Millisecond
+	cleanHold               = 2 * time.Second // media above GCC's estimate without loss this long: the link carries it
 )
 
 // estimator is what bwe needs of the transport-cc estimate (twcc.Estimator).
@@ -48,6 +52,7 @@ type bwe struct {
 	probing    bool
 	probeRate  float64 // total rate sent during the running probe
 	probeEnd   time.Time
+	probeOK    bool // the last probe succeeded
 	nextProbe  time.Time
 	backoff    time.Duration
 	probed     float64 // the last probe's rate, trusted until probedUntil or congestion
@@ -55,6 +60,7 @@ type bwe struct {
 	lossySince time.Time // when the loss last rose above severeLoss (zero: it is below)
 	isSevere   bool      // severe() said yes and the loss has not yet fallen below severeEnd
 	sent       float64   // highest media rate sent lately (bits/s), decaying; see estimate
+	sentAt     time.Time // when sent was last updated
 	cleanSince time.Time // since when media flows above GCC's estimate without loss or overuse (zero: it does not)
 }
 
@@ -115,6 +121,14 @@ const (
 	severeEnd  = 0.1
 )
 
+// congested reports whether the link shows congestion now (see lossyLocked):
+// a layer dropped then stops at once (DownTrack.SwitchDown).
+func (b *bwe) congested() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lossyLocked()
+}
+
 // lossyLocked reports whether GCC sees overuse or more loss than a clean link
 // shows (probeMaxLoss): no probe starts then, a running one fails, a probe's
 // result no longer holds, and media over the estimate proves nothing.
@@ -151,7 +165,7 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 		// a small router queue overflows before the delay signal builds.
 		switch {
 		case lossy:
-			b.probing = false
+			b.probing, b.probeOK = false, false
 			b.backoff = min(b.backoff*2, probeMaxBackoff)
 			b.nextProbe = now.Add(b.backoff)
 		case !now.Before(b.probeEnd):
@@ -163,7 +177,7 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 			if b.gcc != nil && float64(b.gcc.TargetBitrate()) < proven {
 				b.gcc.Reset(int(proven)) // continue from what the probe proved
 			}
-			b.backoff = probeMinGap
+			b.backoff, b.probeOK = probeMinGap, true
 			b.nextProbe = now.Add(b.backoff)
 		}
 	}
@@ -194,10 +208,15 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 	}
 	est = max(est, b.probed)
 	if mediaRate > 0 {
-		// The highest rate sent lately, decaying: a subscriber that drops a
+		// The highest rate sent lately, decaying with time (not per call:
+		// allocations also run between ticks): a subscriber that drops a
 		// layer for a moment (a keyframe wait, a publisher's pause) must not
 		// find its estimate cut to what it receives in the meantime.
-		b.sent = max(mediaRate, b.sent*provenDecay)
+		decay := 1.0
+		if !b.sentAt.IsZero() {
+			decay = math.Pow(provenDecay, float64(now.Sub(b.sentAt))/float64(provenDecayEvery))
+		}
+		b.sent, b.sentAt = max(mediaRate, b.sent*decay), now
 		est = min(est, max(b.sent*provenHeadroom, b.probed))
 	}
 	return min(max(est, minEstimate), maxEstimate)
@@ -218,12 +237,22 @@ func (b *bwe) wantProbe(est, sending, wanted float64) float64 {
 	if b.lossyLocked() {
 		return 0
 	}
-	// Probe towards what is wanted, at most doubling: a failed probe must not
-	// bury the audio of a member on a weak link. No probe starts while more
-	// flows than the estimate allows (the allocator keeps the lowest layers
-	// on): that link is full already. Probing past wanted leaves room for the
-	// share of a successful probe that is not trusted (probeTrust).
-	target := min(wanted*1.2, max(est*2, sending*1.5))
+	// Probe towards what is wanted, at most probeGrowth x the estimate: a
+	// failed probe must not bury the audio of a member on a weak link. A probe
+	// at 2x for 1.2 s on a nearly full 500 kbit/s link overflowed its 300 ms
+	// queue every time (10-20 % loss, then NACKs and frozen video for seconds);
+	// at 1.5x for 0.8 s the queue holds what a failed probe adds, and the
+	// delay signal fails it. No probe starts while more flows than the
+	// estimate allows (the allocator keeps the lowest layers on): that link is
+	// full already. Probing past wanted leaves room for the share of a
+	// successful probe that is not trusted (probeTrust).
+	// After a probe that succeeded the link has just shown room: the next
+	// one may double, as libwebrtc's probes do while they keep succeeding.
+	growth := probeGrowth
+	if b.probeOK {
+		growth = probeGrowthAfterSuccess
+	}
+	target := min(wanted*1.2, max(est*growth, sending*1.25))
 	pad := target - sending
 	if pad < 50_000 {
 		return 0

@@ -94,6 +94,23 @@ func (d *DownTrack) SetTargetLayer(l int) {
 	}
 }
 
+// SwitchDown sets a lower target layer l, as SetTargetLayer, but the layer
+// being forwarded stops at once instead of at l's keyframe: the subscriber's
+// link is congested, and every packet of the higher layer sent while the
+// keyframe comes deepens the loss (a 5 Mbit/s link that falls to 500 kbit/s
+// lost half its packets for a second, and the lower layer's keyframe among
+// them). The picture holds for the keyframe's round trip instead.
+func (d *DownTrack) SwitchDown(l int) {
+	l = min(l, len(d.track.layers)-1)
+	d.mu.Lock()
+	if l >= 0 && d.fwd.current > l {
+		d.fwd.current = -1
+		d.fwd.replaying, d.fwd.replayKey = false, 0
+	}
+	d.mu.Unlock()
+	d.SetTargetLayer(l)
+}
+
 // TargetLayer is the layer the allocator chose (-1 paused).
 func (d *DownTrack) TargetLayer() int { return int(d.target.Load()) }
 
@@ -242,8 +259,13 @@ func (d *DownTrack) pictureLost() {
 	d.mu.Lock()
 	l := d.fwd.current
 	var key uint64
-	if d.fwd.target == l {
+	switch {
+	case d.fwd.target == l:
 		key = d.replayKeyLocked(l)
+	case d.fwd.target >= 0:
+		// A switch waits for the target's keyframe: that one repairs the
+		// picture too, and a keyframe of the old layer would be thrown away.
+		l = d.fwd.target
 	}
 	d.mu.Unlock()
 	if l >= 0 {

@@ -347,7 +347,7 @@ func lastMediaTS(out []sentRTP) uint32 {
 
 // fwdStep is one step of a forwarding scenario.
 type fwdStep struct {
-	op   string // "frames", "target", "idle", "pubpad" (publisher padding), "probe" (SFU padding)
+	op   string // "frames", "target", "down" (SwitchDown), "idle", "pubpad" (publisher padding), "probe" (SFU padding)
 	n    int
 	want int // after "frames": the layer being forwarded
 }
@@ -382,6 +382,12 @@ func TestForwarderContinuity(t *testing.T) {
 		{"H.264 current layer kept until the target's keyframe", h264, 3, false, 10, []fwdStep{
 			{"frames", 1, 2}, {"target", 0, 0}, {"frames", 3, 2}, {"frames", 7, 0},
 			{"target", 1, 0}, {"frames", 9, 0}, {"frames", 1, 1}}},
+		{"H.264 switch down on congestion: the current layer stops at once", h264, 3, false, 10, []fwdStep{
+			{"frames", 1, 2}, {"down", 0, 0}, {"frames", 3, -1}, {"frames", 7, 0},
+			{"down", 1, 0}, {"frames", 2, 0}, // up is never urgent: layer 0 goes on until 1's keyframe
+			{"target", 2, 0}, {"frames", 9, 2}, {"down", 1, 0}, {"frames", 1, -1}, {"frames", 9, 1}}},
+		{"VP8 switch down on congestion", vp8Codec, 3, true, 60, []fwdStep{
+			{"frames", 2, 2}, {"down", 0, 0}, {"frames", 2, 0}, {"target", 2, 0}, {"frames", 2, 2}}},
 		{"VP8 padding cut out, probes in sequence", vp8Codec, 3, true, 60, []fwdStep{
 			{"frames", 3, 2}, {"pubpad", 3, 0}, {"frames", 2, 2}, {"probe", 4, 0}, {"frames", 2, 2},
 			{"target", 0, 0}, {"probe", 2, 0}, {"frames", 3, 0}, {"pubpad", 2, 0}, {"probe", 1, 0},
@@ -405,8 +411,12 @@ func TestForwarderContinuity(t *testing.T) {
 					if got := d.CurrentLayer(); got != st.want {
 						t.Fatalf("step %d (%v): got current layer %d; want %d", i, st, got, st.want)
 					}
-				case "target":
-					d.SetTargetLayer(st.n)
+				case "target", "down":
+					if st.op == "down" {
+						d.SwitchDown(st.n)
+					} else {
+						d.SetTargetLayer(st.n)
+					}
 					// The throttle runs on the fake clock: let a request through.
 					s.clock.Advance(keyframeInterval)
 				case "idle":
@@ -618,5 +628,33 @@ func TestForwarderReplay(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPictureLostAsksForTheTargetDuringASwitch: while a switch waits for the
+// target layer's keyframe, the subscriber's PLI asks for that keyframe (which
+// repairs its picture too), not for one of the layer about to be left.
+func TestPictureLostAsksForTheTargetDuringASwitch(t *testing.T) {
+	t.Parallel()
+	s := newSimPublisher(t, h264, 3)
+	s.honor, s.gop = false, 1000
+	d := NewDownTrack(s.track)
+	bindRecorder(t, d, h264, 96)
+	s.track.AddSink(d)
+	s.frames(1)
+	if got := d.CurrentLayer(); got != 2 {
+		t.Fatalf("got current layer %d; want 2", got)
+	}
+	d.SetTargetLayer(0)
+	s.frames(1) // no keyframe comes: the switch waits
+	s.clock.Advance(keyframeInterval)
+	s.mu.Lock()
+	clear(s.wantKey)
+	s.mu.Unlock()
+	d.pictureLost()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if got := s.wantKey; !got[0] || got[2] {
+		t.Errorf("keyframes asked per layer after a PLI: got %v; want layer 0 only", got)
 	}
 }

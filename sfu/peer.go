@@ -115,6 +115,7 @@ type Peer struct {
 	awaitingAnswer bool
 	speakers       map[string]bool // owned by run: members speaking now
 	mediaAt        time.Time       // owned by run: when allocate last took the pacer's media bytes
+	mediaRate      float64         // owned by run: media bits/s sent over the last full rate window
 
 	now       func() time.Time
 	pacer     *pacer
@@ -636,6 +637,7 @@ func (p *Peer) newPubTrackLocked(remote *webrtc.TrackRemote, receiver *webrtc.RT
 		AudioLevelExtension: audioLevel, Now: p.now,
 		RequestLayerKeyframe: func(layer int) {
 			if ssrc := t.layers[layer].ssrc.Load(); ssrc != 0 {
+				p.log.Debug("keyframe request", "track", t.ID(), "layer", layer)
 				_ = p.pub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 			}
 		},

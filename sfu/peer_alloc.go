@@ -40,6 +40,12 @@ func (p *Peer) SetActiveSpeakers(userIDs []string) {
 	})
 }
 
+// mediaRateWindow is the shortest span the media rate is measured over. Allocations
+// also run between ticks (a track setting, new speakers) and reuse the last
+// measurement: a rate over a few milliseconds is noise (0, or megabits from one
+// keyframe), and an estimate capped by it let layers flap up and down.
+const mediaRateWindow = 400 * time.Millisecond
+
 // allocate spends the subscriber's downlink estimate on its tracks (see
 // allocate in allocator.go), sets each video's target layer, paces at the
 // estimate and probes when more is wanted than the estimate allows. Runs on
@@ -50,12 +56,16 @@ func (p *Peer) allocate() {
 		return
 	}
 	now := p.now()
-	mediaBytes, mediaRate := p.pacer.takeMediaBytes(), 0.0
-	if el := now.Sub(p.mediaAt).Seconds(); !p.mediaAt.IsZero() && el > 0 {
-		mediaRate = mediaBytes * 8 / el
+	switch el := now.Sub(p.mediaAt); {
+	case p.mediaAt.IsZero():
+		p.pacer.takeMediaBytes()
+		p.mediaAt = now
+	case el >= mediaRateWindow:
+		p.mediaRate = p.pacer.takeMediaBytes() * 8 / el.Seconds()
+		p.mediaAt = now
 	}
-	p.mediaAt = now
-	est := p.bwe.estimate(mediaRate)
+	est := p.bwe.estimate(p.mediaRate)
+	mediaRate := p.mediaRate
 	subs := make([]*subscription, 0, len(p.subs))
 	for _, s := range p.subs {
 		subs = append(subs, s)
@@ -89,6 +99,7 @@ func (p *Peer) allocate() {
 	}
 	p.videos.Store(&videos)
 	layers, wanted := allocateFloor(est, tracks, !p.bwe.severe())
+	congested := p.bwe.congested()
 	sending := 0.0
 	for i, s := range subs {
 		if tracks[i].audio {
@@ -99,9 +110,13 @@ func (p *Peer) allocate() {
 		if l >= 0 {
 			sending += tracks[i].layerCost(l)
 		}
-		if s.down.TargetLayer() != l {
-			p.log.Debug("layer", "track", s.down.track.id, "from", s.down.TargetLayer(), "to", l, "chosen", layers[i], "estimate", int(est))
-			s.down.SetTargetLayer(l)
+		if from := s.down.TargetLayer(); from != l {
+			p.log.Debug("layer", "track", s.down.track.id, "from", from, "to", l, "chosen", layers[i], "estimate", int(est), "congested", congested)
+			if congested && l >= 0 && l < from {
+				s.down.SwitchDown(l)
+			} else {
+				s.down.SetTargetLayer(l)
+			}
 		}
 		if s.down.setDemand(layers[i]) {
 			s.down.track.DemandChanged()

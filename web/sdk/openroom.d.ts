@@ -201,7 +201,7 @@ export interface RoomEventMap {
   quality: QualityInfo[];
 }
 
-/** Bitrate cap (bits/s) of a video layer of the given height: 150k up to 180, 250k to 270, 600k to 360, 900k to 540, 1.7M to 720, else 2.5M. */
+/** Bitrate cap (bits/s) of a video layer of the given height: 100k up to 180, 250k to 270, 600k to 360, 900k to 540, 1.7M to 720, else 2.5M. */
 export function layerBitrate(height: number): number;
 
 /**

@@ -288,11 +288,15 @@ function sdpSection(sdp, mid) {
 }
 
 /**
- * The bitrate cap of a video layer of the given height (bits/s).
+ * The bitrate cap of a video layer of the given height (bits/s). The lowest
+ * layers are what a weak downlink gets: two 180p videos at 100 kbit/s, with
+ * audio and packet overhead, take about 330 kbit/s of a 500 kbit/s link,
+ * leaving room for keyframes and resends (at 150 kbit/s the link ran full and
+ * every burst overflowed it). Galene's low layer is 100 kbit/s too.
  * @param {number} height
  */
 export function layerBitrate(height) {
-  if (height <= 180) return 150_000;
+  if (height <= 180) return 100_000;
   if (height <= 270) return 250_000;
   if (height <= 360) return 600_000;
   if (height <= 540) return 900_000;
