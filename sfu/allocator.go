@@ -66,14 +66,17 @@ const keepSlack = 0.2
 // paused (-1). It returns the chosen layer per track (audio: 0) and what the
 // subscriber would need for every video at its best layer (for probing).
 func allocate(budget float64, tracks []allocTrack) (layers []int, wanted float64) {
-	return allocateFloor(budget, tracks, false)
+	return allocateFloor(budget, tracks, false, keepSlack)
 }
 
 // allocateFloor is allocate, and with floor every visible video keeps at least
 // its lowest layer even over budget (what the estimate says then is not
-// trusted enough to turn a picture off; see bwe.severe).
-func allocateFloor(budget float64, tracks []allocTrack, floor bool) (layers []int, wanted float64) {
-	slack := keepSlack * budget
+// trusted enough to turn a picture off; see bwe.severe). slackShare is how far
+// over the budget a video may keep its layer (keepSlack; 0 while the link
+// loses packets: the estimate's dip is real then, and every layer kept over it
+// adds to the loss).
+func allocateFloor(budget float64, tracks []allocTrack, floor bool, slackShare float64) (layers []int, wanted float64) {
+	slack := slackShare * budget
 	layers = make([]int, len(tracks))
 	order := make([]int, 0, len(tracks))
 	for i, t := range tracks {

@@ -88,13 +88,20 @@ func TestAllocate(t *testing.T) {
 			[]allocTrack{video(PriorityVisible, 2, sim3...), video(PriorityPinned, 2, sim3...)},
 			[]int{0, 1}, 3_000_000},
 	}
+	t.Run("no slack while the link loses packets", func(t *testing.T) {
+		t.Parallel()
+		tracks := []allocTrack{audioTrack(0), on(video(PriorityVisible, 2, sim3...), 1)}
+		if got, _ := allocateFloor(audioReserve+480_000, tracks, true, 0); !slices.Equal(got, []int{0, 0}) {
+			t.Errorf("layers: got %v; want [0 0]: a layer over the budget is left when the slack is 0", got)
+		}
+	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var got []int
 			var wanted float64
 			if tc.floor {
-				got, wanted = allocateFloor(tc.budget, tc.tracks, true)
+				got, wanted = allocateFloor(tc.budget, tc.tracks, true, keepSlack)
 			} else {
 				got, wanted = allocate(tc.budget, tc.tracks)
 			}

@@ -121,12 +121,16 @@ const (
 	severeEnd  = 0.1
 )
 
-// congested reports whether the link shows congestion now (see lossyLocked):
-// a layer dropped then stops at once (DownTrack.SwitchDown).
-func (b *bwe) congested() bool {
+// congestion reports whether the link shows congestion now (see
+// lossyLocked; a layer dropped then stops at once, DownTrack.SwitchDown), and
+// whether it loses packets (no layer is then kept over the estimate).
+func (b *bwe) congestion() (congested, losing bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.lossyLocked()
+	if b.gcc == nil {
+		return false, false
+	}
+	return b.lossyLocked(), b.gcc.Loss() > probeMaxLoss
 }
 
 // lossyLocked reports whether GCC sees overuse or more loss than a clean link

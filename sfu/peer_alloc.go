@@ -98,8 +98,12 @@ func (p *Peer) allocate() {
 		tracks[i] = at
 	}
 	p.videos.Store(&videos)
-	layers, wanted := allocateFloor(est, tracks, !p.bwe.severe())
-	congested := p.bwe.congested()
+	congested, losing := p.bwe.congestion()
+	slack := keepSlack
+	if losing {
+		slack = 0
+	}
+	layers, wanted := allocateFloor(est, tracks, !p.bwe.severe(), slack)
 	sending := 0.0
 	for i, s := range subs {
 		if tracks[i].audio {
