@@ -20,11 +20,12 @@ import (
 // DTLS pass untouched, so the connection comes up as on a clean link.
 type lossyConn struct {
 	net.PacketConn
-	loss, reorder float64
-	delay         time.Duration // how long a reordered packet is held
+	reorder float64
+	delay   time.Duration // how long a reordered packet is held
 
-	mu  sync.Mutex // guards rng
-	rng *rand.Rand
+	mu   sync.Mutex // guards rng and loss
+	rng  *rand.Rand
+	loss float64
 
 	droppedOut, droppedIn, delayed, sentRTP atomic.Int64
 }
@@ -42,16 +43,31 @@ func (c *lossyConn) roll() float64 {
 	return c.rng.Float64()
 }
 
+// lossRate is the share of SRTP dropped each way now.
+func (c *lossyConn) lossRate() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.loss
+}
+
+// setLoss changes the share of SRTP dropped each way.
+func (c *lossyConn) setLoss(loss float64) {
+	c.mu.Lock()
+	c.loss = loss
+	c.mu.Unlock()
+}
+
 func (c *lossyConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	if !isSRTP(b) {
 		return c.PacketConn.WriteTo(b, addr)
 	}
 	c.sentRTP.Add(1)
+	loss := c.lossRate()
 	switch r := c.roll(); {
-	case r < c.loss:
+	case r < loss:
 		c.droppedOut.Add(1)
 		return len(b), nil
-	case r < c.loss+c.reorder:
+	case r < loss+c.reorder:
 		c.delayed.Add(1)
 		cp := append([]byte(nil), b...)
 		time.AfterFunc(c.delay, func() { _, _ = c.PacketConn.WriteTo(cp, addr) })
@@ -63,7 +79,7 @@ func (c *lossyConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 func (c *lossyConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	for {
 		n, addr, err := c.PacketConn.ReadFrom(b)
-		if err != nil || !isSRTP(b[:n]) || c.roll() >= c.loss {
+		if err != nil || !isSRTP(b[:n]) || c.roll() >= c.lossRate() {
 			return n, addr, err
 		}
 		c.droppedIn.Add(1)

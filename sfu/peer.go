@@ -117,12 +117,14 @@ type Peer struct {
 	mediaAt        time.Time       // owned by run: when allocate last took the pacer's media bytes
 	mediaRate      float64         // owned by run: media bits/s sent over the last full rate window
 
-	now       func() time.Time
-	pacer     *pacer
-	bwe       *bwe
-	videos    atomic.Pointer[[]*DownTrack]  // video down tracks, for probe padding
-	quality   atomic.Pointer[quality.Stats] // snapshot written by allocate
-	lastHeard atomic.Int64                  // unix ns of the last RTCP from the client
+	now        func() time.Time
+	pacer      *pacer
+	bwe        *bwe
+	videos     atomic.Pointer[[]*DownTrack]  // video down tracks, for probe padding
+	quality    atomic.Pointer[quality.Stats] // snapshot written by allocate
+	uplinkMu   sync.Mutex                    // guards uplinkPrev
+	uplinkPrev map[*Track]ReceiveCounters    // published tracks' arrival counters at the last QualityStats
+	lastHeard  atomic.Int64                  // unix ns of the last RTCP from the client
 
 	pubMu     sync.Mutex // guards published and rids
 	published map[*webrtc.RTPReceiver]*pubTrack

@@ -173,13 +173,19 @@ func (p *Peer) recordQuality(subs []*subscription, sending, wanted float64) {
 }
 
 // QualityStats rates the member's connection for the room: the subscriber
-// side's loss, jitter and RTT, the bitrate it gets against what it wants, and
-// how long since anything (RTCP or media) came from it.
+// side's loss, jitter and RTT, the bitrate it gets against what it wants, the
+// loss and jitter of what it publishes since the last call (a member whose
+// uplink loses packets looks frozen to everyone else, whatever its downlink),
+// and how long since anything (RTCP or media) came from it. Call it once per
+// quality window.
 func (p *Peer) QualityStats() quality.Stats {
 	var st quality.Stats
 	if q := p.quality.Load(); q != nil {
 		st = *q
 	}
+	loss, jitter := p.uplinkQuality()
+	st.PacketLoss = max(st.PacketLoss, loss)
+	st.JitterMs = max(st.JitterMs, jitter*1000)
 	if last := p.lastHeard.Load(); last != 0 {
 		st.LastPacketAge = time.Duration(p.now().UnixNano() - last)
 	}
@@ -206,4 +212,28 @@ func availableLayer(l int, infos []LayerInfo) int {
 		}
 	}
 	return l
+}
+
+// uplinkQuality is the worst loss (since the previous call) and jitter
+// (seconds) among the tracks this member publishes.
+func (p *Peer) uplinkQuality() (loss, jitter float64) {
+	p.pubMu.Lock()
+	tracks := make([]*Track, 0, len(p.published))
+	for _, pt := range p.published {
+		tracks = append(tracks, pt.track)
+	}
+	p.pubMu.Unlock()
+	p.uplinkMu.Lock()
+	defer p.uplinkMu.Unlock()
+	seen := make(map[*Track]ReceiveCounters, len(tracks))
+	for _, t := range tracks {
+		cur := t.ReceiveCounters()
+		if prev, ok := p.uplinkPrev[t]; ok {
+			loss = max(loss, uplinkLoss(prev, cur))
+		}
+		jitter = max(jitter, cur.Jitter)
+		seen[t] = cur
+	}
+	p.uplinkPrev = seen // unpublished tracks fall out
+	return loss, jitter
 }

@@ -88,6 +88,7 @@ type layer struct {
 
 	// Owned by the layer's writer goroutine.
 	seq, ts unwrapper
+	rx      rxStats // arrival statistics, for the publisher's connection quality
 	ext     ExtPacket // handed to sinks; reused so the packet path does not allocate
 	pending struct{ n, packetsIn, bytesIn, packetsOut, bytesOut uint64 }
 
@@ -272,8 +273,10 @@ func (t *Track) WriteLayerRTP(i int, p *rtp.Packet) {
 	now := t.now().UnixNano()
 	l.ssrc.Store(p.SSRC)
 	ext := &l.ext
+	prevHighest, started := l.seq.highest, l.seq.started
 	*ext = ExtPacket{Packet: p, Layer: i, ExtSeq: l.seq.unwrap(uint64(p.SequenceNumber)),
 		ExtTS: l.ts.unwrap(uint64(p.Timestamp)), Arrival: now}
+	l.rx.note(ext.ExtSeq, len(p.Payload) > 0 && (!started || ext.ExtSeq > prevHighest), ext.ExtTS, now, t.codec.ClockRate)
 	n := uint64(len(p.Payload))
 	l.bytes.Add(n) // padding is the publisher probing, not the layer's cost
 	if n > 0 {     // padding (bandwidth probes) keeps flowing on layers that carry no picture
