@@ -371,7 +371,7 @@ func (d *DownTrack) handleNACK(seqs []uint16) int {
 
 // sendPadding sends one padding-only packet of size bytes in the subscriber's
 // sequence space (a bandwidth probe). It reports false when the track is not
-// forwarding (nothing to pad on).
+// forwarding (nothing to pad on) or a frame is under way (see below).
 func (d *DownTrack) sendPadding(size int) bool {
 	b := d.bound.Load()
 	if b == nil {
@@ -380,7 +380,11 @@ func (d *DownTrack) sendPadding(size int) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	f := d.fwd
-	if f.current < 0 || !f.started {
+	// Never inside a frame: a receiver assembles a frame from consecutive
+	// numbers, and a padding packet among them made Chromium drop the frame
+	// and every one after it until a keyframe (3-6 s frozen, nothing lost,
+	// while a probe ran).
+	if f.current < 0 || !f.started || f.frameOpen {
 		return false
 	}
 	f.lastOutSeq++

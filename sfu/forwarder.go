@@ -23,6 +23,7 @@ type forwarder struct {
 	lastOutSeq  uint64 // highest extended output seq sent
 	lastOutTS   uint32
 	lastOutAt   int64  // unix ns of the last packet sent
+	frameOpen   bool   // the newest packet sent did not end its frame (no marker bit)
 	highestIn   uint64 // highest extended input seq forwarded on the current layer
 	droppedUpTo uint64 // input packets at or below this were cut out of the stream (padding)
 
@@ -168,6 +169,7 @@ func (f *forwarder) emit(p *ExtPacket, now int64, r *fwdResult) bool {
 		f.lastOutSeq = out
 		f.lastOutTS = r.ts
 		f.lastOutAt = now
+		f.frameOpen = !p.Marker
 	}
 	if f.codec == codecVP8 {
 		if d, ok := parseVP8(p.Payload); ok && d.hasPictureID {

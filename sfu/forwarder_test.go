@@ -658,3 +658,33 @@ func TestPictureLostAsksForTheTargetDuringASwitch(t *testing.T) {
 		t.Errorf("keyframes asked per layer after a PLI: got %v; want layer 0 only", got)
 	}
 }
+
+// TestPaddingOnlyBetweenFrames: a probe's padding never goes inside a frame
+// (a receiver assembles a frame from consecutive numbers; Chromium dropped a
+// frame with padding among its packets, and every frame after it until a
+// keyframe).
+func TestPaddingOnlyBetweenFrames(t *testing.T) {
+	t.Parallel()
+	s := newSimPublisher(t, h264, 1)
+	d := NewDownTrack(s.track)
+	bindRecorder(t, d, h264, 96)
+	s.track.AddSink(d)
+	s.frames(2)
+	if !d.sendPadding(paddingPerPkt) {
+		t.Fatal("after a whole frame: got no padding; want one")
+	}
+	l := s.layers[0]
+	half := func(marker bool, fu byte) {
+		s.track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SSRC: 1000, SequenceNumber: l.seq,
+			Timestamp: l.ts, Marker: marker}, Payload: []byte{0x5c, fu | 1, 0xaa}})
+		l.seq++
+	}
+	half(false, 0x80) // a frame's first packet
+	if d.sendPadding(paddingPerPkt) {
+		t.Error("inside a frame: got padding; want none until the frame ends")
+	}
+	half(true, 0x40) // and its last
+	if !d.sendPadding(paddingPerPkt) {
+		t.Error("after the frame ended: got no padding; want one")
+	}
+}
