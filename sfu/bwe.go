@@ -14,7 +14,8 @@ import (
 // slowly when its link improves; probes (padding up to what the allocator
 // wants) show whether the link carries more, as libwebrtc's prober does.
 const (
-	initialEstimate         = 1_000_000
+	initialEstimate         = 600_000         // before feedback: mediasoup's default; 1 Mbit/s flooded a 500 kbit/s member for its first 2 s
+	probeFirstAfter         = 2 * time.Second // no probe before the estimator has had feedback for a while
 	minEstimate             = 100_000
 	maxEstimate             = 20_000_000
 	probeDuration           = 800 * time.Millisecond
@@ -65,7 +66,7 @@ type bwe struct {
 }
 
 func newBWE(now func() time.Time) *bwe {
-	return &bwe{now: now, backoff: probeMinGap}
+	return &bwe{now: now, backoff: probeMinGap, nextProbe: now().Add(probeFirstAfter)}
 }
 
 func (b *bwe) setEstimator(e estimator) {

@@ -67,6 +67,7 @@ func TestBWENoProbeOnALossyLink(t *testing.T) {
 			now := time.Unix(1000, 0)
 			b := newBWE(func() time.Time { return now })
 			b.setEstimator(&fakeGCC{target: 300_000, loss: tt.loss, usage: tt.usage})
+			now = now.Add(probeFirstAfter)
 			got := b.wantProbe(300_000, 300_000, 2_000_000) > 0
 			if got != tt.want {
 				t.Errorf("probe = %v; want %v", got, tt.want)
@@ -121,6 +122,7 @@ func TestBWENoProbeOverTheEstimate(t *testing.T) {
 			now := time.Unix(1000, 0)
 			b := newBWE(func() time.Time { return now })
 			b.setEstimator(&fakeGCC{target: int(tt.est), usage: "normal"})
+			now = now.Add(probeFirstAfter)
 			if got := b.wantProbe(tt.est, tt.sending, tt.wanted) > 0; got != tt.want {
 				t.Errorf("probe = %v; want %v", got, tt.want)
 			}
@@ -175,5 +177,22 @@ func TestBWEProbeResultDropsOnLoss(t *testing.T) {
 	g.loss = 0.05
 	if got := b.estimate(0); got != 400_000 {
 		t.Errorf("5 %% loss: got %.0f; want GCC's 400000", got)
+	}
+}
+
+// TestBWENoProbeAtStart: a new subscriber's estimate is a guess until feedback
+// has come for a while; a probe on top of it flooded a 500 kbit/s member with
+// 1.5 Mbit/s for its first seconds.
+func TestBWENoProbeAtStart(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	b := newBWE(func() time.Time { return now })
+	b.setEstimator(&fakeGCC{target: initialEstimate, usage: "normal"})
+	if pad := b.wantProbe(initialEstimate, 300_000, 2_000_000); pad > 0 {
+		t.Errorf("at start: got a probe of %.0f bit/s; want none", pad)
+	}
+	now = now.Add(probeFirstAfter)
+	if pad := b.wantProbe(initialEstimate, 300_000, 2_000_000); pad == 0 {
+		t.Errorf("after %v: got no probe; want one", probeFirstAfter)
 	}
 }
