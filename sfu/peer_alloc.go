@@ -65,7 +65,6 @@ func (p *Peer) allocate() {
 		p.mediaAt = now
 	}
 	est := p.bwe.estimate(p.mediaRate)
-	mediaRate := p.mediaRate
 	subs := make([]*subscription, 0, len(p.subs))
 	for _, s := range p.subs {
 		subs = append(subs, s)
@@ -132,7 +131,7 @@ func (p *Peer) allocate() {
 	p.pacer.setResendRate(est)
 	p.recordQuality(subs, sending, wanted)
 	if p.log.Enabled(context.Background(), slog.LevelDebug) {
-		p.log.Debug("allocation", "estimate", int(est), "media", int(mediaRate), "sending", int(sending),
+		p.log.Debug("allocation", "estimate", int(est), "media", int(p.mediaRate), "sending", int(sending),
 			"wanted", int(wanted), "layers", layers, "bwe", p.bwe.describe())
 	}
 	if pad := p.bwe.wantProbe(est, sending, wanted); pad > 0 {
