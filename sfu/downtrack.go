@@ -104,8 +104,7 @@ func (d *DownTrack) SwitchDown(l int) {
 	l = min(l, len(d.track.layers)-1)
 	d.mu.Lock()
 	if l >= 0 && d.fwd.current > l {
-		d.fwd.current = -1
-		d.fwd.replaying, d.fwd.replayKey = false, 0
+		d.fwd.stop()
 	}
 	d.mu.Unlock()
 	d.SetTargetLayer(l)

@@ -71,8 +71,7 @@ func (f *forwarder) forward(p *ExtPacket, now int64) (r fwdResult, ok bool, need
 		f.switchTo(p, now)
 		f.replaying, f.replayKey = false, 0
 	} else if f.target < 0 {
-		f.current = -1 // pause at once: the bandwidth is needed elsewhere
-		f.replaying, f.replayKey = false, 0
+		f.stop() // pause at once: the bandwidth is needed elsewhere
 		return r, false, false
 	}
 	if f.replaying {
@@ -90,6 +89,13 @@ func (f *forwarder) forward(p *ExtPacket, now int64) (r fwdResult, ok bool, need
 	}
 	ok = f.emit(p, now, &r)
 	return r, ok, false
+}
+
+// stop ends forwarding the current layer now; the next keyframe of the
+// target layer (if any) starts it again.
+func (f *forwarder) stop() {
+	f.current = -1
+	f.replaying, f.replayKey = false, 0
 }
 
 // replayFrameRate sets the timestamp step from the last replayed frame to

@@ -472,16 +472,21 @@ func (p *Peer) unsubscribe(t *Track) {
 	p.dirty = true
 }
 
-// requestPublishedKeyframes asks this client for a keyframe of every layer
-// of every track it publishes.
-func (p *Peer) requestPublishedKeyframes() {
+// publishedTracks is a snapshot of the tracks this client publishes.
+func (p *Peer) publishedTracks() []*Track {
 	p.pubMu.Lock()
+	defer p.pubMu.Unlock()
 	tracks := make([]*Track, 0, len(p.published))
 	for _, pt := range p.published {
 		tracks = append(tracks, pt.track)
 	}
-	p.pubMu.Unlock()
-	for _, t := range tracks {
+	return tracks
+}
+
+// requestPublishedKeyframes asks this client for a keyframe of every layer
+// of every track it publishes.
+func (p *Peer) requestPublishedKeyframes() {
+	for _, t := range p.publishedTracks() {
 		t.RequestKeyframe()
 	}
 }

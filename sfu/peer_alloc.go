@@ -216,12 +216,7 @@ func availableLayer(l int, infos []LayerInfo) int {
 // uplinkQuality is the worst loss (since the previous call) and jitter
 // (seconds) among the tracks this member publishes.
 func (p *Peer) uplinkQuality() (loss, jitter float64) {
-	p.pubMu.Lock()
-	tracks := make([]*Track, 0, len(p.published))
-	for _, pt := range p.published {
-		tracks = append(tracks, pt.track)
-	}
-	p.pubMu.Unlock()
+	tracks := p.publishedTracks()
 	p.uplinkMu.Lock()
 	defer p.uplinkMu.Unlock()
 	seen := make(map[*Track]ReceiveCounters, len(tracks))

@@ -88,7 +88,7 @@ type layer struct {
 
 	// Owned by the layer's writer goroutine.
 	seq, ts unwrapper
-	rx      rxStats // arrival statistics, for the publisher's connection quality
+	rx      rxStats   // arrival statistics, for the publisher's connection quality
 	ext     ExtPacket // handed to sinks; reused so the packet path does not allocate
 	pending struct{ n, packetsIn, bytesIn, packetsOut, bytesOut uint64 }
 
