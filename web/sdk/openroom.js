@@ -186,8 +186,14 @@ const SOCKET_PROBE_MS = 3000;
  */
 const LIVENESS_MS = 1500;
 const LIVENESS_CHECK_MS = 250;
-/** Checks in a row that saw traffic before a connection counts as steady (2 s). */
-const LIVENESS_STEADY_CHECKS = 8;
+/** Traffic seen at every check for this long makes a connection steady... */
+const LIVENESS_STEADY_MS = 2000;
+/**
+ * ...where "every check" allows gaps up to this long: a loaded machine runs the
+ * 250 ms checks late, while a connection that gets only keepalives sees gaps of
+ * about 2 s.
+ */
+const LIVENESS_STEADY_GAP_MS = 800;
 /** ... for a connection that got only sparse traffic (keepalives) before. */
 const LIVENESS_IDLE_MS = 6000;
 /** Adaptive stream: track_settings go out this long after the last change... */
@@ -1207,9 +1213,19 @@ export class Room {
    */
   _startLiveness() {
     if (this._liveTimer) clearInterval(this._liveTimer);
-    /** @type {WeakMap<RTCPeerConnection, {packets:number, at:number, busy:number}>} */
+    /** @type {WeakMap<RTCPeerConnection, {packets:number, at:number, steadySince:number}>} */
     const seen = new WeakMap();
+    let checking = false; // a slow getStats must not let two checks interleave
     this._liveTimer = setInterval(async () => {
+      if (checking) return;
+      checking = true;
+      try {
+        await check();
+      } finally {
+        checking = false;
+      }
+    }, LIVENESS_CHECK_MS);
+    const check = async () => {
       for (const side of [this._pub, this._sub]) {
         if (!side) continue;
         const pc = side.pc;
@@ -1228,18 +1244,18 @@ export class Room {
         if (packets < 0 || side !== this._pub && side !== this._sub) continue;
         const now = Date.now();
         const last = seen.get(pc);
-        // busy counts the checks in a row that saw traffic: a connection that had
-        // some at every check (media, RTCP, feedback) and then none for LIVENESS_MS
-        // has lost its path; one that only gets keepalives (every 2 s) is given longer.
+        // A connection that had traffic at every check (media, RTCP, feedback) for
+        // LIVENESS_STEADY_MS and then none for LIVENESS_MS has lost its path; one
+        // that only gets keepalives (every 2 s) is given longer.
         if (!last || packets !== last.packets) {
-          const busy = last && now - last.at <= LIVENESS_CHECK_MS * 2 ? Math.min(last.busy + 1, 100) : 0;
-          seen.set(pc, { packets, at: now, busy });
-        } else if (now - last.at >= (last.busy >= LIVENESS_STEADY_CHECKS ? LIVENESS_MS : LIVENESS_IDLE_MS)) {
+          const steadySince = last && now - last.at <= LIVENESS_STEADY_GAP_MS ? last.steadySince : now;
+          seen.set(pc, { packets, at: now, steadySince });
+        } else if (now - last.at >= (last.at - last.steadySince >= LIVENESS_STEADY_MS ? LIVENESS_MS : LIVENESS_IDLE_MS)) {
           seen.delete(pc);
           this._recoverMedia(`${side.target}: nothing received for ${now - last.at} ms`, true);
         }
       }
-    }, LIVENESS_CHECK_MS);
+    };
   }
 
   /** Closes the socket and the peer connections; keeps camera, microphone and members. */
