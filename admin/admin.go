@@ -9,6 +9,7 @@
 //	GET  /admin/api/rooms                                  {now, rooms, stats} with per-track kbit/s
 //	POST /admin/api/rooms/{room}/members/{user}/kick       body {reason?} -> {code: 0}
 //	POST /admin/api/rooms/{room}/close                     body {reason?} -> {code: 0}
+//	GET  /admin/debug/pprof/...                            Go profiles (pprof.go)
 //
 // Every /admin/api call needs Authorization: Bearer <admin token>. Errors are
 // JSON {code, message}: 4010 (401) bad or missing token, 3 (404) no such room
@@ -135,7 +136,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	api := rest == "/api" || strings.HasPrefix(rest, "/api/")
+	prof := rest == pprofPrefix || strings.HasPrefix(rest, pprofPrefix+"/")
+	api := rest == "/api" || strings.HasPrefix(rest, "/api/") || prof
 	if !h.enabled {
 		if api {
 			writeJSON(w, http.StatusNotFound, CodeNotFound, disabledMsg)
@@ -146,6 +148,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case prof:
+		h.servePprof(w, r, rest)
 	case api:
 		h.serveAPI(w, r, strings.TrimPrefix(rest, "/api"))
 	case rest == "" || rest == "/":
@@ -211,16 +215,24 @@ func (h *handler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(got[:], h.tokenHash[:]) == 1
 }
 
+// checkToken answers 401 and reports false unless r carries the admin token.
+func (h *handler) checkToken(w http.ResponseWriter, r *http.Request) bool {
+	if h.authorized(r) {
+		return true
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="openroom admin"`)
+	msg := "missing token: send Authorization: Bearer <admin_token>"
+	if r.Header.Get("Authorization") != "" {
+		msg = "wrong token: send Authorization: Bearer <admin_token>"
+	}
+	h.log.Debug("admin: unauthorized", "path", r.URL.Path, "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusUnauthorized, CodeBadToken, msg)
+	return false
+}
+
 func (h *handler) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	w.Header().Set("Cache-Control", "no-store")
-	if !h.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="openroom admin"`)
-		msg := "missing token: send Authorization: Bearer <admin_token>"
-		if r.Header.Get("Authorization") != "" {
-			msg = "wrong token: send Authorization: Bearer <admin_token>"
-		}
-		h.log.Debug("admin: unauthorized", "path", r.URL.Path, "remote", r.RemoteAddr)
-		writeJSON(w, http.StatusUnauthorized, CodeBadToken, msg)
+	if !h.checkToken(w, r) {
 		return
 	}
 	parts := strings.Split(strings.Trim(rest, "/"), "/")

@@ -706,3 +706,55 @@ func TestConcurrentListings(t *testing.T) {
 		t.Errorf("members after kicking d: got %d; want 3", got)
 	}
 }
+
+func TestPprof(t *testing.T) {
+	tests := []struct {
+		name       string
+		method     string
+		path       string
+		token      string
+		wantStatus int
+		wantCode   int    // for JSON answers
+		wantBody   string // a substring, for the others
+	}{
+		{"index needs the token", http.MethodGet, "/admin/debug/pprof/", "", http.StatusUnauthorized, CodeBadToken, ""},
+		{"profile needs the token", http.MethodGet, "/admin/debug/pprof/profile?seconds=1", "wrong", http.StatusUnauthorized, CodeBadToken, ""},
+		{"index", http.MethodGet, "/admin/debug/pprof/", testToken, http.StatusOK, 0, "goroutine?debug=0"},
+		{"index without slash", http.MethodGet, "/admin/debug/pprof", testToken, http.StatusOK, 0, "profile?seconds=30"},
+		{"goroutines as text", http.MethodGet, "/admin/debug/pprof/goroutine?debug=1", testToken, http.StatusOK, 0, "goroutine profile:"},
+		{"heap", http.MethodGet, "/admin/debug/pprof/heap", testToken, http.StatusOK, 0, ""},
+		{"cpu profile", http.MethodGet, "/admin/debug/pprof/profile?seconds=1", testToken, http.StatusOK, 0, ""},
+		{"no such profile", http.MethodGet, "/admin/debug/pprof/nope", testToken, http.StatusNotFound, CodeNotFound, ""},
+		{"bad seconds", http.MethodGet, "/admin/debug/pprof/profile?seconds=0", testToken, http.StatusBadRequest, CodeBadRequest, ""},
+		{"seconds too many", http.MethodGet, "/admin/debug/pprof/trace?seconds=61", testToken, http.StatusBadRequest, CodeBadRequest, ""},
+		{"bad debug", http.MethodGet, "/admin/debug/pprof/heap?debug=x", testToken, http.StatusBadRequest, CodeBadRequest, ""},
+		{"post", http.MethodPost, "/admin/debug/pprof/heap", testToken, http.StatusMethodNotAllowed, CodeBadMethod, ""},
+		{"not the prefix", http.MethodGet, "/admin/debug/pprofx", testToken, http.StatusNotFound, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, testToken)
+			w := f.do(t, tt.method, tt.path, tt.token, "")
+			if w.Code != tt.wantStatus {
+				t.Fatalf("status: got %d; want %d (body %.200q)", w.Code, tt.wantStatus, w.Body.String())
+			}
+			if tt.wantCode != 0 {
+				if a := decode[answer](t, w); a.Code != tt.wantCode || a.Message == "" {
+					t.Errorf("answer: got %+v; want code %d and a message", a, tt.wantCode)
+				}
+			}
+			if tt.wantBody != "" && !strings.Contains(w.Body.String(), tt.wantBody) {
+				t.Errorf("body: got %.300q; want it to contain %q", w.Body.String(), tt.wantBody)
+			}
+			if tt.wantStatus == http.StatusOK && w.Body.Len() == 0 {
+				t.Errorf("body: got nothing; want a profile")
+			}
+		})
+	}
+	t.Run("disabled", func(t *testing.T) {
+		f := newFixture(t, "")
+		if w := f.do(t, http.MethodGet, "/admin/debug/pprof/heap", testToken, ""); w.Code != http.StatusNotFound {
+			t.Errorf("status with admin disabled: got %d; want 404", w.Code)
+		}
+	})
+}
