@@ -26,6 +26,8 @@
 #   BENCH_OUT        append each run's JSON result (with "server" and "run") to this file
 #   BENCH_LOAD_ARGS  extra flags for openroom-load (see openroom-load --help)
 #   BENCH_KEEP_LOGS  keep the server and load generator logs (their directory is printed)
+#   BENCH_PROFILE    a directory: take a 15 s CPU profile of each server during its window
+#                    (from /admin/debug/pprof/, where the server has it) into DIR/TAG.pprof
 #   BENCH_QUIET      before each run, wait until the machine is at most this % busy
 #                    (all CPUs, over 2 s; default 10; 100 disables the wait) ...
 #   BENCH_QUIET_WAIT ... for at most this many seconds (default 900), then run anyway
@@ -121,7 +123,7 @@ if [[ "${1:-}" == "--inner" ]]; then
     wait_quiet
     "$BIN/openroom-$i" --http "$IP:$HTTP_PORT" --rtc-port "$RTC_PORT" --node-ip "$IP" \
       --rtmp "" --turn "" --turn-tls "" --open-login=true --room-capacity "$((N + 1))" \
-      --log-level warn --drain 1s >"$LOGS/$tag.server.log" 2>&1 &
+      --log-level warn --drain 1s --admin-token bench-profile >"$LOGS/$tag.server.log" 2>&1 &
     server_pid=$!
     local ok=""
     for _ in $(seq 1 200); do
@@ -136,12 +138,22 @@ if [[ "${1:-}" == "--inner" ]]; then
       --server-pid "$server_pid" -n "$N" --window "$WINDOW" --json ${BENCH_LOAD_ARGS:-} \
       >"$LOGS/$tag.json" 2>"$LOGS/$tag.load.log" &
     load_pid=$!
+    local prof_pid=""
+    if [[ -n "${BENCH_PROFILE:-}" ]]; then
+      mkdir -p "$BENCH_PROFILE"
+      # 10 s of warm-up in the load generator, then the window: profile inside it.
+      (sleep 13 && curl -sf -H "Authorization: Bearer bench-profile" -o "$BENCH_PROFILE/$tag.pprof" \
+        "http://$IP:$HTTP_PORT/admin/debug/pprof/profile?seconds=15" ||
+        say "no profile from $label (no /admin/debug/pprof/ in it?)") &
+      prof_pid=$!
+    fi
     if ! wait "$load_pid"; then
       load_pid=""
       tail -n 30 "$LOGS/$tag.load.log" >&2
       die "load generator failed against $label (logs in $LOGS)"
     fi
     load_pid=""
+    [[ -n "$prof_pid" ]] && wait "$prof_pid" 2>/dev/null
     stop_pid "$server_pid"
     server_pid=""
     local other

@@ -39,8 +39,25 @@ type EngineConfig struct {
 	NodeIPs []string
 	// IncludeLoopback lets tests on 127.0.0.1 connect.
 	IncludeLoopback bool
-	Logger          *slog.Logger
+	// Batch, when set, is told when a goroutine starts and ends a burst of sends
+	// on UDP (one publisher packet to every subscriber, a pacer's batch), so that
+	// it can hand them to the kernel together. Usually UDP itself (udpbatch.Conn).
+	Batch  Batcher
+	Logger *slog.Logger
 }
+
+// Batcher holds a socket's writes back from Cork to the matching Uncork and
+// then sends them together. Calls nest and come from many goroutines.
+type Batcher interface {
+	Cork()
+	Uncork()
+}
+
+// noBatch sends every write at once.
+type noBatch struct{}
+
+func (noBatch) Cork()   {}
+func (noBatch) Uncork() {}
 
 // Engine builds the server's PeerConnections: codecs, interceptors and the shared UDP mux.
 // Publisher connections share one API; each subscriber connection gets its own,
@@ -48,6 +65,7 @@ type EngineConfig struct {
 type Engine struct {
 	pubAPI *webrtc.API
 	se     webrtc.SettingEngine
+	batch  Batcher
 	log    *slog.Logger
 }
 
@@ -80,7 +98,10 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		return nil, err
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	return &Engine{pubAPI: api, se: se, log: cfg.Logger}, nil
+	if cfg.Batch == nil {
+		cfg.Batch = noBatch{}
+	}
+	return &Engine{pubAPI: api, se: se, batch: cfg.Batch, log: cfg.Logger}, nil
 }
 
 // publisherInterceptors: NACKs for lost packets, receiver reports, transport-cc

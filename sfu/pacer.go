@@ -23,7 +23,7 @@ const (
 	paddingPerPkt   = 255 // bytes of padding in one probe packet (the RTP maximum)
 	pacerBatch      = 16
 	probeTick       = 10 * time.Millisecond
-	pacerIdleWakeup = 50 * time.Millisecond
+	pacerIdleWakeup = time.Second // only a safety net: every packet queued and every probe wakes it
 )
 
 // queued is one packet waiting in a pacer.
@@ -68,13 +68,17 @@ type pacer struct {
 	resendTok  float64 // bytes resends may take now
 	resendLast int64   // unix ns of the last resendTok refill
 
-	wake chan struct{}
-	done chan struct{}
-	wg   sync.WaitGroup
+	batch Batcher // a drained batch leaves in one burst of sends
+	wake  chan struct{}
+	done  chan struct{}
+	wg    sync.WaitGroup
 }
 
-func newPacer(now func() time.Time, bitsPerSecond float64) *pacer {
-	p := &pacer{now: now, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newPacer(now func() time.Time, bitsPerSecond float64, batch Batcher) *pacer {
+	if batch == nil {
+		batch = noBatch{}
+	}
+	p := &pacer{now: now, batch: batch, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	p.setRate(bitsPerSecond)
 	p.wg.Add(1)
 	go p.run()
@@ -317,6 +321,7 @@ func (p *pacer) drain(batch *[]*queued) time.Duration {
 		p.sending = len(b) > 0
 		p.mu.Unlock()
 
+		p.batch.Cork()
 		for _, q := range b {
 			_, _ = q.w.WriteRTP(&q.hdr, q.buf[:q.n])
 			q.w = nil
@@ -326,6 +331,7 @@ func (p *pacer) drain(batch *[]*queued) time.Duration {
 				break
 			}
 		}
+		p.batch.Uncork()
 		p.mu.Lock()
 		p.free = append(p.free, b...)
 		p.sending = false

@@ -23,7 +23,7 @@ const (
 // manualPacer is a pacer without its goroutine: the test drains it, on a fake
 // clock, so every decision is deterministic.
 func manualPacer(clock *fakeclock.Clock, bitsPerSecond float64) *pacer {
-	p := &pacer{now: clock.Now, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	p := &pacer{now: clock.Now, batch: noBatch{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	p.setRate(bitsPerSecond)
 	return p
 }
@@ -364,7 +364,7 @@ func TestPacerProbe(t *testing.T) {
 // TestPacerRunDrains runs the pacer's own goroutine on the real clock.
 func TestPacerRunDrains(t *testing.T) {
 	t.Parallel()
-	p := newPacer(time.Now, 5e6)
+	p := newPacer(time.Now, 5e6, nil)
 	defer p.close()
 	w := &recordWriter{}
 	var out []sentRTP
@@ -398,7 +398,7 @@ func TestPacerCloseLeavesNoGoroutine(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newPacer(time.Now, minPacingRate)
+			p := newPacer(time.Now, minPacingRate, nil)
 			w := &recordWriter{}
 			for i := range tc.queued {
 				writePkt(p, w, true, uint16(i), 1200)

@@ -119,6 +119,7 @@ type Peer struct {
 
 	now        func() time.Time
 	pacer      *pacer
+	batch      Batcher // the engine's: bursts of sends leave together
 	bwe        *bwe
 	videos     atomic.Pointer[[]*DownTrack]  // video down tracks, for probe padding
 	quality    atomic.Pointer[quality.Stats] // snapshot written by allocate
@@ -152,7 +153,7 @@ func (e *Engine) NewPeer(cfg PeerConfig) (*Peer, error) {
 		cfg: cfg, log: cfg.Logger.With("peer", cfg.ID),
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		subs: map[*Track]*subscription{}, speakers: map[string]bool{},
-		now: cfg.Now, bwe: newBWE(cfg.Now),
+		now: cfg.Now, bwe: newBWE(cfg.Now), batch: e.batch,
 		published: map[*webrtc.RTPReceiver]*pubTrack{}, rids: map[string][]string{},
 	}
 	var err error
@@ -165,7 +166,7 @@ func (e *Engine) NewPeer(cfg PeerConfig) (*Peer, error) {
 		_ = p.pub.Close()
 		return nil, fmt.Errorf("sfu: subscriber connection: %w", err)
 	}
-	p.pacer = newPacer(cfg.Now, initialEstimate)
+	p.pacer = newPacer(cfg.Now, initialEstimate, e.batch)
 	for target, pc := range map[string]*webrtc.PeerConnection{TargetPublisher: p.pub, TargetSubscriber: p.sub} {
 		target := target
 		pc.OnICECandidate(func(c *webrtc.ICECandidate) {
@@ -533,6 +534,7 @@ func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, d *DownTrack) {
 			return
 		}
 		p.lastHeard.Store(p.now().UnixNano())
+		p.batch.Cork() // the resends a NACK asks for leave together
 		for _, pkt := range pkts {
 			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
@@ -552,6 +554,7 @@ func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, d *DownTrack) {
 				}
 			}
 		}
+		p.batch.Uncork()
 	}
 }
 
@@ -599,7 +602,7 @@ func (p *Peer) onRemoteTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRec
 			p.cfg.OnTrack(t)
 		}
 	}
-	forward(remote, t, idx)
+	forward(remote, t, idx, p.batch)
 	p.pubMu.Lock()
 	pt.open--
 	last := pt.open == 0
@@ -673,6 +676,7 @@ func (p *Peer) readPublisherRTCP(receiver *webrtc.RTPReceiver, rid string, t *Tr
 			return
 		}
 		p.lastHeard.Store(p.now().UnixNano())
+		p.batch.Cork() // the resends a NACK asks for leave together
 		for _, pkt := range pkts {
 			if sr, ok := pkt.(*rtcp.SenderReport); ok {
 				t.setSenderReport(layer, sr.NTPTime, sr.RTPTime)
@@ -723,7 +727,7 @@ func ridRank(rid string) int {
 
 // forward reads RTP of one layer from remote into t until the track ends,
 // reusing one buffer.
-func forward(remote *webrtc.TrackRemote, t *Track, layer int) {
+func forward(remote *webrtc.TrackRemote, t *Track, layer int, batch Batcher) {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
 	for {
@@ -734,7 +738,9 @@ func forward(remote *webrtc.TrackRemote, t *Track, layer int) {
 		if err := pkt.Unmarshal(buf[:n]); err != nil {
 			continue
 		}
+		batch.Cork() // one packet to every subscriber: one batch of sends
 		t.WriteLayerRTP(layer, &pkt)
+		batch.Uncork()
 	}
 }
 

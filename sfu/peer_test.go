@@ -12,17 +12,23 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/openroom/openroom/internal/testclient"
+	"github.com/openroom/openroom/internal/udpbatch"
 )
 
-// loopbackEngine builds an Engine on a 127.0.0.1 UDP socket closed at cleanup.
+// loopbackEngine builds an Engine on a 127.0.0.1 UDP socket closed at cleanup,
+// with batched sends as the server has them.
 func loopbackEngine(tb testing.TB) *Engine {
 	tb.Helper()
-	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	udp, err := udpbatch.New(pc)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { udp.Close() })
-	e, err := NewEngine(EngineConfig{UDP: udp, IncludeLoopback: true})
+	e, err := NewEngine(EngineConfig{UDP: udp, Batch: udp, IncludeLoopback: true})
 	if err != nil {
 		tb.Fatal(err)
 	}

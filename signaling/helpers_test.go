@@ -11,6 +11,7 @@ import (
 	"github.com/openroom/openroom/auth"
 	"github.com/openroom/openroom/config"
 	"github.com/openroom/openroom/internal/testutil"
+	"github.com/openroom/openroom/internal/udpbatch"
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
 )
@@ -40,10 +41,16 @@ func startServer(t *testing.T, media bool, mod func(*config.Config)) *testServer
 	var engine *sfu.Engine
 	var udp net.PacketConn
 	if media {
-		if udp, err = net.ListenPacket("udp4", "127.0.0.1:0"); err != nil {
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
 			t.Fatal(err)
 		}
-		if engine, err = sfu.NewEngine(sfu.EngineConfig{UDP: udp, IncludeLoopback: true}); err != nil {
+		bc, err := udpbatch.New(pc) // batched sends, as the server has them
+		if err != nil {
+			t.Fatal(err)
+		}
+		udp = bc
+		if engine, err = sfu.NewEngine(sfu.EngineConfig{UDP: bc, Batch: bc, IncludeLoopback: true}); err != nil {
 			t.Fatal(err)
 		}
 	}

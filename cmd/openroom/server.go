@@ -19,6 +19,7 @@ import (
 	"github.com/openroom/openroom/admin"
 	"github.com/openroom/openroom/auth"
 	"github.com/openroom/openroom/config"
+	"github.com/openroom/openroom/internal/udpbatch"
 	bridge "github.com/openroom/openroom/miniprogram-bridge"
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
@@ -105,11 +106,19 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 	a.rooms = room.NewManager(room.Options{Capacity: cfg.RoomCapacity, Timeout: cfg.MemberTimeout, Logger: log})
 	var engine *sfu.Engine
 	if cfg.RTCPort != 0 {
-		a.udp, err = net.ListenPacket("udp4", net.JoinHostPort("0.0.0.0", strconv.Itoa(cfg.RTCPort)))
+		pc, err := net.ListenPacket("udp4", net.JoinHostPort("0.0.0.0", strconv.Itoa(cfg.RTCPort)))
 		if err != nil {
 			return nil, fmt.Errorf("rtc port %d: %w (pick another with --rtc-port)", cfg.RTCPort, err)
 		}
-		ec := sfu.EngineConfig{UDP: a.udp, Logger: log}
+		// A fan-out's sends leave in one sendmmsg(2): about 40 % less CPU per
+		// packet than one sendto(2) each (docs/benchmarks.md).
+		bc, err := udpbatch.New(pc)
+		if err != nil {
+			_ = pc.Close()
+			return nil, err
+		}
+		a.udp = bc
+		ec := sfu.EngineConfig{UDP: bc, Batch: bc, Logger: log}
 		if cfg.NodeIP != "" {
 			ec.NodeIPs = []string{cfg.NodeIP}
 		}

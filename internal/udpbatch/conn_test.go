@@ -1,0 +1,357 @@
+package udpbatch
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// receiver is a UDP socket on loopback that records what arrives.
+type receiver struct {
+	conn *net.UDPConn
+	addr netip.AddrPort
+	mu   sync.Mutex
+	got  [][]byte // guarded by mu
+	done chan struct{}
+}
+
+func newReceiver(t *testing.T, network, ip string) *receiver {
+	t.Helper()
+	c, err := net.ListenUDP(network, &net.UDPAddr{IP: net.ParseIP(ip)})
+	if err != nil {
+		t.Skipf("no %s socket on %s here: %v", network, ip, err)
+	}
+	_ = c.SetReadBuffer(4 << 20)
+	r := &receiver{conn: c, addr: c.LocalAddr().(*net.UDPAddr).AddrPort(), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			r.mu.Lock()
+			r.got = append(r.got, append([]byte(nil), buf[:n]...))
+			r.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { c.Close(); <-r.done })
+	return r
+}
+
+func (r *receiver) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.got)
+}
+
+// waitFor waits until r has n packets, or fails after 5 s.
+func (r *receiver) waitFor(t *testing.T, n int) [][]byte {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for r.count() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("packets received: got %d; want %d", r.count(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][]byte(nil), r.got...)
+}
+
+// quiet asserts that r has exactly n packets after a short wait (for what must not arrive).
+func (r *receiver) quiet(t *testing.T, n int) {
+	t.Helper()
+	time.Sleep(30 * time.Millisecond)
+	if got := r.count(); got != n {
+		t.Fatalf("packets received: got %d; want %d", got, n)
+	}
+}
+
+func newConn(t *testing.T, network, ip string) *Conn {
+	t.Helper()
+	pc, err := net.ListenUDP(network, &net.UDPAddr{IP: net.ParseIP(ip)})
+	if err != nil {
+		t.Skipf("no %s socket on %s here: %v", network, ip, err)
+	}
+	c, err := New(pc)
+	if err != nil {
+		t.Fatalf("New: got %v; want nil", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// packet is size bytes starting with the stream's id and its sequence number.
+func packet(id, seq uint32, size int) []byte {
+	b := make([]byte, size)
+	binary.BigEndian.PutUint32(b, id)
+	binary.BigEndian.PutUint32(b[4:], seq)
+	return b
+}
+
+// inOrder checks that got holds sequence numbers 0..n-1 of stream id, in order.
+func inOrder(t *testing.T, got [][]byte, id uint32, n int) {
+	t.Helper()
+	want := uint32(0)
+	for _, p := range got {
+		if binary.BigEndian.Uint32(p) != id {
+			continue
+		}
+		if seq := binary.BigEndian.Uint32(p[4:]); seq != want {
+			t.Fatalf("stream %d: got sequence %d; want %d", id, seq, want)
+		}
+		want++
+	}
+	if int(want) != n {
+		t.Fatalf("stream %d: got %d packets; want %d", id, want, n)
+	}
+}
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestCorking(t *testing.T) {
+	tests := []struct {
+		name   string
+		writes int
+		size   int
+	}{
+		{"a few", 5, 100},
+		{"exactly one batch", batchSize, 1100},
+		{"more than two batches", 3*batchSize + 7, 1100},
+		{"larger than a slot", 3, slotSize + 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := newConn(t, "udp4", "127.0.0.1")
+			r := newReceiver(t, "udp4", "127.0.0.1")
+			c.Cork()
+			for i := 0; i < tt.writes; i++ {
+				if n, err := c.WriteToAddrPort(packet(1, uint32(i), tt.size), r.addr); err != nil || n != tt.size {
+					t.Fatalf("write %d: got (%d, %v); want (%d, nil)", i, n, err, tt.size)
+				}
+			}
+			// Only whole batches leave while corked.
+			r.quiet(t, tt.writes/batchSize*batchSize)
+			c.Uncork()
+			got := r.waitFor(t, tt.writes)
+			inOrder(t, got, 1, tt.writes)
+			for _, p := range got {
+				if len(p) != tt.size {
+					t.Fatalf("packet size: got %d; want %d", len(p), tt.size)
+				}
+			}
+		})
+	}
+}
+
+func TestUncorkedWritesGoAtOnce(t *testing.T) {
+	c := newConn(t, "udp4", "127.0.0.1")
+	r := newReceiver(t, "udp4", "127.0.0.1")
+	for i := 0; i < 3; i++ {
+		if _, err := c.WriteTo(packet(1, uint32(i), 50), net.UDPAddrFromAddrPort(r.addr)); err != nil {
+			t.Fatalf("WriteTo: got %v; want nil", err)
+		}
+		r.waitFor(t, i+1)
+	}
+	if _, err := c.WriteTo(packet(1, 9, 50), &net.IPAddr{IP: net.IPv4(127, 0, 0, 1)}); !errors.Is(err, ErrNotUDP) {
+		t.Errorf("WriteTo an IPAddr: got %v; want ErrNotUDP", err)
+	}
+}
+
+func TestNestedCorks(t *testing.T) {
+	c := newConn(t, "udp4", "127.0.0.1")
+	r := newReceiver(t, "udp4", "127.0.0.1")
+	c.Cork()
+	c.Cork()
+	_, _ = c.WriteToAddrPort(packet(1, 0, 50), r.addr)
+	c.Uncork() // sends what is queued: a packet never waits for the last corker
+	r.waitFor(t, 1)
+	_, _ = c.WriteToAddrPort(packet(1, 1, 50), r.addr)
+	r.quiet(t, 1) // still corked once
+	c.Uncork()
+	inOrder(t, r.waitFor(t, 2), 1, 2)
+	c.Uncork() // one too many: harmless
+	_, _ = c.WriteToAddrPort(packet(1, 2, 50), r.addr)
+	inOrder(t, r.waitFor(t, 3), 1, 3)
+}
+
+// Many goroutines cork, write their own stream and uncork at once: every
+// packet arrives, and each stream in order.
+func TestConcurrentWriters(t *testing.T) {
+	c := newConn(t, "udp4", "127.0.0.1")
+	const writers, rounds, perRound = 8, 40, 9
+	recv := make([]*receiver, writers)
+	for i := range recv {
+		recv[i] = newReceiver(t, "udp4", "127.0.0.1")
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			seq := uint32(0)
+			for round := 0; round < rounds; round++ {
+				corked := round%3 != 0 // some rounds write uncorked, between others' corks
+				if corked {
+					c.Cork()
+				}
+				for i := 0; i < perRound; i++ {
+					_, _ = c.WriteToAddrPort(packet(uint32(w), seq, 200), recv[w].addr)
+					seq++
+				}
+				if corked {
+					c.Uncork()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for w, r := range recv {
+		inOrder(t, r.waitFor(t, rounds*perRound), uint32(w), rounds*perRound)
+	}
+	if d := c.Dropped(); d != 0 {
+		t.Errorf("Dropped: got %d; want 0", d)
+	}
+}
+
+func TestAddressFamilies(t *testing.T) {
+	t.Run("IPv6 destination on an IPv4 socket is dropped, the rest delivered", func(t *testing.T) {
+		c := newConn(t, "udp4", "127.0.0.1")
+		r := newReceiver(t, "udp4", "127.0.0.1")
+		c.Cork()
+		_, _ = c.WriteToAddrPort(packet(1, 0, 50), r.addr)
+		_, _ = c.WriteToAddrPort(packet(2, 0, 50), netip.MustParseAddrPort("[2001:db8::1]:9"))
+		_, _ = c.WriteToAddrPort(packet(1, 1, 50), r.addr)
+		c.Uncork()
+		inOrder(t, r.waitFor(t, 2), 1, 2)
+		if d := c.Dropped(); d != 1 {
+			t.Errorf("Dropped: got %d; want 1", d)
+		}
+	})
+	t.Run("IPv4 destination on a dual-stack socket", func(t *testing.T) {
+		c := newConn(t, "udp", "::")
+		r := newReceiver(t, "udp4", "127.0.0.1")
+		c.Cork()
+		_, _ = c.WriteToAddrPort(packet(1, 0, 50), r.addr)
+		_, _ = c.WriteToAddrPort(packet(1, 1, 50), netip.AddrPortFrom(netip.AddrFrom16(r.addr.Addr().As16()), r.addr.Port()))
+		c.Uncork()
+		inOrder(t, r.waitFor(t, 2), 1, 2)
+	})
+	t.Run("IPv6 destination on an IPv6 socket", func(t *testing.T) {
+		c := newConn(t, "udp6", "::1")
+		r := newReceiver(t, "udp6", "::1")
+		c.Cork()
+		_, _ = c.WriteToAddrPort(packet(1, 0, 50), r.addr)
+		c.Uncork()
+		inOrder(t, r.waitFor(t, 1), 1, 1)
+	})
+}
+
+func TestClose(t *testing.T) {
+	pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newReceiver(t, "udp4", "127.0.0.1")
+	c.Cork()
+	_, _ = c.WriteToAddrPort(packet(1, 0, 50), r.addr)
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close: got %v; want nil", err)
+	}
+	r.waitFor(t, 1) // what was queued still went out
+	if _, err := c.WriteToAddrPort(packet(1, 1, 50), r.addr); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("write after Close while corked: got %v; want net.ErrClosed", err)
+	}
+	c.Uncork()
+	if _, err := c.WriteToAddrPort(packet(1, 2, 50), r.addr); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("write after Close: got %v; want net.ErrClosed", err)
+	}
+}
+
+func TestNew(t *testing.T) {
+	if _, err := New(nil); !errors.Is(err, ErrNotUDP) {
+		t.Errorf("New(nil): got %v; want ErrNotUDP", err)
+	}
+}
+
+func TestNoAllocations(t *testing.T) {
+	c := newConn(t, "udp4", "127.0.0.1")
+	r := newReceiver(t, "udp4", "127.0.0.1")
+	p := packet(1, 0, 1100)
+	allocs := testing.AllocsPerRun(200, func() {
+		c.Cork()
+		for i := 0; i < 10; i++ {
+			_, _ = c.WriteToAddrPort(p, r.addr)
+		}
+		c.Uncork()
+	})
+	if allocs != 0 {
+		t.Errorf("allocations per corked round of 10 writes: got %v; want 0", allocs)
+	}
+}
+
+// BenchmarkFanout sends one 1100-byte packet to each of 100 receivers, per
+// op, as a fan-out does: one sendto each (uncorked) or batched (corked).
+func BenchmarkFanout(b *testing.B) {
+	for _, corked := range []bool{false, true} {
+		name := "sendto"
+		if corked {
+			name = "sendmmsg"
+		}
+		b.Run(name, func(b *testing.B) {
+			pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, _ := New(pc)
+			defer c.Close()
+			var addrs []netip.AddrPort
+			for i := 0; i < 100; i++ {
+				r, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer r.Close()
+				_ = r.SetReadBuffer(1 << 20)
+				go func() {
+					buf := make([]byte, 2048)
+					for {
+						if _, err := r.Read(buf); err != nil {
+							return
+						}
+					}
+				}()
+				addrs = append(addrs, r.LocalAddr().(*net.UDPAddr).AddrPort())
+			}
+			p := make([]byte, 1100)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if corked {
+					c.Cork()
+				}
+				for _, a := range addrs {
+					_, _ = c.WriteToAddrPort(p, a)
+				}
+				if corked {
+					c.Uncork()
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(addrs)), "ns/packet")
+		})
+	}
+}
