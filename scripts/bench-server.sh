@@ -27,7 +27,8 @@
 #   BENCH_LOAD_ARGS  extra flags for openroom-load (see openroom-load --help)
 #   BENCH_KEEP_LOGS  keep the server and load generator logs (their directory is printed)
 #   BENCH_PROFILE    a directory: take a 15 s CPU profile of each server during its window
-#                    (from /admin/debug/pprof/, where the server has it) into DIR/TAG.pprof
+#                    (from /admin/debug/pprof/, where the server has it) into DIR/TAG.pprof,
+#                    then its heap (DIR/TAG.heap.pprof) and goroutines (DIR/TAG.goroutine.txt)
 #   BENCH_QUIET      before each run, wait until the machine is at most this % busy
 #                    (all CPUs, over 2 s; default 10; 100 disables the wait) ...
 #   BENCH_QUIET_WAIT ... for at most this many seconds (default 900), then run anyway
@@ -143,7 +144,11 @@ if [[ "${1:-}" == "--inner" ]]; then
       mkdir -p "$BENCH_PROFILE"
       # 10 s of warm-up in the load generator, then the window: profile inside it.
       (sleep 13 && curl -sf -H "Authorization: Bearer bench-profile" -o "$BENCH_PROFILE/$tag.pprof" \
-        "http://$IP:$HTTP_PORT/admin/debug/pprof/profile?seconds=15" ||
+        "http://$IP:$HTTP_PORT/admin/debug/pprof/profile?seconds=15" &&
+        curl -sf -H "Authorization: Bearer bench-profile" -o "$BENCH_PROFILE/$tag.heap.pprof" \
+          "http://$IP:$HTTP_PORT/admin/debug/pprof/heap?gc=1" &&
+        curl -sf -H "Authorization: Bearer bench-profile" -o "$BENCH_PROFILE/$tag.goroutine.txt" \
+          "http://$IP:$HTTP_PORT/admin/debug/pprof/goroutine?debug=1" ||
         say "no profile from $label (no /admin/debug/pprof/ in it?)") &
       prof_pid=$!
     fi

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -66,6 +67,7 @@ type Engine struct {
 	pubAPI *webrtc.API
 	se     webrtc.SettingEngine
 	batch  Batcher
+	slots  *sync.Pool // the pacers' packet slots, shared by every subscriber
 	log    *slog.Logger
 }
 
@@ -101,7 +103,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.Batch == nil {
 		cfg.Batch = noBatch{}
 	}
-	return &Engine{pubAPI: api, se: se, batch: cfg.Batch, log: cfg.Logger}, nil
+	return &Engine{pubAPI: api, se: se, batch: cfg.Batch, slots: newSlotPool(), log: cfg.Logger}, nil
 }
 
 // publisherInterceptors: NACKs for lost packets, receiver reports, transport-cc

@@ -55,9 +55,9 @@ type pacer struct {
 	last       int64      // unix ns of the last refill
 	audio      []*queued
 	video      []*queued
-	free       []*queued
-	allocated  int
-	sending    bool // the goroutine is writing a batch: callers must queue to keep order
+	free       []*queued // up to keepFree slots kept for the next burst
+	held       int       // slots taken from slots and not given back (queued, being sent, free)
+	sending    bool      // the goroutine is writing a batch: callers must queue to keep order
 	probeRate  float64
 	probeUntil int64
 	padding    paddingSource
@@ -68,17 +68,21 @@ type pacer struct {
 	resendTok  float64 // bytes resends may take now
 	resendLast int64   // unix ns of the last resendTok refill
 
-	batch Batcher // a drained batch leaves in one burst of sends
+	batch Batcher    // a drained batch leaves in one burst of sends
+	slots *sync.Pool // of *queued, shared by the engine's pacers: a burst's slots go back after it
 	wake  chan struct{}
 	done  chan struct{}
 	wg    sync.WaitGroup
 }
 
-func newPacer(now func() time.Time, bitsPerSecond float64, batch Batcher) *pacer {
+func newPacer(now func() time.Time, bitsPerSecond float64, batch Batcher, slots *sync.Pool) *pacer {
 	if batch == nil {
 		batch = noBatch{}
 	}
-	p := &pacer{now: now, batch: batch, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if slots == nil {
+		slots = newSlotPool()
+	}
+	p := &pacer{now: now, batch: batch, slots: slots, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	p.setRate(bitsPerSecond)
 	p.wg.Add(1)
 	go p.run()
@@ -231,9 +235,9 @@ func (p *pacer) get(video bool) *queued {
 		p.free = p.free[:n-1]
 		return q
 	}
-	if p.allocated < maxQueued {
-		p.allocated++
-		return &queued{}
+	if p.held < maxQueued {
+		p.held++
+		return p.slots.Get().(*queued)
 	}
 	if len(p.video) > 0 {
 		q := p.video[0]
@@ -248,6 +252,25 @@ func (p *pacer) get(video bool) *queued {
 		return q
 	}
 	return nil
+}
+
+// keepFree is how many free slots a pacer keeps; the rest of a burst's go
+// back to the shared pool, so an idle subscriber holds little.
+const keepFree = 8
+
+// release gives a slot back once its packet is sent or dropped. p.mu is held.
+func (p *pacer) release(q *queued) {
+	if len(p.free) < keepFree {
+		p.free = append(p.free, q)
+		return
+	}
+	p.held--
+	p.slots.Put(q)
+}
+
+// newSlotPool returns a pool of pacer slots.
+func newSlotPool() *sync.Pool {
+	return &sync.Pool{New: func() any { return &queued{} }}
 }
 
 func (p *pacer) signal() {
@@ -298,7 +321,7 @@ func (p *pacer) drain(batch *[]*queued) time.Duration {
 				p.video = p.video[1:]
 				if now-q.at > int64(maxVideoDelay) {
 					p.dropped++
-					p.free = append(p.free, q)
+					p.release(q)
 					continue
 				}
 			}
@@ -333,7 +356,9 @@ func (p *pacer) drain(batch *[]*queued) time.Duration {
 		}
 		p.batch.Uncork()
 		p.mu.Lock()
-		p.free = append(p.free, b...)
+		for _, q := range b {
+			p.release(q)
+		}
 		p.sending = false
 		pending = len(p.audio) + len(p.video)
 		probing = p.padding != nil && p.now().UnixNano() < p.probeUntil

@@ -23,7 +23,7 @@ const (
 // manualPacer is a pacer without its goroutine: the test drains it, on a fake
 // clock, so every decision is deterministic.
 func manualPacer(clock *fakeclock.Clock, bitsPerSecond float64) *pacer {
-	p := &pacer{now: clock.Now, batch: noBatch{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	p := &pacer{now: clock.Now, batch: noBatch{}, slots: newSlotPool(), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	p.setRate(bitsPerSecond)
 	return p
 }
@@ -37,7 +37,7 @@ func (p *pacer) drainNow() {
 func (p *pacer) queuedLen() (waiting, allocated int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.audio) + len(p.video), p.allocated
+	return len(p.audio) + len(p.video), p.held
 }
 
 // writePkt queues one packet: seq identifies it, size is its payload.
@@ -364,7 +364,7 @@ func TestPacerProbe(t *testing.T) {
 // TestPacerRunDrains runs the pacer's own goroutine on the real clock.
 func TestPacerRunDrains(t *testing.T) {
 	t.Parallel()
-	p := newPacer(time.Now, 5e6, nil)
+	p := newPacer(time.Now, 5e6, nil, nil)
 	defer p.close()
 	w := &recordWriter{}
 	var out []sentRTP
@@ -398,7 +398,7 @@ func TestPacerCloseLeavesNoGoroutine(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newPacer(time.Now, minPacingRate, nil)
+			p := newPacer(time.Now, minPacingRate, nil, nil)
 			w := &recordWriter{}
 			for i := range tc.queued {
 				writePkt(p, w, true, uint16(i), 1200)

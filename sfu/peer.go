@@ -97,10 +97,17 @@ const allocInterval = 500 * time.Millisecond
 // that the client offers, and a subscriber connection that the server offers.
 // Splitting them means offers never collide.
 type Peer struct {
-	cfg PeerConfig
-	log *slog.Logger
-	pub *webrtc.PeerConnection
-	sub *webrtc.PeerConnection
+	cfg    PeerConfig
+	log    *slog.Logger
+	engine *Engine
+	sub    *webrtc.PeerConnection
+
+	// The publisher connection is made at the member's first publisher offer:
+	// most members of a large room only watch, and an idle connection costs
+	// goroutines and memory (its interceptors run as soon as it exists).
+	pubPCMu   sync.Mutex             // guards pub and pubClosed
+	pub       *webrtc.PeerConnection // nil until the first publisher offer
+	pubClosed bool                   // Close ran: no publisher connection is made any more
 
 	// ops feed the subscriber goroutine, which alone touches subs, dirty and awaitingAnswer.
 	opsMu  sync.Mutex // guards ops
@@ -153,49 +160,74 @@ func (e *Engine) NewPeer(cfg PeerConfig) (*Peer, error) {
 		cfg: cfg, log: cfg.Logger.With("peer", cfg.ID),
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		subs: map[*Track]*subscription{}, speakers: map[string]bool{},
-		now: cfg.Now, bwe: newBWE(cfg.Now), batch: e.batch,
+		now: cfg.Now, bwe: newBWE(cfg.Now), batch: e.batch, engine: e,
 		published: map[*webrtc.RTPReceiver]*pubTrack{}, rids: map[string][]string{},
-	}
-	var err error
-	if p.pub, err = e.newPublisherConnection(); err != nil {
-		return nil, fmt.Errorf("sfu: publisher connection: %w", err)
 	}
 	est := twcc.New(twcc.Config{Initial: initialEstimate, Min: minEstimate, Max: maxEstimate, Now: cfg.Now})
 	p.bwe.setEstimator(est)
+	var err error
 	if p.sub, err = e.newSubscriberConnection(est); err != nil {
-		_ = p.pub.Close()
 		return nil, fmt.Errorf("sfu: subscriber connection: %w", err)
 	}
-	p.pacer = newPacer(cfg.Now, initialEstimate, e.batch)
-	for target, pc := range map[string]*webrtc.PeerConnection{TargetPublisher: p.pub, TargetSubscriber: p.sub} {
-		target := target
-		pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-			if c != nil && p.cfg.OnCandidate != nil {
-				p.cfg.OnCandidate(target, c.ToJSON())
-			}
-		})
-		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-			p.log.Debug("connection state", "target", target, "state", s.String())
-			first, back := p.stateOf(target).observe(s)
-			switch {
-			case target == TargetSubscriber && (first || back):
-				// Video starts within one keyframe of connecting, and of coming back
-				// after an outage (an ICE restart): the decoder lost packets meanwhile.
-				p.enqueue(p.requestKeyframes)
-			case target == TargetPublisher && back:
-				// What the subscribers decode lost packets that never reached us,
-				// so no NACK can mend it.
-				p.goroutine(p.requestPublishedKeyframes)
-			}
-			if p.cfg.OnState != nil {
-				p.cfg.OnState(target, s)
-			}
-		})
-	}
-	p.pub.OnTrack(p.onRemoteTrack)
+	p.pacer = newPacer(cfg.Now, initialEstimate, e.batch, e.slots)
+	p.watch(TargetSubscriber, p.sub)
 	p.wg.Add(1)
 	go p.run()
 	return p, nil
+}
+
+// publisher returns the publisher connection, or nil before the first
+// publisher offer.
+func (p *Peer) publisher() *webrtc.PeerConnection {
+	p.pubPCMu.Lock()
+	defer p.pubPCMu.Unlock()
+	return p.pub
+}
+
+// publisherOrNew returns the publisher connection, making it the first time.
+func (p *Peer) publisherOrNew() (*webrtc.PeerConnection, error) {
+	p.pubPCMu.Lock()
+	defer p.pubPCMu.Unlock()
+	if p.pubClosed {
+		return nil, ErrClosed
+	}
+	if p.pub != nil {
+		return p.pub, nil
+	}
+	pc, err := p.engine.newPublisherConnection()
+	if err != nil {
+		return nil, fmt.Errorf("sfu: publisher connection: %w", err)
+	}
+	p.watch(TargetPublisher, pc)
+	pc.OnTrack(p.onRemoteTrack)
+	p.pub = pc
+	return pc, nil
+}
+
+// watch relays pc's candidates and follows its state.
+func (p *Peer) watch(target string, pc *webrtc.PeerConnection) {
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil && p.cfg.OnCandidate != nil {
+			p.cfg.OnCandidate(target, c.ToJSON())
+		}
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		p.log.Debug("connection state", "target", target, "state", s.String())
+		first, back := p.stateOf(target).observe(s)
+		switch {
+		case target == TargetSubscriber && (first || back):
+			// Video starts within one keyframe of connecting, and of coming back
+			// after an outage (an ICE restart): the decoder lost packets meanwhile.
+			p.enqueue(p.requestKeyframes)
+		case target == TargetPublisher && back:
+			// What the subscribers decode lost packets that never reached us,
+			// so no NACK can mend it.
+			p.goroutine(p.requestPublishedKeyframes)
+		}
+		if p.cfg.OnState != nil {
+			p.cfg.OnState(target, s)
+		}
+	})
 }
 
 // connState follows one peer connection's state for what it means to media:
@@ -253,15 +285,19 @@ func (p *Peer) HandleOffer(offer string) (answer string, err error) {
 	if err := p.checkPublish(offer); err != nil {
 		return "", err
 	}
+	pc, err := p.publisherOrNew()
+	if err != nil {
+		return "", err
+	}
 	p.learnRIDs(offer)
-	if err := p.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
-	a, err := p.pub.CreateAnswer(nil)
+	a, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return "", fmt.Errorf("%w: cannot answer: %v", ErrBadSDP, err)
 	}
-	if err := p.pub.SetLocalDescription(a); err != nil {
+	if err := pc.SetLocalDescription(a); err != nil {
 		return "", fmt.Errorf("sfu: set answer: %w", err)
 	}
 	return a.SDP, nil
@@ -351,7 +387,9 @@ func (p *Peer) AddCandidate(target string, c webrtc.ICECandidateInit) (err error
 	var pc *webrtc.PeerConnection
 	switch target {
 	case TargetPublisher:
-		pc = p.pub
+		if pc, err = p.publisherOrNew(); err != nil { // a candidate may overtake its offer
+			return err
+		}
 	case TargetSubscriber:
 		pc = p.sub
 	default:
@@ -621,7 +659,7 @@ func (p *Peer) onRemoteTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRec
 // newPubTrackLocked creates the Track for a receiver's first layer.
 func (p *Peer) newPubTrackLocked(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) *pubTrack {
 	mid := ""
-	for _, tr := range p.pub.GetTransceivers() {
+	for _, tr := range p.publisher().GetTransceivers() { // made: it has a track
 		if tr.Receiver() == receiver {
 			mid = tr.Mid()
 		}
@@ -648,7 +686,7 @@ func (p *Peer) newPubTrackLocked(remote *webrtc.TrackRemote, receiver *webrtc.RT
 		RequestLayerKeyframe: func(layer int) {
 			if ssrc := t.layers[layer].ssrc.Load(); ssrc != 0 {
 				p.log.Debug("keyframe request", "track", t.ID(), "layer", layer)
-				_ = p.pub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+				_ = p.publisher().WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 			}
 		},
 		OnLayers: func(highest int) {
@@ -751,7 +789,13 @@ func (p *Peer) Close() {
 		p.isClosed = true
 		p.wgMu.Unlock()
 		close(p.done)
-		_ = p.pub.Close()
+		p.pubPCMu.Lock()
+		pub := p.pub
+		p.pubClosed = true
+		p.pubPCMu.Unlock()
+		if pub != nil {
+			_ = pub.Close()
+		}
 		_ = p.sub.Close()
 		p.wg.Wait()
 		p.pacer.close()
