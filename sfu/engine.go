@@ -9,7 +9,6 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
@@ -106,15 +105,23 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	return &Engine{pubAPI: api, se: se, batch: cfg.Batch, slots: newSlotPool(), log: cfg.Logger}, nil
 }
 
-// publisherInterceptors: NACKs for lost packets, receiver reports, transport-cc
-// feedback (the browser's own congestion control needs it), simulcast RIDs and
-// the audio level of published audio.
+// publisherInterceptors: receiver reports, transport-cc feedback (the
+// browser's own congestion control needs it), simulcast RIDs, RTX (resends on
+// their own stream, repaired RIDs included) and the audio level of published
+// audio. NACKs are the tracks' own (nack.go): a packet resent over RTX reaches
+// only the track under its original sequence number, so pion's generator would
+// ask for it again and again.
 func publisherInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
-	gen, err := nack.NewGeneratorInterceptor()
-	if err != nil {
-		return fmt.Errorf("sfu: nack generator: %w", err)
+	for _, c := range videoPreference {
+		rtx := webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000,
+				SDPFmtpLine: fmt.Sprintf("apt=%d", c.PayloadType)},
+			PayloadType: c.PayloadType + 1,
+		}
+		if err := m.RegisterCodec(rtx, webrtc.RTPCodecTypeVideo); err != nil {
+			return fmt.Errorf("sfu: register rtx for %s: %w", c.MimeType, err)
+		}
 	}
-	ir.Add(gen)
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return fmt.Errorf("sfu: rtcp reports: %w", err)
 	}

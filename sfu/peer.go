@@ -679,6 +679,15 @@ func (p *Peer) newPubTrackLocked(remote *webrtc.TrackRemote, receiver *webrtc.RT
 	}
 	pt := &pubTrack{mid: mid}
 	var t *Track
+	var sendNACK func(int, []uint16)
+	if remote.Kind() == webrtc.RTPCodecTypeVideo {
+		sendNACK = func(layer int, seqs []uint16) {
+			if ssrc := t.layers[layer].ssrc.Load(); ssrc != 0 {
+				_ = p.publisher().WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{
+					MediaSSRC: ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers(seqs)}})
+			}
+		}
+	}
 	t = NewTrack(TrackOptions{
 		ID:    fmt.Sprintf("%s-%s-%d", p.cfg.ID, remote.Kind().String(), uint32(remote.SSRC())),
 		Owner: p.cfg.ID, Kind: remote.Kind(), Codec: remote.Codec().RTPCodecCapability, RIDs: rids,
@@ -689,6 +698,7 @@ func (p *Peer) newPubTrackLocked(remote *webrtc.TrackRemote, receiver *webrtc.RT
 				_ = p.publisher().WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 			}
 		},
+		SendNACK: sendNACK,
 		OnLayers: func(highest int) {
 			if p.cfg.OnPublishLayers != nil {
 				p.cfg.OnPublishLayers(t.ID(), mid, rids[:highest+1])

@@ -59,9 +59,10 @@ type Track struct {
 	// replay (once per keyframe per down track).
 	mu sync.Mutex
 
-	requestKeyframe func(layer int) // asks the publisher for a keyframe of one layer; may be nil
-	replayGOP       bool            // see TrackOptions.ReplayGOP
-	audioLevelExt   uint8           // RFC 6464 extension ID, 0 when not negotiated
+	requestKeyframe func(layer int)                // asks the publisher for a keyframe of one layer; may be nil
+	replayGOP       bool                           // see TrackOptions.ReplayGOP
+	sendNACK        func(layer int, seqs []uint16) // see TrackOptions.SendNACK; may be nil
+	audioLevelExt   uint8                          // RFC 6464 extension ID, 0 when not negotiated
 	onAudioLevel    atomic.Pointer[func(level uint8, voice bool)]
 
 	// dynacast: the layers some sink wants, reported to the publisher when it changes.
@@ -88,8 +89,9 @@ type layer struct {
 
 	// Owned by the layer's writer goroutine.
 	seq, ts unwrapper
-	rx      rxStats   // arrival statistics, for the publisher's connection quality
-	ext     ExtPacket // handed to sinks; reused so the packet path does not allocate
+	rx      rxStats     // arrival statistics, for the publisher's connection quality
+	nacks   nackTracker // what is missing, to ask the publisher for (Track.sendNACK only)
+	ext     ExtPacket   // handed to sinks; reused so the packet path does not allocate
 	pending struct{ n, packetsIn, bytesIn, packetsOut, bytesOut uint64 }
 
 	bytes        atomic.Uint64 // payload bytes received, for the bitrate
@@ -161,6 +163,10 @@ type TrackOptions struct {
 	RequestKeyframe func()
 	// RequestLayerKeyframe asks for a keyframe of one layer; it wins over RequestKeyframe.
 	RequestLayerKeyframe func(layer int)
+	// SendNACK asks the publisher to resend packets of one layer (sequence
+	// numbers as sent); nil: nobody asks (see nack.go). Called on the layer's
+	// writer goroutine; seqs is reused after it returns.
+	SendNACK func(layer int, seqs []uint16)
 	// AudioLevelExtension is the negotiated ID of the RFC 6464 header extension (0: none).
 	AudioLevelExtension uint8
 	// OnLayers is told the highest layer any subscriber wants (-1: none), when it
@@ -183,7 +189,7 @@ func NewTrack(o TrackOptions) *Track {
 		id: o.ID, owner: o.Owner, kind: o.Kind, codec: o.Codec, ckind: kindOfCodec(o.Codec.MimeType),
 		now: o.Now, done: make(chan struct{}), audioLevelExt: o.AudioLevelExtension,
 		onLayers: o.OnLayers, lastWant: max(len(o.RIDs), 1) - 1, // publishers start with every layer on
-		replayGOP: o.ReplayGOP && o.Kind == webrtc.RTPCodecTypeVideo,
+		replayGOP: o.ReplayGOP && o.Kind == webrtc.RTPCodecTypeVideo, sendNACK: o.SendNACK,
 	}
 	switch {
 	case o.RequestLayerKeyframe != nil:
@@ -277,6 +283,12 @@ func (t *Track) WriteLayerRTP(i int, p *rtp.Packet) {
 	*ext = ExtPacket{Packet: p, Layer: i, ExtSeq: l.seq.unwrap(uint64(p.SequenceNumber)),
 		ExtTS: l.ts.unwrap(uint64(p.Timestamp)), Arrival: now}
 	l.rx.note(ext.ExtSeq, len(p.Payload) > 0 && (!started || ext.ExtSeq > prevHighest), ext.ExtTS, now, t.codec.ClockRate)
+	if t.sendNACK != nil {
+		l.nacks.note(ext.ExtSeq, prevHighest, started, now)
+		if seqs := l.nacks.due(now); len(seqs) > 0 {
+			t.sendNACK(i, seqs)
+		}
+	}
 	n := uint64(len(p.Payload))
 	l.bytes.Add(n) // padding is the publisher probing, not the layer's cost
 	if n > 0 {     // padding (bandwidth probes) keeps flowing on layers that carry no picture
