@@ -19,8 +19,10 @@
 //      within 1 s of everyone's audio flowing, the `speakers` message lists the loud
 //      member first and the demo marks its tile with class `speaking`.
 //
-// 1-3 need the SFU of issue 10 (simulcast, per-subscriber congestion control, active
-// speaker) and are skipped unless OPENROOM_E2E_NETWORK=1:
+// 0 and 3 always run (3 unless OPENROOM_E2E_NETWORK=0). 1 and 2 run three Chromiums with
+// two software H.264 encoders at full rate: on two shared cores the browsers starve each
+// other (the cameras fall to 13 fps, the decoders freeze without a packet lost), so they
+// run only when asked, on a machine with more than two cores:
 //   OPENROOM_E2E_NETWORK=1 scripts/netns-run.sh node --test --test-concurrency=1 e2e/network.test.mjs
 // Every figure is printed (fps, freezes, concealment, widths, bit rates), pass or fail.
 import { test, describe, before, after } from 'node:test';
@@ -61,8 +63,8 @@ import {
   WEAK_HOST_IP,
 } from './netshape.mjs';
 
-const ENABLED = process.env.OPENROOM_E2E_NETWORK === '1';
-const SKIP = ENABLED ? false : 'needs the SFU of issue 10: set OPENROOM_E2E_NETWORK=1';
+const POOR_SKIP = process.env.OPENROOM_E2E_NETWORK === '1' ? false : 'three Chromiums encoding at full rate: set OPENROOM_E2E_NETWORK=1 (more than two cores)';
+const SPEAKER_SKIP = process.env.OPENROOM_E2E_NETWORK === '0' ? 'OPENROOM_E2E_NETWORK=0' : false;
 
 const LIGHT_COMPOSITING = '--disable-gpu-compositing';
 const POOR_RATE = '500kbit';
@@ -78,7 +80,7 @@ const WEAK_VIEWPORT = { width: 840, height: 1000 };
 
 before(async () => {
   requireNetns();
-  if (ENABLED) await Promise.all([buildServer(), fakeMedia()]);
+  await Promise.all([buildServer(), fakeMedia()]);
 }, { timeout: 600_000 });
 
 const say = (line) => console.log(line);
@@ -203,7 +205,7 @@ test('weak link: isolated namespace, tbf caps its downlink (500 kbit/s <-> 5 Mbi
 // ---------------------------------------------------------------------------
 // 1 + 2. A member on a poor link, and recovery, in one call
 
-describe('a member behind 500 kbit/s', { skip: SKIP }, () => {
+describe('a member behind 500 kbit/s', { skip: POOR_SKIP }, () => {
   const c = {}; // server, link, good, weak, origin, alice, bob, carol, readyAt
 
   const diagnostics = async () => {
@@ -424,7 +426,7 @@ describe('a member behind 500 kbit/s', { skip: SKIP }, () => {
 // ---------------------------------------------------------------------------
 // 3. Active speaker
 
-test('active speaker: the loud member is first in `speakers` within 1 s and its tile is marked `speaking`', { skip: SKIP, timeout: 120_000 }, async (t) => {
+test('active speaker: the loud member is first in `speakers` within 1 s and its tile is marked `speaking`', { skip: SPEAKER_SKIP, timeout: 120_000 }, async (t) => {
   const media = await fakeMedia();
   const server = await startServer({ args: ['--turn', ''] });
   const browsers = [];

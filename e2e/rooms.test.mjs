@@ -197,12 +197,16 @@ test('duplicate login kicks the first tab', { timeout: 90_000 }, async (t) => {
   );
 });
 
-test('time to first remote frame (measurement, 5 runs)', { timeout: 240_000 }, async (t) => {
+// One run in the test suite; OPENROOM_E2E_MEASURE=1 makes it the 5-run measurement of
+// docs/benchmarks.md.
+const FIRST_FRAME_RUNS = process.env.OPENROOM_E2E_MEASURE === '1' ? 5 : 1;
+
+test(`time to first remote frame (${FIRST_FRAME_RUNS} run${FIRST_FRAME_RUNS > 1 ? 's' : ''})`, { timeout: 240_000 }, async (t) => {
   const s = await setup(t);
   await s.run(() =>
     withDeadline(235_000, 'first frame', async () => {
       const values = [];
-      for (let i = 0; i < 5; i++) {
+      for (let i = 0; i < FIRST_FRAME_RUNS; i++) {
         const room = uniqueRoom(`ttff${i}`);
         const host = await s.member(room, 'host');
         // Give the host's publisher a moment to be up before the joiner arrives.
