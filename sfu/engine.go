@@ -39,6 +39,11 @@ type EngineConfig struct {
 	NodeIPs []string
 	// IncludeLoopback lets tests on 127.0.0.1 connect.
 	IncludeLoopback bool
+	// Arrivals, when set, has the time each packet reached the socket (the
+	// socket's reader records them): publishers' transport-cc feedback reports
+	// those rather than when the packet was read. Usually UDP's ObserveReads
+	// feeds it.
+	Arrivals *twcc.ArrivalTable
 	// Batch, when set, is told when a goroutine starts and ends a burst of sends
 	// on UDP (one publisher packet to every subscriber, a pacer's batch), so that
 	// it can hand them to the kernel together. Usually UDP itself (udpbatch.Conn).
@@ -95,7 +100,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
-	if err := publisherInterceptors(m, ir); err != nil {
+	if err := publisherInterceptors(m, ir, cfg.Arrivals); err != nil {
 		return nil, err
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
@@ -111,7 +116,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 // audio. NACKs are the tracks' own (nack.go): a packet resent over RTX reaches
 // only the track under its original sequence number, so pion's generator would
 // ask for it again and again.
-func publisherInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
+func publisherInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, arrivals *twcc.ArrivalTable) error {
 	for _, c := range videoPreference {
 		rtx := webrtc.RTPCodecParameters{
 			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000,
@@ -131,9 +136,14 @@ func publisherInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) erro
 	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 		return fmt.Errorf("sfu: audio level: %w", err)
 	}
-	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
-		return fmt.Errorf("sfu: transport-cc feedback: %w", err)
+	// transport-cc feedback with the times packets reached the socket (the
+	// codecs list transport-cc feedback already).
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
+			return fmt.Errorf("sfu: transport-cc feedback: %w", err)
+		}
 	}
+	ir.Add(twcc.NewReporterFactory(arrivals, nil))
 	return nil
 }
 

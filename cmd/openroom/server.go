@@ -23,6 +23,7 @@ import (
 	bridge "github.com/openroom/openroom/miniprogram-bridge"
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
+	"github.com/openroom/openroom/sfu/twcc"
 	"github.com/openroom/openroom/signaling"
 	"github.com/openroom/openroom/turn"
 	"github.com/openroom/openroom/web"
@@ -118,7 +119,11 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 			return nil, err
 		}
 		a.udp = bc
-		ec := sfu.EngineConfig{UDP: bc, Batch: bc, Logger: log}
+		// Publishers' transport-cc feedback reports when packets reached the
+		// socket (the kernel's stamp), not when a busy server read them.
+		arrivals := twcc.NewArrivalTable()
+		bc.ObserveReads(arrivals.Observe)
+		ec := sfu.EngineConfig{UDP: bc, Batch: bc, Arrivals: arrivals, Logger: log}
 		if cfg.NodeIP != "" {
 			ec.NodeIPs = []string{cfg.NodeIP}
 		}

@@ -46,6 +46,8 @@ type Conn struct {
 	room     sync.Cond // on mu: the flusher handed a batch back (writers wait on a full queue)
 
 	dropped atomic.Uint64 // queued packets the kernel refused
+
+	observe atomic.Pointer[func(b []byte, at int64)] // see ObserveReads
 }
 
 // New wraps c. The caller keeps c: Close closes it too.
@@ -148,13 +150,43 @@ func (c *Conn) WriteTo(b []byte, addr net.Addr) (int, error) {
 // Dropped counts the queued packets the kernel refused.
 func (c *Conn) Dropped() uint64 { return c.dropped.Load() }
 
+// ObserveReads has f told of every packet read, with the time (unix ns) it
+// reached the socket: the kernel's receive timestamp where there is one
+// (SO_TIMESTAMPNS on Linux), else the time of reading. f runs on the reading
+// goroutine and must not keep b. Call it before the first read.
+func (c *Conn) ObserveReads(f func(b []byte, at int64)) {
+	if f == nil {
+		c.observe.Store(nil)
+		return
+	}
+	enableRxTimestamps(c.raw)
+	c.observe.Store(&f)
+}
+
 // ReadFromAddrPort reads one packet from the socket.
 func (c *Conn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	return c.conn.ReadFromUDPAddrPort(b)
+	f := c.observe.Load()
+	if f == nil {
+		return c.conn.ReadFromUDPAddrPort(b)
+	}
+	n, at, addr, err := c.readTimed(b)
+	if err == nil {
+		(*f)(b[:n], at)
+	}
+	return n, addr, err
 }
 
 // ReadFrom reads one packet from the socket.
-func (c *Conn) ReadFrom(b []byte) (int, net.Addr, error) { return c.conn.ReadFrom(b) }
+func (c *Conn) ReadFrom(b []byte) (int, net.Addr, error) {
+	if c.observe.Load() == nil {
+		return c.conn.ReadFrom(b)
+	}
+	n, addr, err := c.ReadFromAddrPort(b)
+	if err != nil {
+		return n, nil, err
+	}
+	return n, net.UDPAddrFromAddrPort(addr), nil
+}
 
 // Close sends what is queued and closes the socket.
 func (c *Conn) Close() error {

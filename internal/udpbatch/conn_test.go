@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -290,12 +291,19 @@ func TestNew(t *testing.T) {
 
 func TestNoAllocations(t *testing.T) {
 	c := newConn(t, "udp4", "127.0.0.1")
-	r := newReceiver(t, "udp4", "127.0.0.1")
+	// A socket nobody reads (a recording receiver would allocate meanwhile,
+	// and AllocsPerRun counts every goroutine's).
+	sink, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	to := sink.LocalAddr().(*net.UDPAddr).AddrPort()
 	p := packet(1, 0, 1100)
 	allocs := testing.AllocsPerRun(200, func() {
 		c.Cork()
 		for i := 0; i < 10; i++ {
-			_, _ = c.WriteToAddrPort(p, r.addr)
+			_, _ = c.WriteToAddrPort(p, to)
 		}
 		c.Uncork()
 	})
@@ -354,4 +362,60 @@ func BenchmarkFanout(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(addrs)), "ns/packet")
 		})
 	}
+}
+
+func TestObserveReads(t *testing.T) {
+	c := newConn(t, "udp4", "127.0.0.1")
+	type seen struct {
+		b  []byte
+		at int64
+	}
+	got := make(chan seen, 16)
+	c.ObserveReads(func(b []byte, at int64) { got <- seen{append([]byte(nil), b...), at} })
+	s, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	to := c.LocalAddr().(*net.UDPAddr)
+	before := time.Now().UnixNano()
+	if _, err := s.WriteToUDP(packet(7, 1, 40), to); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond) // the packet waits in the socket: its stamp is the kernel's, not the read's
+	readAt := time.Now().UnixNano()
+	buf := make([]byte, 100)
+	n, from, err := c.ReadFromAddrPort(buf)
+	if err != nil || n != 40 || from.Port() != uint16(s.LocalAddr().(*net.UDPAddr).Port) {
+		t.Fatalf("ReadFromAddrPort: got (%d, %v, %v); want (40, the sender, nil)", n, from, err)
+	}
+	o := <-got
+	if !slices.Equal(o.b, buf[:n]) {
+		t.Errorf("observed bytes: got %x; want %x", o.b, buf[:n])
+	}
+	if o.at < before || o.at > readAt {
+		t.Errorf("arrival: got %d ns after the send, read %d ns after it; want within [0, %d] (the kernel's receive time)",
+			o.at-before, readAt-before, readAt-before)
+	}
+
+	t.Run("ReadFrom observes too", func(t *testing.T) {
+		if _, err := s.WriteToUDP(packet(7, 2, 40), to); err != nil {
+			t.Fatal(err)
+		}
+		if n, addr, err := c.ReadFrom(buf); err != nil || n != 40 || addr == nil {
+			t.Fatalf("ReadFrom: got (%d, %v, %v); want (40, an address, nil)", n, addr, err)
+		}
+		<-got
+	})
+	t.Run("no allocations", func(t *testing.T) {
+		c.ObserveReads(func([]byte, int64) {})
+		p := packet(7, 3, 40)
+		allocs := testing.AllocsPerRun(100, func() {
+			_, _ = s.WriteToUDP(p, to)
+			_, _, _ = c.ReadFromAddrPort(buf)
+		})
+		if allocs > 0 {
+			t.Errorf("allocations per read: got %v; want 0", allocs)
+		}
+	})
 }

@@ -5,6 +5,7 @@ package udpbatch
 import (
 	"net/netip"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -121,4 +122,47 @@ func socketFamily(raw syscall.RawConn) int {
 		}
 	})
 	return family
+}
+
+// enableRxTimestamps asks the kernel to stamp each received packet
+// (SO_TIMESTAMPNS); readTimed then reads the stamp.
+func enableRxTimestamps(raw syscall.RawConn) {
+	_ = raw.Control(func(fd uintptr) {
+		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+	})
+}
+
+// oobSize holds one SCM_TIMESTAMPNS control message.
+const oobSize = 64
+
+// readTimed reads one packet and the kernel's receive time (unix ns), or the
+// time of reading when the kernel gave none.
+func (c *Conn) readTimed(b []byte) (int, int64, netip.AddrPort, error) {
+	var words [oobSize / 8]uint64 // 8-aligned, for the cmsghdr read in place
+	oob := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), oobSize)
+	n, oobn, _, addr, err := c.conn.ReadMsgUDPAddrPort(b, oob)
+	if err != nil {
+		return n, 0, addr, err
+	}
+	if at, ok := rxTimestamp(oob[:oobn]); ok {
+		return n, at, addr, nil
+	}
+	return n, time.Now().UnixNano(), addr, nil
+}
+
+// rxTimestamp finds SCM_TIMESTAMPNS in a control message buffer.
+func rxTimestamp(oob []byte) (int64, bool) {
+	for len(oob) >= unix.SizeofCmsghdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < unix.SizeofCmsghdr || l > len(oob) {
+			return 0, false
+		}
+		if h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && l >= unix.CmsgLen(int(unsafe.Sizeof(unix.Timespec{}))) {
+			ts := (*unix.Timespec)(unsafe.Pointer(&oob[unix.CmsgLen(0)]))
+			return ts.Nano(), true
+		}
+		oob = oob[min(unix.CmsgSpace(l-unix.CmsgLen(0)), len(oob)):]
+	}
+	return 0, false
 }

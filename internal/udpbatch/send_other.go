@@ -5,6 +5,7 @@ package udpbatch
 import (
 	"net/netip"
 	"syscall"
+	"time"
 )
 
 // sysBatch needs nothing where packets go one by one.
@@ -26,3 +27,12 @@ func (c *Conn) send(b *batch) int {
 
 // socketFamily does not matter where packets go one by one.
 func socketFamily(syscall.RawConn) int { return 0 }
+
+// enableRxTimestamps does nothing here: reads are timed when they return.
+func enableRxTimestamps(syscall.RawConn) {}
+
+// readTimed reads one packet, timed when the read returns.
+func (c *Conn) readTimed(b []byte) (int, int64, netip.AddrPort, error) {
+	n, addr, err := c.conn.ReadFromUDPAddrPort(b)
+	return n, time.Now().UnixNano(), addr, err
+}
