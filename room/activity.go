@@ -1,6 +1,7 @@
 package room
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/openroom/openroom/sfu/quality"
@@ -42,6 +43,7 @@ func (m *Manager) TickSpeakers() {
 			infos[i] = SpeakerInfo{UserID: s.UserID, Level: float64(int(s.Level*1000)) / 1000}
 			ids[i] = s.UserID
 		}
+		r.lastSpeakers = infos
 		m.broadcastLocked(r, "", Event{Type: "speakers", Speakers: &infos})
 		for _, mem := range r.members {
 			if sa, ok := mem.media.(SpeakerAware); ok {
@@ -49,6 +51,18 @@ func (m *Manager) TickSpeakers() {
 			}
 		}
 	}
+}
+
+// Speakers returns the room's active speakers as the room was last told
+// (loudest first; empty when nobody speaks), for a member who just joined.
+func (m *Manager) Speakers(room string) ([]SpeakerInfo, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.rooms[room]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNoRoom, room)
+	}
+	return append([]SpeakerInfo{}, r.lastSpeakers...), nil
 }
 
 // TickQuality rates every member's connection over the last window and sends

@@ -140,6 +140,9 @@ type Room struct {
 	// speakers is fed by the room's audio tracks on their packet paths (it
 	// has its own synchronization); Manager.mu guards only the pointer.
 	speakers *speakers.Detector
+	// lastSpeakers is what the room was last told (`speakers`), for a member
+	// who joins after it; guarded by Manager.mu.
+	lastSpeakers []SpeakerInfo
 }
 
 type member struct {

@@ -1230,3 +1230,33 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("rooms after everyone left: got %+v; want none", got)
 	}
 }
+
+// TestSpeakersForANewcomer: the room's active speakers are kept as last
+// told, so a member who joins while someone speaks can be told at once
+// (the room hears nothing new until the list changes).
+func TestSpeakersForANewcomer(t *testing.T) {
+	m, clock := newManager(t, 0)
+	enter(t, m, "r1", "alice", &fakeSession{})
+	if got, err := m.Speakers("r1"); err != nil || len(got) != 0 {
+		t.Fatalf("Speakers before anyone speaks: got (%v, %v); want ([], nil)", got, err)
+	}
+	m.mu.Lock()
+	src := m.rooms["r1"].speakers.Add("alice")
+	m.mu.Unlock()
+	for range 20 { // 400 ms of loud voice, 20 ms frames
+		clock.Advance(20 * time.Millisecond)
+		src.Observe(10, true, clock.Now())
+		m.TickSpeakers()
+	}
+	got, err := m.Speakers("r1")
+	if err != nil || len(got) != 1 || got[0].UserID != "alice" || got[0].Level <= 0 {
+		t.Fatalf("Speakers while alice speaks: got (%+v, %v); want alice with a level", got, err)
+	}
+	enter(t, m, "r1", "bob", &fakeSession{})
+	if again, _ := m.Speakers("r1"); len(again) != 1 || again[0] != got[0] {
+		t.Errorf("Speakers for bob, who just joined: got %+v; want %+v", again, got)
+	}
+	if _, err := m.Speakers("nope"); !errors.Is(err, ErrNoRoom) {
+		t.Errorf("Speakers of no room: got %v; want ErrNoRoom", err)
+	}
+}

@@ -548,6 +548,11 @@ func (c *conn) join(m *inMsg) {
 	if history, err := s.rooms.History(roomName, userID); err == nil {
 		sess.out(map[string]any{"type": "chat_history", "messages": history})
 	}
+	// Someone already speaking is not news to the room, so no `speakers` would
+	// come until the list changes: the newcomer gets it now.
+	if list, err := s.rooms.Speakers(roomName); err == nil && len(list) > 0 {
+		sess.out(map[string]any{"type": "speakers", "speakers": list})
+	}
 	if sess.mini {
 		c.refreshUserlist()
 		return // a mini-program's media goes through the RTMP bridge, not WebRTC
