@@ -2,6 +2,7 @@ package admin
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"runtime"
 	"runtime/pprof"
@@ -48,33 +49,11 @@ func (h *handler) servePprof(w http.ResponseWriter, r *http.Request, rest string
 			fmt.Fprintf(w, "%s?debug=0\t%d now\n", p.Name(), p.Count())
 		}
 	case "profile":
-		d, ok := durationParam(w, r, 30*time.Second, 300*time.Second)
-		if !ok {
-			return
-		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Disposition", `attachment; filename="cpu.pprof"`)
-		if err := pprof.StartCPUProfile(w); err != nil {
-			w.Header().Del("Content-Disposition")
-			writeJSON(w, http.StatusConflict, CodeBusy, "a CPU profile is already running: try again when it is done")
-			return
-		}
-		sleepCtx(r, d)
-		pprof.StopCPUProfile()
+		serveTimed(w, r, timedProfile{file: "cpu.pprof", what: "a CPU profile", def: 30 * time.Second, max: 300 * time.Second,
+			start: pprof.StartCPUProfile, stop: pprof.StopCPUProfile})
 	case "trace":
-		d, ok := durationParam(w, r, 5*time.Second, 60*time.Second)
-		if !ok {
-			return
-		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Disposition", `attachment; filename="trace.out"`)
-		if err := trace.Start(w); err != nil {
-			w.Header().Del("Content-Disposition")
-			writeJSON(w, http.StatusConflict, CodeBusy, "a trace is already running: try again when it is done")
-			return
-		}
-		sleepCtx(r, d)
-		trace.Stop()
+		serveTimed(w, r, timedProfile{file: "trace.out", what: "a trace", def: 5 * time.Second, max: 60 * time.Second,
+			start: trace.Start, stop: trace.Stop})
 	default:
 		p := pprof.Lookup(name)
 		if p == nil {
@@ -101,6 +80,31 @@ func (h *handler) servePprof(w http.ResponseWriter, r *http.Request, rest string
 		}
 		_ = p.WriteTo(w, debug)
 	}
+}
+
+// timedProfile is a profile taken over ?seconds=N: the CPU profile, the trace.
+type timedProfile struct {
+	file, what string
+	def, max   time.Duration
+	start      func(io.Writer) error
+	stop       func()
+}
+
+// serveTimed runs p for the asked time and streams it; one at a time.
+func serveTimed(w http.ResponseWriter, r *http.Request, p timedProfile) {
+	d, ok := durationParam(w, r, p.def, p.max)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+p.file+`"`)
+	if err := p.start(w); err != nil {
+		w.Header().Del("Content-Disposition")
+		writeJSON(w, http.StatusConflict, CodeBusy, p.what+" is already running: try again when it is done")
+		return
+	}
+	sleepCtx(r, d)
+	p.stop()
 }
 
 // durationParam reads ?seconds=N (whole seconds, 1..max); it answers 400 and

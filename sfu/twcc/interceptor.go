@@ -36,12 +36,7 @@ type stream struct {
 
 // BindLocalStream stamps each packet of a stream that negotiated transport-cc.
 func (s *sender) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	var id uint8
-	for _, e := range info.RTPHeaderExtensions {
-		if e.URI == sdp.TransportCCURI {
-			id = uint8(e.ID)
-		}
-	}
+	id := extensionID(info)
 	if id == 0 {
 		return w
 	}
@@ -59,6 +54,17 @@ func (s *sender) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTP
 		binary.BigEndian.PutUint16(st.buf[:], s.est.sent(size))
 		return w.Write(h, payload, a)
 	})
+}
+
+// extensionID is the transport-cc header extension's ID on a stream, 0 when
+// it was not negotiated.
+func extensionID(info *interceptor.StreamInfo) uint8 {
+	for _, e := range info.RTPHeaderExtensions {
+		if e.URI == sdp.TransportCCURI {
+			return uint8(e.ID)
+		}
+	}
+	return 0
 }
 
 // BindRTCPReader feeds transport-cc reports to the estimator; every packet is

@@ -8,7 +8,6 @@ import (
 
 	"github.com/pion/interceptor"
 	ptwcc "github.com/pion/interceptor/pkg/twcc"
-	"github.com/pion/sdp/v3"
 )
 
 // reportInterval is how often feedback goes to the sender (pion's and
@@ -93,12 +92,7 @@ func (f *reporter) loop(w interceptor.RTCPWriter) {
 // BindRemoteStream records every packet of a stream that negotiated
 // transport-cc (its RTX stream is bound on its own, and recorded alike).
 func (f *reporter) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.RTPReader) interceptor.RTPReader {
-	var id uint8
-	for _, e := range info.RTPHeaderExtensions {
-		if e.URI == sdp.TransportCCURI {
-			id = uint8(e.ID)
-		}
-	}
+	id := extensionID(info)
 	if id == 0 {
 		return r
 	}
