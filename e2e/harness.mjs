@@ -457,8 +457,8 @@ export function freezeBrowser(browser) {
  * Options: timeout, waitConnected, viewport and recordMessages (see newMemberPage),
  * initScript [fn, arg?] (added with page.addInitScript before the page loads).
  */
-export async function openMember(browser, baseURL, room, user, { timeout = 20_000, waitConnected = true, viewport, recordMessages, initScript } = {}) {
-  const member = await newMemberPage(browser, user, { viewport, recordMessages });
+export async function openMember(browser, baseURL, room, user, { timeout = 20_000, waitConnected = true, viewport, deviceScaleFactor, recordMessages, initScript } = {}) {
+  const member = await newMemberPage(browser, user, { viewport, deviceScaleFactor, recordMessages });
   const url = memberURL(baseURL, room, user);
   try {
     if (initScript) await member.page.addInitScript(...initScript);
@@ -478,11 +478,16 @@ export function memberURL(baseURL, room, user) {
 
 /**
  * A new context + page for `user`, with its console captured; not navigated yet.
- * Options: viewport (playwright's; default 1280x720), recordMessages (keep every
- * server WebSocket message as {at: performance.now(), msg} in member.messages).
+ * Options: viewport (playwright's; default 1280x720), deviceScaleFactor (default 1;
+ * below 1 the page renders fewer device pixels), recordMessages (keep every server
+ * WebSocket message as {at: performance.now(), msg} in member.messages).
  */
-export async function newMemberPage(browser, user, { viewport, recordMessages = false } = {}) {
-  const context = await browser.newContext({ permissions: ['camera', 'microphone'], ...(viewport ? { viewport } : {}) });
+export async function newMemberPage(browser, user, { viewport, deviceScaleFactor, recordMessages = false } = {}) {
+  const context = await browser.newContext({
+    permissions: ['camera', 'microphone'],
+    ...(viewport ? { viewport } : {}),
+    ...(deviceScaleFactor ? { deviceScaleFactor } : {}),
+  });
   const page = await context.newPage();
   const ring = new LogRing(300);
   // Wall-clock times (as the server logs them), to line page and server logs up.

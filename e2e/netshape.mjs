@@ -429,8 +429,8 @@ function hookPeerConnections() {
  * and waits until #state is "connected".
  * Returns {user, page, context, messages, logs(), close()}.
  */
-export function openNetMember(browser, baseURL, room, user, { viewport = { width: 1280, height: 720 }, timeout = 30_000 } = {}) {
-  return openMember(browser, baseURL, room, user, { viewport, timeout, recordMessages: true, initScript: [hookPeerConnections] });
+export function openNetMember(browser, baseURL, room, user, { viewport = { width: 1280, height: 720 }, deviceScaleFactor, timeout = 30_000 } = {}) {
+  return openMember(browser, baseURL, room, user, { viewport, deviceScaleFactor, timeout, recordMessages: true, initScript: [hookPeerConnections] });
 }
 
 /** Server messages of `type` a member received: [{at, msg}]. */

@@ -72,6 +72,10 @@ const GOOD_RATE = '5mbit';
 const SETTLE_MS = 15_000;
 const WINDOW_MS = 20_000;
 const GOOD_VIEWPORT = { width: 800, height: 450 };
+// alice's and bob's pages render at half resolution: their large tile is still about
+// 390 device px wide (the SDK reports device pixels), so each asks for the other's
+// 640 px layer, and their shared browser composites a quarter of the pixels.
+const GOOD_SCALE = 0.5;
 // Narrow and tall: the demo's 1v3 layout puts the large tile on top and carol's two
 // small cells in a row under it, each wide enough (about 380 px) for the 640 px layer,
 // whoever speaks. Small viewports also keep the software compositors, the largest CPU
@@ -245,8 +249,8 @@ describe('a member behind 500 kbit/s', { skip: POOR_SKIP }, () => {
       c.good = await launchBrowser({ args: [...fakeCaptureArgs({ video: media.video }), LIGHT_COMPOSITING] });
       c.weak = await launchBrowserIn(c.link, { origin: c.origin, args: [LIGHT_COMPOSITING] });
       const room = uniqueRoom('poor');
-      c.alice = await openNetMember(c.good, c.server.url, room, 'alice', { viewport: GOOD_VIEWPORT });
-      c.bob = await openNetMember(c.good, c.server.url, room, 'bob', { viewport: GOOD_VIEWPORT });
+      c.alice = await openNetMember(c.good, c.server.url, room, 'alice', { viewport: GOOD_VIEWPORT, deviceScaleFactor: GOOD_SCALE });
+      c.bob = await openNetMember(c.good, c.server.url, room, 'bob', { viewport: GOOD_VIEWPORT, deviceScaleFactor: GOOD_SCALE });
       await waitForTiles(c.alice.page, ['bob'], 20_000);
       await waitForTiles(c.bob.page, ['alice'], 20_000);
       await assertMediaFlows(c.alice.page, ['bob'], { label: 'alice receiving bob', timeout: 20_000 });
