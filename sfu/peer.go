@@ -724,7 +724,6 @@ func (p *Peer) readPublisherRTCP(receiver *webrtc.RTPReceiver, rid string, t *Tr
 			return
 		}
 		p.lastHeard.Store(p.now().UnixNano())
-		p.batch.Cork() // the resends a NACK asks for leave together
 		for _, pkt := range pkts {
 			if sr, ok := pkt.(*rtcp.SenderReport); ok {
 				t.setSenderReport(layer, sr.NTPTime, sr.RTPTime)

@@ -4,6 +4,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,12 +29,34 @@ func loopbackEngine(tb testing.TB) *Engine {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { udp.Close() })
-	e, err := NewEngine(EngineConfig{UDP: udp, Batch: udp, IncludeLoopback: true})
+	e, err := NewEngine(EngineConfig{UDP: udp, Batch: countCorks(tb, udp), IncludeLoopback: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return e
 }
+
+// corkCount is a Batcher that counts the corks still open.
+type corkCount struct {
+	Batcher
+	open atomic.Int64
+}
+
+// countCorks wraps b and fails the test if, once the test has closed its
+// peers, a Cork is left without its Uncork (it would hold every later write
+// on the socket back).
+func countCorks(tb testing.TB, b Batcher) Batcher {
+	c := &corkCount{Batcher: b}
+	tb.Cleanup(func() {
+		if n := c.open.Load(); n != 0 {
+			tb.Errorf("corks left open on the socket: got %d; want 0", n)
+		}
+	})
+	return c
+}
+
+func (c *corkCount) Cork()   { c.open.Add(1); c.Batcher.Cork() }
+func (c *corkCount) Uncork() { c.open.Add(-1); c.Batcher.Uncork() }
 
 var allowAll = Permissions{SendAudio: true, SendVideo: true, ReceiveAudio: true, ReceiveVideo: true}
 

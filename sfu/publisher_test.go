@@ -22,7 +22,7 @@ type lossyPublisher struct {
 }
 
 // newLossyPublisher connects a pion client (pion's default codecs, RTX
-// included) that publishes one track of codec, with pion's NACK responder
+// included, and RTCP reports) that publishes one track of codec, with pion's NACK responder
 // when nack is set (which resends over RTX once it is negotiated), else none
 // (lost packets stay lost). It checks for leaked goroutines when the test
 // ends, after closing everything.
@@ -33,6 +33,9 @@ func newLossyPublisher(t *testing.T, seed uint64, codec webrtc.RTPCodecCapabilit
 		t.Fatal(err)
 	}
 	ir := &interceptor.Registry{}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil { // sender reports, as browsers send
+		t.Fatal(err)
+	}
 	if nack {
 		if err := webrtc.ConfigureNack(m, ir); err != nil {
 			t.Fatal(err)
@@ -51,7 +54,7 @@ func newLossyPublisher(t *testing.T, seed uint64, codec webrtc.RTPCodecCapabilit
 	}
 	t.Cleanup(func() { udp.Close() })
 	lp := &lossyPublisher{link: newLossyConn(udp, 0, 0, seed), published: make(chan *Track, 1)}
-	e, err := NewEngine(EngineConfig{UDP: lp.link, IncludeLoopback: true})
+	e, err := NewEngine(EngineConfig{UDP: lp.link, Batch: countCorks(t, noBatch{}), IncludeLoopback: true})
 	if err != nil {
 		t.Fatal(err)
 	}
