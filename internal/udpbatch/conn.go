@@ -230,7 +230,7 @@ func (c *Conn) newBatch() *batch {
 	for i := range b.buf {
 		b.buf[i] = make([]byte, slotSize)
 	}
-	b.sys.init(c, b)
+	b.sys.init(c)
 	return b
 }
 

@@ -20,19 +20,18 @@ type mmsghdr struct {
 // sysBatch is a batch's sendmmsg scratch, filled in place so that a send
 // allocates nothing. Its pointers point into the batch itself.
 type sysBatch struct {
-	hdrs  [batchSize]mmsghdr
-	iovs  [batchSize]unix.Iovec
-	names [batchSize]unix.RawSockaddrInet6 // or RawSockaddrInet4, on an IPv4 socket
-	b     *batch
-	c     *Conn
-	count int // messages prepared for this send
-	sent  int // messages handled so far in this send
-	bad   int // messages the kernel refused
-	write func(fd uintptr) bool
+	hdrs   [batchSize]mmsghdr
+	iovs   [batchSize]unix.Iovec
+	names  [batchSize]unix.RawSockaddrInet6 // or RawSockaddrInet4, on an IPv4 socket
+	family int                              // the socket's: how to write names
+	count  int                              // messages prepared for this send
+	sent   int                              // messages handled so far in this send
+	bad    int                              // messages the kernel refused
+	write  func(fd uintptr) bool
 }
 
-func (s *sysBatch) init(c *Conn, b *batch) {
-	s.b, s.c = b, c
+func (s *sysBatch) init(c *Conn) {
+	s.family = c.family
 	s.write = s.writeFD // made once: a method value passed to RawConn.Write would allocate per call
 }
 
@@ -91,7 +90,7 @@ func (s *sysBatch) writeFD(fd uintptr) bool {
 // its length; false when the socket cannot reach it (IPv6 on an IPv4 socket).
 func (s *sysBatch) setName(i int, ip netip.Addr, port uint16) (uint32, bool) {
 	p := unsafe.Pointer(&s.names[i])
-	if s.c.family == unix.AF_INET {
+	if s.family == unix.AF_INET {
 		if !ip.Is4() {
 			return 0, false
 		}

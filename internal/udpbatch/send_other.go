@@ -11,7 +11,7 @@ import (
 // sysBatch needs nothing where packets go one by one.
 type sysBatch struct{}
 
-func (s *sysBatch) init(*Conn, *batch) {}
+func (s *sysBatch) init(*Conn) {}
 
 // send writes the batch one packet at a time (no sendmmsg here) and returns
 // how many the kernel refused.
