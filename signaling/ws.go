@@ -551,7 +551,7 @@ func (c *conn) join(m *inMsg) {
 	// Someone already speaking is not news to the room, so no `speakers` would
 	// come until the list changes: the newcomer gets it now.
 	if list, err := s.rooms.Speakers(roomName); err == nil && len(list) > 0 {
-		sess.out(map[string]any{"type": "speakers", "speakers": list})
+		sess.Notify(room.Event{Type: "speakers", Speakers: &list}) // as the room's own broadcast
 	}
 	if sess.mini {
 		c.refreshUserlist()

@@ -67,7 +67,7 @@ func (f *reporter) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWrit
 
 func (f *reporter) loop(w interceptor.RTCPWriter) {
 	defer f.wg.Done()
-	select { // a connection that receives nothing (most subscribers') never ticks
+	select { // a publisher connection that has received nothing yet does not tick
 	case <-f.done:
 		return
 	case <-f.first:
