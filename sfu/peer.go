@@ -99,7 +99,7 @@ const allocInterval = 500 * time.Millisecond
 type Peer struct {
 	cfg    PeerConfig
 	log    *slog.Logger
-	engine *Engine
+	engine *Engine // makes the publisher connection; its batch corks bursts of sends
 	sub    *webrtc.PeerConnection
 
 	// The publisher connection is made at the member's first publisher offer:
@@ -126,7 +126,6 @@ type Peer struct {
 
 	now        func() time.Time
 	pacer      *pacer
-	batch      Batcher // the engine's: bursts of sends leave together
 	bwe        *bwe
 	videos     atomic.Pointer[[]*DownTrack]  // video down tracks, for probe padding
 	quality    atomic.Pointer[quality.Stats] // snapshot written by allocate
@@ -160,7 +159,7 @@ func (e *Engine) NewPeer(cfg PeerConfig) (*Peer, error) {
 		cfg: cfg, log: cfg.Logger.With("peer", cfg.ID),
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		subs: map[*Track]*subscription{}, speakers: map[string]bool{},
-		now: cfg.Now, bwe: newBWE(cfg.Now), batch: e.batch, engine: e,
+		now: cfg.Now, bwe: newBWE(cfg.Now), engine: e,
 		published: map[*webrtc.RTPReceiver]*pubTrack{}, rids: map[string][]string{},
 	}
 	est := twcc.New(twcc.Config{Initial: initialEstimate, Min: minEstimate, Max: maxEstimate, Now: cfg.Now})
@@ -572,7 +571,7 @@ func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, d *DownTrack) {
 			return
 		}
 		p.lastHeard.Store(p.now().UnixNano())
-		p.batch.Cork() // the resends a NACK asks for leave together
+		p.engine.batch.Cork() // the resends a NACK asks for leave together
 		for _, pkt := range pkts {
 			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
@@ -592,7 +591,7 @@ func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, d *DownTrack) {
 				}
 			}
 		}
-		p.batch.Uncork()
+		p.engine.batch.Uncork()
 	}
 }
 
@@ -640,7 +639,7 @@ func (p *Peer) onRemoteTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRec
 			p.cfg.OnTrack(t)
 		}
 	}
-	forward(remote, t, idx, p.batch)
+	forward(remote, t, idx, p.engine.batch)
 	p.pubMu.Lock()
 	pt.open--
 	last := pt.open == 0
