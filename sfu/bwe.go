@@ -228,13 +228,24 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 }
 
 // wantProbe decides whether to probe towards wanted (bits/s) now, given the
-// current estimate and what is allocated (sending), and returns the padding
-// rate to add. 0: no probe.
-func (b *bwe) wantProbe(est, sending, wanted float64) float64 {
+// current estimate, what is allocated (sending, the layers' nominal rates)
+// and what flows (media, measured; 0 unknown), and returns the padding rate
+// to add. 0: no probe.
+func (b *bwe) wantProbe(est, sending, media, wanted float64) float64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
-	if b.probing || now.Before(b.nextProbe) || wanted <= sending*1.05 || est < sending || b.gcc == nil {
+	// More flows than the estimate allows (the allocator keeps the lowest
+	// layers on): the link is full already. What flows is measured where it
+	// can be: the nominal rates of the lowest layers are often above what
+	// they send, and the estimate is held near what flows (see estimate), so
+	// the nominal figure alone kept a subscriber from ever probing again
+	// after a loss burst (23 s on the lowest layers, on loopback).
+	flowing := sending
+	if media > 0 {
+		flowing = media
+	}
+	if b.probing || now.Before(b.nextProbe) || wanted <= sending*1.05 || est < flowing || b.gcc == nil {
 		return 0
 	}
 	// A link that loses packets now is full: padding on top would only lose
@@ -258,7 +269,7 @@ func (b *bwe) wantProbe(est, sending, wanted float64) float64 {
 		growth = probeGrowthAfterSuccess
 	}
 	target := min(wanted*1.2, max(est*growth, sending*1.25))
-	pad := target - sending
+	pad := target - flowing
 	if pad < 50_000 {
 		return 0
 	}

@@ -68,7 +68,7 @@ func TestBWENoProbeOnALossyLink(t *testing.T) {
 			b := newBWE(func() time.Time { return now })
 			b.setEstimator(&fakeGCC{target: 300_000, loss: tt.loss, usage: tt.usage})
 			now = now.Add(probeFirstAfter)
-			got := b.wantProbe(300_000, 300_000, 2_000_000) > 0
+			got := b.wantProbe(300_000, 300_000, 0, 2_000_000) > 0
 			if got != tt.want {
 				t.Errorf("probe = %v; want %v", got, tt.want)
 			}
@@ -104,17 +104,19 @@ func TestBWEHeldToWhatWasSent(t *testing.T) {
 
 // TestBWENoProbeOverTheEstimate: when the lowest layers alone already exceed
 // the estimate (the allocator keeps them on), the link is full: padding on top
-// would only make it lose media.
+// would only make it lose media. What flows is what counts, where measured.
 func TestBWENoProbeOverTheEstimate(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name                 string
-		est, sending, wanted float64
-		want                 bool
+		name                        string
+		est, sending, media, wanted float64
+		want                        bool
 	}{
-		{"room to climb", 500_000, 400_000, 1_200_000, true},
-		{"sending over the estimate", 300_000, 430_000, 1_200_000, false},
-		{"everything wanted is sent", 2_000_000, 1_200_000, 1_200_000, false},
+		{"room to climb", 500_000, 400_000, 0, 1_200_000, true},
+		{"allocated over the estimate", 300_000, 430_000, 0, 1_200_000, false},
+		{"flowing over the estimate", 300_000, 430_000, 350_000, 1_200_000, false},
+		{"allocated over the estimate, less flowing", 200_000, 230_000, 160_000, 700_000, true},
+		{"everything wanted is sent", 2_000_000, 1_200_000, 1_100_000, 1_200_000, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,7 +125,7 @@ func TestBWENoProbeOverTheEstimate(t *testing.T) {
 			b := newBWE(func() time.Time { return now })
 			b.setEstimator(&fakeGCC{target: int(tt.est), usage: "normal"})
 			now = now.Add(probeFirstAfter)
-			if got := b.wantProbe(tt.est, tt.sending, tt.wanted) > 0; got != tt.want {
+			if got := b.wantProbe(tt.est, tt.sending, tt.media, tt.wanted) > 0; got != tt.want {
 				t.Errorf("probe = %v; want %v", got, tt.want)
 			}
 		})
@@ -188,11 +190,11 @@ func TestBWENoProbeAtStart(t *testing.T) {
 	now := time.Unix(1000, 0)
 	b := newBWE(func() time.Time { return now })
 	b.setEstimator(&fakeGCC{target: initialEstimate, usage: "normal"})
-	if pad := b.wantProbe(initialEstimate, 300_000, 2_000_000); pad > 0 {
+	if pad := b.wantProbe(initialEstimate, 300_000, 0, 2_000_000); pad > 0 {
 		t.Errorf("at start: got a probe of %.0f bit/s; want none", pad)
 	}
 	now = now.Add(probeFirstAfter)
-	if pad := b.wantProbe(initialEstimate, 300_000, 2_000_000); pad == 0 {
+	if pad := b.wantProbe(initialEstimate, 300_000, 0, 2_000_000); pad == 0 {
 		t.Errorf("after %v: got no probe; want one", probeFirstAfter)
 	}
 }

@@ -206,7 +206,7 @@ func TestDownTrackAnswersNACKFromCache(t *testing.T) {
 			f.collect()
 			return []uint16{0, 3, 5, 6, 7, 21}, []uint16{0, 3, 5, 6, 7, 21}
 		}},
-		{"VP8: resent with the rewritten picture IDs, across a layer switch", vp8Codec, func(t *testing.T, f *nackFixture) ([]uint16, []uint16) {
+		{"VP8: resent with the rewritten picture IDs after a layer switch, nothing from before it", vp8Codec, func(t *testing.T, f *nackFixture) ([]uint16, []uint16) {
 			f.sim.frames(5)
 			for _, d := range f.downs {
 				d.SetTargetLayer(0)
@@ -218,8 +218,9 @@ func TestDownTrackAnswersNACKFromCache(t *testing.T) {
 				t.Fatalf("current layer: got %d; want 0", got)
 			}
 			n := uint16(len(f.sent[0]))
-			// Before the switch (layer 2), the switch's keyframe, and after (layer 0).
-			return []uint16{1, 2, 20, n - 6, n - 5, n - 1}, []uint16{1, 2, 20, n - 6, n - 5, n - 1}
+			// Before the switch (layer 2: the picture no longer needs them), the
+			// switch's keyframe, and after (layer 0).
+			return []uint16{1, 2, 20, n - 6, n - 5, n - 1}, []uint16{n - 6, n - 5, n - 1}
 		}},
 		{"unknown and future numbers ignored", h264, func(t *testing.T, f *nackFixture) ([]uint16, []uint16) {
 			f.sim.frames(3)
@@ -361,24 +362,24 @@ func TestSequencerResendLimits(t *testing.T) {
 		name string
 		at   int64 // ms
 		rtt  int64 // ms
-		want bool
+		want resendVerdict
 	}{
-		{"first NACK", 0, 50, true},
-		{"asked again within 100 ms", 60, 50, false},
-		{"asked again after 100 ms", 110, 50, true},
-		{"within a 300 ms RTT", 300, 300, false},
-		{"after a 300 ms RTT", 420, 300, true},
-		{"a fourth time", 2000, 50, false},
+		{"first NACK", 0, 50, resendNow},
+		{"asked again within 100 ms", 60, 50, resendTooSoon},
+		{"asked again after 100 ms", 110, 50, resendNow},
+		{"within a 300 ms RTT", 300, 300, resendTooSoon},
+		{"after a 300 ms RTT", 420, 300, resendNow},
+		{"a fourth time", 2000, 50, resendGone},
 	}
 	s := newSequencer(sequencerSize)
 	s.push(7, sentPacket{extSeq: 42})
 	for _, st := range steps {
-		sp, ok := s.takeResend(7, 1e12+st.at*ms, st.rtt*ms)
-		if ok != st.want || (ok && sp.extSeq != 42) {
-			t.Fatalf("%s: got %d, %v; want 42, %v", st.name, sp.extSeq, ok, st.want)
+		sp, v := s.takeResend(7, 1e12+st.at*ms, st.rtt*ms)
+		if v != st.want || sp.extSeq != 42 {
+			t.Fatalf("%s: got %d, %v; want 42, %v", st.name, sp.extSeq, v, st.want)
 		}
 	}
-	if _, ok := s.takeResend(8, 1e12, 0); ok {
-		t.Errorf("never sent: got a resend; want none")
+	if _, v := s.takeResend(8, 1e12, 0); v != resendUnknown {
+		t.Errorf("never sent: got %v; want resendUnknown", v)
 	}
 }

@@ -38,18 +38,23 @@ type DownTrack struct {
 	pacer *pacer // nil: write straight to pion (tests, benchmarks)
 	now   func() time.Time
 
-	mu      sync.Mutex // guards fwd, seqmap, hdr, scratch, padBuf: packets of two layers may arrive at once
-	fwd     *forwarder
-	seqmap  *sequencer // nil for audio
-	hdr     rtp.Header
-	hdrExt  [1]rtp.Extension
-	scratch []byte // VP8 payload copy for picture ID rewriting
+	mu       sync.Mutex // guards fwd, seqmap, hdr, scratch, padBuf, key*, repairAt: packets of two layers may arrive at once
+	fwd      *forwarder
+	seqmap   *sequencer // nil for audio
+	keySeen  bool       // a keyframe was forwarded; keyTS and keyAt are the last one's
+	keyTS    uint32     // its rewritten timestamp: the packets that carry it are keyframe packets
+	keyAt    int64      // unix ns its first packet was sent: losses before it no longer matter
+	repairAt int64      // unix ns a keyframe was last asked for to repair a loss (see handleNACK)
+	hdr      rtp.Header
+	hdrExt   [1]rtp.Extension
+	scratch  []byte // VP8 payload copy for picture ID rewriting
 
 	target  atomic.Int32 // layer to forward, -1 pause
 	demand  atomic.Int32 // layer the allocator would send if the publisher sent it; read by dynacast
 	sent    uint64       // guarded by mu
 	sentB   uint64       // guarded by mu
 	resent  atomic.Uint64
+	repairs atomic.Uint64 // keyframes asked for because a lost packet could not be resent
 	lossQ8  atomic.Uint32 // last receiver report: fraction lost (of 256)
 	jitter  atomic.Uint32
 	rttMs   atomic.Uint32
@@ -205,8 +210,11 @@ func (d *DownTrack) writeLocked(b *binding, p *ExtPacket, r *fwdResult, now int6
 		writeVP8(payload, r.pic, r.tl0)
 	}
 	if d.seqmap != nil {
+		if p.Keyframe && (!d.keySeen || r.ts != d.keyTS) {
+			d.keySeen, d.keyTS, d.keyAt = true, r.ts, now
+		}
 		d.seqmap.push(r.seq, sentPacket{layer: int8(p.Layer), extSeq: p.ExtSeq, ts: r.ts, pic: r.pic, tl0: r.tl0,
-			vp8: r.rewriteVP8, at: now})
+			vp8: r.rewriteVP8, at: now, key: d.keySeen && r.ts == d.keyTS})
 	}
 	d.send(b, payload)
 	d.sent++
@@ -312,21 +320,31 @@ func (d *DownTrack) replay(l *layer, i int, key uint64, live *ExtPacket) (pkts, 
 // send writes d.hdr with payload through the pacer (or straight to pion).
 func (d *DownTrack) send(b *binding, payload []byte) {
 	if d.pacer != nil {
-		d.pacer.write(b.w, &d.hdr, payload, d.seqmap != nil)
+		class := classAudio
+		if d.seqmap != nil {
+			class = classVideo
+		}
+		d.pacer.write(b.w, &d.hdr, payload, class)
 		return
 	}
 	_, _ = b.w.WriteRTP(&d.hdr, payload)
 }
 
-// handleNACK resends the packets a subscriber lost, from the Track's cache.
-// It returns how many were resent.
+// handleNACK resends the packets a subscriber lost, from the Track's cache,
+// ahead of new video (see classResend). It returns how many were resent.
+//
+// Only what the picture still needs is resent: nothing sent before the last
+// keyframe. Keyframe packets go even over the resend budget (at most
+// maxResends times each, like every packet): every frame until the next
+// keyframe depends on them. When a packet the picture needs can no longer
+// come (resent maxResends times, older than nackMaxAge, gone from the cache),
+// the publisher is asked for a keyframe at once: a browser would wait about
+// 3 s before it asks itself (libwebrtc's max_wait_for_frame), frozen however
+// many later packets arrive.
 func (d *DownTrack) handleNACK(seqs []uint16) int {
 	b := d.bound.Load()
 	if b == nil || d.seqmap == nil {
 		return 0
-	}
-	if d.pacer != nil && d.pacer.delay() > maxVideoDelay/2 {
-		return 0 // congested: a resend would only queue behind stale video
 	}
 	now := d.now().UnixNano()
 	d.nackMu.Lock()
@@ -335,16 +353,29 @@ func (d *DownTrack) handleNACK(seqs []uint16) int {
 		d.nackBuf = make([]byte, maxPacketSize)
 	}
 	n := 0
+	broken := false
 	rtt := int64(d.rttMs.Load()) * int64(time.Millisecond)
 	for _, seq := range seqs {
 		d.mu.Lock()
-		sp, ok := d.seqmap.takeResend(seq, now, rtt)
+		sp, known := d.seqmap.get(seq)
+		needed := known && (!d.keySeen || sp.at >= d.keyAt)
+		verdict := resendUnknown
+		if needed {
+			sp, verdict = d.seqmap.takeResend(seq, now, rtt)
+		}
+		// A keyframe asked for since the loss repairs it too.
+		repairable := needed && d.keySeen && sp.at > d.repairAt
 		d.mu.Unlock()
-		if !ok || now-sp.at > int64(nackMaxAge) {
+		if verdict == resendGone || (needed && now-sp.at > int64(nackMaxAge)) {
+			broken = broken || repairable
+			continue
+		}
+		if verdict != resendNow {
 			continue
 		}
 		l := d.track.layers[sp.layer]
 		if l.cache == nil || !l.cache.get(sp.extSeq, &d.nackPkt, d.nackBuf) {
+			broken = broken || repairable
 			continue
 		}
 		h := d.nackPkt.Header
@@ -355,16 +386,23 @@ func (d *DownTrack) handleNACK(seqs []uint16) int {
 			writeVP8(payload, sp.pic, sp.tl0)
 		}
 		if d.pacer != nil {
-			if !d.pacer.allowResend(len(payload) + 12) {
-				break // over the resend budget: the rest would be late anyway
+			if !sp.key && !d.pacer.allowResend(len(payload)+12) {
+				continue // over the resend budget: asked again later, or repaired by a keyframe
 			}
-			d.pacer.write(b.w, &h, payload, true)
+			d.pacer.write(b.w, &h, payload, classResend)
 		} else {
 			_, _ = b.w.WriteRTP(&h, payload)
 		}
 		n++
 	}
 	d.resent.Add(uint64(n))
+	if broken {
+		d.mu.Lock()
+		d.repairAt = now
+		d.mu.Unlock()
+		d.repairs.Add(1)
+		d.pictureLost()
+	}
 	return n
 }
 
@@ -398,6 +436,7 @@ func (d *DownTrack) sendPadding(size int) bool {
 // DownTrackStats are what one subscriber got of one track.
 type DownTrackStats struct {
 	Packets, Bytes, Resent uint64
+	Repairs                uint64 // keyframes asked for because a lost packet could not be resent
 	Target, Current        int
 }
 
@@ -405,7 +444,7 @@ type DownTrackStats struct {
 func (d *DownTrack) Stats() DownTrackStats {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return DownTrackStats{Packets: d.sent, Bytes: d.sentB, Resent: d.resent.Load(),
+	return DownTrackStats{Packets: d.sent, Bytes: d.sentB, Resent: d.resent.Load(), Repairs: d.repairs.Load(),
 		Target: d.TargetLayer(), Current: d.fwd.current}
 }
 

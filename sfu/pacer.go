@@ -13,7 +13,7 @@ import (
 // but never all at once. Video that waited longer than maxVideoDelay is
 // dropped: a late frame is worse than a missing one, which NACK or the next
 // keyframe repairs. Audio always goes first and is dropped only when the
-// queue is full of audio.
+// queue is full of audio; resends go next, then new video.
 const (
 	pacingFactor    = 2.5
 	pacerBurst      = 40 * time.Millisecond // bytes allowed at once = rate * burst
@@ -28,14 +28,24 @@ const (
 
 // queued is one packet waiting in a pacer.
 type queued struct {
-	hdr   rtp.Header
-	ext   [1]rtp.Extension // backing store for the transport-cc extension pion adds
-	buf   [maxPacketSize]byte
-	n     int
-	w     webrtc.TrackLocalWriter
-	at    int64
-	video bool
+	hdr rtp.Header
+	ext [1]rtp.Extension // backing store for the transport-cc extension pion adds
+	buf [maxPacketSize]byte
+	n   int
+	w   webrtc.TrackLocalWriter
+	at  int64
 }
+
+// pktClass is what a queued packet carries, which orders the queues: audio
+// first, then resends (libwebrtc's pacer does the same: a resend repairs
+// frames already sent, which every later frame may need), then video.
+type pktClass uint8
+
+const (
+	classAudio pktClass = iota
+	classResend
+	classVideo
+)
 
 // paddingSource sends one padding-only packet of n bytes on some video stream
 // of the subscriber; it reports false when there is none to pad on.
@@ -54,6 +64,7 @@ type pacer struct {
 	tokens     float64    // bytes that may go now; negative is debt
 	last       int64      // unix ns of the last refill
 	audio      []*queued
+	resend     []*queued
 	video      []*queued
 	free       []*queued // up to keepFree slots kept for the next burst
 	held       int       // slots taken from slots and not given back (queued, being sent, free)
@@ -188,19 +199,19 @@ func (p *pacer) refill(now int64) {
 }
 
 // write sends or queues one packet. hdr and payload are copied if queued.
-func (p *pacer) write(w webrtc.TrackLocalWriter, hdr *rtp.Header, payload []byte, video bool) {
+func (p *pacer) write(w webrtc.TrackLocalWriter, hdr *rtp.Header, payload []byte, class pktClass) {
 	size := float64(len(payload) + 12)
 	p.mu.Lock()
 	p.mediaBytes += size
 	now := p.now().UnixNano()
 	p.refill(now)
-	if !p.sending && len(p.audio) == 0 && len(p.video) == 0 && p.tokens > 0 {
+	if !p.sending && p.pendingLocked() == 0 && p.tokens > 0 {
 		p.tokens -= size
 		p.mu.Unlock()
 		_, _ = w.WriteRTP(hdr, payload)
 		return
 	}
-	q := p.get(video)
+	q := p.get(class)
 	if q == nil {
 		p.dropped++
 		p.mu.Unlock()
@@ -209,11 +220,14 @@ func (p *pacer) write(w webrtc.TrackLocalWriter, hdr *rtp.Header, payload []byte
 	q.hdr = *hdr // down tracks send no header extensions of their own
 	q.hdr.Extension, q.hdr.Extensions = false, q.ext[:0]
 	q.n = copy(q.buf[:], payload)
-	q.w, q.at, q.video = w, now, video
-	if video {
-		p.video = append(p.video, q)
-	} else {
+	q.w, q.at = w, now
+	switch class {
+	case classAudio:
 		p.audio = append(p.audio, q)
+	case classResend:
+		p.resend = append(p.resend, q)
+	default:
+		p.video = append(p.video, q)
 	}
 	p.mu.Unlock()
 	p.signal()
@@ -228,8 +242,12 @@ func (p *pacer) takeMediaBytes() float64 {
 	return n
 }
 
-// get returns a free slot, making room by dropping the oldest video when full.
-func (p *pacer) get(video bool) *queued {
+// pendingLocked is how many packets wait. p.mu is held.
+func (p *pacer) pendingLocked() int { return len(p.audio) + len(p.resend) + len(p.video) }
+
+// get returns a free slot for a packet of class, making room when full by
+// dropping the oldest packet of the lowest class queued, if not below class.
+func (p *pacer) get(class pktClass) *queued {
 	if n := len(p.free); n > 0 {
 		q := p.free[n-1]
 		p.free = p.free[:n-1]
@@ -245,7 +263,13 @@ func (p *pacer) get(video bool) *queued {
 		p.dropped++
 		return q
 	}
-	if !video && len(p.audio) > 0 { // full of audio: the oldest audio is the stalest
+	if class <= classResend && len(p.resend) > 0 {
+		q := p.resend[0]
+		p.resend = p.resend[1:]
+		p.dropped++
+		return q
+	}
+	if class == classAudio && len(p.audio) > 0 { // full of audio: the oldest audio is the stalest
 		q := p.audio[0]
 		p.audio = p.audio[1:]
 		p.dropped++
@@ -316,6 +340,14 @@ func (p *pacer) drain(batch *[]*queued) time.Duration {
 			case len(p.audio) > 0:
 				q = p.audio[0]
 				p.audio = p.audio[1:]
+			case len(p.resend) > 0:
+				q = p.resend[0]
+				p.resend = p.resend[1:]
+				if now-q.at > int64(maxVideoDelay) {
+					p.dropped++
+					p.release(q)
+					continue
+				}
 			case len(p.video) > 0:
 				q = p.video[0]
 				p.video = p.video[1:]
@@ -331,7 +363,7 @@ func (p *pacer) drain(batch *[]*queued) time.Duration {
 			p.tokens -= float64(q.n + 12)
 			b = append(b, q)
 		}
-		pending := len(p.audio) + len(p.video)
+		pending := p.pendingLocked()
 		probing := p.padding != nil && now < p.probeUntil
 		var pad paddingSource
 		padBytes := 0
@@ -360,7 +392,7 @@ func (p *pacer) drain(batch *[]*queued) time.Duration {
 			p.release(q)
 		}
 		p.sending = false
-		pending = len(p.audio) + len(p.video)
+		pending = p.pendingLocked()
 		probing = p.padding != nil && p.now().UnixNano() < p.probeUntil
 		tokens, rate := p.tokens, p.rate
 		p.mu.Unlock()

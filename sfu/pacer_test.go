@@ -37,7 +37,7 @@ func (p *pacer) drainNow() {
 func (p *pacer) queuedLen() (waiting, allocated int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.audio) + len(p.video), p.held
+	return p.pendingLocked(), p.held
 }
 
 // writePkt queues one packet: seq identifies it, size is its payload.
@@ -47,7 +47,11 @@ func writePkt(p *pacer, w webrtc.TrackLocalWriter, video bool, seq uint16, size 
 		pt = ptVideo
 	}
 	hdr := rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq}
-	p.write(w, &hdr, make([]byte, size), video)
+	class := classAudio
+	if video {
+		class = classVideo
+	}
+	p.write(w, &hdr, make([]byte, size), class)
 	hdr.SequenceNumber = 0xdead // the pacer must have copied what it queued
 }
 
@@ -214,6 +218,39 @@ func TestPacerAudioFirst(t *testing.T) {
 				t.Errorf("sent: got %v; want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestPacerResendsBeforeVideo: a resend repairs a frame already sent, which
+// the frames after it may need: it leaves after audio and before new video,
+// and is dropped as stale as video is.
+func TestPacerResendsBeforeVideo(t *testing.T) {
+	t.Parallel()
+	clock := fakeclock.New()
+	p := manualPacer(clock, 1e6)
+	w := &recordWriter{}
+	for seq := uint16(1); seq <= 3; seq++ {
+		writePkt(p, w, true, seq, 200)
+	}
+	resend := rtp.Header{Version: 2, PayloadType: ptVideo, SequenceNumber: 9}
+	p.write(w, &resend, make([]byte, 200), classResend)
+	writePkt(p, w, false, 1, 100)
+	clock.Advance(10 * time.Millisecond)
+	p.drainNow()
+	want := []pktID{{false, 1}, {true, 9}, {true, 1}, {true, 2}, {true, 3}}
+	if got := ids(w.take()); !slices.Equal(got, want) {
+		t.Errorf("sent: got %v; want %v", got, want)
+	}
+
+	for seq := uint16(4); seq <= 7; seq++ {
+		writePkt(p, w, true, seq, 1000) // uses up the budget: what follows is queued
+	}
+	resend.SequenceNumber = 10
+	p.write(w, &resend, make([]byte, 200), classResend)
+	clock.Advance(maxVideoDelay + time.Millisecond)
+	p.drainNow()
+	if got := ids(w.take()); slices.Contains(got, pktID{true, 10}) {
+		t.Errorf("a resend queued longer than %v: got %v sent; want it dropped", maxVideoDelay, got)
 	}
 }
 
@@ -414,8 +451,8 @@ func TestPacerCloseLeavesNoGoroutine(t *testing.T) {
 }
 
 // TestDownTrackThroughPacer: a down track's packets keep their own header
-// when queued, and NACKs are not answered while video queues up (a resend
-// would only wait behind stale video).
+// when queued; resends leave ahead of queued video; packets sent before the
+// last keyframe are not resent (the picture no longer needs them).
 func TestDownTrackThroughPacer(t *testing.T) {
 	t.Parallel()
 	clock := fakeclock.New()
@@ -425,41 +462,53 @@ func TestDownTrackThroughPacer(t *testing.T) {
 	w := bindRecorder(t, d, h264, 96)
 	tr.AddSink(d)
 	pl := make([]byte, 1000)
-	for i := range 20 {
+	write := func(seq uint16, key bool) {
+		t.Helper()
 		pl[0] = 0x41
-		if i == 0 {
+		if key {
 			pl[0] = 0x65
 		}
-		tr.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(500 + i), Timestamp: uint32(i) * 3000}, Payload: pl})
+		tr.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: 500 + seq, Timestamp: uint32(seq) * 3000}, Payload: pl})
+	}
+	for i := range uint16(20) {
+		write(i, i == 0)
 	}
 	if got := len(w.take()); got != 0 {
 		t.Fatalf("without budget: got %d sent; want 0", got)
 	}
 	clock.Advance(maxVideoDelay/2 + time.Millisecond)
-	if got := d.handleNACK([]uint16{0, 1}); got != 0 {
-		t.Errorf("NACK with video queued for %v: got %d resent; want 0", p.delay(), got)
+	if got := d.handleNACK([]uint16{1, 2}); got != 2 {
+		t.Errorf("NACK with video queued for %v: got %d resent; want 2", p.delay(), got)
 	}
 	for range 20 {
 		clock.Advance(10 * time.Millisecond)
 		p.drainNow()
 	}
 	out := w.take()
-	if len(out) != 20 {
-		t.Fatalf("got %d sent; want 20", len(out))
+	if len(out) != 22 {
+		t.Fatalf("got %d sent; want 22", len(out))
 	}
 	for i, pkt := range out {
-		if pkt.hdr.SequenceNumber != uint16(i) || pkt.hdr.Timestamp != uint32(i)*3000 || pkt.hdr.SSRC != 777 {
+		want := uint16(i - 2) // the two resends first, then the 20 in order
+		if i < 2 {
+			want = uint16(i + 1)
+		}
+		if pkt.hdr.SequenceNumber != want || pkt.hdr.Timestamp != uint32(want)*3000 || pkt.hdr.SSRC != 777 {
 			t.Errorf("packet %d: got seq %d ts %d ssrc %d; want %d, %d, 777", i, pkt.hdr.SequenceNumber, pkt.hdr.Timestamp,
-				pkt.hdr.SSRC, i, i*3000)
+				pkt.hdr.SSRC, want, int(want)*3000)
 		}
 	}
-	clock.Advance(10 * time.Millisecond)
-	if got := d.handleNACK([]uint16{0, 1}); got != 2 {
-		t.Errorf("NACK with the queue empty: got %d resent; want 2", got)
-	}
+
+	write(20, true)
+	write(21, false)
+	clock.Advance(200 * time.Millisecond)
 	p.drainNow()
-	if got := ids(w.take()); !slices.Equal(got, []pktID{{true, 0}, {true, 1}}) {
-		t.Errorf("resent: got %v; want seq 0 and 1", got)
+	w.take()
+	if got := d.handleNACK([]uint16{3, 4, 19}); got != 0 {
+		t.Errorf("NACK of packets sent before the last keyframe: got %d resent; want 0", got)
+	}
+	if got := d.handleNACK([]uint16{20, 21}); got != 2 {
+		t.Errorf("NACK of the last keyframe and a packet after it: got %d resent; want 2", got)
 	}
 }
 

@@ -162,7 +162,8 @@ func (e *Engine) NewPeer(cfg PeerConfig) (*Peer, error) {
 		now: cfg.Now, bwe: newBWE(cfg.Now), engine: e,
 		published: map[*webrtc.RTPReceiver]*pubTrack{}, rids: map[string][]string{},
 	}
-	est := twcc.New(twcc.Config{Initial: initialEstimate, Min: minEstimate, Max: maxEstimate, Now: cfg.Now})
+	est := twcc.New(twcc.Config{Initial: initialEstimate, Min: minEstimate, Max: maxEstimate, Now: cfg.Now,
+		OnCongestion: func() { p.enqueue(p.allocate) }, CongestedLoss: probeMaxLoss})
 	p.bwe.setEstimator(est)
 	var err error
 	if p.sub, err = e.newSubscriberConnection(est); err != nil {

@@ -134,7 +134,7 @@ func (p *Peer) allocate() {
 		p.log.Debug("allocation", "estimate", int(est), "media", int(p.mediaRate), "sending", int(sending),
 			"wanted", int(wanted), "layers", layers, "bwe", p.bwe.describe())
 	}
-	if pad := p.bwe.wantProbe(est, sending, wanted); pad > 0 {
+	if pad := p.bwe.wantProbe(est, sending, p.mediaRate, wanted); pad > 0 {
 		p.pacer.probe(pad, probeDuration, p.padOnVideo)
 	} else if !p.bwe.probingNow() {
 		p.pacer.stopProbe()

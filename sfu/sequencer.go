@@ -18,6 +18,7 @@ type sentPacket struct {
 	resends uint8 // how often it was resent
 	layer   int8
 	vp8     bool
+	key     bool // part of a keyframe: resent before anything else, see DownTrack.handleNACK
 	valid   bool
 }
 
@@ -58,17 +59,30 @@ const (
 	minResendGap = int64(100 * time.Millisecond) // a resend within the RTT (or this) is a duplicate
 )
 
-// takeResend returns the packet sent as seq if it may be resent at now (unix
-// ns) given the round-trip time rtt (ns, 0 unknown), and counts the resend.
-func (s *sequencer) takeResend(seq uint16, now, rtt int64) (sentPacket, bool) {
+// resendVerdict says what may be done about a packet a subscriber asks for.
+type resendVerdict uint8
+
+const (
+	resendNow     resendVerdict = iota // resend it
+	resendUnknown                      // not a media packet this down track remembers (padding, or long overwritten)
+	resendTooSoon                      // resent within the round trip: that resend may still come
+	resendGone                         // resent maxResends times already: the subscriber will not get it
+)
+
+// takeResend returns the packet sent as seq and whether it may be resent at
+// now (unix ns) given the round-trip time rtt (ns, 0 unknown); a resend is
+// counted.
+func (s *sequencer) takeResend(seq uint16, now, rtt int64) (sentPacket, resendVerdict) {
 	sp := s.slot(seq)
-	if sp == nil || sp.resends >= maxResends {
-		return sentPacket{}, false
-	}
-	if sp.resent != 0 && now-sp.resent < max(minResendGap, rtt) {
-		return sentPacket{}, false
+	switch {
+	case sp == nil:
+		return sentPacket{}, resendUnknown
+	case sp.resends >= maxResends:
+		return *sp, resendGone
+	case sp.resent != 0 && now-sp.resent < max(minResendGap, rtt):
+		return *sp, resendTooSoon
 	}
 	sp.resends++
 	sp.resent = now
-	return *sp, true
+	return *sp, resendNow
 }

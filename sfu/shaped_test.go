@@ -157,6 +157,7 @@ func (p *camPublisher) run() {
 	tick := time.NewTicker(20 * time.Millisecond) // one audio packet; a video frame every 50 ms
 	defer tick.Stop()
 	seq := make([]uint16, len(p.frameBytes))
+	frames := make([]uint16, len(p.frameBytes)) // per layer: each frame's number in its layer
 	for i := range seq {
 		seq[i] = uint16(1000 * (i + 1))
 	}
@@ -197,11 +198,16 @@ func (p *camPublisher) run() {
 			if keys[l] || n == 0 {
 				nal, size = 0x65, size*4
 			}
+			count := (size + 999) / 1000
+			frames[l]++
 			for off := 0; off < size; off += 1000 {
 				chunk := min(1000, size-off)
-				pl := buf[:max(chunk, 8)]
+				pl := buf[:max(chunk, 11)]
 				pl[0], pl[1], pl[2] = nal, p.id, byte(l)
 				binary.BigEndian.PutUint32(pl[3:7], uint32(frame))
+				// Which packet of which frame of the layer: the subscriber tells complete and decodable frames.
+				pl[7], pl[8] = byte(off/1000), byte(count)
+				binary.BigEndian.PutUint16(pl[9:11], frames[l])
 				seq[l]++
 				p.video.WriteLayerRTP(l, &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 102,
 					SSRC: uint32(p.id)*10 + uint32(l), SequenceNumber: seq[l], Timestamp: uint32(frame * 90000 / simFPS),
@@ -226,6 +232,10 @@ type simEvent struct {
 	layer int
 	frame uint32 // video: frame number; audio: packet number
 	bytes int
+	key   bool   // video: a packet of a keyframe
+	idx   int    // video: the packet's index in its frame ...
+	count int    // ... of this many
+	lseq  uint16 // video: the frame's number in its layer
 }
 
 // simSubscriber is a pion client subscribed to every track given, over the
@@ -260,8 +270,10 @@ func dialSimSubscriber(t *testing.T, e *Engine, tracks []*Track) *simSubscriber 
 			}
 			ev := simEvent{at: time.Now(), pub: pub, video: video, bytes: len(pkt.Payload)}
 			switch {
-			case video && len(pkt.Payload) >= 7:
+			case video && len(pkt.Payload) >= 11:
 				ev.layer, ev.frame = int(pkt.Payload[2]), binary.BigEndian.Uint32(pkt.Payload[3:7])
+				ev.key, ev.idx, ev.count = pkt.Payload[0] == 0x65, int(pkt.Payload[7]), int(pkt.Payload[8])
+				ev.lseq = binary.BigEndian.Uint16(pkt.Payload[9:11])
 			case !video && len(pkt.Payload) >= 4:
 				ev.frame = binary.BigEndian.Uint32(pkt.Payload)
 			default:
@@ -281,8 +293,9 @@ func dialSimSubscriber(t *testing.T, e *Engine, tracks []*Track) *simSubscriber 
 type simVideo struct {
 	fps          float64
 	kbps         float64
-	longestStall time.Duration
-	layers       map[int]int // frames per layer
+	longestStall time.Duration // longest time without a packet of a new frame
+	frozen       time.Duration // longest time without a new decodable frame (see longestFreeze)
+	layers       map[int]int   // frames per layer
 }
 
 func summarizeVideo(evs []simEvent, pub string, from, to time.Time) simVideo {
@@ -351,8 +364,89 @@ func (v simVideo) String() string {
 			ls = append(ls, fmt.Sprintf("L%d x%d", l, n))
 		}
 	}
-	return fmt.Sprintf("%.1f fps, %.0f kbit/s, longest stall %v, frames per layer [%s]",
-		v.fps, v.kbps, v.longestStall.Round(10*time.Millisecond), strings.Join(ls, " "))
+	return fmt.Sprintf("%.1f fps, %.0f kbit/s, longest stall %v, frozen %v, frames per layer [%s]",
+		v.fps, v.kbps, v.longestStall.Round(10*time.Millisecond), v.frozen.Round(10*time.Millisecond), strings.Join(ls, " "))
+}
+
+// frozen is the longest time within [from, to) that pub's picture did not
+// change at the subscriber (see longestFreeze).
+func (s *simSubscriber) frozen(pub string, from, to time.Time) time.Duration {
+	return longestFreeze(s.window(time.Time{}, to), pub, from, to)
+}
+
+// longestFreeze models a decoder, as a browser's shows frames: a frame can be
+// shown once all its packets have come (resends included) and, unless it is a
+// keyframe, the frame before it in its layer was shown. A lost keyframe
+// packet that nobody resends freezes the picture until the next keyframe,
+// however many later packets arrive: that is what a viewer sees. evs start
+// before from (the picture's state at from depends on what came before); the
+// longest time between two shown frames within [from, to) is returned.
+func longestFreeze(evs []simEvent, pub string, from, to time.Time) time.Duration {
+	type frame struct {
+		layer       int
+		num         uint32
+		lseq        uint16
+		key         bool
+		got         map[int]bool
+		count       int
+		first, done time.Time
+	}
+	byKey := map[[2]int]*frame{}
+	var frames []*frame
+	for _, e := range evs {
+		if e.pub != pub || !e.video || e.count == 0 {
+			continue
+		}
+		k := [2]int{e.layer, int(e.lseq)}
+		f := byKey[k]
+		if f == nil {
+			f = &frame{layer: e.layer, num: e.frame, lseq: e.lseq, key: e.key, got: map[int]bool{}, count: e.count, first: e.at}
+			byKey[k] = f
+			frames = append(frames, f)
+		}
+		if !f.got[e.idx] {
+			f.got[e.idx] = true
+			if len(f.got) == f.count {
+				f.done = e.at
+			}
+		}
+	}
+	slices.SortStableFunc(frames, func(a, b *frame) int {
+		if a.num != b.num {
+			return int(a.num) - int(b.num)
+		}
+		return a.first.Compare(b.first)
+	})
+	longest, last := time.Duration(0), from
+	var prev *frame
+	chain := false // the first frame shown is a keyframe
+	for _, f := range frames {
+		follows := prev != nil && prev.layer == f.layer && f.lseq == prev.lseq+1
+		if !f.done.IsZero() && (f.key || (chain && follows)) {
+			at := f.done
+			if at.Before(last) {
+				at = last // decoded in order
+			}
+			if at.After(from) && at.Before(to) {
+				longest = max(longest, at.Sub(later(last, from)))
+			}
+			last, chain = at, true
+		} else {
+			if chain && prev != nil && !f.first.Before(from) && os.Getenv("OPENROOM_SHAPED_DEBUG") != "" {
+				fmt.Fprintf(os.Stderr, "%s: chain breaks at L%d #%d (frame %d key %v, %d/%d packets, first %s) after L%d #%d\n", pub, f.layer, f.lseq, f.num, f.key, len(f.got), f.count, f.first.Format("15:04:05.000"), prev.layer, prev.lseq)
+			}
+			chain = false
+		}
+		prev = f
+	}
+	return max(longest, to.Sub(later(last, from)))
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // TestShapedDownlink is the poor-link call of issue 10 without browsers: two
@@ -400,6 +494,7 @@ func TestShapedDownlink(t *testing.T) {
 		out := map[string]simVideo{}
 		for _, pub := range []string{"alice", "bob"} {
 			v := summarizeVideo(evs, pub, from, to)
+			v.frozen = sub.frozen(pub, from, to)
 			out[pub] = v
 			t.Logf("%s: %s -> carol: video %v; audio lost %.1f %%", phase, pub, v, 100*audioLoss(evs, pub))
 		}
@@ -426,8 +521,8 @@ func TestShapedDownlink(t *testing.T) {
 		if v.fps < 15 {
 			t.Errorf("poor link: %s's video at %.1f fps; want >= 15 (of %d)", pub, v.fps, simFPS)
 		}
-		if v.longestStall >= 2*time.Second {
-			t.Errorf("poor link: %s's video stalled %v; want < 2 s", pub, v.longestStall)
+		if v.longestStall >= 2*time.Second || v.frozen >= 2*time.Second {
+			t.Errorf("poor link: %s's video stalled %v, frozen %v; want < 2 s", pub, v.longestStall, v.frozen)
 		}
 		if l := audioLoss(evs, pub); l > 0.05 {
 			t.Errorf("poor link: %.1f %% of %s's audio lost; want < 5 %%", 100*l, pub)
@@ -482,8 +577,8 @@ func TestShapedDownlink(t *testing.T) {
 		t.Logf("link closed: both videos on the lowest layer %v after", fell.Round(100*time.Millisecond))
 	}
 	for pub, v := range closed {
-		if v.longestStall >= 2*time.Second {
-			t.Errorf("link closed: %s's video stalled %v; want < 2 s", pub, v.longestStall)
+		if v.longestStall >= 2*time.Second || v.frozen >= 2*time.Second {
+			t.Errorf("link closed: %s's video stalled %v, frozen %v; want < 2 s", pub, v.longestStall, v.frozen)
 		}
 	}
 }

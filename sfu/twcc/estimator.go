@@ -13,23 +13,33 @@ import (
 // lossHigh lost cuts the rate by half the loss (at most once per lossCutGap
 // plus a round trip); less than lossLow lets the cap grow again.
 const (
-	lossHigh      = 0.10
-	lossLow       = 0.02
-	lossCutGap    = 300 * time.Millisecond
-	lossWindow    = 500 * time.Millisecond // the loss is counted over the reports of this long
-	lossMinCount  = 10                     // packets a loss figure needs
-	ackedWindow   = 1000 * time.Millisecond
-	ackedMinSpan  = 100 * time.Millisecond
-	ackedRecords  = 64
-	defaultRTT    = 100 * time.Millisecond
-	rttSmoothing  = 0.8
-	maxFeedbackPk = 1 << 15 // statuses one report may carry that are looked at
+	lossHigh     = 0.10
+	lossLow      = 0.02
+	lossCutGap   = 300 * time.Millisecond
+	lossWindow   = 500 * time.Millisecond // the loss is counted over the reports of this long
+	lossMinCount = 10                     // packets a loss figure needs
+	ackedWindow  = 1000 * time.Millisecond
+	// overuseAckedWindow: on overuse, the rate acknowledged over this last
+	// span of arrivals, when lower, is what the cut starts from.
+	overuseAckedWindow = 300 * time.Millisecond
+	ackedMinSpan       = 100 * time.Millisecond
+	ackedRecords       = 64
+	defaultRTT         = 100 * time.Millisecond
+	rttSmoothing       = 0.8
+	maxFeedbackPk      = 1 << 15 // statuses one report may carry that are looked at
 )
 
 // Config is an estimator's range and start.
 type Config struct {
 	Initial, Min, Max int              // bits/s
 	Now               func() time.Time // the clock (nil: time.Now)
+	// OnCongestion, if set, is called (not holding the estimator's lock) when
+	// a report first shows congestion: overuse, or an average loss above
+	// CongestedLoss. The user re-allocates at once instead of at its next
+	// tick: on a link that just shrank, every packet sent meanwhile deepens
+	// the loss.
+	OnCongestion  func()
+	CongestedLoss float64
 }
 
 // Estimator is one connection's send history and downlink estimate. It is
@@ -54,6 +64,7 @@ type Estimator struct {
 	rtt         int64   // ns, smoothed
 	acked       [ackedRecords]ackedRecord
 	ackedHead   int
+	congested   bool // the last report showed congestion (see Config.OnCongestion)
 }
 
 // ackedRecord is what one feedback report said.
@@ -90,9 +101,20 @@ func (e *Estimator) sent(size int) uint16 {
 
 // OnFeedback takes one transport-cc report from the receiver.
 func (e *Estimator) OnFeedback(fb *rtcp.TransportLayerCC) error {
-	now := e.nowNs()
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	err := e.onFeedbackLocked(fb)
+	congested := e.delay.signal == usageOver || e.avgLoss > e.cfg.CongestedLoss
+	newly := congested && !e.congested
+	e.congested = congested
+	e.mu.Unlock()
+	if newly && e.cfg.OnCongestion != nil {
+		e.cfg.OnCongestion()
+	}
+	return err
+}
+
+func (e *Estimator) onFeedbackLocked(fb *rtcp.TransportLayerCC) error {
+	now := e.nowNs()
 	// A compound report reaches every stream it names: take it once.
 	key := [3]uint32{uint32(fb.FbPktCount), uint32(fb.BaseSequenceNumber), fb.ReferenceTime}
 	if e.haveRef && key == e.lastFb {
@@ -144,21 +166,31 @@ func (e *Estimator) OnFeedback(fb *rtcp.TransportLayerCC) error {
 	e.acked[e.ackedHead] = ackedRecord{at: now, first: first, last: last, bytes: bytes, lost: lost, total: received + lost}
 	e.ackedHead = (e.ackedHead + 1) % ackedRecords
 	e.noteLoss(now)
-	e.rate.update(e.delay.signal, e.ackedRate(), e.rtt, now)
+	acked := e.ackedRate(ackedWindow)
+	if e.delay.signal == usageOver {
+		// A queue builds: packets arrive back to back at the bottleneck's
+		// rate, and the last moments say what it is now. Over the whole
+		// window, a link that just shrank from 5 Mbit/s to 500 kbit/s still
+		// showed 1 Mbit/s, and the cut kept sending twice what it carries.
+		if recent := e.ackedRate(overuseAckedWindow); recent > 0 {
+			acked = min(acked, recent)
+		}
+	}
+	e.rate.update(e.delay.signal, acked, e.rtt, now)
 	e.lossControl(now)
 	return err
 }
 
-// ackedRate is the rate the last ackedWindow of reports acknowledged (bits/s;
-// 0 when they span too little time to tell).
-func (e *Estimator) ackedRate() float64 {
+// ackedRate is the rate the reports acknowledged over the last window of
+// arrivals (bits/s; 0 when they span too little time to tell).
+func (e *Estimator) ackedRate(window time.Duration) float64 {
 	newest := int64(math.MinInt64)
 	for _, r := range e.acked {
 		if r.bytes > 0 {
 			newest = max(newest, r.last)
 		}
 	}
-	from := newest - ackedWindow.Microseconds()
+	from := newest - window.Microseconds()
 	earliest, bytes := newest, 0
 	for _, r := range e.acked {
 		if r.bytes > 0 && r.first >= from {
@@ -259,5 +291,5 @@ func (e *Estimator) String() string {
 	defer e.mu.Unlock()
 	return fmt.Sprintf("target=%d delay=%d losscap=%d loss=%.3f usage=%v state=%v thr=%.1f rtt=%v acked=%d",
 		int(e.targetLocked()), int(e.rate.rate), int(e.lossCap), e.avgLoss, e.delay.signal, e.rate.state,
-		e.delay.threshold, time.Duration(e.rtt).Round(time.Millisecond), int(e.ackedRate()))
+		e.delay.threshold, time.Duration(e.rtt).Round(time.Millisecond), int(e.ackedRate(ackedWindow)))
 }

@@ -192,3 +192,33 @@ func TestFeedbackTakenOnce(t *testing.T) {
 		t.Errorf("loss after the same report thrice: %.2f; want 0.50", got)
 	}
 }
+
+// TestOnCongestion: the callback comes once when reports start to show
+// congestion (here a link that shrinks under the sender), not on every report
+// while it lasts, and again after the link was clean in between.
+func TestOnCongestion(t *testing.T) {
+	t.Parallel()
+	clock := new(time.Duration)
+	start := time.Unix(1000, 0)
+	calls := 0
+	e := New(Config{Initial: 1_000_000, Min: 50_000, Max: 20_000_000, Now: func() time.Time { return start.Add(*clock) },
+		CongestedLoss: 0.02, OnCongestion: func() { calls++ }})
+	fixed := func(float64) float64 { return 1_000_000 }
+	l := link{capacity: 5e6, queue: 300 * time.Millisecond, delay: 20 * time.Millisecond}
+	call(t, e, clock, &l, 3*time.Second, fixed, nil)
+	if calls != 0 {
+		t.Fatalf("clean link: got %d calls; want 0", calls)
+	}
+	l.capacity = 500_000
+	call(t, e, clock, &l, 3*time.Second, fixed, nil)
+	if calls != 1 {
+		t.Errorf("1 Mbit/s into 500 kbit/s for 3 s: got %d calls; want 1 (%v)", calls, e)
+	}
+	l = link{capacity: 5e6, queue: 300 * time.Millisecond, delay: 20 * time.Millisecond, tail: *clock}
+	call(t, e, clock, &l, 5*time.Second, fixed, nil)
+	l.capacity = 500_000
+	call(t, e, clock, &l, time.Second, fixed, nil)
+	if calls != 2 {
+		t.Errorf("after a clean spell and a second shrink: got %d calls; want 2 (%v)", calls, e)
+	}
+}
