@@ -3,13 +3,13 @@
 #
 # One publisher (synthetic H.264 ~1 Mbit/s, 30 fps, payloads up to 1100 B, a keyframe
 # every 2 s, plus 50 Opus packets/s of 100 B) x N subscribers (default 100) against a
-# real openroom process, driven by cmd/openroom-load over the public signaling
+# real openroom process, driven by `openroom load` over the public signaling
 # protocol only, so the same load runs against any server version. Measured from
 # /proc over a 20 s window: the server's CPU per forwarded packet and % of one core,
 # and its RSS per subscriber ((RSS with N subscribers - RSS with the publisher
 # alone) / N).
 #
-#   1. builds cmd/openroom-load from this repository and cmd/openroom from every
+#   1. builds the load tool (`openroom load`) from this repository and cmd/openroom from every
 #      source tree in BENCH_SERVERS (outside the namespace: Go may fetch modules);
 #   2. inside a private network namespace (scripts/netns-run.sh: all WebRTC traffic
 #      stays on its veth pair; the server listens on OPENROOM_TEST_IP, the clients
@@ -24,7 +24,7 @@
 #   BENCH_RUNS       runs per server (default 1)
 #   BENCH_WINDOW     measurement window (default 20s)
 #   BENCH_OUT        append each run's JSON result (with "server" and "run") to this file
-#   BENCH_LOAD_ARGS  extra flags for openroom-load (see openroom-load --help)
+#   BENCH_LOAD_ARGS  extra flags for the load tool (see openroom load --help)
 #   BENCH_KEEP_LOGS  keep the server and load generator logs (their directory is printed)
 #   BENCH_PROFILE    a directory: take a 15 s CPU profile of each server during its window
 #                    (from /admin/debug/pprof/, where the server has it) into DIR/TAG.pprof,
@@ -135,8 +135,8 @@ if [[ "${1:-}" == "--inner" ]]; then
     [[ -n "$ok" ]] || { cat "$LOGS/$tag.server.log" >&2; die "server $label did not start"; }
     say "run $run/$RUNS, server $label (pid $server_pid), $N subscribers"
     # shellcheck disable=SC2086
-    "$BIN/openroom-load" --url "http://$IP:$HTTP_PORT" --local-ip "$OPENROOM_TEST_IP2" \
-      --server-pid "$server_pid" -n "$N" --window "$WINDOW" --json ${BENCH_LOAD_ARGS:-} \
+    "$BIN/openroom-loadtool" load --url "http://$IP:$HTTP_PORT" --local-ip "$OPENROOM_TEST_IP2" \
+      --server-pid "$server_pid" --subscribers "$N" --window "$WINDOW" --json --quiet ${BENCH_LOAD_ARGS:-} \
       >"$LOGS/$tag.json" 2>"$LOGS/$tag.load.log" &
     load_pid=$!
     local prof_pid=""
@@ -168,7 +168,7 @@ if [[ "${1:-}" == "--inner" ]]; then
       return 3
     fi
     jq -c --arg server "$label" --argjson run "$run" '. + {server: $server, run: $run}' "$LOGS/$tag.json" >>"$BIN/results"
-    jq -r '"    \(.forwarded) packets forwarded, \(.cpu_ns_per_forwarded) ns CPU each, \(.server_core_pct) % core, \(.rss_per_subscriber_bytes / 1048576 * 100 | round / 100) MiB per subscriber"' \
+    jq -r '"    \(.forwarded) packets forwarded, \(.cpu_ns_per_forwarded) ns CPU each, \(.server_core_pct) % core, \(.rss_per_subscriber_bytes / 1048576 * 100 | round / 100) MiB per subscriber, delay p50 \(.delay_p50_ms) p99 \(.delay_p99_ms) ms, loss \(.loss_pct) %, publisher connected in \(.publisher_join_p50_ms) ms"' \
       "$LOGS/$tag.json" >&2
   }
 
@@ -201,8 +201,8 @@ cleanup_outer() {
 }
 trap cleanup_outer EXIT
 
-say "building openroom-load from $ROOT"
-(cd "$ROOT" && go build -o "$BIN/openroom-load" ./cmd/openroom-load)
+say "building the load tool (openroom load) from $ROOT"
+(cd "$ROOT" && go build -o "$BIN/openroom-loadtool" ./cmd/openroom)
 : >"$BIN/labels"
 for i in "${!SERVERS[@]}"; do
   src="$(cd "${SERVERS[$i]}" && pwd)"

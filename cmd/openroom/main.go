@@ -3,6 +3,7 @@
 //
 //	openroom [flags]                                 run the server
 //	openroom token --user U [--room R] [--ttl 1h]    print tokens for a backend
+//	openroom load --url URL [--publishers P] [--subscribers S]   load a server and measure it
 package main
 
 import (
@@ -26,6 +27,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 	if len(args) > 0 && args[0] == "token" {
 		return runToken(args[1:], stdout, stderr, env)
 	}
+	if len(args) > 0 && args[0] == "load" {
+		return runLoad(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 1 && args[0] == "config" && args[1] == "print" {
 		return runConfigPrint(args[2:], stdout, stderr, env)
 	}
@@ -42,6 +46,8 @@ Usage:
   openroom [flags]                                   run the server (open http://localhost:8080)
   openroom token --user U [--room R] [--ttl 1h]      print a userSig (and a privateMapKey for R)
   openroom config print [flags]                      print the effective config (secrets masked)
+  openroom load --url URL [--publishers P] [--subscribers S] [--json]
+                                                     load a server and measure it (docs/load.md)
 
 Server flags (an empty address disables that listener):
   --config FILE        YAML file overlaying the defaults (unknown keys are an error)

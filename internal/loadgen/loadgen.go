@@ -1,16 +1,19 @@
-// Package loadgen is a whole-server load generator for openroom: one publisher
-// and N subscribers, each a pion client speaking only the public signaling
-// protocol (docs/protocol.md, WebSocket /ws), so it runs unchanged against any
-// version of the server. While they run it measures the server process from
-// /proc: CPU per forwarded packet and resident memory per subscriber.
+// Package loadgen is a whole-server load generator for openroom (`openroom
+// load`): P publishers and S subscribers, each a pion client speaking only the
+// public signaling protocol (docs/protocol.md, WebSocket /ws), so it runs
+// unchanged against any version of the server. Every synthetic packet carries
+// its send time and number behind its codec header (stamp.go), so the members
+// measure the one-way delay through the server and the loss. While they run it
+// measures the server process from /proc: CPU per forwarded packet and
+// resident memory per subscriber.
 //
 // The run has three phases:
 //
-//  1. the publisher joins and sends synthetic H.264 and Opus; after Settle the
-//     server's RSS is averaged over IdleSample (the "idle" baseline: one
-//     publisher, no subscriber);
+//  1. the publishers join and send synthetic H.264 and Opus; after Settle the
+//     server's RSS is averaged over IdleSample (the "idle" baseline: the
+//     publishers, no subscriber);
 //  2. the subscribers join (JoinParallel at a time) and each waits for its first
-//     video packet; then Warmup passes;
+//     media packet; then Warmup passes;
 //  3. over Window: the server's CPU time (utime+stime), the packets the
 //     subscribers received (= forwarded by the server), the server's RSS
 //     (sampled every second, averaged), the load generator's own CPU and the
@@ -35,10 +38,11 @@ import (
 type Config struct {
 	URL          string       // the server's HTTP base URL, http://host:port (open login must be on)
 	Room         string       // room to join (created on demand)
-	Subscribers  int          // N: members that only receive
+	Publishers   int          // P: members that publish audio and video (and receive each other)
+	Subscribers  int          // S: members that only receive
 	LocalIP      string       // the members' ICE address; empty: any non-loopback address
 	ServerPID    int          // the server process to measure; 0: count packets only
-	Video        VideoProfile // the publisher's synthetic H.264
+	Video        VideoProfile // the publishers' synthetic H.264 (Bitrate 0: audio only)
 	AudioPayload int          // bytes per Opus packet (50 per second)
 
 	JoinParallel int           // subscribers joining at once
@@ -49,6 +53,20 @@ type Config struct {
 	ReadyTimeout time.Duration // for the publisher to connect, and for all subscribers to receive video
 	Seed         uint64        // payload noise and initial sequence numbers
 	ProcRoot     string        // the proc filesystem; empty: /proc
+	// Progress, if set, is called about once a second with how the run goes.
+	Progress func(Progress)
+}
+
+// Progress is the run's state for a live progress line.
+type Progress struct {
+	Phase           string  // "publishers", "idle", "subscribers", "warmup", "window"
+	Elapsed         float64 // seconds since the run began
+	Publishers      int     // connected
+	Subscribers     int     // joined
+	Receiving       int     // subscribers that received media
+	ForwardedPerSec float64 // media packets received by all members over the last second
+	DelayP99Ms      float64 // over the last second
+	LossPct         float64 // over the last second
 }
 
 // DefaultConfig is 1 publisher (about 1 Mbit/s of 30 fps H.264 with a keyframe
@@ -57,6 +75,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Room:        "bench",
+		Publishers:  1,
 		Subscribers: 100,
 		Video: VideoProfile{Bitrate: 1_000_000, FPS: 30, KeyframeInterval: 2 * time.Second,
 			KeyframeWeight: 8, MaxPayload: 1100},
@@ -73,13 +92,34 @@ func DefaultConfig() Config {
 
 // Result of one run. Rates and per-packet figures are over the window.
 type Result struct {
+	Publishers    int     `json:"publishers"`
 	Subscribers   int     `json:"subscribers"`
 	WindowSeconds float64 `json:"window_s"`
-	JoinSeconds   float64 `json:"join_s"` // from the first subscriber's join to all receiving video
+	JoinSeconds   float64 `json:"join_s"` // from the first subscriber's join to all receiving media
 
-	VideoSent     int64 `json:"video_sent"` // by the publisher
+	// One-way delay (send to receive, through the server) of the media packets
+	// received in the window, in ms, and how many were measured.
+	DelayP50Ms   float64 `json:"delay_p50_ms"`
+	DelayP95Ms   float64 `json:"delay_p95_ms"`
+	DelayP99Ms   float64 `json:"delay_p99_ms"`
+	DelayMaxMs   float64 `json:"delay_max_ms"`
+	DelaySamples int64   `json:"delay_samples"`
+	// LossPct is the share of the packets sent in the window, to every member
+	// that receives them, that did not arrive (resends count as arrived).
+	LossPct float64 `json:"loss_pct"`
+	// Join: from the first HTTP request to the joined message; first packet:
+	// from joined to the first media packet (subscribers); publisher join: from
+	// the first HTTP request to the publisher connection up. In ms.
+	JoinP50Ms          float64 `json:"join_p50_ms"`
+	JoinMaxMs          float64 `json:"join_max_ms"`
+	FirstPacketP50Ms   float64 `json:"first_packet_p50_ms"`
+	FirstPacketMaxMs   float64 `json:"first_packet_max_ms"`
+	PublisherJoinP50Ms float64 `json:"publisher_join_p50_ms"`
+	PublisherJoinMaxMs float64 `json:"publisher_join_max_ms"`
+
+	VideoSent     int64 `json:"video_sent"` // by the publishers
 	AudioSent     int64 `json:"audio_sent"`
-	VideoReceived int64 `json:"video_received"` // by all subscribers: what the server forwarded
+	VideoReceived int64 `json:"video_received"` // by all members: what the server forwarded
 	AudioReceived int64 `json:"audio_received"`
 	// Forwarded is VideoReceived + AudioReceived: media packets (retransmissions
 	// included), the unit of CPUNsPerForwarded.
@@ -90,8 +130,8 @@ type Result struct {
 	// ServerPacketsOut is the change of openroom_rtp_packets_total{direction="out"},
 	// or -1 when the server does not export it.
 	ServerPacketsOut int64 `json:"server_packets_out"`
-	// DeliveredRatio is Forwarded / ((VideoSent+AudioSent) * Subscribers): about 1
-	// when nothing is lost or held back.
+	// DeliveredRatio is Forwarded / ((VideoSent+AudioSent) * (Subscribers+Publishers-1)):
+	// about 1 when nothing is lost or held back.
 	DeliveredRatio     float64 `json:"delivered_ratio"`
 	MinSubscriberVideo int64   `json:"min_subscriber_video"` // packets received by the least served subscriber
 	KeyframeRequests   int64   `json:"keyframe_requests"`    // PLI/FIR that reached the publisher
@@ -123,8 +163,8 @@ type Result struct {
 // Run drives one load run against the server and measures it. It leaves the
 // room and closes every connection before returning.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
-	if cfg.Subscribers < 1 || cfg.JoinParallel < 1 || cfg.Video.FPS < 1 || cfg.Video.MaxPayload < 100 {
-		return Result{}, errors.New("loadgen: need at least 1 subscriber, 1 parallel join, 1 fps and 100-byte payloads")
+	if cfg.Publishers < 1 || cfg.Subscribers < 0 || cfg.JoinParallel < 1 || (cfg.Video.Bitrate > 0 && (cfg.Video.FPS < 1 || cfg.Video.MaxPayload < 100)) {
+		return Result{}, errors.New("loadgen: need at least 1 publisher, 0 or more subscribers, 1 parallel join, and with video 1 fps and 100-byte payloads")
 	}
 	proc := procFS{root: cfg.procRoot()}
 	hc := &http.Client{Timeout: 10 * time.Second}
@@ -138,27 +178,37 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	r := &runState{start: time.Now(), phase: "publishers"}
+	stopProgress := r.reportProgress(cfg.Progress)
+	defer stopProgress()
 
-	// Phase 1: the publisher alone.
-	pub, err := startPublisher(ctx, hc, pubAPI, cfg.URL, cfg.Room, "load-pub", cfg.Video, cfg.AudioPayload, log)
-	if err != nil {
-		return Result{}, err
+	// Phase 1: the publishers alone.
+	for i := range cfg.Publishers {
+		pub, err := startPublisher(ctx, hc, pubAPI, cfg.URL, cfg.Room, fmt.Sprintf("load-pub-%03d", i), cfg.Video, cfg.AudioPayload, &r.delays, log)
+		if err != nil {
+			closePublishers(r.publishers())
+			return Result{}, err
+		}
+		r.addPublisher(pub)
+		select {
+		case <-pub.connected:
+		case <-time.After(cfg.ReadyTimeout):
+			closePublishers(r.publishers())
+			return Result{}, fmt.Errorf("loadgen: publisher %d did not connect within %s", i, cfg.ReadyTimeout)
+		case <-ctx.Done():
+			closePublishers(r.publishers())
+			return Result{}, ctx.Err()
+		}
+		pub.start(ctx, rng)
 	}
-	defer pub.close()
-	select {
-	case <-pub.connected:
-	case <-time.After(cfg.ReadyTimeout):
-		return Result{}, fmt.Errorf("loadgen: the publisher did not connect within %s", cfg.ReadyTimeout)
-	case <-ctx.Done():
-		return Result{}, ctx.Err()
-	}
-	pub.start(ctx, rng)
-	log.Info("publisher is sending", "settle", cfg.Settle)
+	defer closePublishers(r.publishers())
+	log.Info("publishers are sending", "publishers", cfg.Publishers, "settle", cfg.Settle)
 	if err := sleep(ctx, cfg.Settle); err != nil {
 		return Result{}, err
 	}
 	var res Result
 	if cfg.ServerPID != 0 {
+		r.setPhase("idle")
 		if res.RSSIdle, _, err = sampleRSS(ctx, proc, cfg.ServerPID, cfg.IdleSample, 250*time.Millisecond); err != nil {
 			return Result{}, err
 		}
@@ -166,8 +216,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
 	}
 
 	// Phase 2: the subscribers.
+	r.setPhase("subscribers")
 	joinStart := time.Now()
-	subs, err := joinSubscribers(ctx, hc, subAPI, cfg, log)
+	subs, err := joinSubscribers(ctx, hc, subAPI, cfg, r, log)
 	defer closeAll(subs)
 	if err != nil {
 		return Result{}, err
@@ -175,22 +226,25 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
 	deadline := time.After(cfg.ReadyTimeout)
 	for i, s := range subs {
 		select {
-		case <-s.gotVideo:
+		case <-s.gotMedia:
 		case <-deadline:
-			return Result{}, fmt.Errorf("loadgen: only %d of %d subscribers received video within %s", i, len(subs), cfg.ReadyTimeout)
+			return Result{}, fmt.Errorf("loadgen: only %d of %d subscribers received media within %s", i, len(subs), cfg.ReadyTimeout)
 		case <-ctx.Done():
 			return Result{}, ctx.Err()
 		}
 	}
 	res.JoinSeconds = round(time.Since(joinStart).Seconds(), 2)
-	log.Info("every subscriber receives video", "subscribers", len(subs), "join_s", round(res.JoinSeconds, 1), "warmup", cfg.Warmup)
+	log.Info("every subscriber receives media", "subscribers", len(subs), "join_s", round(res.JoinSeconds, 1), "warmup", cfg.Warmup)
+	r.setPhase("warmup")
 	if err := sleep(ctx, cfg.Warmup); err != nil {
 		return Result{}, err
 	}
 
 	// Phase 3: the window.
+	r.setPhase("window")
 	log.Info("measuring", "window", cfg.Window)
-	before, err := takeSnapshot(ctx, hc, proc, cfg, pub, subs)
+	pubs := r.publishers()
+	before, err := takeSnapshot(ctx, hc, proc, cfg, pubs, subs, &r.delays)
 	if err != nil {
 		return Result{}, err
 	}
@@ -201,13 +255,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
 	} else if err := sleep(ctx, cfg.Window); err != nil {
 		return Result{}, err
 	}
-	after, err := takeSnapshot(ctx, hc, proc, cfg, pub, subs)
+	after, err := takeSnapshot(ctx, hc, proc, cfg, pubs, subs, &r.delays)
 	if err != nil {
 		return Result{}, err
 	}
+	r.setPhase("done")
 	res.fill(before, after, cfg.ServerPID != 0, proc.cpuCount())
+	res.fillJoins(pubs, subs)
 	if res.DeliveredRatio < 0.95 {
-		log.Warn("the subscribers received less than 95 % of what was published: the server (or the load generator) falls behind or drops",
+		log.Warn("the members received less than 95 % of what was published: the server (or the load generator) falls behind or drops",
 			"delivered", res.DeliveredRatio)
 	}
 	if res.OtherCorePercent > 20 {
@@ -218,7 +274,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
 
 // joinSubscribers joins cfg.Subscribers members, JoinParallel at a time. It
 // returns those that joined (the caller closes them) and every join error.
-func joinSubscribers(ctx context.Context, hc *http.Client, api *webrtc.API, cfg Config, log *slog.Logger) ([]*member, error) {
+func joinSubscribers(ctx context.Context, hc *http.Client, api *webrtc.API, cfg Config, r *runState, log *slog.Logger) ([]*member, error) {
 	subs := make([]*member, cfg.Subscribers)
 	errs := make([]error, cfg.Subscribers)
 	sem := make(chan struct{}, cfg.JoinParallel)
@@ -229,12 +285,23 @@ func joinSubscribers(ctx context.Context, hc *http.Client, api *webrtc.API, cfg 
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			subs[i], errs[i] = joinRoom(ctx, hc, api, cfg.URL, cfg.Room, fmt.Sprintf("load-sub-%03d", i), nil, log)
+			subs[i], errs[i] = joinRoom(ctx, hc, api, cfg.URL, cfg.Room, fmt.Sprintf("load-sub-%03d", i), nil, &r.delays, log)
+			if subs[i] != nil {
+				r.addSubscriber(subs[i])
+			}
 		}()
 	}
 	wg.Wait()
 	joined := slices.DeleteFunc(subs, func(m *member) bool { return m == nil })
 	return joined, errors.Join(errs...)
+}
+
+func closePublishers(ps []*publisher) {
+	var wg sync.WaitGroup
+	for _, p := range ps {
+		wg.Go(p.close)
+	}
+	wg.Wait()
 }
 
 // closeAll closes members in parallel.
@@ -251,24 +318,40 @@ type snapshot struct {
 	at                   time.Time
 	server, self         ProcSample
 	machine              machineCPU
-	subVideo             []int64
+	subVideo             []int64 // per subscriber
+	videoReceived        int64   // by every member
 	audioReceived        int64
 	paddingReceived      int64
+	rxReceived, rxSent   int64   // stamped packets received, and sent to the members (rxStream)
+	delays               []int64 // delayHist counts
 	videoSent, audioSent int64
 	keyframeRequests     int64
+	publishers           int
 	serverOut, nacked    int64 // server counters; -1: not exported
 	udpDrops             int64 // -1: unknown
 }
 
-func takeSnapshot(ctx context.Context, hc *http.Client, proc procFS, cfg Config, pub *publisher, subs []*member) (snapshot, error) {
-	s := snapshot{at: time.Now(), subVideo: make([]int64, len(subs))}
-	for i, m := range subs {
-		s.subVideo[i] = m.videoPackets.Load()
+func takeSnapshot(ctx context.Context, hc *http.Client, proc procFS, cfg Config, pubs []*publisher, subs []*member, delays *delayHist) (snapshot, error) {
+	s := snapshot{at: time.Now(), subVideo: make([]int64, len(subs)), delays: delays.snapshot()}
+	count := func(m *member) {
+		s.videoReceived += m.videoPackets.Load()
 		s.audioReceived += m.audioPackets.Load()
 		s.paddingReceived += m.paddingPackets.Load()
+		rcv, exp := m.rxTotals()
+		s.rxReceived += rcv
+		s.rxSent += exp
 	}
-	s.videoSent, s.audioSent = pub.videoSent.Load(), pub.audioSent.Load()
-	s.keyframeRequests = pub.keyframeRequests.Load()
+	for i, m := range subs {
+		s.subVideo[i] = m.videoPackets.Load()
+		count(m)
+	}
+	for _, p := range pubs {
+		count(p.member)
+		s.videoSent += p.videoSent.Load()
+		s.audioSent += p.audioSent.Load()
+		s.keyframeRequests += p.keyframeRequests.Load()
+	}
+	s.publishers = len(pubs)
 	var err error
 	if cfg.ServerPID != 0 {
 		if s.server, err = proc.process(cfg.ServerPID); err != nil {
@@ -291,24 +374,28 @@ func takeSnapshot(ctx context.Context, hc *http.Client, proc procFS, cfg Config,
 // server says whether the server process was measured.
 func (r *Result) fill(a, b snapshot, server bool, cpus int) {
 	window := b.at.Sub(a.at)
-	r.Subscribers = len(b.subVideo)
+	r.Publishers, r.Subscribers = b.publishers, len(b.subVideo)
 	r.WindowSeconds = round(window.Seconds(), 2)
 	r.VideoSent, r.AudioSent = b.videoSent-a.videoSent, b.audioSent-a.audioSent
 	r.MinSubscriberVideo = -1
 	for i := range b.subVideo {
 		n := b.subVideo[i] - a.subVideo[i]
-		r.VideoReceived += n
 		if r.MinSubscriberVideo < 0 || n < r.MinSubscriberVideo {
 			r.MinSubscriberVideo = n
 		}
 	}
+	r.VideoReceived = b.videoReceived - a.videoReceived
 	r.AudioReceived = b.audioReceived - a.audioReceived
+	if q, n := delayPercentiles(a.delays, b.delays, 0.5, 0.95, 0.99, 1); n > 0 {
+		r.DelayP50Ms, r.DelayP95Ms, r.DelayP99Ms, r.DelayMaxMs, r.DelaySamples = q[0], q[1], q[2], q[3], n
+	}
+	r.LossPct = lossPct(b.rxReceived-a.rxReceived, b.rxSent-a.rxSent)
 	r.PaddingReceived = b.paddingReceived - a.paddingReceived
 	r.Forwarded = r.VideoReceived + r.AudioReceived
 	r.ServerPacketsOut = delta(a.serverOut, b.serverOut)
 	r.ServerNACKed = delta(a.nacked, b.nacked)
 	r.UDPDrops = delta(a.udpDrops, b.udpDrops)
-	if sent := (r.VideoSent + r.AudioSent) * int64(r.Subscribers); sent > 0 {
+	if sent := (r.VideoSent + r.AudioSent) * int64(r.Subscribers+r.Publishers-1); sent > 0 {
 		r.DeliveredRatio = round(float64(r.Forwarded)/float64(sent), 4)
 	}
 	r.KeyframeRequests = b.keyframeRequests - a.keyframeRequests
@@ -329,6 +416,37 @@ func (r *Result) fill(a, b snapshot, server bool, cpus int) {
 		// The machine's counters add up all CPUs: busy/window is in cores.
 		r.OtherCorePercent = round(100*busy.Seconds()/window.Seconds()-r.ServerCorePercent-r.LoadgenCorePercent, 1)
 	}
+}
+
+// fillJoins records the join and first-packet times.
+func (r *Result) fillJoins(pubs []*publisher, subs []*member) {
+	var joins, firsts, pubJoins []float64
+	for _, m := range subs {
+		j, f := m.joinTimes()
+		if j > 0 {
+			joins = append(joins, float64(j)/1e6)
+		}
+		if f > 0 {
+			firsts = append(firsts, float64(f)/1e6)
+		}
+	}
+	for _, p := range pubs {
+		if d := p.connectedAfter.Load(); d > 0 {
+			pubJoins = append(pubJoins, float64(d)/1e6)
+		}
+	}
+	r.JoinP50Ms, r.JoinMaxMs = medianMax(joins)
+	r.FirstPacketP50Ms, r.FirstPacketMaxMs = medianMax(firsts)
+	r.PublisherJoinP50Ms, r.PublisherJoinMaxMs = medianMax(pubJoins)
+}
+
+// medianMax returns the median and the maximum of xs, rounded to 0.1 (0, 0 for none).
+func medianMax(xs []float64) (median, maximum float64) {
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	slices.Sort(xs)
+	return round(xs[len(xs)/2], 1), round(xs[len(xs)-1], 1)
 }
 
 // delta is b - a, or -1 when either is unknown (-1).

@@ -9,12 +9,15 @@ import (
 // a keyframe is a STAP-A with SPS and PPS followed by an IDR slice in FU-A
 // fragments; other frames are one non-IDR slice, in one packet when it fits, else
 // in FU-A fragments. The slice bytes are noise: nothing decodes them, but the NAL
-// headers are right, so a server that looks for keyframes finds them.
+// headers are right, so a server that looks for keyframes finds them. Each
+// payload has room for a stamp (see stamp.go): the first bytes of a slice or
+// fragment, and a filler NAL unit at the end of the STAP-A.
 
 // NAL unit and packet types (RFC 6184).
 const (
 	nalNonIDR = 1
 	nalIDR    = 5
+	nalFiller = 12
 	nalSTAPA  = 24
 	nalFUA    = 28
 )
@@ -70,7 +73,7 @@ func newVideoPacketizer(maxPayload, largestFrame int, rng *rand.Rand) *videoPack
 
 // frame returns the RTP payloads of one frame whose slice is size bytes.
 func (v *videoPacketizer) frame(key bool, size int) [][]byte {
-	size = min(max(size, 1), len(v.noise))
+	size = min(max(size, stampSize), len(v.noise))
 	v.buf, v.bounds = v.buf[:0], v.bounds[:0]
 	nalType, nri := byte(nalNonIDR), byte(0x40)
 	if key {
@@ -82,6 +85,8 @@ func (v *videoPacketizer) frame(key bool, size int) [][]byte {
 			v.buf = append(v.buf, byte(len(ps)>>8), byte(len(ps)))
 			v.buf = append(v.buf, ps...)
 		}
+		v.buf = append(v.buf, 0, 1+stampSize, nalFiller)
+		v.buf = append(v.buf, make([]byte, stampSize)...)
 		v.bounds = append(v.bounds, [2]int{start, len(v.buf)})
 	}
 	body := v.noise[:size]
@@ -92,7 +97,10 @@ func (v *videoPacketizer) frame(key bool, size int) [][]byte {
 		v.bounds = append(v.bounds, [2]int{start, len(v.buf)})
 		return v.payloads()
 	}
-	chunk := v.maxPayload - 2 // FU indicator and FU header
+	// Fragments of even size (FU indicator and FU header take 2 bytes of
+	// each payload): none is too small for a stamp.
+	n := (len(body) + v.maxPayload - 3) / (v.maxPayload - 2)
+	chunk := (len(body) + n - 1) / n
 	for off := 0; off < len(body); off += chunk {
 		end := min(off+chunk, len(body))
 		hdr := nalType
@@ -122,7 +130,7 @@ func (v *videoPacketizer) payloads() [][]byte {
 // opusPayload returns a payload of size bytes that starts with an Opus TOC byte
 // (CELT fullband, 20 ms, stereo); the rest is noise.
 func opusPayload(size int, rng *rand.Rand) []byte {
-	p := make([]byte, max(size, 1))
+	p := make([]byte, max(size, 1+stampSize))
 	p[0] = 0xfc
 	for i := 1; i < len(p); i++ {
 		p[i] = byte(rng.UintN(256))

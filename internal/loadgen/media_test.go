@@ -39,7 +39,8 @@ func depacketize(t *testing.T, payloads [][]byte, maxPayload int) (nalType byte,
 				types = append(types, rest[2]&0x1f)
 				rest = rest[2+n:]
 			}
-			paramSets = len(types) == 2 && types[0] == 7 && types[1] == 8
+			// SPS, PPS, and the filler unit that carries the stamp.
+			paramSets = len(types) == 3 && types[0] == 7 && types[1] == 8 && types[2] == nalFiller
 		case nalFUA:
 			start, end := p[1]&0x80 != 0, p[1]&0x40 != 0
 			if start == inFU {
@@ -84,6 +85,14 @@ func TestPacketizer(t *testing.T) {
 		if len(payloads) != tc.wantPkts {
 			t.Errorf("key=%v size=%d: %d packets; want %d", tc.key, tc.size, len(payloads), tc.wantPkts)
 		}
+		for i, pl := range payloads {
+			putStamp(pl[max(stampAt(pl, true), 0):], int64(1e18)+int64(i), uint32(i))
+		}
+		for i, pl := range payloads {
+			if at, n, ok := readStamp(pl, true); !ok || at != int64(1e18)+int64(i) || n != uint32(i) {
+				t.Errorf("key=%v size=%d payload %d: stamp %d, %d, %v; want %d, %d", tc.key, tc.size, i, at, n, ok, int64(1e18)+int64(i), i)
+			}
+		}
 		typ, size, params := depacketize(t, payloads, maxPayload)
 		if typ != tc.wantType || size != tc.size || params != tc.wantParams {
 			t.Errorf("key=%v size=%d: NAL type %d, %d bytes, parameter sets %v; want %d, %d, %v",
@@ -97,5 +106,53 @@ func TestPacketizerAllocatesNothingInSteadyState(t *testing.T) {
 	v.frame(true, 29_848) // grows the buffers once
 	if n := testing.AllocsPerRun(100, func() { v.frame(false, 3731); v.frame(true, 29_848) }); n != 0 {
 		t.Fatalf("%v allocations per frame pair; want 0", n)
+	}
+}
+
+// TestRxStream: loss is what was sent from the first packet to the newest
+// and did not arrive; late and repeated packets are counted once.
+func TestRxStream(t *testing.T) {
+	for _, tc := range []struct {
+		name                   string
+		numbers                []uint32
+		wantReceived, wantSent int64
+	}{
+		{"in order", []uint32{5, 6, 7, 8}, 4, 4},
+		{"a gap", []uint32{5, 6, 9, 10}, 4, 6},
+		{"a gap filled late", []uint32{5, 6, 9, 7, 8}, 5, 5},
+		{"a duplicate", []uint32{5, 6, 6, 7}, 3, 3},
+		{"across the wrap", []uint32{1<<32 - 2, 1<<32 - 1, 0, 1}, 4, 4},
+		{"a long gap, then a late one from before it", []uint32{1, 5000, 2}, 2, 5000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s rxStream
+			for _, n := range tc.numbers {
+				s.note(n)
+			}
+			if got, want := s.received.Load(), tc.wantReceived; got != want {
+				t.Errorf("received: got %d; want %d", got, want)
+			}
+			if got, want := s.expected.Load(), tc.wantSent; got != want {
+				t.Errorf("sent (first to newest): got %d; want %d", got, want)
+			}
+		})
+	}
+}
+
+func TestDelayPercentiles(t *testing.T) {
+	var h delayHist
+	a := h.snapshot()
+	for i := 1; i <= 100; i++ {
+		h.add(int64(i) * int64(time.Millisecond))
+	}
+	got, n := delayPercentiles(a, h.snapshot(), 0.5, 0.99)
+	if n != 100 {
+		t.Fatalf("counted %d; want 100", n)
+	}
+	// Buckets are 5 % apart: the answer is the bucket's upper bound.
+	for i, want := range []float64{50, 99} {
+		if got[i] < want || got[i] > want*1.05 {
+			t.Errorf("quantile %d: got %.2f ms; want %.0f-%.2f", i, got[i], want, want*1.05)
+		}
 	}
 }

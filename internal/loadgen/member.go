@@ -85,7 +85,8 @@ func newAPI(localIP string, publish bool, log *slog.Logger) (*webrtc.API, error)
 // member is one room member: a signaling WebSocket (docs/protocol.md) with a
 // subscriber connection (the server offers, the member answers) and, when it
 // publishes, a publisher connection (the member offers). Received media is read
-// and discarded; only packets are counted.
+// and discarded; packets are counted, and their stamps (stamp.go) give the
+// one-way delay and the loss.
 type member struct {
 	userID string
 	log    *slog.Logger
@@ -103,8 +104,18 @@ type member struct {
 	joined       chan error    // the answer to join: nil or the error
 	done         chan struct{} // closed when the read loop ends
 	gotVideo     chan struct{} // closed at the first received video packet
-	videoPackets atomic.Int64  // received on the subscriber connection
+	gotMedia     chan struct{} // closed at the first received media packet
+	mediaOnce    sync.Once
+	videoPackets atomic.Int64 // received on the subscriber connection
 	audioPackets atomic.Int64
+	delays       *delayHist // shared by every member of the run
+
+	dialAt     time.Time    // when the join began
+	joinedAt   atomic.Int64 // unix ns of the joined message (0: not yet)
+	firstMedia atomic.Int64 // unix ns of the first media packet (0: none yet)
+
+	rxMu sync.Mutex  // guards rx
+	rx   []*rxStream // one per received track
 	// paddingPackets are padding-only packets (bandwidth probes), counted apart.
 	paddingPackets atomic.Int64
 
@@ -143,7 +154,8 @@ func login(ctx context.Context, hc *http.Client, baseURL, userID string) (string
 // not nil, is the member's publisher connection (created by the caller so its
 // handlers are in place before any signaling arrives).
 func joinRoom(ctx context.Context, hc *http.Client, api *webrtc.API, baseURL, room, userID string,
-	pub *webrtc.PeerConnection, log *slog.Logger) (*member, error) {
+	pub *webrtc.PeerConnection, delays *delayHist, log *slog.Logger) (*member, error) {
+	dialAt := time.Now()
 	sig, err := login(ctx, hc, baseURL, userID)
 	if err != nil {
 		return nil, err
@@ -156,7 +168,8 @@ func joinRoom(ctx context.Context, hc *http.Client, api *webrtc.API, baseURL, ro
 	m := &member{
 		userID: userID, log: log.With("member", userID), ws: ws, pub: pub,
 		pending: map[string][]webrtc.ICECandidateInit{},
-		joined:  make(chan error, 1), done: make(chan struct{}), gotVideo: make(chan struct{}),
+		joined:  make(chan error, 1), done: make(chan struct{}), gotVideo: make(chan struct{}), gotMedia: make(chan struct{}),
+		delays: delays, dialAt: dialAt,
 	}
 	if m.sub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		_ = ws.Close()
@@ -205,6 +218,10 @@ func (m *member) receive(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	if video {
 		counter = &m.videoPackets
 	}
+	rx := &rxStream{}
+	m.rxMu.Lock()
+	m.rx = append(m.rx, rx)
+	m.rxMu.Unlock()
 	go func() { // ends, like the loop below, when the connection closes
 		buf := make([]byte, 1500)
 		for {
@@ -223,6 +240,19 @@ func (m *member) receive(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			m.paddingPackets.Add(1)
 			continue
 		}
+		now := time.Now().UnixNano()
+		if payload, ok := rtpPayload(buf[:n]); ok {
+			if sent, num, ok := readStamp(payload, video); ok {
+				if m.delays != nil {
+					m.delays.add(now - sent)
+				}
+				rx.note(num)
+			}
+		}
+		m.mediaOnce.Do(func() {
+			m.firstMedia.Store(now)
+			close(m.gotMedia)
+		})
 		if counter.Add(1) == 1 && video {
 			close(m.gotVideo)
 		}
@@ -243,6 +273,31 @@ func paddingOnly(pkt []byte) bool {
 		hdr += 4 + 4*(int(pkt[hdr+2])<<8|int(pkt[hdr+3]))
 	}
 	return hdr+int(pkt[len(pkt)-1]) == len(pkt)
+}
+
+// rxTotals sums what the member received of every stream: distinct stamped
+// packets, and how many were sent from each stream's first to its newest.
+func (m *member) rxTotals() (received, expected int64) {
+	m.rxMu.Lock()
+	defer m.rxMu.Unlock()
+	for _, s := range m.rx {
+		received += s.received.Load()
+		expected += s.expected.Load()
+	}
+	return received, expected
+}
+
+// joinTimes returns how long the join took (dial to joined) and how long from
+// joined to the first media packet; 0 when it has not happened.
+func (m *member) joinTimes() (join, firstPacket time.Duration) {
+	j, f := m.joinedAt.Load(), m.firstMedia.Load()
+	if j != 0 {
+		join = time.Duration(j - m.dialAt.UnixNano())
+		if f != 0 {
+			firstPacket = max(time.Duration(f-j), 0)
+		}
+	}
+	return join, firstPacket
 }
 
 // send writes one JSON message to the server.
@@ -312,6 +367,9 @@ func (m *member) readLoop() {
 }
 
 func (m *member) reportJoin(err error) {
+	if err == nil {
+		m.joinedAt.CompareAndSwap(0, time.Now().UnixNano())
+	}
 	select {
 	case m.joined <- err:
 	default:

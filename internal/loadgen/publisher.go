@@ -23,9 +23,10 @@ const (
 	videoClockRate = 90000
 )
 
-// publisher is the member that publishes one H.264 video and one Opus audio
-// track of synthetic media, answering keyframe requests (PLI, FIR) with a
-// keyframe at the next frame, as an encoder does.
+// publisher is a member that publishes one H.264 video (unless its profile's
+// bitrate is 0) and one Opus audio track of synthetic media, answering
+// keyframe requests (PLI, FIR) with a keyframe at the next frame, as an
+// encoder does. Every packet carries a stamp (stamp.go).
 type publisher struct {
 	*member
 	log       *slog.Logger
@@ -35,6 +36,8 @@ type publisher struct {
 	video, audio             *webrtc.TrackLocalStaticRTP
 	videoSender, audioSender *webrtc.RTPSender
 	connected                chan struct{} // closed when the publisher connection is up
+	joinStart                time.Time
+	connectedAfter           atomic.Int64 // ns from joinStart to connected
 
 	keyframeWanted   atomic.Bool
 	videoSent        atomic.Int64 // packets
@@ -49,32 +52,39 @@ type publisher struct {
 // startPublisher joins as userID, publishes both tracks and returns once the
 // offer is sent; media flows after start.
 func startPublisher(ctx context.Context, hc *http.Client, api *webrtc.API, baseURL, room, userID string,
-	profile VideoProfile, audioSize int, log *slog.Logger) (*publisher, error) {
+	profile VideoProfile, audioSize int, delays *delayHist, log *slog.Logger) (*publisher, error) {
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: publisher connection: %w", err)
 	}
-	p := &publisher{log: log.With("member", userID), profile: profile, audioSize: audioSize, connected: make(chan struct{})}
+	p := &publisher{log: log.With("member", userID), profile: profile, audioSize: audioSize, connected: make(chan struct{}),
+		joinStart: time.Now()}
 	var once sync.Once
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		p.log.Debug("publisher connection", "state", s.String())
 		if s == webrtc.PeerConnectionStateConnected {
-			once.Do(func() { close(p.connected) })
+			once.Do(func() {
+				p.connectedAfter.Store(int64(time.Since(p.joinStart)))
+				close(p.connected)
+			})
 		}
 	})
-	vc := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: videoClockRate, SDPFmtpLine: h264Fmtp}
-	if p.video, err = webrtc.NewTrackLocalStaticRTP(vc, "video", userID); err != nil {
-		_ = pc.Close()
-		return nil, err
+	sendonly := webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}
+	if profile.Bitrate > 0 {
+		vc := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: videoClockRate, SDPFmtpLine: h264Fmtp}
+		if p.video, err = webrtc.NewTrackLocalStaticRTP(vc, "video", userID); err != nil {
+			_ = pc.Close()
+			return nil, err
+		}
+		vt, err := pc.AddTransceiverFromTrack(p.video, sendonly)
+		if err != nil {
+			_ = pc.Close()
+			return nil, err
+		}
+		p.videoSender = vt.Sender()
 	}
 	ac := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
 	if p.audio, err = webrtc.NewTrackLocalStaticRTP(ac, "audio", userID); err != nil {
-		_ = pc.Close()
-		return nil, err
-	}
-	sendonly := webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}
-	vt, err := pc.AddTransceiverFromTrack(p.video, sendonly)
-	if err != nil {
 		_ = pc.Close()
 		return nil, err
 	}
@@ -83,9 +93,9 @@ func startPublisher(ctx context.Context, hc *http.Client, api *webrtc.API, baseU
 		_ = pc.Close()
 		return nil, err
 	}
-	p.videoSender, p.audioSender = vt.Sender(), at.Sender()
+	p.audioSender = at.Sender()
 
-	if p.member, err = joinRoom(ctx, hc, api, baseURL, room, userID, pc, log); err != nil {
+	if p.member, err = joinRoom(ctx, hc, api, baseURL, room, userID, pc, delays, log); err != nil {
 		_ = pc.Close()
 		return nil, err
 	}
@@ -101,8 +111,11 @@ func startPublisher(ctx context.Context, hc *http.Client, api *webrtc.API, baseU
 		p.member.close()
 		return nil, fmt.Errorf("loadgen: publish: %w", err)
 	}
-	p.wg.Add(2)
-	go p.readRTCP(p.videoSender, true)
+	if p.videoSender != nil {
+		p.wg.Add(1)
+		go p.readRTCP(p.videoSender, true)
+	}
+	p.wg.Add(1)
 	go p.readRTCP(p.audioSender, false)
 	return p, nil
 }
@@ -133,8 +146,11 @@ func (p *publisher) readRTCP(s *webrtc.RTPSender, video bool) {
 // negotiated header extension IDs are known.
 func (p *publisher) start(ctx context.Context, rng *rand.Rand) {
 	ctx, p.stop = context.WithCancel(ctx)
-	p.wg.Add(2)
-	go p.pumpVideo(ctx, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())))
+	if p.video != nil {
+		p.wg.Add(1)
+		go p.pumpVideo(ctx, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())))
+	}
+	p.wg.Add(1)
 	go p.pumpAudio(ctx, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())))
 }
 
@@ -147,6 +163,7 @@ func (p *publisher) pumpVideo(ctx context.Context, rng *rand.Rand) {
 		SequenceNumber: uint16(rng.UintN(1 << 16)), Timestamp: rng.Uint32()}}
 	tick := time.NewTicker(time.Second / time.Duration(p.profile.FPS))
 	defer tick.Stop()
+	var stamp uint32
 	for n := 0; ; n++ {
 		isKey := n%gop == 0
 		if p.keyframeWanted.Swap(false) {
@@ -161,6 +178,8 @@ func (p *publisher) pumpVideo(ctx context.Context, rng *rand.Rand) {
 		for i, pl := range payloads {
 			pkt.Marker = i == len(payloads)-1
 			pkt.Payload = pl
+			putStamp(pl[stampAt(pl, true):], time.Now().UnixNano(), stamp)
+			stamp++
 			if err := p.video.WriteRTP(pkt); err != nil {
 				p.log.Debug("video write", "err", err)
 			}
@@ -195,7 +214,8 @@ func (p *publisher) pumpAudio(ctx context.Context, rng *rand.Rand) {
 	}
 	tick := time.NewTicker(audioInterval)
 	defer tick.Stop()
-	for {
+	for stamp := uint32(0); ; stamp++ {
+		putStamp(pkt.Payload[1:], time.Now().UnixNano(), stamp)
 		if err := p.audio.WriteRTP(pkt); err != nil {
 			p.log.Debug("audio write", "err", err)
 		}
