@@ -35,6 +35,9 @@ var ErrNoUDP = errors.New("sfu: WebRTC is disabled (no rtc port)")
 type EngineConfig struct {
 	// UDP carries all ICE traffic of all peers (one port, demultiplexed by ICE ufrag).
 	UDP net.PacketConn
+	// UDPs, when set instead, are several sockets on one port, one per local
+	// address: each answers from the address its peers send to.
+	UDPs []net.PacketConn
 	// NodeIPs, when set, replace the host candidates' addresses (NAT, containers).
 	NodeIPs []string
 	// IncludeLoopback lets tests on 127.0.0.1 connect.
@@ -75,10 +78,14 @@ type Engine struct {
 	log    *slog.Logger
 }
 
-// NewEngine prepares the WebRTC API. The caller owns cfg.UDP and closes it after
-// every peer is closed.
+// NewEngine prepares the WebRTC API. The caller owns cfg.UDP (cfg.UDPs) and
+// closes it after every peer is closed.
 func NewEngine(cfg EngineConfig) (*Engine, error) {
-	if cfg.UDP == nil {
+	conns := cfg.UDPs
+	if cfg.UDP != nil {
+		conns = append([]net.PacketConn{cfg.UDP}, conns...)
+	}
+	if len(conns) == 0 {
 		return nil, ErrNoUDP
 	}
 	if cfg.Logger == nil {
@@ -86,7 +93,15 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	}
 	logs := pionlog.Factory{Log: cfg.Logger}
 	se := webrtc.SettingEngine{LoggerFactory: logs}
-	se.SetICEUDPMux(webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), cfg.UDP))
+	if len(conns) == 1 {
+		se.SetICEUDPMux(webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), conns[0]))
+	} else {
+		muxes := make([]ice.UDPMux, len(conns))
+		for i, c := range conns {
+			muxes[i] = ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logs.NewLogger("udpmux"), UDPConn: c})
+		}
+		se.SetICEUDPMux(ice.NewMultiUDPMuxDefault(muxes...))
+	}
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	// Browsers with camera permission announce real addresses, and peer-reflexive

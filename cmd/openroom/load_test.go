@@ -33,7 +33,7 @@ func TestLoadCommand(t *testing.T) {
 	defer cancel()
 	stderr := newSyncBuffer("openroom listening")
 	done := startRun(t, ctx, []string{"--http", ip + ":0", "--rtmp", "", "--turn", "", "--rtc-port", strconv.Itoa(rtcPort),
-		"--node-ip", ip}, stderr, nil)
+		"--node-ip", ip, "--drain", "1s"}, stderr, nil)
 	select {
 	case <-stderr.seen:
 	case code := <-done:

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,7 +86,7 @@ type app struct {
 	httpLn  net.Listener   // nil when disabled
 	rtmpLn  net.Listener   // nil when disabled
 	bridge  *bridge.Server // nil when disabled
-	udp     net.PacketConn // nil when disabled
+	udp     udpbatch.Group // the WebRTC port's sockets; none when disabled
 	turn    *turn.Server   // nil when TURN is off
 	turnUDP net.PacketConn // nil when disabled
 	turnTCP net.Listener   // nil when disabled
@@ -107,23 +108,30 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 	a.rooms = room.NewManager(room.Options{Capacity: cfg.RoomCapacity, Timeout: cfg.MemberTimeout, Logger: log})
 	var engine *sfu.Engine
 	if cfg.RTCPort != 0 {
-		pc, err := net.ListenPacket("udp4", net.JoinHostPort("0.0.0.0", strconv.Itoa(cfg.RTCPort)))
-		if err != nil {
-			return nil, fmt.Errorf("rtc port %d: %w (pick another with --rtc-port)", cfg.RTCPort, err)
-		}
-		// A fan-out's sends leave in one sendmmsg(2): about 40 % less CPU per
-		// packet than one sendto(2) each (docs/benchmarks.md).
-		bc, err := udpbatch.New(pc)
-		if err != nil {
-			_ = pc.Close()
-			return nil, err
-		}
-		a.udp = bc
+		addrs, loopback := rtcAddresses(cfg.NodeIP, localAddresses())
 		// Publishers' transport-cc feedback reports when packets reached the
 		// socket (the kernel's stamp), not when a busy server read them.
 		arrivals := twcc.NewArrivalTable()
-		bc.ObserveReads(arrivals.Observe)
-		ec := sfu.EngineConfig{UDP: bc, Batch: bc, Arrivals: arrivals, Logger: log}
+		ec := sfu.EngineConfig{Arrivals: arrivals, Logger: log, IncludeLoopback: loopback}
+		for _, ip := range addrs {
+			pc, err := net.ListenPacket("udp4", net.JoinHostPort(ip, strconv.Itoa(cfg.RTCPort)))
+			if err != nil {
+				a.closeListeners()
+				return nil, fmt.Errorf("rtc port %d on %s: %w (pick another with --rtc-port)", cfg.RTCPort, ip, err)
+			}
+			// A fan-out's sends leave in one sendmmsg(2): about 40 % less CPU per
+			// packet than one sendto(2) each (docs/benchmarks.md).
+			bc, err := udpbatch.New(pc)
+			if err != nil {
+				_ = pc.Close()
+				a.closeListeners()
+				return nil, err
+			}
+			bc.ObserveReads(arrivals.Observe)
+			a.udp = append(a.udp, bc)
+			ec.UDPs = append(ec.UDPs, bc)
+		}
+		ec.Batch = a.udp
 		if cfg.NodeIP != "" {
 			ec.NodeIPs = []string{cfg.NodeIP}
 		}
@@ -244,8 +252,8 @@ func listenUDPAndTCP(addr string) (net.PacketConn, net.Listener, error) {
 }
 
 func (a *app) closeListeners() {
-	if a.udp != nil {
-		_ = a.udp.Close()
+	for _, c := range a.udp {
+		_ = c.Close()
 	}
 	for _, c := range []io.Closer{a.turnUDP, a.turnTCP, a.turnTLS} {
 		if c != nil {
@@ -300,8 +308,12 @@ func (a *app) serve(ctx context.Context) error {
 		}()
 		a.log.Info("mini-program bridge", "rtmp", a.rtmpLn.Addr().String(), "flv", "/live/{room}/{user}.flv")
 	}
-	if a.udp != nil {
-		a.log.Info("webrtc", "udp", a.udp.LocalAddr().String(), "node_ip", a.cfg.NodeIP)
+	if len(a.udp) > 0 {
+		udp := make([]string, len(a.udp))
+		for i, c := range a.udp {
+			udp[i] = c.LocalAddr().String()
+		}
+		a.log.Info("webrtc", "udp", strings.Join(udp, ","), "node_ip", a.cfg.NodeIP)
 	}
 	if a.turn != nil {
 		serveTURN := func(serve func() error) {

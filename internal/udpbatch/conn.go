@@ -243,3 +243,22 @@ func (b *batch) add(p []byte, ip netip.Addr, port uint16) {
 	b.ip[i], b.port[i] = ip, port
 	b.n++
 }
+
+// Group is several Conns corked and uncorked together: a server with one
+// socket per local address hands a burst of sends to whichever sockets carry
+// it.
+type Group []*Conn
+
+// Cork corks every Conn of the group.
+func (g Group) Cork() {
+	for _, c := range g {
+		c.Cork()
+	}
+}
+
+// Uncork uncorks every Conn of the group.
+func (g Group) Uncork() {
+	for _, c := range g {
+		c.Uncork()
+	}
+}
