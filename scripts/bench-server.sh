@@ -32,12 +32,15 @@
 #   BENCH_QUIET      before each run, wait until the machine is at most this % busy
 #                    (all CPUs, over 2 s; default 10; 100 disables the wait) ...
 #   BENCH_QUIET_WAIT ... for at most this many seconds (default 900), then run anyway
+#   BENCH_PIN        "SERVER_CPU LOAD_CPU", e.g. "0 1": pin the server and the load tool
+#                    to one CPU each (taskset), so that neither takes the other's time
 #   BENCH_MAX_OTHER  a run during which other processes used more than this % of one
 #                    core (default 25) is discarded and repeated, up to BENCH_RETRIES
 #                    times (default 5); the last attempt is kept whatever it shows
 #
 # The server runs on its defaults but for: --rtmp "" --turn "" --turn-tls "" (bridge
-# and TURN off), --room-capacity N+1, --log-level warn, --drain 1s; open login on.
+# and TURN off), --room-capacity N+1, --log-level warn, --drain 1s; open login on;
+# max_connections_per_ip N+64 (every member connects from one address).
 #
 # The machine's cores are shared: the load generator (N pion receivers decrypting
 # SRTP) runs beside the server and competes for CPU; its own % of a core is in the
@@ -122,7 +125,15 @@ if [[ "${1:-}" == "--inner" ]]; then
     local i="$1" run="$2" attempt="$3" label="${LABELS[$1]}"
     local tag="server$i-run$run-try$attempt"
     wait_quiet
-    "$BIN/openroom-$i" --http "$IP:$HTTP_PORT" --rtc-port "$RTC_PORT" --node-ip "$IP" \
+    local pin_server=() pin_load=()
+    if [[ -n "${BENCH_PIN:-}" ]]; then
+      read -r cpu_server cpu_load <<<"$BENCH_PIN"
+      pin_server=(taskset -c "$cpu_server")
+      pin_load=(taskset -c "$cpu_load")
+    fi
+    # Every member connects from one address: the per-address cap must admit them.
+    OPENROOM_MAX_CONNECTIONS_PER_IP=$((N + 64)) \
+      "${pin_server[@]}" "$BIN/openroom-$i" --http "$IP:$HTTP_PORT" --rtc-port "$RTC_PORT" --node-ip "$IP" \
       --rtmp "" --turn "" --turn-tls "" --open-login=true --room-capacity "$((N + 1))" \
       --log-level warn --drain 1s --admin-token bench-profile >"$LOGS/$tag.server.log" 2>&1 &
     server_pid=$!
@@ -135,7 +146,7 @@ if [[ "${1:-}" == "--inner" ]]; then
     [[ -n "$ok" ]] || { cat "$LOGS/$tag.server.log" >&2; die "server $label did not start"; }
     say "run $run/$RUNS, server $label (pid $server_pid), $N subscribers"
     # shellcheck disable=SC2086
-    "$BIN/openroom-loadtool" load --url "http://$IP:$HTTP_PORT" --local-ip "$OPENROOM_TEST_IP2" \
+    "${pin_load[@]}" "$BIN/openroom-loadtool" load --url "http://$IP:$HTTP_PORT" --local-ip "$OPENROOM_TEST_IP2" \
       --server-pid "$server_pid" --subscribers "$N" --window "$WINDOW" --json --quiet ${BENCH_LOAD_ARGS:-} \
       >"$LOGS/$tag.json" 2>"$LOGS/$tag.load.log" &
     load_pid=$!

@@ -27,6 +27,19 @@ type binding struct {
 // given up on them and a keyframe repairs the picture instead.
 const nackMaxAge = time.Second
 
+// Drop, don't queue: media the server got to this long after it reached the
+// socket (an overloaded server falls behind its sockets) is not forwarded. A
+// real-time call is better served by a picture that waits for a fresh
+// keyframe than by seconds-old video, and the CPU not spent on stale packets
+// is what lets the server catch up. Audio is held to a looser bound: a
+// jitter buffer absorbs some lateness, and speech gaps are worse than frozen
+// video.
+const (
+	maxForwardAge         = 200 * time.Millisecond
+	maxAudioForwardAge    = 300 * time.Millisecond
+	maxKeyframeForwardAge = 500 * time.Millisecond // see dropStale
+)
+
 // DownTrack sends one Track to one WebRTC subscriber. It implements
 // webrtc.TrackLocal (so it can be added to a PeerConnection) and Sink (so the
 // Track feeds it). Its forwarder picks the layer and rewrites SSRC, payload
@@ -44,6 +57,8 @@ type DownTrack struct {
 	keySeen  bool       // a keyframe was forwarded; keyTS and keyAt are the last one's
 	keyTS    uint32     // its rewritten timestamp: the packets that carry it are keyframe packets
 	keyAt    int64      // unix ns its first packet was sent: losses before it no longer matter
+	keyLayer int        // its layer ...
+	keyInTS  uint64     // ... and its timestamp as the publisher sent it (see dropStale)
 	repairAt int64      // unix ns a keyframe was last asked for to repair a loss (see handleNACK)
 	hdr      rtp.Header
 	hdrExt   [1]rtp.Extension
@@ -55,6 +70,7 @@ type DownTrack struct {
 	sentB   uint64       // guarded by mu
 	resent  atomic.Uint64
 	repairs atomic.Uint64 // keyframes asked for because a lost packet could not be resent
+	stale   atomic.Uint64 // packets not forwarded because the server got to them too late
 	lossQ8  atomic.Uint32 // last receiver report: fraction lost (of 256)
 	jitter  atomic.Uint32
 	rttMs   atomic.Uint32
@@ -170,6 +186,13 @@ func (d *DownTrack) WriteRTP(p *ExtPacket) error {
 		return nil
 	}
 	now := p.Arrival
+	if p.Received != 0 {
+		if late := time.Duration(now - p.Received); late > maxForwardAge && (d.seqmap != nil || late > maxAudioForwardAge) {
+			if d.dropStale(p, late) {
+				return nil
+			}
+		}
+	}
 	d.mu.Lock()
 	r, ok, needKeyframe := d.fwd.forward(p, now)
 	if !ok {
@@ -186,6 +209,32 @@ func (d *DownTrack) WriteRTP(p *ExtPacket) error {
 	d.writeLocked(b, p, &r, now)
 	d.mu.Unlock()
 	return nil
+}
+
+// dropStale decides about a packet the server got to late by late, and
+// reports whether it is dropped. Audio is. Video is, but for a keyframe up to
+// maxKeyframeForwardAge: a late keyframe is a picture the subscriber can show,
+// where waiting for the next would freeze it (fanning a keyframe out to
+// hundreds of subscribers takes long enough that its last packets, and the
+// next ones, come late). After a
+// dropped video packet the forwarder stops until the next keyframe: the
+// frames after it cannot be decoded, and sending them would only cost CPU the
+// server lacks. The keyframe is asked for by the first packet after (WriteRTP).
+func (d *DownTrack) dropStale(p *ExtPacket, late time.Duration) bool {
+	if d.seqmap == nil {
+		d.stale.Add(1)
+		return true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if late <= maxKeyframeForwardAge && (p.Keyframe || (d.keySeen && p.Layer == d.keyLayer && p.ExtTS == d.keyInTS)) {
+		return false
+	}
+	d.stale.Add(1)
+	if d.fwd.current >= 0 {
+		d.fwd.stop()
+	}
+	return true
 }
 
 // writeLocked sends p as the forwarder rewrote it and remembers it for NACKs.
@@ -212,11 +261,12 @@ func (d *DownTrack) writeLocked(b *binding, p *ExtPacket, r *fwdResult, now int6
 	if d.seqmap != nil {
 		if p.Keyframe && (!d.keySeen || r.ts != d.keyTS) {
 			d.keySeen, d.keyTS, d.keyAt = true, r.ts, now
+			d.keyLayer, d.keyInTS = p.Layer, p.ExtTS
 		}
 		d.seqmap.push(r.seq, sentPacket{layer: int8(p.Layer), extSeq: p.ExtSeq, ts: r.ts, pic: r.pic, tl0: r.tl0,
 			vp8: r.rewriteVP8, at: now, key: d.keySeen && r.ts == d.keyTS})
 	}
-	d.send(b, payload)
+	d.send(b, payload, p.Received)
 	d.sent++
 	d.sentB += uint64(len(payload))
 }
@@ -317,14 +367,15 @@ func (d *DownTrack) replay(l *layer, i int, key uint64, live *ExtPacket) (pkts, 
 	return pkts, bytes
 }
 
-// send writes d.hdr with payload through the pacer (or straight to pion).
-func (d *DownTrack) send(b *binding, payload []byte) {
+// send writes d.hdr with payload through the pacer (or straight to pion);
+// received is when the packet reached the server (0 unknown).
+func (d *DownTrack) send(b *binding, payload []byte, received int64) {
 	if d.pacer != nil {
 		class := classAudio
 		if d.seqmap != nil {
 			class = classVideo
 		}
-		d.pacer.write(b.w, &d.hdr, payload, class)
+		d.pacer.write(b.w, &d.hdr, payload, class, received)
 		return
 	}
 	_, _ = b.w.WriteRTP(&d.hdr, payload)
@@ -389,7 +440,7 @@ func (d *DownTrack) handleNACK(seqs []uint16) int {
 			if !sp.key && !d.pacer.allowResend(len(payload)+12) {
 				continue // over the resend budget: asked again later, or repaired by a keyframe
 			}
-			d.pacer.write(b.w, &h, payload, classResend)
+			d.pacer.write(b.w, &h, payload, classResend, 0)
 		} else {
 			_, _ = b.w.WriteRTP(&h, payload)
 		}
@@ -437,6 +488,7 @@ func (d *DownTrack) sendPadding(size int) bool {
 type DownTrackStats struct {
 	Packets, Bytes, Resent uint64
 	Repairs                uint64 // keyframes asked for because a lost packet could not be resent
+	Stale                  uint64 // packets not forwarded: the server got to them too late
 	Target, Current        int
 }
 
@@ -444,7 +496,7 @@ type DownTrackStats struct {
 func (d *DownTrack) Stats() DownTrackStats {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return DownTrackStats{Packets: d.sent, Bytes: d.sentB, Resent: d.resent.Load(), Repairs: d.repairs.Load(),
+	return DownTrackStats{Packets: d.sent, Bytes: d.sentB, Resent: d.resent.Load(), Repairs: d.repairs.Load(), Stale: d.stale.Load(),
 		Target: d.TargetLayer(), Current: d.fwd.current}
 }
 

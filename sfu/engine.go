@@ -71,11 +71,12 @@ func (noBatch) Uncork() {}
 // Publisher connections share one API; each subscriber connection gets its own,
 // so its congestion controller (one per connection) reaches its Peer.
 type Engine struct {
-	pubAPI *webrtc.API
-	se     webrtc.SettingEngine
-	batch  Batcher
-	slots  *sync.Pool // the pacers' packet slots, shared by every subscriber
-	log    *slog.Logger
+	pubAPI   *webrtc.API
+	se       webrtc.SettingEngine
+	batch    Batcher
+	arrivals *twcc.ArrivalTable // when packets reached the socket; nil: unknown
+	slots    *sync.Pool         // the pacers' packet slots, shared by every subscriber
+	log      *slog.Logger
 }
 
 // NewEngine prepares the WebRTC API. The caller owns cfg.UDP (cfg.UDPs) and
@@ -122,7 +123,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.Batch == nil {
 		cfg.Batch = noBatch{}
 	}
-	return &Engine{pubAPI: api, se: se, batch: cfg.Batch, slots: newSlotPool(), log: cfg.Logger}, nil
+	return &Engine{pubAPI: api, se: se, batch: cfg.Batch, arrivals: cfg.Arrivals, slots: newSlotPool(), log: cfg.Logger}, nil
 }
 
 // publisherInterceptors: receiver reports, transport-cc feedback (the

@@ -199,7 +199,9 @@ func (p *pacer) refill(now int64) {
 }
 
 // write sends or queues one packet. hdr and payload are copied if queued.
-func (p *pacer) write(w webrtc.TrackLocalWriter, hdr *rtp.Header, payload []byte, class pktClass) {
+// received is when the packet reached the server (unix ns, 0 unknown): how
+// long it waited is counted from then (maxVideoDelay).
+func (p *pacer) write(w webrtc.TrackLocalWriter, hdr *rtp.Header, payload []byte, class pktClass, received int64) {
 	size := float64(len(payload) + 12)
 	p.mu.Lock()
 	p.mediaBytes += size
@@ -221,6 +223,9 @@ func (p *pacer) write(w webrtc.TrackLocalWriter, hdr *rtp.Header, payload []byte
 	q.hdr.Extension, q.hdr.Extensions = false, q.ext[:0]
 	q.n = copy(q.buf[:], payload)
 	q.w, q.at = w, now
+	if received != 0 && received < now {
+		q.at = received
+	}
 	switch class {
 	case classAudio:
 		p.audio = append(p.audio, q)

@@ -51,7 +51,7 @@ func writePkt(p *pacer, w webrtc.TrackLocalWriter, video bool, seq uint16, size 
 	if video {
 		class = classVideo
 	}
-	p.write(w, &hdr, make([]byte, size), class)
+	p.write(w, &hdr, make([]byte, size), class, 0)
 	hdr.SequenceNumber = 0xdead // the pacer must have copied what it queued
 }
 
@@ -233,7 +233,7 @@ func TestPacerResendsBeforeVideo(t *testing.T) {
 		writePkt(p, w, true, seq, 200)
 	}
 	resend := rtp.Header{Version: 2, PayloadType: ptVideo, SequenceNumber: 9}
-	p.write(w, &resend, make([]byte, 200), classResend)
+	p.write(w, &resend, make([]byte, 200), classResend, 0)
 	writePkt(p, w, false, 1, 100)
 	clock.Advance(10 * time.Millisecond)
 	p.drainNow()
@@ -246,7 +246,7 @@ func TestPacerResendsBeforeVideo(t *testing.T) {
 		writePkt(p, w, true, seq, 1000) // uses up the budget: what follows is queued
 	}
 	resend.SequenceNumber = 10
-	p.write(w, &resend, make([]byte, 200), classResend)
+	p.write(w, &resend, make([]byte, 200), classResend, 0)
 	clock.Advance(maxVideoDelay + time.Millisecond)
 	p.drainNow()
 	if got := ids(w.take()); slices.Contains(got, pktID{true, 10}) {

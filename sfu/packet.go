@@ -13,7 +13,11 @@ type ExtPacket struct {
 	ExtSeq   uint64 // sequence number unwrapped over wrap-arounds
 	ExtTS    uint64 // RTP timestamp unwrapped
 	Keyframe bool   // the packet starts a keyframe (H.264 IDR/SPS, VP8 key frame)
-	Arrival  int64  // unix nanoseconds
+	Arrival  int64  // unix nanoseconds, when the track got it
+	// Received is when the packet reached the server's socket (the kernel's
+	// stamp; unix ns), 0 when unknown. Arrival - Received is how long the
+	// server took to get to it: see maxForwardAge.
+	Received int64
 }
 
 // unwrapper extends 16- or 32-bit counters to 64 bits. Reordered packets

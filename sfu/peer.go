@@ -640,7 +640,7 @@ func (p *Peer) onRemoteTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRec
 			p.cfg.OnTrack(t)
 		}
 	}
-	forward(remote, t, idx, p.engine.batch)
+	forward(remote, t, idx, p.engine.batch, p.engine.arrivals)
 	p.pubMu.Lock()
 	pt.open--
 	last := pt.open == 0
@@ -773,8 +773,9 @@ func ridRank(rid string) int {
 }
 
 // forward reads RTP of one layer from remote into t until the track ends,
-// reusing one buffer.
-func forward(remote *webrtc.TrackRemote, t *Track, layer int, batch Batcher) {
+// reusing one buffer. arrivals (may be nil) says when each packet reached
+// the socket.
+func forward(remote *webrtc.TrackRemote, t *Track, layer int, batch Batcher, arrivals *twcc.ArrivalTable) {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
 	for {
@@ -785,8 +786,12 @@ func forward(remote *webrtc.TrackRemote, t *Track, layer int, batch Batcher) {
 		if err := pkt.Unmarshal(buf[:n]); err != nil {
 			continue
 		}
+		var received int64
+		if arrivals != nil {
+			received, _ = arrivals.Lookup(pkt.SSRC, pkt.SequenceNumber)
+		}
 		batch.Cork() // one packet to every subscriber: one batch of sends
-		t.WriteLayerRTP(layer, &pkt)
+		t.WriteLayerRTPReceived(layer, &pkt, received)
 		batch.Uncork()
 	}
 }

@@ -271,7 +271,12 @@ func (t *Track) SetAudioLevelObserver(f func(level uint8, voice bool)) {
 func (t *Track) WriteRTP(p *rtp.Packet) { t.WriteLayerRTP(0, p) }
 
 // WriteLayerRTP receives one packet of layer i: one goroutine per layer.
-func (t *Track) WriteLayerRTP(i int, p *rtp.Packet) {
+func (t *Track) WriteLayerRTP(i int, p *rtp.Packet) { t.WriteLayerRTPReceived(i, p, 0) }
+
+// WriteLayerRTPReceived is WriteLayerRTP for a packet that reached the
+// server's socket at received (unix ns, 0 unknown): video the server got to
+// too late is not forwarded (see maxForwardAge).
+func (t *Track) WriteLayerRTPReceived(i int, p *rtp.Packet, received int64) {
 	if i < 0 || i >= len(t.layers) {
 		return
 	}
@@ -281,7 +286,7 @@ func (t *Track) WriteLayerRTP(i int, p *rtp.Packet) {
 	ext := &l.ext
 	prevHighest, started := l.seq.highest, l.seq.started
 	*ext = ExtPacket{Packet: p, Layer: i, ExtSeq: l.seq.unwrap(uint64(p.SequenceNumber)),
-		ExtTS: l.ts.unwrap(uint64(p.Timestamp)), Arrival: now}
+		ExtTS: l.ts.unwrap(uint64(p.Timestamp)), Arrival: now, Received: received}
 	l.rx.note(ext.ExtSeq, len(p.Payload) > 0 && (!started || ext.ExtSeq > prevHighest), ext.ExtTS, now, t.codec.ClockRate)
 	if t.sendNACK != nil {
 		l.nacks.note(ext.ExtSeq, prevHighest, started, now)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -136,6 +137,10 @@ func login(ctx context.Context, hc *http.Client, baseURL, userID string) (string
 		return "", fmt.Errorf("loadgen: get_login_info: %w", err)
 	}
 	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		text, _ := io.ReadAll(io.LimitReader(res.Body, 300))
+		return "", fmt.Errorf("loadgen: get_login_info: HTTP %d: %s", res.StatusCode, strings.TrimSpace(string(text)))
+	}
 	var ans struct {
 		Code    int    `json:"code"`
 		Message string `json:"message"`
@@ -161,8 +166,13 @@ func joinRoom(ctx context.Context, hc *http.Client, api *webrtc.API, baseURL, ro
 		return nil, err
 	}
 	wsURL := "ws" + strings.TrimPrefix(baseURL, "http") + "/ws"
-	ws, _, err := websocket.DefaultDialer.DialContext(ctx, wsURL, nil)
+	ws, res, err := websocket.DefaultDialer.DialContext(ctx, wsURL, nil)
 	if err != nil {
+		if res != nil { // the server refused the upgrade: say why
+			text, _ := io.ReadAll(io.LimitReader(res.Body, 300))
+			_ = res.Body.Close()
+			return nil, fmt.Errorf("loadgen: dial %s: HTTP %d: %s", wsURL, res.StatusCode, strings.TrimSpace(string(text)))
+		}
 		return nil, fmt.Errorf("loadgen: dial %s: %w", wsURL, err)
 	}
 	m := &member{
