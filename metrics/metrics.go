@@ -48,7 +48,7 @@ type collector struct {
 	src Sources
 
 	rooms, members, tracks                  *prometheus.Desc
-	packets, bytes, nacks, plis             *prometheus.Desc
+	packets, bytes, nacks, plis, stale      *prometheus.Desc
 	conns, messages, errors                 *prometheus.Desc
 	pushers, viewers, sources, transcodeErr *prometheus.Desc
 	turnAllocs, turnRefusals                *prometheus.Desc
@@ -73,6 +73,7 @@ func Handler(src Sources) http.Handler {
 		bytes:        desc("rtp_payload_bytes_total", "RTP payload bytes: in from publishers, out to subscribers.", "direction"),
 		nacks:        desc("nacked_packets_total", "Packets subscribers asked to have resent (NACK)."),
 		plis:         desc("keyframe_requests_total", "Keyframe requests (PLI/FIR) passed on to publishers."),
+		stale:        desc("stale_dropped_total", "Packets not forwarded to a subscriber because the server got to them too late after they arrived (video 200 ms, audio 300 ms): it is short of CPU."),
 		conns:        desc("signaling_connections", "Open signaling WebSockets."),
 		messages:     desc("signaling_messages_total", "Signaling messages received, by type.", "type"),
 		errors:       desc("signaling_errors_total", "Signaling error replies sent, by code.", "code"),
@@ -112,6 +113,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.bytes, float64(st.Media.BytesOut), "out")
 		counter(c.nacks, float64(st.Media.NACKs))
 		counter(c.plis, float64(st.Media.KeyframeRequests))
+		counter(c.stale, float64(st.Media.Stale))
 	}
 	if c.src.Signaling != nil {
 		st := c.src.Signaling()

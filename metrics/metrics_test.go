@@ -23,7 +23,7 @@ func TestMetricsExposeEverySource(t *testing.T) {
 	out := scrape(t, Sources{
 		Rooms: func() room.Stats {
 			return room.Stats{Rooms: 2, MembersByKind: map[string]int{"webrtc": 3, "rtmp": 1}, Tracks: 5,
-				Media: sfu.TrackStats{PacketsIn: 100, PacketsOut: 300, BytesIn: 1000, BytesOut: 3000, NACKs: 7, KeyframeRequests: 2}}
+				Media: sfu.TrackStats{PacketsIn: 100, PacketsOut: 300, BytesIn: 1000, BytesOut: 3000, NACKs: 7, KeyframeRequests: 2, Stale: 11}}
 		},
 		Signaling: func() signaling.Stats {
 			return signaling.Stats{Connections: 4, Messages: map[string]int{"join": 4}, Errors: map[int]int{4001: 1}}
@@ -43,6 +43,7 @@ func TestMetricsExposeEverySource(t *testing.T) {
 		`openroom_rtp_payload_bytes_total{direction="out"} 3000`,
 		"openroom_nacked_packets_total 7",
 		"openroom_keyframe_requests_total 2",
+		"openroom_stale_dropped_total 11",
 		"openroom_signaling_connections 4",
 		`openroom_signaling_messages_total{type="join"} 4`,
 		`openroom_signaling_errors_total{code="4001"} 1`,

@@ -223,6 +223,7 @@ func (d *DownTrack) WriteRTP(p *ExtPacket) error {
 func (d *DownTrack) dropStale(p *ExtPacket, late time.Duration) bool {
 	if d.seqmap == nil {
 		d.stale.Add(1)
+		d.track.stale.Add(1)
 		return true
 	}
 	d.mu.Lock()
@@ -231,6 +232,7 @@ func (d *DownTrack) dropStale(p *ExtPacket, late time.Duration) bool {
 		return false
 	}
 	d.stale.Add(1)
+	d.track.stale.Add(1)
 	if d.fwd.current >= 0 {
 		d.fwd.stop()
 	}

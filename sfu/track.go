@@ -78,7 +78,7 @@ type Track struct {
 	done      chan struct{}
 
 	// Counters read by metrics; atomics, never a shared lock.
-	packetsIn, bytesIn, packetsOut, bytesOut, nacks, keyframes atomic.Uint64
+	packetsIn, bytesIn, packetsOut, bytesOut, nacks, keyframes, stale atomic.Uint64
 }
 
 // layer is one simulcast encoding of a Track (a single-layer track has one).
@@ -134,18 +134,19 @@ type TrackStats struct {
 	PacketsOut, BytesOut uint64 // to all subscribers together
 	NACKs                uint64 // packets subscribers asked to have resent
 	KeyframeRequests     uint64 // PLIs/FIRs passed on to the publisher
+	Stale                uint64 // packets not forwarded to a subscriber: the server got to them too late (maxForwardAge)
 }
 
 // Add sums two stats.
 func (s TrackStats) Add(o TrackStats) TrackStats {
 	return TrackStats{s.PacketsIn + o.PacketsIn, s.BytesIn + o.BytesIn, s.PacketsOut + o.PacketsOut,
-		s.BytesOut + o.BytesOut, s.NACKs + o.NACKs, s.KeyframeRequests + o.KeyframeRequests}
+		s.BytesOut + o.BytesOut, s.NACKs + o.NACKs, s.KeyframeRequests + o.KeyframeRequests, s.Stale + o.Stale}
 }
 
 // Stats reads the track's counters (media counts lag by up to statsFlush packets per layer).
 func (t *Track) Stats() TrackStats {
 	return TrackStats{t.packetsIn.Load(), t.bytesIn.Load(), t.packetsOut.Load(), t.bytesOut.Load(),
-		t.nacks.Load(), t.keyframes.Load()}
+		t.nacks.Load(), t.keyframes.Load(), t.stale.Load()}
 }
 
 // CountNACKs records n packets a subscriber asked to have resent.

@@ -118,6 +118,9 @@ func printLoadResult(w io.Writer, r loadgen.Result) {
 	}
 	fmt.Fprintf(w, "repairs                   %d packets NACKed (-1: unknown), %d UDP datagrams dropped, %d keyframe requests\n",
 		r.ServerNACKed, r.UDPDrops, r.KeyframeRequests)
+	if r.ServerStale > 0 {
+		fmt.Fprintf(w, "server behind             %d packets not forwarded: the server got to them too late (short of CPU)\n", r.ServerStale)
+	}
 	if r.ServerCPUSeconds > 0 || r.RSSIdle > 0 {
 		fmt.Fprintf(w, "server CPU                %.0f ns per forwarded packet, %.1f %% of one core\n", r.CPUNsPerForwarded, r.ServerCorePercent)
 		fmt.Fprintf(w, "server RSS                idle %.1f MiB, loaded %.1f MiB (max %.1f), %.2f MiB per subscriber\n",

@@ -138,6 +138,9 @@ type Result struct {
 	// ServerNACKed is the change of openroom_nacked_packets_total (packets the
 	// subscribers asked to have resent), or -1 when the server does not export it.
 	ServerNACKed int64 `json:"server_nacked"`
+	// ServerStale is the change of openroom_stale_dropped_total (packets the
+	// server got to too late to forward: it is short of CPU), or -1.
+	ServerStale int64 `json:"server_stale"`
 	// UDPDrops is the datagrams dropped for full socket receive buffers in this
 	// network namespace (server and load generator), or -1 when unknown.
 	UDPDrops int64 `json:"udp_drops"`
@@ -328,6 +331,7 @@ type snapshot struct {
 	keyframeRequests     int64
 	publishers           int
 	serverOut, nacked    int64 // server counters; -1: not exported
+	stale                int64
 	udpDrops             int64 // -1: unknown
 }
 
@@ -364,8 +368,8 @@ func takeSnapshot(ctx context.Context, hc *http.Client, proc procFS, cfg Config,
 	if s.machine, err = proc.machine(); err != nil {
 		return s, err
 	}
-	c := serverCounters(ctx, hc, cfg.URL, metricPacketsOut, metricNACKed)
-	s.serverOut, s.nacked = c[0], c[1]
+	c := serverCounters(ctx, hc, cfg.URL, metricPacketsOut, metricNACKed, metricStale)
+	s.serverOut, s.nacked, s.stale = c[0], c[1], c[2]
 	s.udpDrops = proc.udpDrops()
 	return s, nil
 }
@@ -394,6 +398,7 @@ func (r *Result) fill(a, b snapshot, server bool, cpus int) {
 	r.Forwarded = r.VideoReceived + r.AudioReceived
 	r.ServerPacketsOut = delta(a.serverOut, b.serverOut)
 	r.ServerNACKed = delta(a.nacked, b.nacked)
+	r.ServerStale = delta(a.stale, b.stale)
 	r.UDPDrops = delta(a.udpDrops, b.udpDrops)
 	if sent := (r.VideoSent + r.AudioSent) * int64(r.Subscribers+r.Publishers-1); sent > 0 {
 		r.DeliveredRatio = round(float64(r.Forwarded)/float64(sent), 4)

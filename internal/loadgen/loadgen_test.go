@@ -11,17 +11,17 @@ func TestResultFill(t *testing.T) {
 		machine:  machineCPU{busy: 100 * time.Second, total: 400 * time.Second},
 		subVideo: []int64{100, 200}, videoReceived: 300, audioReceived: 50, videoSent: 1000, audioSent: 500, publishers: 1,
 		rxReceived: 340, rxSent: 350,
-		serverOut: 7, nacked: -1, udpDrops: 3}
+		serverOut: 7, nacked: -1, stale: 5, udpDrops: 3}
 	b := snapshot{at: t0.Add(20 * time.Second), server: ProcSample{CPU: 14 * time.Second}, self: ProcSample{CPU: 5 * time.Second},
 		machine:  machineCPU{busy: 120 * time.Second, total: 440 * time.Second},
 		subVideo: []int64{2100, 2180}, videoReceived: 4280, audioReceived: 2050, videoSent: 3000, audioSent: 1500, publishers: 1,
 		rxReceived: 6320, rxSent: 6350,
-		serverOut: 6007, nacked: 9, udpDrops: 3}
+		serverOut: 6007, nacked: 9, stale: 8, udpDrops: 3}
 	r := Result{RSSIdle: 40 << 20, RSSLoaded: 42 << 20}
 	r.fill(a, b, true, 2)
 	want := Result{
 		Publishers: 1, Subscribers: 2, WindowSeconds: 20, LossPct: 0.33, VideoSent: 2000, AudioSent: 1000,
-		VideoReceived: 3980, AudioReceived: 2000, PaddingReceived: 0, Forwarded: 5980, ServerPacketsOut: 6000, ServerNACKed: -1, UDPDrops: 0,
+		VideoReceived: 3980, AudioReceived: 2000, PaddingReceived: 0, Forwarded: 5980, ServerPacketsOut: 6000, ServerNACKed: -1, ServerStale: 3, UDPDrops: 0,
 		DeliveredRatio: 0.9967, MinSubscriberVideo: 1980,
 		ServerCPUSeconds: 4, CPUNsPerForwarded: 668896, ServerCorePercent: 20,
 		RSSIdle: 40 << 20, RSSLoaded: 42 << 20, RSSPerSubscriber: 1 << 20,

@@ -17,6 +17,7 @@ import (
 const (
 	metricPacketsOut = `openroom_rtp_packets_total{direction="out"}`
 	metricNACKed     = `openroom_nacked_packets_total`
+	metricStale      = `openroom_stale_dropped_total`
 )
 
 // serverCounters scrapes /metrics for the named counters; a counter that is
