@@ -71,13 +71,17 @@ type DownTrack struct {
 	resent  atomic.Uint64
 	repairs atomic.Uint64 // keyframes asked for because a lost packet could not be resent
 	stale   atomic.Uint64 // packets not forwarded because the server got to them too late
-	lossQ8  atomic.Uint32 // last receiver report: fraction lost (of 256)
-	jitter  atomic.Uint32
-	rttMs   atomic.Uint32
-	nackMu  sync.Mutex // guards nackPkt and nackBuf
-	nackPkt rtp.Packet
-	nackBuf []byte
-	onBind  func()
+	// nackVerdicts counts what NACKed numbers came to, by resendVerdict (for
+	// debug logs): resent, unknown, too soon, gone; then from before the last
+	// keyframe and not resent, too old, not cached, over the budget.
+	nackVerdicts [8]atomic.Uint64
+	lossQ8       atomic.Uint32 // last receiver report: fraction lost (of 256)
+	jitter       atomic.Uint32
+	rttMs        atomic.Uint32
+	nackMu       sync.Mutex // guards nackPkt and nackBuf
+	nackPkt      rtp.Packet
+	nackBuf      []byte
+	onBind       func()
 }
 
 // NewDownTrack returns an unbound DownTrack for t that writes straight to its
@@ -386,14 +390,17 @@ func (d *DownTrack) send(b *binding, payload []byte, received int64) {
 // handleNACK resends the packets a subscriber lost, from the Track's cache,
 // ahead of new video (see classResend). It returns how many were resent.
 //
-// Only what the picture still needs is resent: nothing sent before the last
-// keyframe. Keyframe packets go even over the resend budget (at most
-// maxResends times each, like every packet): every frame until the next
-// keyframe depends on them. When a packet the picture needs can no longer
-// come (resent maxResends times, older than nackMaxAge, gone from the cache),
-// the publisher is asked for a keyframe at once: a browser would wait about
-// 3 s before it asks itself (libwebrtc's max_wait_for_frame), frozen however
-// many later packets arrive.
+// Keyframe packets go even over the resend budget (at most maxResends times
+// each, like every packet): every frame until the next keyframe depends on
+// them. Packets from before the last keyframe are resent too, within the
+// budget: the picture no longer needs their frames, but Chromium assembles an
+// H.264 frame only once the number before its first packet is in (where a
+// frame starts is not marked), and refusing them froze the keyframe behind
+// them for 3 s. When a packet the picture needs (sent since the last
+// keyframe) can no longer come (resent maxResends times, older than
+// nackMaxAge, gone from the cache), the publisher is asked for a keyframe at
+// once: a browser would wait about 3 s before it asks itself (libwebrtc's
+// max_wait_for_frame), frozen however many later packets arrive.
 func (d *DownTrack) handleNACK(seqs []uint16) int {
 	b := d.bound.Load()
 	if b == nil || d.seqmap == nil {
@@ -413,13 +420,21 @@ func (d *DownTrack) handleNACK(seqs []uint16) int {
 		sp, known := d.seqmap.get(seq)
 		needed := known && (!d.keySeen || sp.at >= d.keyAt)
 		verdict := resendUnknown
-		if needed {
+		if known {
 			sp, verdict = d.seqmap.takeResend(seq, now, rtt)
 		}
 		// A keyframe asked for since the loss repairs it too.
 		repairable := needed && d.keySeen && sp.at > d.repairAt
 		d.mu.Unlock()
-		if verdict == resendGone || (needed && now-sp.at > int64(nackMaxAge)) {
+		switch {
+		case known && !needed && verdict != resendNow:
+			d.nackVerdicts[4].Add(1)
+		case known && now-sp.at > int64(nackMaxAge):
+			d.nackVerdicts[5].Add(1)
+		default:
+			d.nackVerdicts[verdict].Add(1)
+		}
+		if verdict == resendGone || (known && now-sp.at > int64(nackMaxAge)) {
 			broken = broken || repairable
 			continue
 		}
@@ -428,6 +443,7 @@ func (d *DownTrack) handleNACK(seqs []uint16) int {
 		}
 		l := d.track.layers[sp.layer]
 		if l.cache == nil || !l.cache.get(sp.extSeq, &d.nackPkt, d.nackBuf) {
+			d.nackVerdicts[6].Add(1)
 			broken = broken || repairable
 			continue
 		}
@@ -440,6 +456,7 @@ func (d *DownTrack) handleNACK(seqs []uint16) int {
 		}
 		if d.pacer != nil {
 			if !sp.key && !d.pacer.allowResend(len(payload)+12) {
+				d.nackVerdicts[7].Add(1)
 				continue // over the resend budget: asked again later, or repaired by a keyframe
 			}
 			d.pacer.write(b.w, &h, payload, classResend, 0)

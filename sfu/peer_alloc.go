@@ -131,8 +131,17 @@ func (p *Peer) allocate() {
 	p.pacer.setResendRate(est)
 	p.recordQuality(subs, sending, wanted)
 	if p.log.Enabled(context.Background(), slog.LevelDebug) {
+		var stale, repairs uint64 // since each down track began: late packets not forwarded, keyframes asked to repair a loss
+		var nacks [8]uint64       // NACKed numbers by what came of them (DownTrack.nackVerdicts)
+		for _, s := range subs {
+			st := s.down.Stats()
+			stale, repairs = stale+st.Stale, repairs+st.Repairs
+			for i := range nacks {
+				nacks[i] += s.down.nackVerdicts[i].Load()
+			}
+		}
 		p.log.Debug("allocation", "estimate", int(est), "media", int(p.mediaRate), "sending", int(sending),
-			"wanted", int(wanted), "layers", layers, "bwe", p.bwe.describe())
+			"wanted", int(wanted), "layers", layers, "stale", stale, "repairs", repairs, "nacks", nacks, "bwe", p.bwe.describe())
 	}
 	if pad := p.bwe.wantProbe(est, sending, p.mediaRate, wanted); pad > 0 {
 		p.pacer.probe(pad, probeDuration, p.padOnVideo)

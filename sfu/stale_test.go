@@ -117,3 +117,35 @@ func TestStaleKeyframeForwarded(t *testing.T) {
 		t.Errorf("stats: got %d stale; want 1 (the delta)", got)
 	}
 }
+
+// TestLateDuplicateNotStale: a packet that comes again (a resend of one that
+// was only late) carries its first copy's receive time; it does not stop the
+// forwarder.
+func TestLateDuplicateNotStale(t *testing.T) {
+	t.Parallel()
+	clock := fakeclock.New()
+	tr := NewTrack(TrackOptions{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Codec: h264, Now: clock.Now})
+	d := newDownTrack(tr, nil, clock.Now)
+	w := bindRecorder(t, d, h264, 96)
+	tr.AddSink(d)
+	first := clock.Now().UnixNano()
+	for i, pl := range [][]byte{{0x65, 1}, {0x41, 2}, {0x41, 3}} {
+		tr.WriteLayerRTPReceived(0, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(100 + i),
+			Timestamp: 3000 * uint32(i), Marker: true}, Payload: pl}, clock.Now().UnixNano())
+		clock.Advance(33 * time.Millisecond)
+	}
+	clock.Advance(maxForwardAge)
+	tr.WriteLayerRTPReceived(0, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: 101, Timestamp: 3000, Marker: true},
+		Payload: []byte{0x41, 2}}, first+int64(33*time.Millisecond))
+	tr.WriteLayerRTPReceived(0, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: 103, Timestamp: 9000, Marker: true},
+		Payload: []byte{0x41, 4}}, clock.Now().UnixNano())
+	if got := d.Stats().Stale; got != 0 {
+		t.Errorf("stale: got %d; want 0", got)
+	}
+	if got := d.CurrentLayer(); got != 0 {
+		t.Errorf("current layer after the duplicate: got %d; want 0 (still forwarding)", got)
+	}
+	if out := w.take(); len(out) < 4 || out[len(out)-1].payload[1] != 4 {
+		t.Errorf("forwarded: got %d packets; want the fresh one after the duplicate forwarded", len(out))
+	}
+}

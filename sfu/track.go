@@ -288,6 +288,12 @@ func (t *Track) WriteLayerRTPReceived(i int, p *rtp.Packet, received int64) {
 	prevHighest, started := l.seq.highest, l.seq.started
 	*ext = ExtPacket{Packet: p, Layer: i, ExtSeq: l.seq.unwrap(uint64(p.SequenceNumber)),
 		ExtTS: l.ts.unwrap(uint64(p.Timestamp)), Arrival: now, Received: received}
+	if started && ext.ExtSeq <= prevHighest {
+		// A resend or a duplicate: its number's receive time may be its
+		// first copy's (a resend the server asked for while the first was
+		// only late). It is no sign that the server falls behind.
+		ext.Received = 0
+	}
 	l.rx.note(ext.ExtSeq, len(p.Payload) > 0 && (!started || ext.ExtSeq > prevHighest), ext.ExtTS, now, t.codec.ClockRate)
 	if t.sendNACK != nil {
 		l.nacks.note(ext.ExtSeq, prevHighest, started, now)
