@@ -345,17 +345,13 @@ func (p *pacer) drain(batch *[]*queued) time.Duration {
 			case len(p.audio) > 0:
 				q = p.audio[0]
 				p.audio = p.audio[1:]
-			case len(p.resend) > 0:
-				q = p.resend[0]
-				p.resend = p.resend[1:]
-				if now-q.at > int64(maxVideoDelay) {
-					p.dropped++
-					p.release(q)
-					continue
+			case len(p.resend) > 0 || len(p.video) > 0:
+				queue := &p.resend // resends before new video
+				if len(p.resend) == 0 {
+					queue = &p.video
 				}
-			case len(p.video) > 0:
-				q = p.video[0]
-				p.video = p.video[1:]
+				q = (*queue)[0]
+				*queue = (*queue)[1:]
 				if now-q.at > int64(maxVideoDelay) {
 					p.dropped++
 					p.release(q)

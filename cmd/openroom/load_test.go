@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/openroom/openroom/internal/loadgen"
 )
@@ -23,24 +21,12 @@ func TestLoadCommand(t *testing.T) {
 		t.Skip("WebRTC: run inside the private network namespace (scripts/test.sh)")
 	}
 	ip, clientIP := os.Getenv("OPENROOM_TEST_IP"), os.Getenv("OPENROOM_TEST_IP2")
-	rtc, err := net.ListenPacket("udp4", ip+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rtcPort := rtc.LocalAddr().(*net.UDPAddr).Port
-	_ = rtc.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stderr := newSyncBuffer("openroom listening")
-	done := startRun(t, ctx, []string{"--http", ip + ":0", "--rtmp", "", "--turn", "", "--rtc-port", strconv.Itoa(rtcPort),
+	done := startRun(t, ctx, []string{"--http", ip + ":0", "--rtmp", "", "--turn", "", "--rtc-port", strconv.Itoa(freeUDPPort(t, ip)),
 		"--node-ip", ip, "--drain", "1s"}, stderr, nil)
-	select {
-	case <-stderr.seen:
-	case code := <-done:
-		t.Fatalf("server returned %v before starting; stderr:\n%s", code, stderr.String())
-	case <-time.After(runDeadline):
-		t.Fatalf("server did not start within %v; stderr:\n%s", runDeadline, stderr.String())
-	}
+	waitStarted(t, stderr, done)
 	url := "http://" + listenRE.FindStringSubmatch(stderr.String())[1]
 	defer func() {
 		cancel()

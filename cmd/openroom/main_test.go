@@ -504,6 +504,30 @@ func startRun(t *testing.T, ctx context.Context, args []string, stderr io.Writer
 	return done
 }
 
+// waitStarted waits until the server's stderr shows what it was made to
+// watch for (newSyncBuffer), failing if run returns first or it takes too long.
+func waitStarted(t *testing.T, stderr *syncBuffer, done <-chan int) {
+	t.Helper()
+	select {
+	case <-stderr.seen:
+	case code := <-done:
+		t.Fatalf("run returned %v before starting; stderr:\n%s", code, stderr.String())
+	case <-time.After(runDeadline):
+		t.Fatalf("server did not start within %v; stderr:\n%s", runDeadline, stderr.String())
+	}
+}
+
+// freeUDPPort returns a UDP port on ip that nothing listened on a moment ago.
+func freeUDPPort(t *testing.T, ip string) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp4", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
 func waitCode(t *testing.T, done <-chan int, stderr *syncBuffer) int {
 	t.Helper()
 	select {

@@ -130,24 +130,13 @@ func TestRunServerTURN(t *testing.T) {
 	if os.Getenv("OPENROOM_NETNS") != "1" {
 		t.Skip("opens TURN relays: run inside the private network namespace (scripts/test.sh)")
 	}
-	rtc, err := net.ListenPacket("udp4", "127.0.0.1:0") // a free port for the SFU
-	if err != nil {
-		t.Fatal(err)
-	}
-	rtcPort := rtc.LocalAddr().(*net.UDPAddr).Port
-	_ = rtc.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stderr := newSyncBuffer("msg=turn ") // logged after "openroom listening"
+	stderr := newSyncBuffer("msg=turn ")   // logged after "openroom listening"
+	rtcPort := freeUDPPort(t, "127.0.0.1") // the SFU's
 	done := startRun(t, ctx, []string{"--http", "127.0.0.1:0", "--rtmp", "", "--rtc-port", strconv.Itoa(rtcPort),
 		"--node-ip", "127.0.0.1", "--turn", "127.0.0.1:0", "--turn-relay-ports", "43000-43099", "--secret", testSecret}, stderr, nil)
-	select {
-	case <-stderr.seen:
-	case code := <-done:
-		t.Fatalf("run returned %v before starting; stderr:\n%s", code, stderr.String())
-	case <-time.After(runDeadline):
-		t.Fatalf("server did not start within %v; stderr:\n%s", runDeadline, stderr.String())
-	}
+	waitStarted(t, stderr, done)
 	httpAddr := listenRE.FindStringSubmatch(stderr.String())[1]
 	m := turnLogRE.FindStringSubmatch(stderr.String())
 	if m == nil {
