@@ -206,7 +206,7 @@ func TestDownTrackAnswersNACKFromCache(t *testing.T) {
 			f.collect()
 			return []uint16{0, 3, 5, 6, 7, 21}, []uint16{0, 3, 5, 6, 7, 21}
 		}},
-		{"VP8: resent with the rewritten picture IDs after a layer switch, nothing from before it", vp8Codec, func(t *testing.T, f *nackFixture) ([]uint16, []uint16) {
+		{"VP8: resent with the rewritten picture IDs, across a layer switch", vp8Codec, func(t *testing.T, f *nackFixture) ([]uint16, []uint16) {
 			f.sim.frames(5)
 			for _, d := range f.downs {
 				d.SetTargetLayer(0)
@@ -218,9 +218,8 @@ func TestDownTrackAnswersNACKFromCache(t *testing.T) {
 				t.Fatalf("current layer: got %d; want 0", got)
 			}
 			n := uint16(len(f.sent[0]))
-			// Before the switch (layer 2: the picture no longer needs them), the
-			// switch's keyframe, and after (layer 0).
-			return []uint16{1, 2, 20, n - 6, n - 5, n - 1}, []uint16{n - 6, n - 5, n - 1}
+			// Before the switch (layer 2), the switch's keyframe, and after (layer 0).
+			return []uint16{1, 2, 20, n - 6, n - 5, n - 1}, []uint16{1, 2, 20, n - 6, n - 5, n - 1}
 		}},
 		{"unknown and future numbers ignored", h264, func(t *testing.T, f *nackFixture) ([]uint16, []uint16) {
 			f.sim.frames(3)
