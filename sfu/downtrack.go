@@ -44,6 +44,16 @@ const (
 	maxKeyframeForwardAge = time.Second // see dropStale
 )
 
+// What else a NACKed number can come to, after the sequencer's verdicts
+// (DownTrack.nackVerdicts).
+const (
+	nackBeforeKeyframe resendVerdict = resendGone + 1 + iota // sent before the last keyframe, and not resent
+	nackTooOld                                               // older than nackMaxAge
+	nackNotCached                                            // gone from the layer's cache
+	nackOverBudget                                           // over the resend budget
+	nackOutcomes                                             // how many outcomes there are
+)
+
 // DownTrack sends one Track to one WebRTC subscriber. It implements
 // webrtc.TrackLocal (so it can be added to a PeerConnection) and Sink (so the
 // Track feeds it). Its forwarder picks the layer and rewrites SSRC, payload
@@ -75,10 +85,9 @@ type DownTrack struct {
 	resent  atomic.Uint64
 	repairs atomic.Uint64 // keyframes asked for because a lost packet could not be resent
 	stale   atomic.Uint64 // packets not forwarded because the server got to them too late
-	// nackVerdicts counts what NACKed numbers came to, by resendVerdict (for
-	// debug logs): resent, unknown, too soon, gone; then from before the last
-	// keyframe and not resent, too old, not cached, over the budget.
-	nackVerdicts [8]atomic.Uint64
+	// nackVerdicts counts what NACKed numbers came to (for debug logs), by
+	// resendVerdict and the outcomes after it (nackBeforeKeyframe...).
+	nackVerdicts [nackOutcomes]atomic.Uint64
 	lossQ8       atomic.Uint32 // last receiver report: fraction lost (of 256)
 	jitter       atomic.Uint32
 	rttMs        atomic.Uint32
@@ -229,21 +238,18 @@ func (d *DownTrack) WriteRTP(p *ExtPacket) error {
 // frames after it cannot be decoded, and sending them would only cost CPU the
 // server lacks. The keyframe is asked for by the first packet after (WriteRTP).
 func (d *DownTrack) dropStale(p *ExtPacket, late time.Duration) bool {
-	if d.seqmap == nil {
-		d.stale.Add(1)
-		d.track.stale.Add(1)
-		return true
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if late <= maxKeyframeForwardAge && (p.Keyframe || (d.keySeen && p.Layer == d.keyLayer && p.ExtTS == d.keyInTS)) {
-		return false
+	if d.seqmap != nil { // video
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if late <= maxKeyframeForwardAge && (p.Keyframe || (d.keySeen && p.Layer == d.keyLayer && p.ExtTS == d.keyInTS)) {
+			return false
+		}
+		if d.fwd.current >= 0 {
+			d.fwd.stop()
+		}
 	}
 	d.stale.Add(1)
 	d.track.stale.Add(1)
-	if d.fwd.current >= 0 {
-		d.fwd.stop()
-	}
 	return true
 }
 
@@ -422,24 +428,22 @@ func (d *DownTrack) handleNACK(seqs []uint16) int {
 	rtt := int64(d.rttMs.Load()) * int64(time.Millisecond)
 	for _, seq := range seqs {
 		d.mu.Lock()
-		sp, known := d.seqmap.get(seq)
+		sp, verdict := d.seqmap.takeResend(seq, now, rtt)
+		known := verdict != resendUnknown
 		needed := known && (!d.keySeen || sp.at >= d.keyAt)
-		verdict := resendUnknown
-		if known {
-			sp, verdict = d.seqmap.takeResend(seq, now, rtt)
-		}
 		// A keyframe asked for since the loss repairs it too.
 		repairable := needed && d.keySeen && sp.at > d.repairAt
 		d.mu.Unlock()
+		tooOld := known && now-sp.at > int64(nackMaxAge)
 		switch {
 		case known && !needed && verdict != resendNow:
-			d.nackVerdicts[4].Add(1)
-		case known && now-sp.at > int64(nackMaxAge):
-			d.nackVerdicts[5].Add(1)
+			d.nackVerdicts[nackBeforeKeyframe].Add(1)
+		case tooOld:
+			d.nackVerdicts[nackTooOld].Add(1)
 		default:
 			d.nackVerdicts[verdict].Add(1)
 		}
-		if verdict == resendGone || (known && now-sp.at > int64(nackMaxAge)) {
+		if verdict == resendGone || tooOld {
 			broken = broken || repairable
 			continue
 		}
@@ -448,7 +452,7 @@ func (d *DownTrack) handleNACK(seqs []uint16) int {
 		}
 		l := d.track.layers[sp.layer]
 		if l.cache == nil || !l.cache.get(sp.extSeq, &d.nackPkt, d.nackBuf) {
-			d.nackVerdicts[6].Add(1)
+			d.nackVerdicts[nackNotCached].Add(1)
 			broken = broken || repairable
 			continue
 		}
@@ -461,7 +465,7 @@ func (d *DownTrack) handleNACK(seqs []uint16) int {
 		}
 		if d.pacer != nil {
 			if !sp.key && !d.pacer.allowResend(len(payload)+12) {
-				d.nackVerdicts[7].Add(1)
+				d.nackVerdicts[nackOverBudget].Add(1)
 				continue // over the resend budget: asked again later, or repaired by a keyframe
 			}
 			d.pacer.write(b.w, &h, payload, classResend, 0)

@@ -45,6 +45,7 @@ const (
 	classAudio pktClass = iota
 	classResend
 	classVideo
+	classes // how many
 )
 
 // paddingSource sends one padding-only packet of n bytes on some video stream
@@ -59,16 +60,14 @@ type paddingSource func(n int) bool
 type pacer struct {
 	now func() time.Time
 
-	mu         sync.Mutex // guards every field below
-	rate       float64    // bytes per second
-	tokens     float64    // bytes that may go now; negative is debt
-	last       int64      // unix ns of the last refill
-	audio      []*queued
-	resend     []*queued
-	video      []*queued
-	free       []*queued // up to keepFree slots kept for the next burst
-	held       int       // slots taken from slots and not given back (queued, being sent, free)
-	sending    bool      // the goroutine is writing a batch: callers must queue to keep order
+	mu         sync.Mutex         // guards every field below
+	rate       float64            // bytes per second
+	tokens     float64            // bytes that may go now; negative is debt
+	last       int64              // unix ns of the last refill
+	queues     [classes][]*queued // by pktClass, each oldest first
+	free       []*queued          // up to keepFree slots kept for the next burst
+	held       int                // slots taken from slots and not given back (queued, being sent, free)
+	sending    bool               // the goroutine is writing a batch: callers must queue to keep order
 	probeRate  float64
 	probeUntil int64
 	padding    paddingSource
@@ -178,16 +177,6 @@ func (p *pacer) stopProbe() {
 	p.mu.Unlock()
 }
 
-// delay is how long the oldest queued video packet has waited.
-func (p *pacer) delay() time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.video) == 0 {
-		return 0
-	}
-	return time.Duration(p.now().UnixNano() - p.video[0].at)
-}
-
 func (p *pacer) refill(now int64) {
 	if p.last != 0 {
 		p.tokens += p.rate * float64(now-p.last) / 1e9
@@ -226,14 +215,7 @@ func (p *pacer) write(w webrtc.TrackLocalWriter, hdr *rtp.Header, payload []byte
 	if received != 0 && received < now {
 		q.at = received
 	}
-	switch class {
-	case classAudio:
-		p.audio = append(p.audio, q)
-	case classResend:
-		p.resend = append(p.resend, q)
-	default:
-		p.video = append(p.video, q)
-	}
+	p.queues[class] = append(p.queues[class], q)
 	p.mu.Unlock()
 	p.signal()
 }
@@ -248,7 +230,23 @@ func (p *pacer) takeMediaBytes() float64 {
 }
 
 // pendingLocked is how many packets wait. p.mu is held.
-func (p *pacer) pendingLocked() int { return len(p.audio) + len(p.resend) + len(p.video) }
+func (p *pacer) pendingLocked() int {
+	n := 0
+	for _, q := range p.queues {
+		n += len(q)
+	}
+	return n
+}
+
+// pop takes the oldest packet of class (nil: none waits). p.mu is held.
+func (p *pacer) pop(class pktClass) *queued {
+	q := p.queues[class]
+	if len(q) == 0 {
+		return nil
+	}
+	p.queues[class] = q[1:]
+	return q[0]
+}
 
 // get returns a free slot for a packet of class, making room when full by
 // dropping the oldest packet of the lowest class queued, if not below class.
@@ -262,25 +260,17 @@ func (p *pacer) get(class pktClass) *queued {
 		p.held++
 		return p.slots.Get().(*queued)
 	}
-	if len(p.video) > 0 {
-		q := p.video[0]
-		p.video = p.video[1:]
-		p.dropped++
-		return q
+	// Full: the oldest video goes first; a resend or audio packet may also
+	// take a resend's slot, and audio the oldest audio's (the stalest).
+	for c := classVideo; ; c-- {
+		if q := p.pop(c); q != nil {
+			p.dropped++
+			return q
+		}
+		if c == class {
+			return nil
+		}
 	}
-	if class <= classResend && len(p.resend) > 0 {
-		q := p.resend[0]
-		p.resend = p.resend[1:]
-		p.dropped++
-		return q
-	}
-	if class == classAudio && len(p.audio) > 0 { // full of audio: the oldest audio is the stalest
-		q := p.audio[0]
-		p.audio = p.audio[1:]
-		p.dropped++
-		return q
-	}
-	return nil
 }
 
 // keepFree is how many free slots a pacer keeps; the rest of a burst's go
@@ -341,25 +331,19 @@ func (p *pacer) drain(batch *[]*queued) time.Duration {
 		b := (*batch)[:0]
 		for len(b) < pacerBatch && p.tokens > 0 {
 			var q *queued
-			switch {
-			case len(p.audio) > 0:
-				q = p.audio[0]
-				p.audio = p.audio[1:]
-			case len(p.resend) > 0 || len(p.video) > 0:
-				queue := &p.resend // resends before new video
-				if len(p.resend) == 0 {
-					queue = &p.video
-				}
-				q = (*queue)[0]
-				*queue = (*queue)[1:]
-				if now-q.at > int64(maxVideoDelay) {
-					p.dropped++
-					p.release(q)
-					continue
+			var class pktClass
+			for class = classAudio; class < classes; class++ {
+				if q = p.pop(class); q != nil {
+					break
 				}
 			}
 			if q == nil {
 				break
+			}
+			if class != classAudio && now-q.at > int64(maxVideoDelay) { // resends and video go stale
+				p.dropped++
+				p.release(q)
+				continue
 			}
 			p.tokens -= float64(q.n + 12)
 			b = append(b, q)

@@ -33,6 +33,17 @@ func (p *pacer) drainNow() {
 	p.drain(&batch)
 }
 
+// delay is how long the oldest queued video packet has waited.
+func (p *pacer) delay() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	q := p.queues[classVideo]
+	if len(q) == 0 {
+		return 0
+	}
+	return time.Duration(p.now().UnixNano() - q[0].at)
+}
+
 // queuedLen reports how many packets wait and how many slots exist.
 func (p *pacer) queuedLen() (waiting, allocated int) {
 	p.mu.Lock()

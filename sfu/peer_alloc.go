@@ -131,8 +131,8 @@ func (p *Peer) allocate() {
 	p.pacer.setResendRate(est)
 	p.recordQuality(subs, sending, wanted)
 	if p.log.Enabled(context.Background(), slog.LevelDebug) {
-		var stale, repairs uint64 // since each down track began: late packets not forwarded, keyframes asked to repair a loss
-		var nacks [8]uint64       // NACKed numbers by what came of them (DownTrack.nackVerdicts)
+		var stale, repairs uint64      // since each down track began: late packets not forwarded, keyframes asked to repair a loss
+		var nacks [nackOutcomes]uint64 // NACKed numbers by what came of them (DownTrack.nackVerdicts)
 		for _, s := range subs {
 			st := s.down.Stats()
 			stale, repairs = stale+st.Stale, repairs+st.Repairs

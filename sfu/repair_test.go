@@ -11,24 +11,37 @@ import (
 	"github.com/openroom/openroom/internal/fakeclock"
 )
 
-// repairFixture is one subscriber of an H.264 track that has been sent a
-// keyframe (seq 0) and nine delta frames, 10 ms apart.
-type repairFixture struct {
+// h264Sub is one subscriber (no pacer) of an H.264 track on a fake clock,
+// counting the keyframe requests that reach the publisher.
+type h264Sub struct {
 	clock *fakeclock.Clock
 	tr    *Track
 	d     *DownTrack
-	asked atomic.Int32 // keyframe requests that reached the publisher
-	next  uint16
+	w     *recordWriter
+	asked atomic.Int32
+}
+
+func newH264Sub(t *testing.T) *h264Sub {
+	t.Helper()
+	f := &h264Sub{clock: fakeclock.New()}
+	f.tr = NewTrack(TrackOptions{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Codec: h264, Now: f.clock.Now,
+		RequestLayerKeyframe: func(int) { f.asked.Add(1) }})
+	f.d = newDownTrack(f.tr, nil, f.clock.Now)
+	f.w = bindRecorder(t, f.d, h264, 96)
+	f.tr.AddSink(f.d)
+	return f
+}
+
+// repairFixture is one subscriber of an H.264 track that has been sent a
+// keyframe (seq 0) and nine delta frames, 10 ms apart.
+type repairFixture struct {
+	*h264Sub
+	next uint16
 }
 
 func newRepairFixture(t *testing.T) *repairFixture {
 	t.Helper()
-	f := &repairFixture{clock: fakeclock.New()}
-	f.tr = NewTrack(TrackOptions{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Codec: h264, Now: f.clock.Now,
-		RequestLayerKeyframe: func(int) { f.asked.Add(1) }})
-	f.d = newDownTrack(f.tr, nil, f.clock.Now)
-	bindRecorder(t, f.d, h264, 96)
-	f.tr.AddSink(f.d)
+	f := &repairFixture{h264Sub: newH264Sub(t)}
 	for i := range 10 {
 		f.write(i == 0)
 	}

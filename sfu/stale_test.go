@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,13 +16,8 @@ import (
 // sees one continuous stream across the gap.
 func TestStaleVideoNotForwarded(t *testing.T) {
 	t.Parallel()
-	clock := fakeclock.New()
-	var asked atomic.Int32
-	tr := NewTrack(TrackOptions{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Codec: h264, Now: clock.Now,
-		RequestLayerKeyframe: func(int) { asked.Add(1) }})
-	d := newDownTrack(tr, nil, clock.Now)
-	w := bindRecorder(t, d, h264, 96)
-	tr.AddSink(d)
+	f := newH264Sub(t)
+	clock, tr, d, w, asked := f.clock, f.tr, f.d, f.w, &f.asked
 	var seq uint16
 	write := func(key bool, late time.Duration) {
 		pl := []byte{0x41, 1, 2, 3}
@@ -99,11 +93,8 @@ func TestStaleAudio(t *testing.T) {
 // packets): the subscriber shows it, instead of freezing until the next one.
 func TestStaleKeyframeForwarded(t *testing.T) {
 	t.Parallel()
-	clock := fakeclock.New()
-	tr := NewTrack(TrackOptions{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Codec: h264, Now: clock.Now})
-	d := newDownTrack(tr, nil, clock.Now)
-	w := bindRecorder(t, d, h264, 96)
-	tr.AddSink(d)
+	f := newH264Sub(t)
+	clock, tr, d, w := f.clock, f.tr, f.d, f.w
 	late := clock.Now().Add(-maxForwardAge - 100*time.Millisecond).UnixNano()
 	// An IDR in three FU-A fragments, then a delta: all late.
 	for i, pl := range [][]byte{{0x7c, 0x85, 1}, {0x7c, 0x05, 2}, {0x7c, 0x45, 3}, {0x41, 4}} {
@@ -123,11 +114,8 @@ func TestStaleKeyframeForwarded(t *testing.T) {
 // forwarder.
 func TestLateDuplicateNotStale(t *testing.T) {
 	t.Parallel()
-	clock := fakeclock.New()
-	tr := NewTrack(TrackOptions{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Codec: h264, Now: clock.Now})
-	d := newDownTrack(tr, nil, clock.Now)
-	w := bindRecorder(t, d, h264, 96)
-	tr.AddSink(d)
+	f := newH264Sub(t)
+	clock, tr, d, w := f.clock, f.tr, f.d, f.w
 	first := clock.Now().UnixNano()
 	for i, pl := range [][]byte{{0x65, 1}, {0x41, 2}, {0x41, 3}} {
 		tr.WriteLayerRTPReceived(0, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(100 + i),

@@ -30,13 +30,7 @@ func startGuarded(t *testing.T) string {
 			t.Errorf("exit code: got %d; want 0; stderr:\n%s", code, stderr.String())
 		}
 	})
-	select {
-	case <-stderr.seen:
-	case code := <-done:
-		t.Fatalf("run returned %v before starting; stderr:\n%s", code, stderr.String())
-	case <-time.After(runDeadline):
-		t.Fatalf("server did not start; stderr:\n%s", stderr.String())
-	}
+	waitStarted(t, stderr, done)
 	m := listenRE.FindStringSubmatch(stderr.String())
 	if m == nil {
 		t.Fatalf("no listen address in\n%s", stderr.String())

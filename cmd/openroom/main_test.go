@@ -563,13 +563,7 @@ func TestRunServer(t *testing.T) {
 			}
 			stderr := newSyncBuffer(want)
 			done := startRun(t, ctx, tc.args, stderr, tc.env)
-			select {
-			case <-stderr.seen:
-			case code := <-done:
-				t.Fatalf("run returned %v before starting; stderr:\n%s", code, stderr.String())
-			case <-time.After(runDeadline):
-				t.Fatalf("server did not start within %v; stderr:\n%s", runDeadline, stderr.String())
-			}
+			waitStarted(t, stderr, done)
 			if tc.wantHTTP {
 				m := listenRE.FindStringSubmatch(stderr.String())
 				if m == nil {

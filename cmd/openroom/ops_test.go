@@ -32,13 +32,7 @@ func TestOpsEndpoints(t *testing.T) {
 	stderr := newSyncBuffer("openroom listening")
 	done := startRun(t, ctx, []string{"--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "", "--turn", "",
 		"--log-format", "json"}, stderr, nil)
-	select {
-	case <-stderr.seen:
-	case code := <-done:
-		t.Fatalf("run returned %v; stderr:\n%s", code, stderr.String())
-	case <-time.After(runDeadline):
-		t.Fatalf("no start; stderr:\n%s", stderr.String())
-	}
+	waitStarted(t, stderr, done)
 	if !strings.Contains(stderr.String(), `"msg":"openroom listening"`) {
 		t.Fatalf("log format: got %s; want JSON lines", stderr.String())
 	}
@@ -132,13 +126,7 @@ func TestDrainWithMembersLeavesNothingRunning(t *testing.T) {
 	stderr := newSyncBuffer("openroom listening")
 	done := startRun(t, ctx, []string{"--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "", "--turn", "",
 		"--drain", "1s"}, stderr, nil)
-	select {
-	case <-stderr.seen:
-	case code := <-done:
-		t.Fatalf("run returned %v; stderr:\n%s", code, stderr.String())
-	case <-time.After(runDeadline):
-		t.Fatalf("no start; stderr:\n%s", stderr.String())
-	}
+	waitStarted(t, stderr, done)
 	addr := listenRE.FindStringSubmatch(stderr.String())[1]
 	_, sig := loginInfo(t, addr, "alice")
 	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", nil)

@@ -132,13 +132,7 @@ func startTLSRun(t *testing.T, ctx context.Context, args []string) (done <-chan 
 	t.Helper()
 	stderr = newSyncBuffer("msg=turn ")
 	done = startRun(t, ctx, args, stderr, nil)
-	select {
-	case <-stderr.seen:
-	case code := <-done:
-		t.Fatalf("run returned %v before starting; stderr:\n%s", code, stderr.String())
-	case <-time.After(runDeadline):
-		t.Fatalf("server did not start within %v; stderr:\n%s", runDeadline, stderr.String())
-	}
+	waitStarted(t, stderr, done)
 	for _, x := range []struct {
 		re  *regexp.Regexp
 		dst *string

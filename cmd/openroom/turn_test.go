@@ -193,13 +193,7 @@ func TestRunServerTURNDisabled(t *testing.T) {
 	defer cancel()
 	stderr := newSyncBuffer("openroom listening")
 	done := startRun(t, ctx, []string{"--http", "127.0.0.1:0", "--rtmp", "", "--rtc-port", "0", "--turn", ""}, stderr, nil)
-	select {
-	case <-stderr.seen:
-	case code := <-done:
-		t.Fatalf("run returned %v before starting; stderr:\n%s", code, stderr.String())
-	case <-time.After(runDeadline):
-		t.Fatalf("server did not start within %v; stderr:\n%s", runDeadline, stderr.String())
-	}
+	waitStarted(t, stderr, done)
 	httpAddr := listenRE.FindStringSubmatch(stderr.String())[1]
 	if ice, _ := loginInfo(t, httpAddr, "bob"); ice == nil || len(ice) != 0 {
 		t.Errorf("iceServers with TURN off: got %#v; want []", ice)

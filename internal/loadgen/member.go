@@ -104,7 +104,6 @@ type member struct {
 
 	joined       chan error    // the answer to join: nil or the error
 	done         chan struct{} // closed when the read loop ends
-	gotVideo     chan struct{} // closed at the first received video packet
 	gotMedia     chan struct{} // closed at the first received media packet
 	mediaOnce    sync.Once
 	videoPackets atomic.Int64 // received on the subscriber connection
@@ -178,7 +177,7 @@ func joinRoom(ctx context.Context, hc *http.Client, api *webrtc.API, baseURL, ro
 	m := &member{
 		userID: userID, log: log.With("member", userID), ws: ws, pub: pub,
 		pending: map[string][]webrtc.ICECandidateInit{},
-		joined:  make(chan error, 1), done: make(chan struct{}), gotVideo: make(chan struct{}), gotMedia: make(chan struct{}),
+		joined:  make(chan error, 1), done: make(chan struct{}), gotMedia: make(chan struct{}),
 		delays: delays, dialAt: dialAt,
 	}
 	if m.sub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
@@ -263,9 +262,7 @@ func (m *member) receive(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			m.firstMedia.Store(now)
 			close(m.gotMedia)
 		})
-		if counter.Add(1) == 1 && video {
-			close(m.gotVideo)
-		}
+		counter.Add(1)
 	}
 }
 

@@ -69,31 +69,18 @@ func startPublisher(ctx context.Context, hc *http.Client, api *webrtc.API, baseU
 			})
 		}
 	})
-	sendonly := webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}
 	if profile.Bitrate > 0 {
 		vc := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: videoClockRate, SDPFmtpLine: h264Fmtp}
-		if p.video, err = webrtc.NewTrackLocalStaticRTP(vc, "video", userID); err != nil {
+		if p.video, p.videoSender, err = addSendTrack(pc, vc, "video", userID); err != nil {
 			_ = pc.Close()
 			return nil, err
 		}
-		vt, err := pc.AddTransceiverFromTrack(p.video, sendonly)
-		if err != nil {
-			_ = pc.Close()
-			return nil, err
-		}
-		p.videoSender = vt.Sender()
 	}
 	ac := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
-	if p.audio, err = webrtc.NewTrackLocalStaticRTP(ac, "audio", userID); err != nil {
+	if p.audio, p.audioSender, err = addSendTrack(pc, ac, "audio", userID); err != nil {
 		_ = pc.Close()
 		return nil, err
 	}
-	at, err := pc.AddTransceiverFromTrack(p.audio, sendonly)
-	if err != nil {
-		_ = pc.Close()
-		return nil, err
-	}
-	p.audioSender = at.Sender()
 
 	if p.member, err = joinRoom(ctx, hc, api, baseURL, room, userID, pc, delays, log); err != nil {
 		_ = pc.Close()
@@ -118,6 +105,19 @@ func startPublisher(ctx context.Context, hc *http.Client, api *webrtc.API, baseU
 	p.wg.Add(1)
 	go p.readRTCP(p.audioSender, false)
 	return p, nil
+}
+
+// addSendTrack adds a send-only track of codec c to pc.
+func addSendTrack(pc *webrtc.PeerConnection, c webrtc.RTPCodecCapability, id, streamID string) (*webrtc.TrackLocalStaticRTP, *webrtc.RTPSender, error) {
+	tr, err := webrtc.NewTrackLocalStaticRTP(c, id, streamID)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return nil, nil, err
+	}
+	return tr, t.Sender(), nil
 }
 
 // readRTCP reads the server's RTCP for one sender (the interceptors need it
