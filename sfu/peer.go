@@ -109,6 +109,13 @@ type Peer struct {
 	pub       *webrtc.PeerConnection // nil until the first publisher offer
 	pubClosed bool                   // Close ran: no publisher connection is made any more
 
+	// A client's candidate may overtake its first offer (it trickles as soon
+	// as it gathers); pion refuses candidates before the remote description,
+	// so they wait here until the offer is applied.
+	earlyMu  sync.Mutex                // guards early and offerSet; held while an offer is applied
+	early    []webrtc.ICECandidateInit // publisher candidates that came before any offer
+	offerSet bool                      // a publisher offer has been applied
+
 	// ops feed the subscriber goroutine, which alone touches subs, dirty and awaitingAnswer.
 	opsMu  sync.Mutex // guards ops
 	ops    []func()
@@ -290,8 +297,8 @@ func (p *Peer) HandleOffer(offer string) (answer string, err error) {
 		return "", err
 	}
 	p.learnRIDs(offer)
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrBadSDP, err)
+	if err := p.applyOffer(pc, offer); err != nil {
+		return "", err
 	}
 	a, err := pc.CreateAnswer(nil)
 	if err != nil {
@@ -301,6 +308,45 @@ func (p *Peer) HandleOffer(offer string) (answer string, err error) {
 		return "", fmt.Errorf("sfu: set answer: %w", err)
 	}
 	return a.SDP, nil
+}
+
+// applyOffer sets the publisher offer and then adds the candidates that came
+// before it.
+func (p *Peer) applyOffer(pc *webrtc.PeerConnection, offer string) error {
+	p.earlyMu.Lock()
+	defer p.earlyMu.Unlock()
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSDP, err)
+	}
+	p.offerSet = true
+	for _, c := range p.early {
+		if err := pc.AddICECandidate(c); err != nil {
+			p.log.Debug("a candidate sent before the offer does not fit it", "candidate", c.Candidate, "err", err)
+		}
+	}
+	p.early = nil
+	return nil
+}
+
+// maxEarlyCandidates bounds the candidates a client may send before its
+// first offer (a browser gathers a handful per interface).
+const maxEarlyCandidates = 32
+
+// addPublisherCandidate adds c, or keeps it until the first offer is applied.
+func (p *Peer) addPublisherCandidate(pc *webrtc.PeerConnection, c webrtc.ICECandidateInit) error {
+	p.earlyMu.Lock()
+	defer p.earlyMu.Unlock()
+	if !p.offerSet {
+		if len(p.early) >= maxEarlyCandidates {
+			return fmt.Errorf("%w: more than %d candidates before the publisher offer: send the offer first", ErrBadSDP, maxEarlyCandidates)
+		}
+		p.early = append(p.early, c)
+		return nil
+	}
+	if err := pc.AddICECandidate(c); err != nil {
+		return fmt.Errorf("%w: candidate: %v", ErrBadSDP, err)
+	}
+	return nil
 }
 
 // checkPublish refuses an offer that sends media the member may not send.
@@ -390,6 +436,7 @@ func (p *Peer) AddCandidate(target string, c webrtc.ICECandidateInit) (err error
 		if pc, err = p.publisherOrNew(); err != nil { // a candidate may overtake its offer
 			return err
 		}
+		return p.addPublisherCandidate(pc, c)
 	case TargetSubscriber:
 		pc = p.sub
 	default:

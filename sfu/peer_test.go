@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"errors"
 	"net"
 	"strings"
 	"sync"
@@ -349,4 +350,115 @@ func BenchmarkForwardSRTP(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
+}
+
+// A client that trickles may send its first candidates before its offer
+// reaches the server; they must not be lost (the connection would have no
+// candidate pair and never connect).
+func TestPublisherCandidatesBeforeTheOffer(t *testing.T) {
+	e := loopbackEngine(t)
+	api, err := testclient.API()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	var mu sync.Mutex // guards answered and pending
+	answered := false
+	var pending []webrtc.ICECandidateInit
+	p, err := e.NewPeer(PeerConfig{ID: "alice", Permissions: allowAll,
+		OnCandidate: func(target string, c webrtc.ICECandidateInit) {
+			if target != TargetPublisher {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !answered {
+				pending = append(pending, c)
+				return
+			}
+			_ = client.AddICECandidate(c)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	tr, _ := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "a", "alice")
+	if _, err := client.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+		t.Fatal(err)
+	}
+	connected := make(chan struct{})
+	var once sync.Once
+	client.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		if s == webrtc.ICEConnectionStateConnected {
+			once.Do(func() { close(connected) })
+		}
+	})
+	var cands []webrtc.ICECandidateInit
+	client.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			mu.Lock()
+			cands = append(cands, c.ToJSON())
+			mu.Unlock()
+		}
+	})
+	offer, err := client.CreateOffer(nil) // no candidates in it: they trickle
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(client)
+	if err := client.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	mu.Lock()
+	early := cands
+	mu.Unlock()
+	if len(early) == 0 {
+		t.Fatal("the client gathered no candidate")
+	}
+	for _, c := range early {
+		if err := p.AddCandidate(TargetPublisher, c); err != nil {
+			t.Fatalf("candidate before the offer: got %v; want it kept", err)
+		}
+	}
+	answer, err := p.HandleOffer(offer.SDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	answered = true
+	for _, c := range pending {
+		_ = client.AddICECandidate(c)
+	}
+	mu.Unlock()
+	select {
+	case <-connected:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("publisher ICE did not connect in 10 s: state %v", client.ICEConnectionState())
+	}
+}
+
+func TestTooManyCandidatesBeforeTheOffer(t *testing.T) {
+	e := loopbackEngine(t)
+	p, err := e.NewPeer(PeerConfig{ID: "alice", Permissions: allowAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c := webrtc.ICECandidateInit{Candidate: "candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host"}
+	for i := 0; i < maxEarlyCandidates; i++ {
+		if err := p.AddCandidate(TargetPublisher, c); err != nil {
+			t.Fatalf("candidate %d: got %v; want nil", i, err)
+		}
+	}
+	if err := p.AddCandidate(TargetPublisher, c); !errors.Is(err, ErrBadSDP) {
+		t.Errorf("candidate %d: got %v; want ErrBadSDP", maxEarlyCandidates+1, err)
+	}
 }
