@@ -124,7 +124,9 @@ func (k *sink) WriteRTP(p *sfu.ExtPacket) error {
 		k.switchTo(p)
 	}
 	seq, ts := p.SequenceNumber+k.seqOff, p.Timestamp+k.tsOff
-	k.lastSeq, k.lastTS, k.lastAt = seq, ts, p.Arrival
+	if int16(seq-k.lastSeq) > 0 || k.lastAt == 0 { // a resend comes after newer packets
+		k.lastSeq, k.lastTS, k.lastAt = seq, ts, p.Arrival
+	}
 	k.mu.Unlock()
 
 	it := rtpItem{video: k.video, seq: seq, ts: ts, marker: p.Marker,
@@ -348,6 +350,21 @@ func (src *source) run() {
 	}
 	aacMS := func() uint32 { return 0 }
 	var aacSamples uint64
+	video := newReorder(func(it rtpItem) {
+		c := &clocks[1]
+		au := dep.push(it.seq, it.ts, it.marker, it.payload)
+		if dep.needKeyframe {
+			dep.needKeyframe = false
+			src.requestKeyframe()
+		}
+		if au != nil {
+			src.emitVideo(au, c.msAt0+(it.ts-c.ts0)/90)
+		}
+	})
+	gapTimer := time.NewTimer(time.Hour)
+	gapTimer.Stop()
+	defer gapTimer.Stop()
+	armed := false
 	tick := time.NewTicker(keyframeEvery)
 	defer tick.Stop()
 	for {
@@ -357,6 +374,14 @@ func (src *source) run() {
 		case <-tick.C:
 			if src.idle() {
 				return
+			}
+			continue
+		case now := <-gapTimer.C:
+			armed = false
+			video.expire(now)
+			if at, ok := video.deadline(); ok {
+				gapTimer.Reset(time.Until(at))
+				armed = true
 			}
 			continue
 		case it := <-src.in:
@@ -373,14 +398,10 @@ func (src *source) run() {
 				}
 			}
 			if it.video {
-				au := dep.push(it.seq, it.ts, it.marker, it.payload)
-				if dep.needKeyframe {
-					dep.needKeyframe = false
-					src.requestKeyframe()
-				}
-				if au != nil {
-					clock := uint32(90)
-					src.emitVideo(au, c.msAt0+(it.ts-c.ts0)/clock)
+				video.push(it, it.at)
+				if at, ok := video.deadline(); ok && !armed {
+					gapTimer.Reset(time.Until(at))
+					armed = true
 				}
 				continue
 			}
