@@ -17,6 +17,7 @@ import (
 
 	"github.com/openroom/openroom/auth"
 	"github.com/openroom/openroom/room"
+	"github.com/openroom/openroom/sfu"
 )
 
 // Sentinel errors; messages say what to fix.
@@ -66,6 +67,9 @@ type Options struct {
 	// OriginAllowed decides whether a page from the request's Origin may play
 	// HTTP-FLV (CORS); nil allows any.
 	OriginAllowed func(*http.Request) bool
+	// Spreader spreads pushers' fan-out to many subscribers over several
+	// cores (see sfu.Spreader). Optional.
+	Spreader *sfu.Spreader
 }
 
 // DefaultViewerWriteTimeout is Options.ViewerWriteTimeout's default.

@@ -281,7 +281,7 @@ func (in *ingestStream) publish(kind webrtc.RTPCodecType, c webrtc.RTPCodecCapab
 	// RTMP cannot be asked for a keyframe: a browser that needs one is sent
 	// the GOP since the last from the track's cache.
 	t := sfu.NewTrack(sfu.TrackOptions{ID: in.s.newTrackID(in.ref.User, name), Owner: in.ref.User, Kind: kind, Codec: c,
-		ReplayGOP: kind == webrtc.RTPCodecTypeVideo})
+		ReplayGOP: kind == webrtc.RTPCodecTypeVideo, Spreader: in.s.opts.Spreader})
 	if err := in.s.opts.Rooms.Publish(in.ref.Room, in.ref.User, in.sess, t); err != nil {
 		return nil, fmt.Errorf("publish %s: %w", name, err)
 	}

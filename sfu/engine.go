@@ -50,8 +50,12 @@ type EngineConfig struct {
 	// Batch, when set, is told when a goroutine starts and ends a burst of sends
 	// on UDP (one publisher packet to every subscriber, a pacer's batch), so that
 	// it can hand them to the kernel together. Usually UDP itself (udpbatch.Conn).
-	Batch  Batcher
-	Logger *slog.Logger
+	Batch Batcher
+	// Spreader, when set, spreads the fan-out of published tracks with many
+	// subscribers over several cores. The caller owns it and closes it after
+	// every peer is closed.
+	Spreader *Spreader
+	Logger   *slog.Logger
 }
 
 // Batcher holds a socket's writes back from Cork to the matching Uncork and
@@ -76,6 +80,7 @@ type Engine struct {
 	batch    Batcher
 	arrivals *twcc.ArrivalTable // when packets reached the socket; nil: unknown
 	slots    *sync.Pool         // the pacers' packet slots, shared by every subscriber
+	spread   *Spreader          // nil: fan-out on the reading goroutine
 	log      *slog.Logger
 }
 
@@ -123,7 +128,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.Batch == nil {
 		cfg.Batch = noBatch{}
 	}
-	return &Engine{pubAPI: api, se: se, batch: cfg.Batch, arrivals: cfg.Arrivals, slots: newSlotPool(), log: cfg.Logger}, nil
+	return &Engine{pubAPI: api, se: se, batch: cfg.Batch, arrivals: cfg.Arrivals, slots: newSlotPool(), spread: cfg.Spreader, log: cfg.Logger}, nil
 }
 
 // publisherInterceptors: receiver reports, transport-cc feedback (the

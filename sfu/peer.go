@@ -738,7 +738,7 @@ func (p *Peer) newPubTrackLocked(remote *webrtc.TrackRemote, receiver *webrtc.RT
 	t = NewTrack(TrackOptions{
 		ID:    fmt.Sprintf("%s-%s-%d", p.cfg.ID, remote.Kind().String(), uint32(remote.SSRC())),
 		Owner: p.cfg.ID, Kind: remote.Kind(), Codec: remote.Codec().RTPCodecCapability, RIDs: rids,
-		AudioLevelExtension: audioLevel, Now: p.now,
+		AudioLevelExtension: audioLevel, Now: p.now, Spreader: p.engine.spread,
 		RequestLayerKeyframe: func(layer int) {
 			if ssrc := t.layers[layer].ssrc.Load(); ssrc != 0 {
 				p.log.Debug("keyframe request", "track", t.ID(), "layer", layer)

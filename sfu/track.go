@@ -62,6 +62,7 @@ type Track struct {
 	requestKeyframe func(layer int)                // asks the publisher for a keyframe of one layer; may be nil
 	replayGOP       bool                           // see TrackOptions.ReplayGOP
 	sendNACK        func(layer int, seqs []uint16) // see TrackOptions.SendNACK; may be nil
+	spread          *Spreader                      // see TrackOptions.Spreader; nil: inline fan-out
 	audioLevelExt   uint8                          // RFC 6464 extension ID, 0 when not negotiated
 	onAudioLevel    atomic.Pointer[func(level uint8, voice bool)]
 
@@ -92,6 +93,7 @@ type layer struct {
 	rx      rxStats     // arrival statistics, for the publisher's connection quality
 	nacks   nackTracker // what is missing, to ask the publisher for (Track.sendNACK only)
 	ext     ExtPacket   // handed to sinks; reused so the packet path does not allocate
+	spread  spreadState // the runs a large fan-out is split into (Track.spread)
 	pending struct{ n, packetsIn, bytesIn, packetsOut, bytesOut uint64 }
 
 	bytes        atomic.Uint64 // payload bytes received, for the bitrate
@@ -177,6 +179,9 @@ type TrackOptions struct {
 	// a subscriber that needs a keyframe is sent, alone, the packets since
 	// the last one from the track's cache, rather than waiting for the next.
 	ReplayGOP bool
+	// Spreader spreads the fan-out of each packet over several cores when the
+	// track has many subscribers. Optional (nil: on the writer's goroutine).
+	Spreader *Spreader
 	// Now is the clock. Optional (time.Now).
 	Now func() time.Time
 }
@@ -191,6 +196,7 @@ func NewTrack(o TrackOptions) *Track {
 		now: o.Now, done: make(chan struct{}), audioLevelExt: o.AudioLevelExtension,
 		onLayers: o.OnLayers, lastWant: max(len(o.RIDs), 1) - 1, // publishers start with every layer on
 		replayGOP: o.ReplayGOP && o.Kind == webrtc.RTPCodecTypeVideo, sendNACK: o.SendNACK,
+		spread: o.Spreader,
 	}
 	switch {
 	case o.RequestLayerKeyframe != nil:
@@ -329,9 +335,7 @@ func (t *Track) WriteLayerRTPReceived(i int, p *rtp.Packet, received int64) {
 		}
 	}
 	sinks := *t.sinks.Load()
-	for _, s := range sinks {
-		_ = s.WriteRTP(ext) // one slow or broken subscriber must not stop the others
-	}
+	t.spread.fanout(&l.spread, sinks, ext)
 	k := uint64(len(sinks))
 	c := &l.pending
 	c.n++

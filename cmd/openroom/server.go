@@ -95,7 +95,8 @@ type app struct {
 	rooms   *room.Manager
 	sig     *signaling.Server
 	mux     *http.ServeMux
-	guard   *guard // caps and counts every TCP listener's connections (guard.go)
+	guard   *guard        // caps and counts every TCP listener's connections (guard.go)
+	spread  *sfu.Spreader // large rooms' fan-out over the other cores; nil on one core
 }
 
 func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
@@ -106,13 +107,14 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	a.rooms = room.NewManager(room.Options{Capacity: cfg.RoomCapacity, Timeout: cfg.MemberTimeout, Logger: log})
+	a.spread = sfu.NewSpreader(0)
 	var engine *sfu.Engine
 	if cfg.RTCPort != 0 {
 		addrs, loopback := rtcAddresses(cfg.NodeIP, localAddresses())
 		// Publishers' transport-cc feedback reports when packets reached the
 		// socket (the kernel's stamp), not when a busy server read them.
 		arrivals := twcc.NewArrivalTable()
-		ec := sfu.EngineConfig{Arrivals: arrivals, Logger: log, IncludeLoopback: loopback}
+		ec := sfu.EngineConfig{Arrivals: arrivals, Logger: log, IncludeLoopback: loopback, Spreader: a.spread}
 		for _, ip := range addrs {
 			pc, err := net.ListenPacket("udp4", net.JoinHostPort(ip, strconv.Itoa(cfg.RTCPort)))
 			if err != nil {
@@ -166,7 +168,7 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 			grace = -1 // the bridge's "none"
 		}
 		a.bridge = bridge.New(bridge.Options{Rooms: a.rooms, Issuer: issuer, Transcoders: bridge.FFmpegTranscoders{},
-			OpenLogin: cfg.OpenLogin, Logger: log, PushGrace: grace, ViewerWriteTimeout: cfg.ViewerWriteTimeout,
+			OpenLogin: cfg.OpenLogin, Logger: log, PushGrace: grace, ViewerWriteTimeout: cfg.ViewerWriteTimeout, Spreader: a.spread,
 			OriginAllowed: func(r *http.Request) bool { return signaling.OriginAllowed(cfg.Origins(), r) }})
 		urls = bridge.URLs{RTMPBase: cfg.RTMPURL, FLVBase: cfg.FLVURL, RTMPPort: a.rtmpLn.Addr().(*net.TCPAddr).Port}
 		a.mux.Handle("GET /live/{room}/{file}", a.bridge)
@@ -267,6 +269,7 @@ func (a *app) closeListeners() {
 	if a.rtmpLn != nil {
 		_ = a.rtmpLn.Close()
 	}
+	a.spread.Close() // last: a fan-out still running after it goes on inline
 }
 
 // serve runs until ctx ends, then shuts down gracefully.
