@@ -168,8 +168,8 @@ func publisherInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, arri
 	return nil
 }
 
-// subscriberAPI builds the API of one subscriber connection: sender reports,
-// and transport-cc on every packet feeding est (the downlink estimate). NACKs
+// subscriberAPI builds the API of one subscriber connection: transport-cc on
+// every packet feeding est (the downlink estimate). NACKs
 // are answered by the DownTracks from the shared packet caches, so pion's NACK
 // responder (a copy of every packet per subscriber) is not used.
 func (e *Engine) subscriberAPI(est *twcc.Estimator) (*webrtc.API, error) {
@@ -182,10 +182,11 @@ func (e *Engine) subscriberAPI(est *twcc.Estimator) (*webrtc.API, error) {
 			return nil, fmt.Errorf("sfu: transport-cc: %w", err)
 		}
 	}
+	// No RTCP report interceptors: the connection receives no media (no
+	// receiver reports to make), and the sender reports come from the down
+	// tracks' own counters (senderreport.go) instead of an interceptor that
+	// takes a lock on every packet sent.
 	ir := &interceptor.Registry{}
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return nil, fmt.Errorf("sfu: rtcp reports: %w", err)
-	}
 	ir.Add(twcc.NewFactory(est))
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(e.se)), nil
 }

@@ -495,12 +495,17 @@ func (p *Peer) run() {
 	defer p.wg.Done()
 	tick := time.NewTicker(allocInterval)
 	defer tick.Stop()
+	reports := time.NewTicker(senderReportInterval)
+	defer reports.Stop()
 	for {
 		select {
 		case <-p.done:
 			return
 		case <-tick.C:
 			p.allocate()
+			continue
+		case <-reports.C:
+			p.sendSenderReports()
 			continue
 		case <-p.wake:
 		}
