@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
@@ -337,6 +338,11 @@ func (p *Peer) addPublisherCandidate(pc *webrtc.PeerConnection, c webrtc.ICECand
 	p.earlyMu.Lock()
 	defer p.earlyMu.Unlock()
 	if !p.offerSet {
+		// Checked now as pion would check it: a bad one must be refused while
+		// the client can still tell which message it was.
+		if _, err := ice.UnmarshalCandidate(strings.TrimPrefix(c.Candidate, "candidate:")); err != nil {
+			return fmt.Errorf("%w: candidate: %v", ErrBadSDP, err)
+		}
 		if len(p.early) >= maxEarlyCandidates {
 			return fmt.Errorf("%w: more than %d candidates before the publisher offer: send the offer first", ErrBadSDP, maxEarlyCandidates)
 		}

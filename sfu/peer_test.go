@@ -462,3 +462,15 @@ func TestTooManyCandidatesBeforeTheOffer(t *testing.T) {
 		t.Errorf("candidate %d: got %v; want ErrBadSDP", maxEarlyCandidates+1, err)
 	}
 }
+
+func TestBadCandidateBeforeTheOfferIsRefused(t *testing.T) {
+	e := loopbackEngine(t)
+	p, err := e.NewPeer(PeerConfig{ID: "alice", Permissions: allowAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.AddCandidate(TargetPublisher, webrtc.ICECandidateInit{Candidate: "candidate:garbage"}); !errors.Is(err, ErrBadSDP) {
+		t.Errorf("got %v; want ErrBadSDP", err)
+	}
+}
