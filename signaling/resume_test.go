@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/openroom/openroom/config"
+	"github.com/openroom/openroom/room"
 )
 
 // seqOf is a message's sequence number (0 for direct replies).
@@ -271,4 +273,46 @@ func TestResumeWhileDraining(t *testing.T) {
 	again := dial(t, ts)
 	again.resume(token, 0)
 	again.expectError(CodeShuttingDown, "shutting down")
+}
+
+// A room event goes to every member: it is marshaled once, and every
+// member's backlog keeps the same bytes, each member's socket getting its
+// own seq.
+func TestRoomEventSharedByBacklogs(t *testing.T) {
+	t.Parallel()
+	srv := New(Options{})
+	sessions := make([]*session, 3)
+	conns := make([]*conn, 3)
+	for i := range sessions {
+		conns[i] = &conn{srv: srv, log: srv.log, send: make(chan []byte, 16), kick: make(chan struct{})}
+		sessions[i] = &session{srv: srv, log: srv.log, token: "t", conn: conns[i]}
+		for range i { // a different seq on each
+			sessions[i].out(map[string]any{"type": "heartbeat"})
+			<-conns[i].send
+		}
+	}
+	ev := room.Event{Type: "member_joined", Member: &room.MemberInfo{UserID: "alice"}}
+	for _, s := range sessions {
+		s.Notify(ev)
+	}
+	first := sessions[0].backlog[len(sessions[0].backlog)-1].b
+	for i, s := range sessions {
+		b := s.backlog[len(s.backlog)-1].b
+		if &b[0] != &first[0] {
+			t.Errorf("session %d keeps its own copy of the event; want the shared bytes", i)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(<-conns[i].send, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got["seq"] != float64(i+1) || got["type"] != "member_joined" {
+			t.Errorf("session %d sent %v; want seq %d, member_joined", i, got, i+1)
+		}
+	}
+	// The same content from another broadcast is marshaled again, and says the same.
+	again := room.Event{Type: "member_joined", Member: &room.MemberInfo{UserID: "alice"}}
+	sessions[0].Notify(again)
+	if b := sessions[0].backlog[len(sessions[0].backlog)-1].b; string(b) != string(first) {
+		t.Errorf("got %s; want %s", b, first)
+	}
 }

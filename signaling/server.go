@@ -30,6 +30,7 @@ type Server struct {
 	now      func() time.Time
 	conns    connSet
 	sessions sessionTable // resumable members by resume token
+	events   eventMemo    // the room event last marshaled, shared by its members
 	stats    counters
 	draining atomic.Bool // set by Drain: no new joins
 }

@@ -56,6 +56,9 @@ type session struct {
 	ended   bool       // removed from its room: no resume
 }
 
+// sentMsg is a message kept for a resume: its body as marshaled, without
+// its seq. A room event's body is shared by every member's backlog
+// (eventMemo); the seq is put in only as it is sent.
 type sentMsg struct {
 	seq uint64
 	b   []byte
@@ -63,6 +66,7 @@ type sentMsg struct {
 
 // send gives b the next sequence number, keeps it for a resume and queues it
 // on the attached socket, if any. Under mu: the order of seq is the order sent.
+// b is kept as it is, never changed: it may be shared with other sessions.
 func (s *session) send(b []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -70,7 +74,6 @@ func (s *session) send(b []byte) {
 		return
 	}
 	s.seq++
-	b = withSeq(b, s.seq)
 	s.backlog = append(s.backlog, sentMsg{seq: s.seq, b: b})
 	s.bytes += len(b)
 	drop := 0
@@ -82,7 +85,7 @@ func (s *session) send(b []byte) {
 		s.backlog = append(s.backlog[:0], s.backlog[drop:]...)
 	}
 	if s.conn != nil {
-		s.conn.enqueue(b)
+		s.conn.enqueue(withSeq(b, s.seq))
 	}
 }
 
@@ -112,7 +115,12 @@ func (s *session) out(v any) {
 
 // Notify implements room.Session.
 func (s *session) Notify(ev room.Event) {
-	s.out(ev)
+	b, err := s.srv.events.marshal(s.srv, ev)
+	if err != nil {
+		s.log.Error("marshal", "err", err)
+		return
+	}
+	s.send(b)
 	if s.mini {
 		switch ev.Type {
 		case "track_published", "track_unpublished", "member_left":
@@ -215,7 +223,7 @@ func (s *session) attach(c *conn, token string, lastSeq uint64) (*conn, error) {
 	c.enqueue(resumed)
 	for _, m := range s.backlog {
 		if m.seq > lastSeq {
-			c.enqueue(m.b)
+			c.enqueue(withSeq(m.b, m.seq))
 		}
 	}
 	return old, nil
