@@ -123,9 +123,11 @@ func TestPacketCache(t *testing.T) {
 func TestSequencer(t *testing.T) {
 	t.Parallel()
 	s := newSequencer(sequencerSize)
-	at := func(i int) uint16 { return uint16(64500 + i) } // the i-th number pushed
-	// Push across the 16-bit wrap of output numbers.
-	for i := range 2000 {
+	// Push 2*sequencerSize numbers; the 16-bit wrap of output numbers comes
+	// in the last sequencerSize, at push number wrap.
+	const pushed, wrap = 2 * sequencerSize, 3 * sequencerSize / 2
+	at := func(i int) uint16 { return uint16(65536 - wrap + i) } // the i-th number pushed
+	for i := range pushed {
 		s.push(at(i), sentPacket{extSeq: uint64(100000 + i), ts: uint32(i)})
 	}
 	tests := []struct {
@@ -134,12 +136,12 @@ func TestSequencer(t *testing.T) {
 		wantOK bool
 		want   uint64
 	}{
-		{"last pushed", at(1999), true, 101999},
-		{"just after the wrap", 0, true, 101036},
-		{"just before the wrap", 65535, true, 101035},
-		{"oldest kept", at(2000 - sequencerSize), true, uint64(100000 + 2000 - sequencerSize)},
-		{"overwritten", at(2000 - sequencerSize - 1), false, 0},
-		{"never pushed", at(2000), false, 0},
+		{"last pushed", at(pushed - 1), true, 100000 + pushed - 1},
+		{"just after the wrap", 0, true, 100000 + wrap},
+		{"just before the wrap", 65535, true, 100000 + wrap - 1},
+		{"oldest kept", at(pushed - sequencerSize), true, uint64(100000 + pushed - sequencerSize)},
+		{"overwritten", at(pushed - sequencerSize - 1), false, 0},
+		{"never pushed", at(pushed), false, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -232,15 +234,16 @@ func TestDownTrackAnswersNACKFromCache(t *testing.T) {
 			f.sim.clock.Advance(nackMaxAge + time.Millisecond)
 			return []uint16{0, 1, 2}, nil
 		}},
-		{"evicted from the cache", h264, func(t *testing.T, f *nackFixture) ([]uint16, []uint16) {
+		{"evicted from the cache or the sequencer", h264, func(t *testing.T, f *nackFixture) ([]uint16, []uint16) {
 			// One packet per frame after the keyframe, all within nackMaxAge.
+			keep := uint16(min(videoCacheSize, sequencerSize))
 			for i := range videoCacheSize + 100 {
 				f.sim.writeFrame(0, i == 0)
 			}
 			f.collect()
 			n := uint16(len(f.sent[0]))
-			return []uint16{0, 1, n - videoCacheSize - 1, n - videoCacheSize, n - 1},
-				[]uint16{n - videoCacheSize, n - 1}
+			return []uint16{0, 1, n - keep - 1, n - keep, n - 1},
+				[]uint16{n - keep, n - 1}
 		}},
 	}
 	for _, tc := range tests {

@@ -3,8 +3,11 @@ package sfu
 import "time"
 
 // sequencerSize is how many sent packets a down track remembers for NACKs:
-// about 1 s of 10 Mbit/s video, more than nackMaxAge at typical rates.
-const sequencerSize = 1024
+// nackMaxAge (1 s) of video up to about 4.5 Mbit/s (1100-byte packets), half
+// a second at 9 Mbit/s; a NACK for an older packet is answered with a
+// keyframe. It is one of the larger parts of a subscriber's memory (40 bytes
+// a slot, one sequencer per video track received).
+const sequencerSize = 512
 
 // sentPacket is what a down track needs to resend one packet it sent.
 type sentPacket struct {

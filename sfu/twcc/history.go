@@ -1,11 +1,11 @@
 package twcc
 
-// historySize is how many sent packets are remembered: 1 s at the top
-// estimate (20 Mbit/s, about 2000 packets/s) and 10 s at a common 2 Mbit/s,
+// historySize is how many sent packets are remembered: 0.5 s at the top
+// estimate (20 Mbit/s, about 2000 packets/s) and 5 s at a common 2 Mbit/s,
 // far longer than feedback takes (every 50-100 ms). It divides 65536, so a
-// slot is reused only by a sequence number 2048 later. It is most of the
+// slot is reused only by a sequence number 1024 later. It is most of the
 // estimator's memory (16 bytes a slot), one per subscriber connection.
-const historySize = 1 << 11
+const historySize = 1 << 10
 
 // sentPacket is one packet in the send history.
 type sentPacket struct {
