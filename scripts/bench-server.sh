@@ -73,50 +73,10 @@ if [[ "${1:-}" == "--inner" ]]; then
 
   server_pid=""
   load_pid=""
-  stop_pid() { # stop_pid PID: SIGTERM, then SIGKILL after 10 s
-    local pid="$1"
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  }
-  cleanup() {
-    stop_pid "$load_pid"
-    stop_pid "$server_pid"
-  }
+  # shellcheck source=scripts/bench-lib.sh
+  source "$ROOT/scripts/bench-lib.sh" # stop_pid, cleanup, machine_busy, wait_quiet
   trap cleanup EXIT
   trap 'exit 130' INT TERM
-
-  # machine_busy: the machine's busy % (all CPUs) over 2 s, from /proc/stat.
-  machine_busy() {
-    local a b
-    a=$(head -1 /proc/stat)
-    sleep 2
-    b=$(head -1 /proc/stat)
-    awk -v a="$a" -v b="$b" 'BEGIN {
-      split(a, x); split(b, y)
-      for (i = 2; i <= 9; i++) { d = y[i] - x[i]; total += d; if (i != 5 && i != 6) busy += d }
-      printf "%d\n", (total > 0) ? 100 * busy / total : 0 }'
-  }
-  # wait_quiet: waits until other work on the machine has calmed down (see BENCH_QUIET).
-  wait_quiet() {
-    local limit="${BENCH_QUIET:-10}" max="${BENCH_QUIET_WAIT:-900}" waited=0 busy
-    while :; do
-      busy=$(machine_busy)
-      ((busy <= limit)) && return 0
-      if ((waited >= max)); then
-        say "the machine is still ${busy}% busy after ${max}s: measuring anyway (see the other % core column)"
-        return 0
-      fi
-      ((waited % 60 == 0)) && say "the machine is ${busy}% busy with other work: waiting for it to drop to ${limit}%"
-      sleep 8
-      waited=$((waited + 10))
-    done
-  }
 
   # run_one INDEX RUN ATTEMPT: one server, one load run; appends the JSON result to
   # $BIN/results, or fails (status 3) when other work disturbed the run and ATTEMPT

@@ -7,6 +7,11 @@
 // measures the server process from /proc: CPU per forwarded packet and
 // resident memory per subscriber.
 //
+// How a member joins the server is behind Server (server.go): openroom's
+// signaling by default; the side-by-side benchmark (the separate module
+// bench/) plugs in LiveKit's client SDK, so both servers get the same load and
+// the same accounting.
+//
 // The run has three phases:
 //
 //  1. the publishers join and send synthetic H.264 and Opus; after Settle the
@@ -30,13 +35,12 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/pion/webrtc/v4"
 )
 
 // Config of one load run.
 type Config struct {
 	URL          string       // the server's HTTP base URL, http://host:port (open login must be on)
+	Server       Server       // how members join; nil: openroom's signaling at URL (LocalIP is its clients')
 	Room         string       // room to join (created on demand)
 	Publishers   int          // P: members that publish audio and video (and receive each other)
 	Subscribers  int          // S: members that only receive
@@ -172,14 +176,18 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
 	proc := procFS{root: cfg.procRoot()}
 	hc := &http.Client{Timeout: 10 * time.Second}
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
-	pionLog := quietPion(ctx, log)
-	pubAPI, err := newAPI(cfg.LocalIP, true, pionLog)
-	if err != nil {
-		return Result{}, err
-	}
-	subAPI, err := newAPI(cfg.LocalIP, false, pionLog)
-	if err != nil {
-		return Result{}, err
+	srv := cfg.Server
+	if srv == nil {
+		pionLog := quietPion(ctx, log)
+		pubAPI, err := newAPI(cfg.LocalIP, true, pionLog)
+		if err != nil {
+			return Result{}, err
+		}
+		subAPI, err := newAPI(cfg.LocalIP, false, pionLog)
+		if err != nil {
+			return Result{}, err
+		}
+		srv = &signaling{hc: hc, pubAPI: pubAPI, subAPI: subAPI, baseURL: cfg.URL}
 	}
 	r := &runState{start: time.Now(), phase: "publishers"}
 	stopProgress := r.reportProgress(cfg.Progress)
@@ -187,7 +195,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
 
 	// Phase 1: the publishers alone.
 	for i := range cfg.Publishers {
-		pub, err := startPublisher(ctx, hc, pubAPI, cfg.URL, cfg.Room, fmt.Sprintf("load-pub-%03d", i), cfg.Video, cfg.AudioPayload, &r.delays, log)
+		m := newMember(fmt.Sprintf("load-pub-%03d", i), log, &r.delays)
+		pub, err := startPublisher(ctx, srv, cfg.Room, m, cfg.Video, cfg.AudioPayload)
 		if err != nil {
 			closePublishers(r.publishers())
 			return Result{}, err
@@ -210,6 +219,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
 		return Result{}, err
 	}
 	var res Result
+	var err error
 	if cfg.ServerPID != 0 {
 		r.setPhase("idle")
 		if res.RSSIdle, _, err = sampleRSS(ctx, proc, cfg.ServerPID, cfg.IdleSample, 250*time.Millisecond); err != nil {
@@ -221,7 +231,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
 	// Phase 2: the subscribers.
 	r.setPhase("subscribers")
 	joinStart := time.Now()
-	subs, err := joinSubscribers(ctx, hc, subAPI, cfg, r, log)
+	subs, err := joinSubscribers(ctx, srv, cfg, r, log)
 	defer closeAll(subs)
 	if err != nil {
 		return Result{}, err
@@ -277,8 +287,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
 
 // joinSubscribers joins cfg.Subscribers members, JoinParallel at a time. It
 // returns those that joined (the caller closes them) and every join error.
-func joinSubscribers(ctx context.Context, hc *http.Client, api *webrtc.API, cfg Config, r *runState, log *slog.Logger) ([]*member, error) {
-	subs := make([]*member, cfg.Subscribers)
+func joinSubscribers(ctx context.Context, srv Server, cfg Config, r *runState, log *slog.Logger) ([]*Member, error) {
+	subs := make([]*Member, cfg.Subscribers)
 	errs := make([]error, cfg.Subscribers)
 	sem := make(chan struct{}, cfg.JoinParallel)
 	var wg sync.WaitGroup
@@ -288,14 +298,19 @@ func joinSubscribers(ctx context.Context, hc *http.Client, api *webrtc.API, cfg 
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			subs[i], errs[i] = joinRoom(ctx, hc, api, cfg.URL, cfg.Room, fmt.Sprintf("load-sub-%03d", i), nil, &r.delays, log)
-			if subs[i] != nil {
-				r.addSubscriber(subs[i])
+			m := newMember(fmt.Sprintf("load-sub-%03d", i), log, &r.delays)
+			conn, err := srv.Subscribe(ctx, cfg.Room, m)
+			if err != nil {
+				errs[i] = err
+				return
 			}
+			m.conn = conn
+			subs[i] = m
+			r.addSubscriber(m)
 		}()
 	}
 	wg.Wait()
-	joined := slices.DeleteFunc(subs, func(m *member) bool { return m == nil })
+	joined := slices.DeleteFunc(subs, func(m *Member) bool { return m == nil })
 	return joined, errors.Join(errs...)
 }
 
@@ -308,10 +323,10 @@ func closePublishers(ps []*publisher) {
 }
 
 // closeAll closes members in parallel.
-func closeAll(ms []*member) {
+func closeAll(ms []*Member) {
 	var wg sync.WaitGroup
 	for _, m := range ms {
-		wg.Go(m.close)
+		wg.Go(m.conn.Close)
 	}
 	wg.Wait()
 }
@@ -335,9 +350,9 @@ type snapshot struct {
 	udpDrops             int64 // -1: unknown
 }
 
-func takeSnapshot(ctx context.Context, hc *http.Client, proc procFS, cfg Config, pubs []*publisher, subs []*member, delays *delayHist) (snapshot, error) {
+func takeSnapshot(ctx context.Context, hc *http.Client, proc procFS, cfg Config, pubs []*publisher, subs []*Member, delays *delayHist) (snapshot, error) {
 	s := snapshot{at: time.Now(), subVideo: make([]int64, len(subs)), delays: delays.snapshot()}
-	count := func(m *member) {
+	count := func(m *Member) {
 		s.videoReceived += m.videoPackets.Load()
 		s.audioReceived += m.audioPackets.Load()
 		s.paddingReceived += m.paddingPackets.Load()
@@ -350,7 +365,7 @@ func takeSnapshot(ctx context.Context, hc *http.Client, proc procFS, cfg Config,
 		count(m)
 	}
 	for _, p := range pubs {
-		count(p.member)
+		count(p.Member)
 		s.videoSent += p.videoSent.Load()
 		s.audioSent += p.audioSent.Load()
 		s.keyframeRequests += p.keyframeRequests.Load()
@@ -424,7 +439,7 @@ func (r *Result) fill(a, b snapshot, server bool, cpus int) {
 }
 
 // fillJoins records the join and first-packet times.
-func (r *Result) fillJoins(pubs []*publisher, subs []*member) {
+func (r *Result) fillJoins(pubs []*publisher, subs []*Member) {
 	var joins, firsts, pubJoins []float64
 	for _, m := range subs {
 		j, f := m.joinTimes()

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -83,14 +82,24 @@ func newAPI(localIP string, publish bool, log *slog.Logger) (*webrtc.API, error)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
-// member is one room member: a signaling WebSocket (docs/protocol.md) with a
-// subscriber connection (the server offers, the member answers) and, when it
-// publishes, a publisher connection (the member offers). Received media is read
-// and discarded; packets are counted, and their stamps (stamp.go) give the
-// one-way delay and the loss.
+// signaling is the default Server: openroom's public signaling protocol
+// (docs/protocol.md) at baseURL, with open login.
+type signaling struct {
+	hc             *http.Client
+	pubAPI, subAPI *webrtc.API
+	baseURL        string
+}
+
+func (s *signaling) Subscribe(ctx context.Context, room string, m *Member) (Conn, error) {
+	return joinRoom(ctx, s.hc, s.subAPI, s.baseURL, room, m, nil)
+}
+
+// member is one room member on openroom's signaling: a WebSocket
+// (docs/protocol.md) with a subscriber connection (the server offers, the
+// member answers) and, when it publishes, a publisher connection (the member
+// offers).
 type member struct {
-	userID string
-	log    *slog.Logger
+	*Member
 
 	ws  *websocket.Conn
 	wmu sync.Mutex // guards writes to ws
@@ -102,22 +111,8 @@ type member struct {
 	// connection's remote description.
 	pending map[string][]webrtc.ICECandidateInit
 
-	joined       chan error    // the answer to join: nil or the error
-	done         chan struct{} // closed when the read loop ends
-	gotMedia     chan struct{} // closed at the first received media packet
-	mediaOnce    sync.Once
-	videoPackets atomic.Int64 // received on the subscriber connection
-	audioPackets atomic.Int64
-	delays       *delayHist // shared by every member of the run
-
-	dialAt     time.Time    // when the join began
-	joinedAt   atomic.Int64 // unix ns of the joined message (0: not yet)
-	firstMedia atomic.Int64 // unix ns of the first media packet (0: none yet)
-
-	rxMu sync.Mutex  // guards rx
-	rx   []*rxStream // one per received track
-	// paddingPackets are padding-only packets (bandwidth probes), counted apart.
-	paddingPackets atomic.Int64
+	joined chan error    // the answer to join: nil or the error
+	done   chan struct{} // closed when the read loop ends
 
 	wg        sync.WaitGroup // the read loop (media readers end when their connection closes)
 	closeOnce sync.Once
@@ -154,12 +149,12 @@ func login(ctx context.Context, hc *http.Client, baseURL, userID string) (string
 	return ans.UserSig, nil
 }
 
-// joinRoom logs userID in, opens the signaling socket and joins room. pub, when
+// joinRoom logs m in, opens the signaling socket and joins room. pub, when
 // not nil, is the member's publisher connection (created by the caller so its
 // handlers are in place before any signaling arrives).
-func joinRoom(ctx context.Context, hc *http.Client, api *webrtc.API, baseURL, room, userID string,
-	pub *webrtc.PeerConnection, delays *delayHist, log *slog.Logger) (*member, error) {
-	dialAt := time.Now()
+func joinRoom(ctx context.Context, hc *http.Client, api *webrtc.API, baseURL, room string, mem *Member,
+	pub *webrtc.PeerConnection) (*member, error) {
+	userID := mem.userID
 	sig, err := login(ctx, hc, baseURL, userID)
 	if err != nil {
 		return nil, err
@@ -175,10 +170,9 @@ func joinRoom(ctx context.Context, hc *http.Client, api *webrtc.API, baseURL, ro
 		return nil, fmt.Errorf("loadgen: dial %s: %w", wsURL, err)
 	}
 	m := &member{
-		userID: userID, log: log.With("member", userID), ws: ws, pub: pub,
+		Member: mem, ws: ws, pub: pub,
 		pending: map[string][]webrtc.ICECandidateInit{},
-		joined:  make(chan error, 1), done: make(chan struct{}), gotMedia: make(chan struct{}),
-		delays: delays, dialAt: dialAt,
+		joined:  make(chan error, 1), done: make(chan struct{}),
 	}
 	if m.sub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		_ = ws.Close()
@@ -188,7 +182,7 @@ func joinRoom(ctx context.Context, hc *http.Client, api *webrtc.API, baseURL, ro
 	m.wg.Add(1)
 	go m.readLoop()
 	if err := m.send(map[string]any{"type": "join", "room": room, "userSig": sig}); err != nil {
-		m.close()
+		m.Close()
 		return nil, err
 	}
 	select {
@@ -199,7 +193,7 @@ func joinRoom(ctx context.Context, hc *http.Client, api *webrtc.API, baseURL, ro
 		err = errors.New("socket closed before joined")
 	}
 	if err != nil {
-		m.close()
+		m.Close()
 		return nil, fmt.Errorf("loadgen: %s: join: %w", userID, err)
 	}
 	return m, nil
@@ -218,20 +212,11 @@ func describe(pc *webrtc.PeerConnection, d webrtc.SessionDescription) (string, e
 	return pc.LocalDescription().SDP, nil
 }
 
-// receive reads one remote track and its RTCP until the connection closes,
-// counting packets. Reading RTCP lets the interceptors see the server's sender
-// reports, as a browser would.
+// receive reads one remote track and its RTCP until the connection closes.
+// Reading RTCP lets the interceptors see the server's sender reports, as a
+// browser would.
 func (m *member) receive(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-	counter := &m.audioPackets
-	video := tr.Kind() == webrtc.RTPCodecTypeVideo
-	if video {
-		counter = &m.videoPackets
-	}
-	rx := &rxStream{}
-	m.rxMu.Lock()
-	m.rx = append(m.rx, rx)
-	m.rxMu.Unlock()
-	go func() { // ends, like the loop below, when the connection closes
+	go func() { // ends, like Receive, when the connection closes
 		buf := make([]byte, 1500)
 		for {
 			if _, _, err := recv.Read(buf); err != nil {
@@ -239,31 +224,10 @@ func (m *member) receive(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			}
 		}
 	}()
-	buf := make([]byte, 1500)
-	for {
-		n, _, err := tr.Read(buf)
-		if err != nil {
-			return
-		}
-		if paddingOnly(buf[:n]) {
-			m.paddingPackets.Add(1)
-			continue
-		}
-		now := time.Now().UnixNano()
-		if payload, ok := rtpPayload(buf[:n]); ok {
-			if sent, num, ok := readStamp(payload, video); ok {
-				if m.delays != nil {
-					m.delays.add(now - sent)
-				}
-				rx.note(num)
-			}
-		}
-		m.mediaOnce.Do(func() {
-			m.firstMedia.Store(now)
-			close(m.gotMedia)
-		})
-		counter.Add(1)
-	}
+	m.Receive(tr.Kind() == webrtc.RTPCodecTypeVideo, func(b []byte) (int, error) {
+		n, _, err := tr.Read(b)
+		return n, err
+	})
 }
 
 // paddingOnly reports whether an RTP packet carries nothing but padding (what a
@@ -280,31 +244,6 @@ func paddingOnly(pkt []byte) bool {
 		hdr += 4 + 4*(int(pkt[hdr+2])<<8|int(pkt[hdr+3]))
 	}
 	return hdr+int(pkt[len(pkt)-1]) == len(pkt)
-}
-
-// rxTotals sums what the member received of every stream: distinct stamped
-// packets, and how many were sent from each stream's first to its newest.
-func (m *member) rxTotals() (received, expected int64) {
-	m.rxMu.Lock()
-	defer m.rxMu.Unlock()
-	for _, s := range m.rx {
-		received += s.received.Load()
-		expected += s.expected.Load()
-	}
-	return received, expected
-}
-
-// joinTimes returns how long the join took (dial to joined) and how long from
-// joined to the first media packet; 0 when it has not happened.
-func (m *member) joinTimes() (join, firstPacket time.Duration) {
-	j, f := m.joinedAt.Load(), m.firstMedia.Load()
-	if j != 0 {
-		join = time.Duration(j - m.dialAt.UnixNano())
-		if f != 0 {
-			firstPacket = max(time.Duration(f-j), 0)
-		}
-	}
-	return join, firstPacket
 }
 
 // send writes one JSON message to the server.
@@ -375,7 +314,7 @@ func (m *member) readLoop() {
 
 func (m *member) reportJoin(err error) {
 	if err == nil {
-		m.joinedAt.CompareAndSwap(0, time.Now().UnixNano())
+		m.Joined()
 	}
 	select {
 	case m.joined <- err:
@@ -438,9 +377,9 @@ func (m *member) flushCandidates(target string, pc *webrtc.PeerConnection) {
 	delete(m.pending, target)
 }
 
-// close leaves the room and closes the socket and connections, then waits for
+// Close leaves the room and closes the socket and connections, then waits for
 // the member's goroutines.
-func (m *member) close() {
+func (m *member) Close() {
 	m.closeOnce.Do(func() {
 		_ = m.send(map[string]any{"type": "leave"})
 		_ = m.ws.Close()

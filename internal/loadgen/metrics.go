@@ -21,11 +21,14 @@ const (
 )
 
 // serverCounters scrapes /metrics for the named counters; a counter that is
-// missing (or the whole scrape, when it fails) reads -1.
+// missing (or the whole scrape, when it fails or there is no baseURL) reads -1.
 func serverCounters(ctx context.Context, hc *http.Client, baseURL string, names ...string) []int64 {
 	out := make([]int64, len(names))
 	for i := range out {
 		out[i] = -1
+	}
+	if baseURL == "" {
+		return out
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/metrics", nil)
 	if err != nil {

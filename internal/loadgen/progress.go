@@ -14,7 +14,7 @@ type runState struct {
 	mu    sync.Mutex // guards phase, pubs, subs
 	phase string
 	pubs  []*publisher
-	subs  []*member
+	subs  []*Member
 }
 
 func (r *runState) setPhase(p string) {
@@ -29,7 +29,7 @@ func (r *runState) addPublisher(p *publisher) {
 	r.mu.Unlock()
 }
 
-func (r *runState) addSubscriber(m *member) {
+func (r *runState) addSubscriber(m *Member) {
 	r.mu.Lock()
 	r.subs = append(r.subs, m)
 	r.mu.Unlock()
@@ -50,9 +50,9 @@ type totals struct {
 func (r *runState) totals() (totals, Progress) {
 	r.mu.Lock()
 	pr := Progress{Phase: r.phase, Elapsed: round(time.Since(r.start).Seconds(), 1), Subscribers: len(r.subs)}
-	members := make([]*member, 0, len(r.pubs)+len(r.subs))
+	members := make([]*Member, 0, len(r.pubs)+len(r.subs))
 	for _, p := range r.pubs {
-		members = append(members, p.member)
+		members = append(members, p.Member)
 		select {
 		case <-p.connected:
 			pr.Publishers++

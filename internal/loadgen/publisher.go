@@ -3,9 +3,7 @@ package loadgen
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,16 +26,14 @@ const (
 // keyframe requests (PLI, FIR) with a keyframe at the next frame, as an
 // encoder does. Every packet carries a stamp (stamp.go).
 type publisher struct {
-	*member
-	log       *slog.Logger
+	*Member
+	conn      Publication
 	profile   VideoProfile
 	audioSize int
 
-	video, audio             *webrtc.TrackLocalStaticRTP
-	videoSender, audioSender *webrtc.RTPSender
-	connected                chan struct{} // closed when the publisher connection is up
-	joinStart                time.Time
-	connectedAfter           atomic.Int64 // ns from joinStart to connected
+	connected      chan struct{} // closed when the publisher connection is up
+	joinStart      time.Time
+	connectedAfter atomic.Int64 // ns from joinStart to connected
 
 	keyframeWanted   atomic.Bool
 	videoSent        atomic.Int64 // packets
@@ -46,30 +42,50 @@ type publisher struct {
 	keyframeRequests atomic.Int64 // PLI and FIR received
 
 	stop context.CancelFunc // ends the pumps; set by start
-	wg   sync.WaitGroup     // the media pumps and RTCP readers
+	wg   sync.WaitGroup     // the media pumps
 }
 
-// startPublisher joins as userID, publishes both tracks and returns once the
-// offer is sent; media flows after start.
-func startPublisher(ctx context.Context, hc *http.Client, api *webrtc.API, baseURL, room, userID string,
-	profile VideoProfile, audioSize int, delays *delayHist, log *slog.Logger) (*publisher, error) {
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		return nil, fmt.Errorf("loadgen: publisher connection: %w", err)
-	}
-	p := &publisher{log: log.With("member", userID), profile: profile, audioSize: audioSize, connected: make(chan struct{}),
-		joinStart: time.Now()}
+// startPublisher joins m to room through srv and publishes; media flows after start.
+func startPublisher(ctx context.Context, srv Server, room string, m *Member, profile VideoProfile, audioSize int) (*publisher, error) {
+	p := &publisher{Member: m, profile: profile, audioSize: audioSize, connected: make(chan struct{}), joinStart: time.Now()}
 	var once sync.Once
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		p.log.Debug("publisher connection", "state", s.String())
-		if s == webrtc.PeerConnectionStateConnected {
+	opts := PublishOptions{
+		Video: profile.Bitrate > 0,
+		Connected: func() {
 			once.Do(func() {
 				p.connectedAfter.Store(int64(time.Since(p.joinStart)))
 				close(p.connected)
 			})
+		},
+		KeyframeRequest: func() {
+			p.keyframeRequests.Add(1)
+			p.keyframeWanted.Store(true)
+		},
+	}
+	conn, err := srv.Publish(ctx, room, m, opts)
+	if err != nil {
+		return nil, err
+	}
+	p.conn = conn
+	return p, nil
+}
+
+// Publish joins as m.UserID(), publishes both tracks and returns once the
+// offer is sent.
+func (s *signaling) Publish(ctx context.Context, room string, m *Member, opts PublishOptions) (Publication, error) {
+	pc, err := s.pubAPI.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: publisher connection: %w", err)
+	}
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		m.log.Debug("publisher connection", "state", st.String())
+		if st == webrtc.PeerConnectionStateConnected {
+			opts.Connected()
 		}
 	})
-	if profile.Bitrate > 0 {
+	p := &sigPublication{}
+	userID := m.userID
+	if opts.Video {
 		vc := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: videoClockRate, SDPFmtpLine: h264Fmtp}
 		if p.video, p.videoSender, err = addSendTrack(pc, vc, "video", userID); err != nil {
 			_ = pc.Close()
@@ -82,7 +98,7 @@ func startPublisher(ctx context.Context, hc *http.Client, api *webrtc.API, baseU
 		return nil, err
 	}
 
-	if p.member, err = joinRoom(ctx, hc, api, baseURL, room, userID, pc, delays, log); err != nil {
+	if p.member, err = joinRoom(ctx, s.hc, s.pubAPI, s.baseURL, room, m, pc); err != nil {
 		_ = pc.Close()
 		return nil, err
 	}
@@ -95,16 +111,43 @@ func startPublisher(ctx context.Context, hc *http.Client, api *webrtc.API, baseU
 		err = p.send(map[string]any{"type": "offer", "target": "publisher", "sdp": local})
 	}
 	if err != nil {
-		p.member.close()
+		p.member.Close()
 		return nil, fmt.Errorf("loadgen: publish: %w", err)
 	}
 	if p.videoSender != nil {
 		p.wg.Add(1)
-		go p.readRTCP(p.videoSender, true)
+		go p.readRTCP(p.videoSender, opts.KeyframeRequest)
 	}
 	p.wg.Add(1)
-	go p.readRTCP(p.audioSender, false)
+	go p.readRTCP(p.audioSender, nil)
 	return p, nil
+}
+
+// sigPublication is a publisher on openroom's signaling.
+type sigPublication struct {
+	*member
+	video, audio             *webrtc.TrackLocalStaticRTP
+	videoSender, audioSender *webrtc.RTPSender
+	wg                       sync.WaitGroup // the RTCP readers
+}
+
+func (p *sigPublication) WriteVideo(pkt *rtp.Packet) error { return p.video.WriteRTP(pkt) }
+func (p *sigPublication) WriteAudio(pkt *rtp.Packet) error { return p.audio.WriteRTP(pkt) }
+
+// AudioLevelID is the audio level extension's ID, when the server negotiated it.
+func (p *sigPublication) AudioLevelID() uint8 {
+	for _, e := range p.audioSender.GetParameters().HeaderExtensions {
+		if e.URI == sdp.AudioLevelURI {
+			return uint8(e.ID)
+		}
+	}
+	return 0
+}
+
+// Close leaves the room and waits for the RTCP readers.
+func (p *sigPublication) Close() {
+	p.member.Close()
+	p.wg.Wait()
 }
 
 // addSendTrack adds a send-only track of codec c to pc.
@@ -121,22 +164,22 @@ func addSendTrack(pc *webrtc.PeerConnection, c webrtc.RTPCodecCapability, id, st
 }
 
 // readRTCP reads the server's RTCP for one sender (the interceptors need it
-// read: NACKs are answered on the way) and notes keyframe requests.
-func (p *publisher) readRTCP(s *webrtc.RTPSender, video bool) {
+// read: NACKs are answered on the way) and reports keyframe requests to
+// keyframe, when not nil.
+func (p *sigPublication) readRTCP(s *webrtc.RTPSender, keyframe func()) {
 	defer p.wg.Done()
 	for {
 		pkts, _, err := s.ReadRTCP()
 		if err != nil {
 			return
 		}
-		if !video {
+		if keyframe == nil {
 			continue
 		}
 		for _, pkt := range pkts {
 			switch pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				p.keyframeRequests.Add(1)
-				p.keyframeWanted.Store(true)
+				keyframe()
 			}
 		}
 	}
@@ -146,7 +189,7 @@ func (p *publisher) readRTCP(s *webrtc.RTPSender, video bool) {
 // negotiated header extension IDs are known.
 func (p *publisher) start(ctx context.Context, rng *rand.Rand) {
 	ctx, p.stop = context.WithCancel(ctx)
-	if p.video != nil {
+	if p.profile.Bitrate > 0 {
 		p.wg.Add(1)
 		go p.pumpVideo(ctx, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())))
 	}
@@ -180,7 +223,7 @@ func (p *publisher) pumpVideo(ctx context.Context, rng *rand.Rand) {
 			pkt.Payload = pl
 			putStamp(pl[stampAt(pl, true):], time.Now().UnixNano(), stamp)
 			stamp++
-			if err := p.video.WriteRTP(pkt); err != nil {
+			if err := p.conn.WriteVideo(pkt); err != nil {
 				p.log.Debug("video write", "err", err)
 			}
 			pkt.SequenceNumber++
@@ -200,13 +243,7 @@ func (p *publisher) pumpAudio(ctx context.Context, rng *rand.Rand) {
 	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: payloadTypeOpus,
 		SequenceNumber: uint16(rng.UintN(1 << 16)), Timestamp: rng.Uint32()}, Payload: opusPayload(p.audioSize, rng)}
 	// A speaking level (-30 dBov, voice), when the server negotiated the extension.
-	var levelID uint8
-	for _, e := range p.audioSender.GetParameters().HeaderExtensions {
-		if e.URI == sdp.AudioLevelURI {
-			levelID = uint8(e.ID)
-		}
-	}
-	if levelID != 0 {
+	if levelID := p.conn.AudioLevelID(); levelID != 0 {
 		level, _ := rtp.AudioLevelExtension{Level: 30, Voice: true}.Marshal()
 		if err := pkt.Header.SetExtension(levelID, level); err != nil {
 			p.log.Warn("audio level extension", "err", err)
@@ -216,7 +253,7 @@ func (p *publisher) pumpAudio(ctx context.Context, rng *rand.Rand) {
 	defer tick.Stop()
 	for stamp := uint32(0); ; stamp++ {
 		putStamp(pkt.Payload[1:], time.Now().UnixNano(), stamp)
-		if err := p.audio.WriteRTP(pkt); err != nil {
+		if err := p.conn.WriteAudio(pkt); err != nil {
 			p.log.Debug("audio write", "err", err)
 		}
 		p.audioSent.Add(1)
@@ -230,11 +267,11 @@ func (p *publisher) pumpAudio(ctx context.Context, rng *rand.Rand) {
 	}
 }
 
-// close stops the media, leaves the room and waits for the publisher's goroutines.
+// close stops the media, waits for the pumps, then leaves the room.
 func (p *publisher) close() {
 	if p.stop != nil {
 		p.stop()
 	}
-	p.member.close()
 	p.wg.Wait()
+	p.conn.Close()
 }

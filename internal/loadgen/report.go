@@ -1,0 +1,72 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+)
+
+// RunAndReport runs the load and reports the result on stdout (JSON when
+// asJSON), with a progress line on stderr unless quiet. It returns the exit
+// code of a load command: 0, or 1 when the run failed.
+func RunAndReport(ctx context.Context, cfg Config, log *slog.Logger, quiet, asJSON bool, stdout, stderr io.Writer) int {
+	if !quiet {
+		cfg.Progress = func(p Progress) { fmt.Fprintln(stderr, ProgressLine(p)) }
+	}
+	res, err := Run(ctx, cfg, log)
+	if err != nil {
+		log.Error("load run failed", "err", err)
+		return 1
+	}
+	if asJSON {
+		if err := json.NewEncoder(stdout).Encode(res); err != nil {
+			return 1
+		}
+		return 0
+	}
+	PrintResult(stdout, res)
+	return 0
+}
+
+// ProgressLine is one line of progress, e.g.
+// "[ 12.0 s] subscribers: 2/2 publishers, 60/100 joined, 55 receiving, 41200 pkt/s, p99 14.2 ms, loss 0.00 %".
+func ProgressLine(p Progress) string {
+	return fmt.Sprintf("[%5.1f s] %s: %d publishers, %d subscribers joined, %d receiving, %.0f pkt/s, p99 %.1f ms, loss %.2f %%",
+		p.Elapsed, p.Phase, p.Publishers, p.Subscribers, p.Receiving, p.ForwardedPerSec, p.DelayP99Ms, p.LossPct)
+}
+
+// PrintResult writes the result for a human (the report of `openroom load`).
+func PrintResult(w io.Writer, r Result) {
+	toMiB := func(b int64) float64 { return float64(b) / (1 << 20) }
+	fmt.Fprintf(w, "members                   %d publishers, %d subscribers (all receiving after %.1f s)\n", r.Publishers, r.Subscribers, r.JoinSeconds)
+	fmt.Fprintf(w, "joins                     subscriber join p50 %.0f ms, max %.0f ms; first packet p50 %.0f ms, max %.0f ms; publisher connected p50 %.0f ms, max %.0f ms\n",
+		r.JoinP50Ms, r.JoinMaxMs, r.FirstPacketP50Ms, r.FirstPacketMaxMs, r.PublisherJoinP50Ms, r.PublisherJoinMaxMs)
+	fmt.Fprintf(w, "window                    %.1f s\n", r.WindowSeconds)
+	fmt.Fprintf(w, "published packets         video %d, audio %d\n", r.VideoSent, r.AudioSent)
+	fmt.Fprintf(w, "forwarded packets         %d (%.0f/s; video %d, audio %d; delivered %.1f %% of published x receivers; least served subscriber: %d video)\n",
+		r.Forwarded, float64(r.Forwarded)/r.WindowSeconds, r.VideoReceived, r.AudioReceived, 100*r.DeliveredRatio, r.MinSubscriberVideo)
+	fmt.Fprintf(w, "one-way delay             p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms (%d packets)\n",
+		r.DelayP50Ms, r.DelayP95Ms, r.DelayP99Ms, r.DelayMaxMs, r.DelaySamples)
+	fmt.Fprintf(w, "loss                      %.2f %% of what was sent to the members\n", r.LossPct)
+	if r.PaddingReceived > 0 {
+		fmt.Fprintf(w, "padding-only packets      %d (probes; not counted as forwarded)\n", r.PaddingReceived)
+	}
+	if r.ServerPacketsOut >= 0 {
+		fmt.Fprintf(w, "server packets out        %d (openroom_rtp_packets_total{direction=\"out\"})\n", r.ServerPacketsOut)
+	}
+	fmt.Fprintf(w, "repairs                   %d packets NACKed (-1: unknown), %d UDP datagrams dropped, %d keyframe requests\n",
+		r.ServerNACKed, r.UDPDrops, r.KeyframeRequests)
+	if r.ServerStale > 0 {
+		fmt.Fprintf(w, "server behind             %d packets not forwarded: the server got to them too late (short of CPU)\n", r.ServerStale)
+	}
+	if r.ServerCPUSeconds > 0 || r.RSSIdle > 0 {
+		fmt.Fprintf(w, "server CPU                %.0f ns per forwarded packet, %.1f %% of one core\n", r.CPUNsPerForwarded, r.ServerCorePercent)
+		fmt.Fprintf(w, "server RSS                idle %.1f MiB, loaded %.1f MiB (max %.1f), %.2f MiB per subscriber\n",
+			toMiB(r.RSSIdle), toMiB(r.RSSLoaded), toMiB(r.RSSLoadedMax), r.RSSPerSubscriber/(1<<20))
+	}
+	fmt.Fprintf(w, "load generator CPU        %.1f %% of one core\n", r.LoadgenCorePercent)
+	fmt.Fprintf(w, "machine busy              %.1f %% of %d CPUs (other processes: %.1f %% of one core)\n",
+		r.MachineBusyPercent, r.CPUs, r.OtherCorePercent)
+}
