@@ -82,8 +82,6 @@ type DownTrack struct {
 	demand  atomic.Int32 // layer the allocator would send if the publisher sent it; read by dynacast
 	sent    uint64       // guarded by mu
 	sentB   uint64       // guarded by mu
-	lastTS  uint32       // guarded by mu: the RTP timestamp last forwarded ...
-	lastAt  int64        // ... and when (unix ns), for sender reports
 	resent  atomic.Uint64
 	repairs atomic.Uint64 // keyframes asked for because a lost packet could not be resent
 	stale   atomic.Uint64 // packets not forwarded because the server got to them too late
@@ -287,7 +285,6 @@ func (d *DownTrack) writeLocked(b *binding, p *ExtPacket, r *fwdResult, now int6
 	d.send(b, payload, p.Received)
 	d.sent++
 	d.sentB += uint64(len(payload))
-	d.lastTS, d.lastAt = r.ts, now
 }
 
 // replayKeyLocked marks, for a track whose publisher cannot make keyframes,

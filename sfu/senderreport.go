@@ -17,10 +17,10 @@ const senderReportInterval = time.Second
 const maxReportsPerPacket = 32
 
 // senderReport says what d has sent: the RTP time that goes with now
-// (extrapolated from the last packet forwarded and when it was) and the
+// (extrapolated from the forwarder's newest packet and when it went) and the
 // packet and byte counts. ok is false before the first packet. The down track
-// keeps these as it forwards (writeLocked), so no per-packet interceptor has
-// to watch the stream.
+// and its forwarder keep these as they forward, so no per-packet interceptor
+// has to watch the stream.
 func (d *DownTrack) senderReport(now time.Time) (sr rtcp.SenderReport, ok bool) {
 	b := d.bound.Load()
 	if b == nil {
@@ -31,15 +31,12 @@ func (d *DownTrack) senderReport(now time.Time) (sr rtcp.SenderReport, ok bool) 
 	if d.sent == 0 {
 		return sr, false
 	}
-	clock := int64(d.track.codec.ClockRate)
-	if clock == 0 {
-		clock = 90000
-	}
-	since := max(now.UnixNano()-d.lastAt, 0)
+	f := d.fwd
+	since := max(now.UnixNano()-f.lastOutAt, 0)
 	return rtcp.SenderReport{
 		SSRC:        uint32(b.ssrc),
 		NTPTime:     ntpTime(now),
-		RTPTime:     d.lastTS + uint32(since*clock/int64(time.Second)),
+		RTPTime:     f.lastOutTS + uint32(uint64(since)*uint64(f.clockRate)/uint64(time.Second)),
 		PacketCount: uint32(d.sent + d.resent.Load()),
 		OctetCount:  uint32(d.sentB),
 	}, true
