@@ -142,15 +142,7 @@ func TestPublisherAnswerKeepsH264WhenOffered(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
-			api, err := testclient.API()
-			if err != nil {
-				t.Fatal(err)
-			}
-			client, err := api.NewPeerConnection(webrtc.Configuration{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer client.Close()
+			client := newClient(t)
 			tr, _ := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: tc.mime}, "v", "alice")
 			x, err := client.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 			if err != nil {
@@ -229,14 +221,7 @@ func connectSubscriberPeer(tb testing.TB, e *Engine, t *Track) (*Peer, func()) {
 // the server's trickled ones wait until the client has the offer.
 func dialSubscriber(tb testing.TB, e *Engine, onTrack func(*webrtc.TrackRemote), tracks ...*Track) (*Peer, *webrtc.PeerConnection) {
 	tb.Helper()
-	api, err := testclient.API()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	client, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	client := newClient(tb)
 	client.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { onTrack(tr) })
 	connected := make(chan struct{})
 	var connectedOnce sync.Once
@@ -245,21 +230,11 @@ func dialSubscriber(tb testing.TB, e *Engine, onTrack func(*webrtc.TrackRemote),
 			connectedOnce.Do(func() { close(connected) })
 		}
 	})
-	var mu sync.Mutex // guards haveOffer and pending
-	haveOffer := false
-	var pending []webrtc.ICECandidateInit // server candidates that came before the offer was set
-	offers := make(chan string, 16)       // one per renegotiation
+	gate := &candidateGate{client: client} // server candidates wait for the offer
+	offers := make(chan string, 16)        // one per renegotiation
 	peer, err := e.NewPeer(PeerConfig{ID: "sub", Permissions: allowAll,
-		OnOffer: func(offer string) { offers <- offer },
-		OnCandidate: func(_ string, c webrtc.ICECandidateInit) {
-			mu.Lock()
-			defer mu.Unlock()
-			if !haveOffer {
-				pending = append(pending, c)
-				return
-			}
-			_ = client.AddICECandidate(c)
-		},
+		OnOffer:     func(offer string) { offers <- offer },
+		OnCandidate: func(_ string, c webrtc.ICECandidateInit) { gate.add(c) },
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -270,13 +245,7 @@ func dialSubscriber(tb testing.TB, e *Engine, onTrack func(*webrtc.TrackRemote),
 		if err := client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 			return err
 		}
-		mu.Lock()
-		haveOffer = true
-		for _, c := range pending {
-			_ = client.AddICECandidate(c)
-		}
-		pending = nil
-		mu.Unlock()
+		gate.open()
 		a, err := client.CreateAnswer(nil)
 		if err != nil {
 			return err
@@ -321,6 +290,53 @@ func dialSubscriber(tb testing.TB, e *Engine, onTrack func(*webrtc.TrackRemote),
 	return peer, client
 }
 
+// newClient returns a pion client connection as the tests' browsers have
+// it (testclient's API); it is closed when the test ends.
+func newClient(tb testing.TB) *webrtc.PeerConnection {
+	tb.Helper()
+	api, err := testclient.API()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	client, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = client.Close() })
+	return client
+}
+
+// candidateGate holds the server's candidates for a pion client until the
+// client has the remote description (pion refuses candidates before it; a
+// lost one can leave nothing to connect under load), then adds them.
+type candidateGate struct {
+	client *webrtc.PeerConnection
+	mu     sync.Mutex // guards opened and held
+	opened bool
+	held   []webrtc.ICECandidateInit
+}
+
+func (g *candidateGate) add(c webrtc.ICECandidateInit) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.opened {
+		g.held = append(g.held, c)
+		return
+	}
+	_ = g.client.AddICECandidate(c)
+}
+
+// open is called once the client's remote description is set.
+func (g *candidateGate) open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.opened = true
+	for _, c := range g.held {
+		_ = g.client.AddICECandidate(c)
+	}
+	g.held = nil
+}
+
 // BenchmarkForwardSRTP measures one forwarded packet through everything pion
 // adds after the fan-out: NACK buffer, RTCP report counters, SRTP encryption and
 // the UDP send, to one real subscriber on loopback. Run it inside the test
@@ -357,30 +373,13 @@ func BenchmarkForwardSRTP(b *testing.B) {
 // candidate pair and never connect).
 func TestPublisherCandidatesBeforeTheOffer(t *testing.T) {
 	e := loopbackEngine(t)
-	api, err := testclient.API()
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	var mu sync.Mutex // guards answered and pending
-	answered := false
-	var pending []webrtc.ICECandidateInit
+	client := newClient(t)
+	gate := &candidateGate{client: client} // server candidates wait for the answer
 	p, err := e.NewPeer(PeerConfig{ID: "alice", Permissions: allowAll,
 		OnCandidate: func(target string, c webrtc.ICECandidateInit) {
-			if target != TargetPublisher {
-				return
+			if target == TargetPublisher {
+				gate.add(c)
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if !answered {
-				pending = append(pending, c)
-				return
-			}
-			_ = client.AddICECandidate(c)
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -397,6 +396,7 @@ func TestPublisherCandidatesBeforeTheOffer(t *testing.T) {
 			once.Do(func() { close(connected) })
 		}
 	})
+	var mu sync.Mutex // guards cands
 	var cands []webrtc.ICECandidateInit
 	client.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
@@ -432,12 +432,7 @@ func TestPublisherCandidatesBeforeTheOffer(t *testing.T) {
 	if err := client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	answered = true
-	for _, c := range pending {
-		_ = client.AddICECandidate(c)
-	}
-	mu.Unlock()
+	gate.open()
 	select {
 	case <-connected:
 	case <-time.After(10 * time.Second):
