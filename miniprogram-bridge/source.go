@@ -364,7 +364,11 @@ func (src *source) run() {
 	gapTimer := time.NewTimer(time.Hour)
 	gapTimer.Stop()
 	defer gapTimer.Stop()
-	armed := false
+	waitForGap := func() { // (re)arms the timer for the gap held open, if any
+		if at, ok := video.deadline(); ok {
+			gapTimer.Reset(time.Until(at))
+		}
+	}
 	tick := time.NewTicker(keyframeEvery)
 	defer tick.Stop()
 	for {
@@ -377,12 +381,8 @@ func (src *source) run() {
 			}
 			continue
 		case now := <-gapTimer.C:
-			armed = false
 			video.expire(now)
-			if at, ok := video.deadline(); ok {
-				gapTimer.Reset(time.Until(at))
-				armed = true
-			}
+			waitForGap()
 			continue
 		case it := <-src.in:
 			i := 0
@@ -399,10 +399,7 @@ func (src *source) run() {
 			}
 			if it.video {
 				video.push(it, it.at)
-				if at, ok := video.deadline(); ok && !armed {
-					gapTimer.Reset(time.Until(at))
-					armed = true
-				}
+				waitForGap()
 				continue
 			}
 			if len(it.payload) == 0 {
