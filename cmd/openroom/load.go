@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 
 	"github.com/openroom/openroom/internal/loadgen"
@@ -28,8 +27,7 @@ Flags:
 // runLoad is "openroom load".
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := loadgen.DefaultConfig()
-	var asJSON, audioOnly, quiet bool
-	var logLevel slog.Level
+	var cmd loadgen.CommandFlags
 	fs := flag.NewFlagSet("openroom load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -38,11 +36,8 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fs.StringVar(&cfg.URL, "url", "", "the server's HTTP base URL, e.g. http://10.99.0.1:8080 (open login on)")
 	cfg.AddFlags(fs)
-	fs.BoolVar(&audioOnly, "audio-only", false, "publishers send audio only")
+	cmd.AddFlags(fs, "log level (debug shows pion's logs)")
 	fs.StringVar(&cfg.LocalIP, "local-ip", os.Getenv("OPENROOM_TEST_IP2"), "the clients' ICE address (default $OPENROOM_TEST_IP2; empty: any non-loopback)")
-	fs.BoolVar(&asJSON, "json", false, "print the result as one JSON object")
-	fs.BoolVar(&quiet, "quiet", false, "no progress line")
-	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level (debug shows pion's logs)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -50,9 +45,5 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "openroom load: --url is required and there are no arguments (flags start with --); see openroom load --help")
 		return 2
 	}
-	if audioOnly {
-		cfg.Video.Bitrate = 0
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
-	return loadgen.RunAndReport(ctx, cfg, log, quiet, asJSON, stdout, stderr)
+	return cmd.RunAndReport(ctx, cfg, stdout, stderr)
 }

@@ -3,16 +3,37 @@ package loadgen
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 )
 
-// RunAndReport runs the load and reports the result on stdout (JSON when
-// asJSON), with a progress line on stderr unless quiet. It returns the exit
-// code of a load command: 0, or 1 when the run failed.
-func RunAndReport(ctx context.Context, cfg Config, log *slog.Logger, quiet, asJSON bool, stdout, stderr io.Writer) int {
-	if !quiet {
+// CommandFlags are a load command's flags besides the load's own
+// (Config.AddFlags) and its server's: --audio-only and the output.
+type CommandFlags struct {
+	AudioOnly, JSON, Quiet bool
+	LogLevel               slog.Level
+}
+
+// AddFlags registers the flags on fs; logHelp describes --log-level.
+func (f *CommandFlags) AddFlags(fs *flag.FlagSet, logHelp string) {
+	fs.BoolVar(&f.AudioOnly, "audio-only", false, "publishers send audio only")
+	fs.BoolVar(&f.JSON, "json", false, "print the result as one JSON object")
+	fs.BoolVar(&f.Quiet, "quiet", false, "no progress line")
+	fs.TextVar(&f.LogLevel, "log-level", slog.LevelInfo, logHelp)
+}
+
+// RunAndReport runs the load cfg describes, as the flags say, and reports
+// the result on stdout (JSON with --json), with a progress line and the log
+// on stderr. It returns the exit code of a load command: 0, or 1 when the
+// run failed.
+func (f *CommandFlags) RunAndReport(ctx context.Context, cfg Config, stdout, stderr io.Writer) int {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: f.LogLevel}))
+	if f.AudioOnly {
+		cfg.Video.Bitrate = 0
+	}
+	if !f.Quiet {
 		cfg.Progress = func(p Progress) { fmt.Fprintln(stderr, ProgressLine(p)) }
 	}
 	res, err := Run(ctx, cfg, log)
@@ -20,7 +41,7 @@ func RunAndReport(ctx context.Context, cfg Config, log *slog.Logger, quiet, asJS
 		log.Error("load run failed", "err", err)
 		return 1
 	}
-	if asJSON {
+	if f.JSON {
 		if err := json.NewEncoder(stdout).Encode(res); err != nil {
 			return 1
 		}

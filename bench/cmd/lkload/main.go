@@ -47,8 +47,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := loadgen.DefaultConfig()
 	srv := &livekit.Server{}
-	var asJSON, audioOnly, quiet bool
-	var logLevel slog.Level
+	var cmd loadgen.CommandFlags
 	fs := flag.NewFlagSet("lkload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -59,10 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&srv.APIKey, "api-key", os.Getenv("LIVEKIT_API_KEY"), "API key (default $LIVEKIT_API_KEY)")
 	fs.StringVar(&srv.APISecret, "api-secret", os.Getenv("LIVEKIT_API_SECRET"), "API secret (default $LIVEKIT_API_SECRET)")
 	cfg.AddFlags(fs)
-	fs.BoolVar(&audioOnly, "audio-only", false, "publishers send audio only")
-	fs.BoolVar(&asJSON, "json", false, "print the result as one JSON object")
-	fs.BoolVar(&quiet, "quiet", false, "no progress line")
-	fs.TextVar(&logLevel, "log-level", slog.LevelInfo, "log level (debug shows the SDK's and pion's logs)")
+	cmd.AddFlags(fs, "log level (debug shows the SDK's and pion's logs)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -70,16 +66,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "lkload: --url, --api-key and --api-secret are required and there are no arguments (flags start with --); see lkload --help")
 		return 2
 	}
-	if audioOnly {
-		cfg.Video.Bitrate = 0
-	}
 	cfg.Server = srv
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
 	// The SDK logs every join and track at info, and pion's routine events of
 	// many connections coming and going as warnings: only the SDK's warnings and
 	// pion's errors, as openroom load does, unless debugging.
 	sdkConf := &protoLogger.Config{Level: "warn", ComponentLevels: map[string]string{"pion": "error"}}
-	if logLevel <= slog.LevelDebug {
+	if cmd.LogLevel <= slog.LevelDebug {
 		sdkConf = &protoLogger.Config{Level: "debug"}
 	}
 	sdkLog, err := protoLogger.NewZapLogger(sdkConf)
@@ -88,5 +80,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	lksdk.SetLogger(sdkLog)
-	return loadgen.RunAndReport(ctx, cfg, log, quiet, asJSON, stdout, stderr)
+	return cmd.RunAndReport(ctx, cfg, stdout, stderr)
 }
