@@ -1,6 +1,30 @@
-# Shared by the benchmark scripts (bench-server.sh, bench-livekit.sh): sourced
-# inside the namespace, after the script has defined say() and set the
-# variables server_pid and load_pid (the processes cleanup() stops).
+# Shared by the benchmark scripts (bench-server.sh, bench-livekit.sh), sourced
+# once they have defined say(). Outside the namespace: bench_dir and
+# source_rev. Inside: cleanup() stops the processes in server_pid and load_pid.
+
+# bench_dir PREFIX: makes the run's directory (BIN, under /tmp) for the
+# binaries, results and logs; it is removed at exit unless BENCH_KEEP_LOGS.
+bench_dir() {
+  BIN="$(mktemp -d "/tmp/$1.XXXXXX")"
+  trap cleanup_outer EXIT
+}
+cleanup_outer() {
+  if [[ -n "${BENCH_KEEP_LOGS:-}" ]]; then
+    say "logs kept in $BIN/logs"
+  else
+    rm -rf "$BIN"
+  fi
+}
+
+# source_rev DIR: DIR's short git revision, "+edits" when tracked files changed.
+source_rev() {
+  local rev
+  rev="$(git -C "$1" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  if [[ -n "$(git -C "$1" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
+    rev="$rev+edits"
+  fi
+  echo "$rev"
+}
 
 # stop_pid PID: SIGTERM, then SIGKILL after 10 s.
 stop_pid() {

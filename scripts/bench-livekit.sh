@@ -58,6 +58,8 @@ DEFAULT_CASES="audio-10x30 video-2x20 video-1x50 video-1x100 video-1x300"
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'bench-livekit: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/bench-lib.sh
+source "$ROOT/scripts/bench-lib.sh"
 
 # parse_case CASE: sets KIND, P, S (dies on a malformed case).
 parse_case() {
@@ -107,8 +109,6 @@ EOF
 
   server_pid=""
   load_pid=""
-  # shellcheck source=scripts/bench-lib.sh
-  source "$ROOT/scripts/bench-lib.sh" # stop_pid, cleanup, machine_busy, wait_quiet
   trap cleanup EXIT
   trap 'exit 130' INT TERM
   # wait_http URL LOG WHAT: waits (20 s at most) until URL answers, while the server lives.
@@ -212,20 +212,9 @@ for tool in jq curl taskset; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not found"
 done
 
-BIN="$(mktemp -d /tmp/openroom-bench-lk.XXXXXX)"
-cleanup_outer() {
-  if [[ -n "${BENCH_KEEP_LOGS:-}" ]]; then
-    say "logs kept in $BIN/logs"
-  else
-    rm -rf "$BIN"
-  fi
-}
-trap cleanup_outer EXIT
+bench_dir openroom-bench-lk
 
-rev="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [[ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
-  rev="$rev+edits"
-fi
+rev="$(source_rev "$ROOT")"
 say "building openroom and openroom load ($rev)"
 (cd "$ROOT" && go build -o "$BIN/openroom" ./cmd/openroom)
 say "building lkload (bench/)"

@@ -54,6 +54,8 @@ SELF="$ROOT/scripts/bench-server.sh"
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'bench-server: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/bench-lib.sh
+source "$ROOT/scripts/bench-lib.sh"
 
 # ---------------------------------------------------------------------------
 # Inside the namespace: bench-server.sh --inner N BINDIR
@@ -73,8 +75,6 @@ if [[ "${1:-}" == "--inner" ]]; then
 
   server_pid=""
   load_pid=""
-  # shellcheck source=scripts/bench-lib.sh
-  source "$ROOT/scripts/bench-lib.sh" # stop_pid, cleanup, machine_busy, wait_quiet
   trap cleanup EXIT
   trap 'exit 130' INT TERM
 
@@ -162,26 +162,14 @@ N="${1:-100}"
 [[ "$N" =~ ^[1-9][0-9]*$ ]] || die "usage: $0 [N] (N subscribers, default 100)"
 read -r -a SERVERS <<<"${BENCH_SERVERS:-$ROOT}"
 
-BIN="$(mktemp -d /tmp/openroom-bench.XXXXXX)"
-cleanup_outer() {
-  if [[ -n "${BENCH_KEEP_LOGS:-}" ]]; then
-    say "logs kept in $BIN/logs"
-  else
-    rm -rf "$BIN"
-  fi
-}
-trap cleanup_outer EXIT
+bench_dir openroom-bench
 
 say "building the load tool (openroom load) from $ROOT"
 (cd "$ROOT" && go build -o "$BIN/openroom-loadtool" ./cmd/openroom)
 : >"$BIN/labels"
 for i in "${!SERVERS[@]}"; do
   src="$(cd "${SERVERS[$i]}" && pwd)"
-  rev="$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  if [[ -n "$(git -C "$src" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
-    rev="$rev+edits"
-  fi
-  label="$(basename "$src")@$rev"
+  label="$(basename "$src")@$(source_rev "$src")"
   say "building openroom from $src ($label)"
   (cd "$src" && go build -o "$BIN/openroom-$i" ./cmd/openroom)
   echo "$label" >>"$BIN/labels"
