@@ -69,7 +69,7 @@ func (m *Manager) Chat(room, from string, s Session, to, text string, data json.
 			return ChatMessage{}, fmt.Errorf("%w: %q", ErrChatNoPeer, to)
 		}
 	}
-	msg := m.appendChatLocked(r, ChatMessage{From: from, NickName: mem.nick, To: to, Text: text, Data: data})
+	msg := m.appendChatLocked(r, ChatMessage{From: from, NickName: mem.name(), To: to, Text: text, Data: data})
 	for id, rcpt := range r.members {
 		if rcpt.session == nil || !msg.visibleTo(id) {
 			continue

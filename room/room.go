@@ -146,18 +146,27 @@ type Room struct {
 }
 
 type member struct {
-	userID, nick string
-	kind         string
-	privileges   uint32
-	session      Session    // nil for a legacy HTTP-only member
-	media        sfu.Member // nil until media is attached
-	lastSeen     time.Time
-	joined       time.Time
-	tracks       []*sfu.Track
-	audioMuted   bool
-	videoMuted   bool
-	state        string // media connection state reported by the member's transport
-	quality      quality.Tracker
+	userID     string
+	nick       string // the display name as given (CleanNickName); "" when none was
+	kind       string
+	privileges uint32
+	session    Session    // nil for a legacy HTTP-only member
+	media      sfu.Member // nil until media is attached
+	lastSeen   time.Time
+	joined     time.Time
+	tracks     []*sfu.Track
+	audioMuted bool
+	videoMuted bool
+	state      string // media connection state reported by the member's transport
+	quality    quality.Tracker
+}
+
+// name is how people see the member: its display name, else its user ID.
+func (mem *member) name() string {
+	if mem.nick != "" {
+		return mem.nick
+	}
+	return mem.userID
 }
 
 // NewManager returns an empty Manager.
@@ -236,6 +245,10 @@ func (m *Manager) Enter(req EnterRequest) ([]MemberInfo, error) {
 	if !ValidName(req.UserID) {
 		return nil, ErrBadUserID
 	}
+	nick, err := CleanNickName(req.NickName)
+	if err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.rooms[req.Room]
@@ -263,7 +276,7 @@ func (m *Manager) Enter(req EnterRequest) ([]MemberInfo, error) {
 		exists = false
 	}
 	mem := &member{
-		userID: req.UserID, nick: req.NickName, kind: req.Kind, privileges: req.Privileges,
+		userID: req.UserID, nick: nick, kind: req.Kind, privileges: req.Privileges,
 		session: req.Session, lastSeen: now, joined: now,
 	}
 	if exists { // an HTTP member now connects: same member, now with a session
@@ -476,7 +489,7 @@ func (r *Room) othersLocked(except string) []MemberInfo {
 }
 
 func (mem *member) info() MemberInfo {
-	mi := MemberInfo{UserID: mem.userID, NickName: mem.nick, Kind: mem.kind, Tracks: []TrackInfo{},
+	mi := MemberInfo{UserID: mem.userID, NickName: mem.name(), Kind: mem.kind, Tracks: []TrackInfo{},
 		AudioMuted: mem.audioMuted, VideoMuted: mem.videoMuted}
 	for _, t := range mem.tracks {
 		mi.Tracks = append(mi.Tracks, trackInfo(t))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # openroom's test command: ./scripts/test.sh
 #
-#   1. installs what is missing: Debian packages (chromium ffmpeg coturn iproute2, FFmpeg -dev libraries)
+#   1. installs what is missing: Debian packages (chromium ffmpeg coturn iproute2, FFmpeg -dev libraries,
+#      a CJK font)
 #      and node_modules (npm ci, from package-lock.json)
 #   2. go vet ./...               (outside the namespace: may fetch Go modules)
 #   3. inside a private network namespace (scripts/netns-run.sh: lo + a veth pair
@@ -92,6 +93,8 @@ done
 if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libavcodec libavutil libswresample 2>/dev/null; then
   missing_pkgs+=(pkg-config libavcodec-dev libavutil-dev libswresample-dev)
 fi
+# A CJK font, so that names like 李雷 render in the browser tests' screenshots (not boxes).
+dpkg -s fonts-wqy-zenhei >/dev/null 2>&1 || missing_pkgs+=(fonts-wqy-zenhei)
 # playwright-core drives /usr/bin/chromium by that exact path.
 [[ -x /usr/bin/chromium ]] || { [[ " ${missing_pkgs[*]} " == *" chromium "* ]] || missing_pkgs+=(chromium); }
 

@@ -45,7 +45,7 @@ func codeOf(err error) int {
 	switch {
 	case err == nil:
 		return CodeOK
-	case errors.Is(err, ErrMissingParam), errors.Is(err, ErrBadParam):
+	case errors.Is(err, ErrMissingParam), errors.Is(err, ErrBadParam), errors.Is(err, room.ErrBadNickName):
 		return CodeMissingParam
 	case errors.Is(err, room.ErrNoRoom), errors.Is(err, room.ErrNotMember):
 		return CodeNoRoom

@@ -41,16 +41,21 @@ func Handler() http.Handler {
 
 	index := files["static/index.html"]
 	room := files["static/room.html"]
+	notFound := files["static/notfound.html"]
 
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		servePage(w, r, index)
 	})
 	mux.HandleFunc("GET /r/{room}", func(w http.ResponseWriter, r *http.Request) {
 		if !validRoomName(r.PathValue("room")) {
-			http.NotFound(w, r)
+			servePageStatus(w, notFound, http.StatusNotFound)
 			return
 		}
 		servePage(w, r, room)
+	})
+	// /r/a/b and /r/ are bad room links too: the same page, not a bare 404.
+	mux.HandleFunc("GET /r/{rest...}", func(w http.ResponseWriter, r *http.Request) {
+		servePageStatus(w, notFound, http.StatusNotFound)
 	})
 	mux.HandleFunc("GET /sdk/{file}", func(w http.ResponseWriter, r *http.Request) {
 		a, ok := files["sdk/"+r.PathValue("file")]
@@ -152,6 +157,19 @@ func servePage(w http.ResponseWriter, r *http.Request, a *asset) {
 	w.Header().Set("Referrer-Policy", "same-origin")
 	w.Header().Set("X-Frame-Options", "SAMEORIGIN")
 	serveAsset(w, r, a, "no-cache")
+}
+
+// servePageStatus writes a page with a status other than 200 (no ETag: it is not
+// the resource that was asked for).
+func servePageStatus(w http.ResponseWriter, a *asset, status int) {
+	h := w.Header()
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	h.Set("Content-Type", a.contentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(status)
+	_, _ = w.Write(a.body)
 }
 
 func serveAsset(w http.ResponseWriter, r *http.Request, a *asset, cacheControl string) {

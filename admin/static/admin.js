@@ -491,7 +491,7 @@ function createMember(room, user) {
   const row = el(
     'tr',
     { className: 'member', dataset: { member: `${room}/${user}` } },
-    el('td', { className: 'who' }, parts.user, parts.nick, parts.muted),
+    el('td', { className: 'who' }, parts.nick, parts.user, parts.muted),
     el('td', {}, parts.kind),
     el('td', {}, parts.state),
     parts.joined,

@@ -426,3 +426,21 @@ describe('kicked, stop and controls', () => {
     expect(w.socket.sent.filter((m) => m.type === 'mute')).toEqual([{type: 'mute', kind: 'audio', muted: true}])
   })
 })
+
+describe('names', () => {
+  test('each player is labelled with the display name, in any script; the userID when there is none', () => {
+    const {comp} = joinedRoom({template: '1v3', nickName: '韩梅梅'})
+    w.socket.receive({
+      type: 'userlist',
+      userlist: [
+        {userID: 'user-0eolgdb', nickName: '李雷', playURL: flv('user-0eolgdb')},
+        {userID: 'Ada_Lovelace-1yktla6', nickName: 'Ada Lovelace', playURL: flv('Ada_Lovelace-1yktla6')},
+        {userID: 'bob_1', nickName: '', playURL: flv('bob_1')},
+      ],
+    })
+    const names = comp.querySelectorAll('.name').map((n) => n.dom.textContent.trim())
+    expect(names).toEqual(['李雷', 'Ada Lovelace', 'bob_1'])
+    const join = w.socket.sent.find((m) => m.type === 'join')
+    expect(join.nickName).toBe('韩梅梅')
+  })
+})

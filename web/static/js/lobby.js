@@ -1,27 +1,15 @@
-// Lobby: pick a room and a name, then go to /r/{room}?user={name}.
+// Lobby: pick a room and a name (any script), then go to /r/{room ID}?user={name}.
+
+import { cleanName, idFor } from './names.js';
 
 const NAME_KEY = 'openroom.name';
-
-/**
- * Keeps [A-Za-z0-9_-] only (spaces become "_"), at most `max` characters.
- * @param {string} s
- * @param {number} max
- */
-export function sanitizeID(s, max) {
-  return s
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '') // drop accents: "José" -> "Jose"
-    .trim()
-    .replace(/\s+/g, '_')
-    .replace(/[^A-Za-z0-9_-]/g, '')
-    .slice(0, max);
-}
 
 const rand4 = () => String(1000 + Math.floor(Math.random() * 9000));
 const randomRoom = () => `room-${rand4()}`;
 
 const form = /** @type {HTMLFormElement} */ (document.getElementById('join-form'));
 const roomInput = /** @type {HTMLInputElement} */ (document.getElementById('room-name'));
+const roomLink = /** @type {HTMLElement} */ (document.getElementById('room-link'));
 const userInput = /** @type {HTMLInputElement} */ (document.getElementById('user-name'));
 const preview = /** @type {HTMLElement} */ (document.getElementById('user-preview'));
 const errorBox = /** @type {HTMLElement} */ (document.getElementById('form-error'));
@@ -29,15 +17,24 @@ const shuffle = /** @type {HTMLButtonElement} */ (document.getElementById('shuff
 
 const guest = `guest_${rand4()}`;
 
-roomInput.value = randomRoom();
+// ?room= comes from the page for a bad room link: the name asked for, to get a valid link.
+roomInput.value = cleanName(new URLSearchParams(location.search).get('room') || '') || randomRoom();
 try {
   userInput.value = localStorage.getItem(NAME_KEY) || '';
 } catch {
   // storage disabled: fine
 }
 
+/** The room ID for what is typed: itself when it is one, else derived ("数学课" -> "room-…"). */
+const roomID = () => {
+  const name = cleanName(roomInput.value);
+  return name ? idFor(name, 'room') : '';
+};
+
 function updatePreview() {
-  preview.textContent = sanitizeID(userInput.value, 32) || guest;
+  preview.textContent = cleanName(userInput.value) || guest;
+  const id = roomID();
+  roomLink.textContent = id ? `${location.origin}/r/${id}` : '';
 }
 updatePreview();
 userInput.addEventListener('input', updatePreview);
@@ -46,24 +43,26 @@ shuffle.addEventListener('click', () => {
   roomInput.value = randomRoom();
   roomInput.focus();
   errorBox.hidden = true;
+  updatePreview();
 });
 
 roomInput.addEventListener('input', () => {
   errorBox.hidden = true;
+  updatePreview();
 });
 
 form.addEventListener('submit', (ev) => {
   ev.preventDefault();
-  const room = sanitizeID(roomInput.value, 64);
+  const room = roomID();
   if (!room) {
-    errorBox.textContent = 'Give the room a name (letters, digits, - and _).';
+    errorBox.textContent = 'Give the room a name.';
     errorBox.hidden = false;
     roomInput.focus();
     return;
   }
-  const user = sanitizeID(userInput.value, 32) || guest;
+  const user = cleanName(userInput.value) || guest;
   try {
-    if (userInput.value.trim()) localStorage.setItem(NAME_KEY, userInput.value.trim());
+    if (cleanName(userInput.value)) localStorage.setItem(NAME_KEY, cleanName(userInput.value));
   } catch {
     // ignore
   }

@@ -1,4 +1,4 @@
-// Room page: /r/{room}?user={userID}[&template=1v1|1v3][&simulcast=0][&adaptive=0]
+// Room page: /r/{room}?user={name: any script; the user ID is derived from it}[&template=1v1|1v3][&simulcast=0][&adaptive=0]
 //   simulcast=0 publishes the camera in one layer; adaptive=0 turns adaptive stream off
 //   (the server then sends every video at the best layer the link allows).
 //
@@ -24,6 +24,7 @@
 //   to #chat-to ("" = everyone, else a userID).
 
 import { Room } from '/sdk/openroom.js';
+import { cleanName, idFor } from './names.js';
 
 // ---------------------------------------------------------------------------
 // Icons (inline SVG, stroke style)
@@ -55,9 +56,6 @@ const QUALITY_BARS =
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
-/** @param {string} s @param {number} max */
-const sanitizeID = (s, max) =>
-  s.trim().replace(/\s+/g, '_').replace(/[^A-Za-z0-9_-]/g, '').slice(0, max);
 
 /** A stable hue for a name, so everyone's avatar keeps its colour. */
 function hueOf(/** @type {string} */ s) {
@@ -67,9 +65,10 @@ function hueOf(/** @type {string} */ s) {
 }
 
 function initialsOf(/** @type {string} */ name) {
-  const parts = name.replace(/[_-]+/g, ' ').trim().split(/\s+/).filter(Boolean);
+  // By code point, so "李雷" gives 李雷 and an emoji stays whole.
+  const parts = name.replace(/[_-]+/g, ' ').trim().split(/\s+/).filter(Boolean).map((p) => Array.from(p));
   if (parts.length === 0) return '?';
-  if (parts.length === 1) return parts[0].slice(0, 2).toUpperCase();
+  if (parts.length === 1) return parts[0].slice(0, 2).join('').toUpperCase();
   return (parts[0][0] + parts[parts.length - 1][0]).toUpperCase();
 }
 
@@ -94,14 +93,18 @@ function playQuietly(el) {
 
 const params = new URLSearchParams(location.search);
 const roomName = decodeURIComponent(location.pathname.split('/')[2] || '');
-let userID = sanitizeID(params.get('user') || '', 64);
-if (!userID) {
-  userID = `guest_${1000 + Math.floor(Math.random() * 9000)}`;
-  params.set('user', userID);
+// ?user= is the name people see (any script); the ID is derived from it when it is not one.
+let displayName = cleanName(params.get('user') || '');
+if (!displayName) {
+  displayName = `guest_${1000 + Math.floor(Math.random() * 9000)}`;
+  params.set('user', displayName);
   history.replaceState(null, '', `${location.pathname}?${params}`);
 }
+const userID = idFor(displayName);
 const forcedTemplate = ['1v1', '1v3'].includes(params.get('template') ?? '') ? params.get('template') : null;
 const shareURL = `${location.origin}/r/${encodeURIComponent(roomName)}`;
+// The link is the address this page was opened with; from localhost it reaches no one else.
+const linkIsLocal = /^(localhost|127(\.\d+){3}|\[::1\])$/.test(location.hostname) || location.hostname.endsWith('.localhost');
 
 // ---------------------------------------------------------------------------
 // Elements
@@ -136,10 +139,14 @@ const sidebar = $('sidebar');
 
 document.title = `${roomName} · openroom`;
 $('room-label').textContent = roomName;
-$('me-name').textContent = userID;
-$('self-name').textContent = `${userID} (you)`;
+$('me-name').textContent = displayName;
+$('self-name').textContent = `${displayName} (you)`;
 $('link-hint').textContent = shareURL.replace(/^https?:\/\//, '');
-paintAvatar($('self-initials'), userID);
+if (linkIsLocal) {
+  $('link-hint').classList.add('link-local');
+  $('link-hint').title = `${location.hostname} reaches only this computer: open this page at the server's network address to invite others`;
+}
+paintAvatar($('self-initials'), displayName);
 copyBtn.dataset.link = shareURL;
 
 /** @param {HTMLElement} btn @param {string} icon */
@@ -224,13 +231,13 @@ $('banner-close').addEventListener('click', hideBanner);
 const rejoin = { label: 'Rejoin', run: () => location.reload() };
 
 /** @param {string} text */
-function toast(text) {
+function toast(text, ms = 2600) {
   const el = document.createElement('div');
   el.className = 'toast';
   el.textContent = text;
   $('toasts').append(el);
-  setTimeout(() => el.classList.add('toast-out'), 2600);
-  setTimeout(() => el.remove(), 3000);
+  setTimeout(() => el.classList.add('toast-out'), ms);
+  setTimeout(() => el.remove(), ms + 400);
   return el;
 }
 
@@ -292,7 +299,7 @@ function memberItem(id, name, self) {
   return li;
 }
 
-const selfItem = memberItem(userID, userID, true);
+const selfItem = memberItem(userID, displayName, true);
 membersEl.append(selfItem);
 
 /** @param {string} id */
@@ -579,8 +586,26 @@ function layout() {
   stage.classList.toggle('has-strip', strip > 0);
   stage.style.setProperty('--strip-count', String(strip));
   emptyState.hidden = !(template === '1v1' && n === 0);
+  if (!emptyState.hidden) paintEmptyState();
   gridCount.hidden = template !== 'grid';
   updateCounts();
+}
+
+/** Who left last and why, so that an empty room does not read as if no one had come. */
+let lastDeparture = /** @type {{nick: string, reason: string} | null} */ (null);
+
+function paintEmptyState() {
+  const title = $('empty-title');
+  const text = $('empty-text');
+  if (!lastDeparture) {
+    title.textContent = "You're the first one here";
+    text.textContent = 'Send the link to the people you want to talk to.';
+    return;
+  }
+  const { nick, reason } = lastDeparture;
+  const what = reason === 'kicked' ? 'was removed from the room' : reason === 'timeout' || reason === 'disconnected' ? 'lost the connection' : 'left';
+  title.textContent = "You're the only one here now";
+  text.textContent = `${nick} ${what}. Send the link to invite someone.`;
 }
 
 // ---------------------------------------------------------------------------
@@ -639,6 +664,7 @@ room.on('memberupdated', ({ member }) => {
 
 room.on('memberleft', ({ userID: id, reason }) => {
   const nick = room.members.get(id)?.nickName || tiles.get(id)?.name.textContent || id;
+  lastDeparture = { nick, reason };
   removeTile(id);
   listItem(id)?.remove();
   removeRecipient(id);
@@ -908,7 +934,13 @@ async function copyLink() {
     ta.remove();
   }
   copyBtn.dataset.copied = String(ok);
-  if (ok) {
+  if (ok && linkIsLocal) {
+    toast(
+      `Link copied, but it points to ${location.hostname}: only this computer can open it. ` +
+        "Open this page at the server's network address (openroom prints it when it starts) and copy the link again.",
+      8000,
+    ).classList.add('toast-warn');
+  } else if (ok) {
     toast('Link copied: send it to whoever you want to talk to');
     setIcon(copyBtn, ICONS.check);
     copyBtn.querySelector('.ctl-label').textContent = 'Copied';
@@ -1086,13 +1118,10 @@ if (!roomName) {
   showBanner('This page needs a room name: /r/{room}', { kind: 'error' });
 } else {
   room
-    .join({ room: roomName, userID, nickName: userID, simulcast: params.get('simulcast') !== '0' })
+    .join({ room: roomName, userID, nickName: displayName, simulcast: params.get('simulcast') !== '0' })
     .then((info) => {
       joinedAt = performance.now();
-      if (info.userID && info.userID !== userID) {
-        selfItem.dataset.user = info.userID;
-        $('me-name').textContent = info.userID;
-      }
+      if (info.userID && info.userID !== userID) selfItem.dataset.user = info.userID;
     })
     .catch((err) => {
       if (leftByUser || err?.code === 'aborted') return;
