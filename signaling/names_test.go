@@ -73,4 +73,3 @@ func TestDisplayNames(t *testing.T) {
 		}
 	})
 }
-
