@@ -109,10 +109,24 @@ func New(o Options) *Server {
 // streamRef is what a stream URL names.
 type streamRef struct {
 	Room, User, Sig string
+	Screen          bool // {user}.screen: the member's shared screen, not its camera
 }
 
-// parseStreamPath reads /live/{room}/{user}[.flv]?sig=... as pushers, players and
-// HTTP-FLV viewers send it.
+// screenSuffix names a member's screen share in a stream URL: "." is not
+// allowed in user IDs, so it cannot be mistaken for another member.
+const screenSuffix = ".screen"
+
+// key names the stream among the bridge's sources.
+func (r streamRef) key() string {
+	k := r.Room + "/" + r.User
+	if r.Screen {
+		k += screenSuffix
+	}
+	return k
+}
+
+// parseStreamPath reads /live/{room}/{user}[.screen][.flv]?sig=... as pushers,
+// players and HTTP-FLV viewers send it.
 func parseStreamPath(path, rawQuery, ext string) (streamRef, error) {
 	p := strings.TrimPrefix(path, "/")
 	parts := strings.Split(p, "/")
@@ -126,6 +140,7 @@ func parseStreamPath(path, rawQuery, ext string) (streamRef, error) {
 		}
 		user = strings.TrimSuffix(user, ext)
 	}
+	user, screen := strings.CutSuffix(user, screenSuffix)
 	if !room.ValidName(parts[1]) {
 		return streamRef{}, fmt.Errorf("%w: %q", room.ErrBadRoomName, parts[1])
 	}
@@ -136,7 +151,7 @@ func parseStreamPath(path, rawQuery, ext string) (streamRef, error) {
 	if err != nil {
 		return streamRef{}, fmt.Errorf("%w: bad query: %v", ErrBadPath, err)
 	}
-	return streamRef{Room: parts[1], User: user, Sig: q.Get("sig")}, nil
+	return streamRef{Room: parts[1], User: user, Sig: q.Get("sig"), Screen: screen}, nil
 }
 
 // privileges checks sig for access to ref.Room. forUser, when not empty, must be

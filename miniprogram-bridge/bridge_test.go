@@ -27,9 +27,12 @@ func TestParseStreamPath(t *testing.T) {
 		want                   streamRef
 		wantErr                error
 	}{
-		{"rtmp push", "/live/r1/alice", "sig=abc", "", streamRef{"r1", "alice", "abc"}, nil},
-		{"flv", "/live/r1/alice.flv", "sig=abc", ".flv", streamRef{"r1", "alice", "abc"}, nil},
-		{"numeric room, no sig", "/live/123456/bob", "", "", streamRef{"123456", "bob", ""}, nil},
+		{"rtmp push", "/live/r1/alice", "sig=abc", "", streamRef{Room: "r1", User: "alice", Sig: "abc"}, nil},
+		{"flv", "/live/r1/alice.flv", "sig=abc", ".flv", streamRef{Room: "r1", User: "alice", Sig: "abc"}, nil},
+		{"numeric room, no sig", "/live/123456/bob", "", "", streamRef{Room: "123456", User: "bob", Sig: ""}, nil},
+		{"screen flv", "/live/r1/alice.screen.flv", "sig=abc", ".flv", streamRef{Room: "r1", User: "alice", Sig: "abc", Screen: true}, nil},
+		{"screen rtmp", "/live/r1/alice.screen", "", "", streamRef{Room: "r1", User: "alice", Screen: true}, nil},
+		{"screen alone", "/live/r1/.screen.flv", "", ".flv", streamRef{}, nil},
 		{"flv without extension", "/live/r1/alice", "", ".flv", streamRef{}, ErrBadPath},
 		{"wrong app", "/app/r1/alice", "", "", streamRef{}, ErrBadPath},
 		{"too short", "/live/r1", "", "", streamRef{}, ErrBadPath},

@@ -91,6 +91,11 @@ func (s *Server) handleRTMP(conn net.Conn) {
 		return
 	}
 	log = log.With("room", ref.Room, "user", ref.User)
+	if sc.Publish && ref.Screen {
+		log.Warn("rtmp: refused", "url", sc.URL.Path, "reason", "a pusher publishes to /live/{room}/{user}; .screen streams are for playing")
+		_ = sc.RejectAction()
+		return
+	}
 	if sc.Publish {
 		err = s.ingest(conn, sc, ref, log, guard.authorized)
 	} else {

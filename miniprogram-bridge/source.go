@@ -48,6 +48,7 @@ type source struct {
 	s            *Server
 	id           string
 	room, owner  string
+	screen       bool // the owner's shared screen (and its sound), not its camera and microphone
 	log          *slog.Logger
 	in           chan rtpItem
 	done         chan struct{}
@@ -176,9 +177,10 @@ func (k *sink) switchTo(p *sfu.ExtPacket) {
 // ID implements sfu.Member.
 func (src *source) ID() string { return src.id }
 
-// AddTrack implements sfu.Member: take the owner's H.264 video and Opus audio.
+// AddTrack implements sfu.Member: take the owner's H.264 video and Opus audio,
+// of its camera or of its screen.
 func (src *source) AddTrack(t *sfu.Track) {
-	if t.Owner() != src.owner {
+	if t.Owner() != src.owner || t.Source().IsScreen() != src.screen {
 		return
 	}
 	src.mu.Lock()
@@ -222,9 +224,9 @@ func (src *source) RemoveTrack(t *sfu.Track) {
 	}
 }
 
-// getSource returns the running source for room/owner, starting one if needed.
-func (s *Server) getSource(room, owner string) (*source, error) {
-	key := room + "/" + owner
+// getSource returns the running source for a stream, starting one if needed.
+func (s *Server) getSource(ref streamRef) (*source, error) {
+	key, room, owner := ref.key(), ref.Room, ref.User
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -238,8 +240,8 @@ func (s *Server) getSource(room, owner string) (*source, error) {
 		return nil, fmt.Errorf("audio transcoder: %w", err)
 	}
 	src := &source{
-		s: s, id: fmt.Sprintf("bridge#%d", s.ids.Add(1)), room: room, owner: owner,
-		log: s.log.With("room", room, "publisher", owner),
+		s: s, id: fmt.Sprintf("bridge#%d", s.ids.Add(1)), room: room, owner: owner, screen: ref.Screen,
+		log: s.log.With("room", room, "publisher", owner, "screen", ref.Screen),
 		in:  make(chan rtpItem, sourceQueue), done: make(chan struct{}), audioEncoder: enc,
 		viewers: map[*viewer]struct{}{}, sinks: map[*sfu.Track]*sink{}, lastViewer: time.Now(),
 	}
@@ -294,6 +296,8 @@ func (src *source) status() error {
 	switch {
 	case src.video == nil && src.nonH264 != "":
 		return fmt.Errorf("%w: %s publishes %s video; FLV and RTMP carry H.264 only (publish H.264, e.g. use the openroom SDK, which prefers it)", ErrUnsupported, src.owner, src.nonH264)
+	case src.video == nil && src.audio == nil && src.screen:
+		return fmt.Errorf("%w: %s shares no screen in room %s", ErrNotFound, src.owner, src.room)
 	case src.video == nil && src.audio == nil:
 		return fmt.Errorf("%w: %s has no audio or video in room %s", ErrNotFound, src.owner, src.room)
 	}

@@ -57,3 +57,9 @@ func (u URLs) PushURL(host, room, user, sig string) string {
 func (u URLs) PlayURLs(host, room, publisher, sig string) (flv, rtmp string) {
 	return streamURL(u.flvBase(host), room, publisher, ".flv", sig), streamURL(u.rtmpBase(host), room, publisher, "", sig)
 }
+
+// ScreenPlayURLs are where a <live-player> plays publisher's shared screen.
+func (u URLs) ScreenPlayURLs(host, room, publisher, sig string) (flv, rtmp string) {
+	return streamURL(u.flvBase(host), room, publisher, screenSuffix+".flv", sig),
+		streamURL(u.rtmpBase(host), room, publisher, screenSuffix, sig)
+}

@@ -69,13 +69,16 @@ func (s *Server) open(ref streamRef) (*source, int, error) {
 	if err != nil {
 		return nil, http.StatusForbidden, err
 	}
-	if priv&(auth.PrivReceiveVideo|auth.PrivReceiveAudio) == 0 {
+	if ref.Screen && priv&auth.PrivReceiveAux == 0 {
+		return nil, http.StatusForbidden, fmt.Errorf("%w: missing privilege: receive aux video (a shared screen; privileges %d)", ErrForbidden, priv)
+	}
+	if !ref.Screen && priv&(auth.PrivReceiveVideo|auth.PrivReceiveAudio) == 0 {
 		return nil, http.StatusForbidden, fmt.Errorf("%w: missing privilege: receive video (privileges %d)", ErrForbidden, priv)
 	}
 	if _, err := s.opts.Rooms.Tracks(ref.Room, ref.User); err != nil {
 		return nil, http.StatusNotFound, fmt.Errorf("%w: %s is not in room %s", ErrNotFound, ref.User, ref.Room)
 	}
-	src, err := s.getSource(ref.Room, ref.User)
+	src, err := s.getSource(ref)
 	if err != nil {
 		if errors.Is(err, room.ErrNoRoom) {
 			return nil, http.StatusNotFound, err
@@ -91,7 +94,8 @@ func (s *Server) open(ref streamRef) (*source, int, error) {
 	return src, http.StatusOK, nil
 }
 
-// ServeHTTP serves GET /live/{room}/{userID}.flv?sig=... as chunked HTTP-FLV.
+// ServeHTTP serves GET /live/{room}/{userID}.flv?sig=... (the member's camera and
+// microphone) and /live/{room}/{userID}.screen.flv (its shared screen) as chunked HTTP-FLV.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ref, err := parseStreamPath(r.URL.Path, r.URL.RawQuery, ".flv")
 	if err != nil {

@@ -107,6 +107,9 @@ type TrackInfo struct {
 	Codec     string   `json:"codec"`
 	Simulcast bool     `json:"simulcast"`
 	RIDs      []string `json:"rids"` // simulcast layers, lowest first; [] for one layer
+	// Source is "camera" or "microphone", or "screen" and "screen_audio" for a
+	// shared screen (the legacy aux stream, privileges 64 and 128).
+	Source string `json:"source"`
 }
 
 // Options configure a Manager.
@@ -321,7 +324,7 @@ func (m *Manager) Publish(room, userID string, s Session, t *sfu.Track) error {
 		return err
 	}
 	mem.tracks = append(mem.tracks, t)
-	if t.Kind() == webrtc.RTPCodecTypeAudio {
+	if t.Kind() == webrtc.RTPCodecTypeAudio && !t.Source().IsScreen() { // a shared screen's sound is not its sharer speaking
 		src, now := r.speakers.Add(userID), m.opts.Now
 		t.SetAudioLevelObserver(func(level uint8, voice bool) { src.Observe(level, voice, now()) })
 	}
@@ -503,7 +506,7 @@ func trackInfo(t *sfu.Track) TrackInfo {
 		rids = []string{}
 	}
 	return TrackInfo{TrackID: t.ID(), Kind: t.Kind().String(), Codec: t.Codec().MimeType,
-		Simulcast: len(rids) > 1, RIDs: rids}
+		Simulcast: len(rids) > 1, RIDs: rids, Source: string(t.Source())}
 }
 
 // RoomInfo summarises a room for listings.

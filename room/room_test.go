@@ -772,9 +772,13 @@ func TestPublishUnpublish(t *testing.T) {
 		track     *sfu.Track
 		wantKind  string
 		wantCodec string
+		wantSrc   string
 	}{
-		{name: "video", track: videoTrack("t1", "alice"), wantKind: "video", wantCodec: webrtc.MimeTypeH264},
-		{name: "audio", track: audioTrack("a1", "alice"), wantKind: "audio", wantCodec: webrtc.MimeTypeOpus},
+		{name: "video", track: videoTrack("t1", "alice"), wantKind: "video", wantCodec: webrtc.MimeTypeH264, wantSrc: "camera"},
+		{name: "audio", track: audioTrack("a1", "alice"), wantKind: "audio", wantCodec: webrtc.MimeTypeOpus, wantSrc: "microphone"},
+		{name: "screen", wantKind: "video", wantCodec: webrtc.MimeTypeH264, wantSrc: "screen", track: sfu.NewTrack(sfu.TrackOptions{
+			ID: "s1", Owner: "alice", Kind: webrtc.RTPCodecTypeVideo, Source: sfu.SourceScreen,
+			Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -807,7 +811,7 @@ func TestPublishUnpublish(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Members: got %v; want nil", err)
 			}
-			wantTracks := []TrackInfo{{TrackID: tc.track.ID(), Kind: tc.wantKind, Codec: tc.wantCodec, RIDs: []string{}}}
+			wantTracks := []TrackInfo{{TrackID: tc.track.ID(), Kind: tc.wantKind, Codec: tc.wantCodec, RIDs: []string{}, Source: tc.wantSrc}}
 			if !reflect.DeepEqual(ms[0].Tracks, wantTracks) {
 				t.Errorf("alice's tracks: got %+v; want %+v", ms[0].Tracks, wantTracks)
 			}

@@ -35,9 +35,34 @@ var (
 	ErrClosed     = errors.New("peer is closed")
 )
 
-// Permissions say which media a peer may send and receive.
+// Permissions say which media a peer may send and receive. A shared screen
+// and its sound are the "aux" stream: SendAux and ReceiveAux govern them, not
+// the audio and video bits.
 type Permissions struct {
 	SendAudio, SendVideo, ReceiveAudio, ReceiveVideo bool
+	SendAux, ReceiveAux                              bool
+}
+
+// maySend reports whether a track of kind k carrying src may be published.
+func (p Permissions) maySend(k webrtc.RTPCodecType, src Source) bool {
+	switch {
+	case src.IsScreen():
+		return p.SendAux
+	case k == webrtc.RTPCodecTypeAudio:
+		return p.SendAudio
+	}
+	return p.SendVideo
+}
+
+// mayReceive reports whether t may be forwarded to the peer.
+func (p Permissions) mayReceive(t *Track) bool {
+	switch {
+	case t.Source().IsScreen():
+		return p.ReceiveAux
+	case t.Kind() == webrtc.RTPCodecTypeAudio:
+		return p.ReceiveAudio
+	}
+	return p.ReceiveVideo
 }
 
 // PeerConfig wires a Peer to its room and its signaling connection.
@@ -141,9 +166,10 @@ type Peer struct {
 	uplinkPrev map[*Track]ReceiveCounters    // published tracks' arrival counters at the last QualityStats
 	lastHeard  atomic.Int64                  // unix ns of the last RTCP from the client
 
-	pubMu     sync.Mutex // guards published and rids
+	pubMu     sync.Mutex // guards published, rids and sources
 	published map[*webrtc.RTPReceiver]*pubTrack
 	rids      map[string][]string // simulcast RIDs by mid, lowest first, from the last offer
+	sources   map[string]Source   // what each sending m-line carries, by mid, as the client said
 
 	// subState and pubState follow the two connections. Keyframes asked for
 	// before the subscriber connection is connected would arrive before SRTP is
@@ -168,7 +194,7 @@ func (e *Engine) NewPeer(cfg PeerConfig) (*Peer, error) {
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 		subs: map[*Track]*subscription{}, speakers: map[string]bool{},
 		now: cfg.Now, bwe: newBWE(cfg.Now), engine: e,
-		published: map[*webrtc.RTPReceiver]*pubTrack{}, rids: map[string][]string{},
+		published: map[*webrtc.RTPReceiver]*pubTrack{}, rids: map[string][]string{}, sources: map[string]Source{},
 	}
 	est := twcc.New(twcc.Config{Initial: initialEstimate, Min: minEstimate, Max: maxEstimate, Now: cfg.Now,
 		OnCongestion: func() { p.enqueue(p.allocate) }, CongestedLoss: probeMaxLoss})
@@ -288,16 +314,21 @@ func (p *Peer) goroutine(f func()) bool {
 }
 
 // HandleOffer applies the client's publisher offer and returns the answer.
-func (p *Peer) HandleOffer(offer string) (answer string, err error) {
+// sources says what the offer's sending m-lines carry, by mid (a screen is
+// the aux stream); a mid it does not name carries a camera or a microphone.
+func (p *Peer) HandleOffer(offer string, sources map[string]Source) (answer string, err error) {
 	defer recoverInto(&err)
-	if err := p.checkPublish(offer); err != nil {
+	if len(sources) > maxSources {
+		return "", fmt.Errorf("%w: %d sources; at most %d", ErrBadSource, len(sources), maxSources)
+	}
+	if err := p.checkPublish(offer, sources); err != nil {
 		return "", err
 	}
 	pc, err := p.publisherOrNew()
 	if err != nil {
 		return "", err
 	}
-	p.learnRIDs(offer)
+	p.learnRIDs(offer, sources)
 	if err := p.applyOffer(pc, offer); err != nil {
 		return "", err
 	}
@@ -355,25 +386,34 @@ func (p *Peer) addPublisherCandidate(pc *webrtc.PeerConnection, c webrtc.ICECand
 	return nil
 }
 
-// checkPublish refuses an offer that sends media the member may not send.
-func (p *Peer) checkPublish(offer string) error {
+// checkPublish refuses an offer that sends media the member may not send, or
+// names a source that its m-line cannot carry.
+func (p *Peer) checkPublish(offer string, sources map[string]Source) error {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(offer); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
 	for _, md := range sd.MediaDescriptions {
-		if !sends(md) {
+		kind := webrtc.NewRTPCodecType(md.MediaName.Media)
+		if kind == 0 || !sends(md) {
 			continue
 		}
-		switch md.MediaName.Media {
-		case "audio":
-			if !p.cfg.Permissions.SendAudio {
+		mid, _ := md.Attribute("mid")
+		src, named := sources[mid]
+		if !named {
+			src = defaultSource(kind)
+		}
+		if !src.fits(kind) {
+			return fmt.Errorf("%w: m-line %q is %s, which cannot carry %q", ErrBadSource, mid, kind, src)
+		}
+		if !p.cfg.Permissions.maySend(kind, src) {
+			switch {
+			case src.IsScreen():
+				return fmt.Errorf("%w: send aux video (a shared screen)", ErrNotAllowed)
+			case kind == webrtc.RTPCodecTypeAudio:
 				return fmt.Errorf("%w: send audio", ErrNotAllowed)
 			}
-		case "video":
-			if !p.cfg.Permissions.SendVideo {
-				return fmt.Errorf("%w: send video", ErrNotAllowed)
-			}
+			return fmt.Errorf("%w: send video", ErrNotAllowed)
 		}
 	}
 	return nil
@@ -456,7 +496,7 @@ func (p *Peer) AddCandidate(target string, c webrtc.ICECandidateInit) (err error
 
 // AddTrack subscribes the peer to t if it may receive that kind. It does not block.
 func (p *Peer) AddTrack(t *Track) {
-	if !p.mayReceive(t.Kind()) {
+	if !p.cfg.Permissions.mayReceive(t) {
 		return
 	}
 	p.enqueue(func() { p.subscribe(t) })
@@ -473,12 +513,6 @@ func (p *Peer) RestartICE() {
 // RemoveTrack unsubscribes the peer from t. It does not block.
 func (p *Peer) RemoveTrack(t *Track) { p.enqueue(func() { p.unsubscribe(t) }) }
 
-func (p *Peer) mayReceive(k webrtc.RTPCodecType) bool {
-	if k == webrtc.RTPCodecTypeAudio {
-		return p.cfg.Permissions.ReceiveAudio
-	}
-	return p.cfg.Permissions.ReceiveVideo
-}
 
 func (p *Peer) enqueue(op func()) bool {
 	select {
@@ -657,12 +691,13 @@ func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, d *DownTrack) {
 // onRemoteTrack forwards a track (or one simulcast layer of it) the client sends.
 func (p *Peer) onRemoteTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	kind := remote.Kind()
-	if (kind == webrtc.RTPCodecTypeAudio && !p.cfg.Permissions.SendAudio) ||
-		(kind == webrtc.RTPCodecTypeVideo && !p.cfg.Permissions.SendVideo) {
-		p.log.Warn("dropping track the member may not send", "kind", kind.String())
+	p.pubMu.Lock()
+	src := p.sourceLocked(receiver, kind)
+	if !p.cfg.Permissions.maySend(kind, src) {
+		p.pubMu.Unlock()
+		p.log.Warn("dropping track the member may not send", "kind", kind.String(), "source", src)
 		return
 	}
-	p.pubMu.Lock()
 	pt, exists := p.published[receiver]
 	if !exists {
 		pt = p.newPubTrackLocked(remote, receiver)
@@ -715,13 +750,29 @@ func (p *Peer) onRemoteTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRec
 }
 
 // newPubTrackLocked creates the Track for a receiver's first layer.
-func (p *Peer) newPubTrackLocked(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) *pubTrack {
-	mid := ""
+// midOf is the mid of the publisher's transceiver that receives with receiver.
+func (p *Peer) midOf(receiver *webrtc.RTPReceiver) string {
 	for _, tr := range p.publisher().GetTransceivers() { // made: it has a track
 		if tr.Receiver() == receiver {
-			mid = tr.Mid()
+			return tr.Mid()
 		}
 	}
+	return ""
+}
+
+// sourceLocked is what the track received with receiver carries, as the offer said.
+func (p *Peer) sourceLocked(receiver *webrtc.RTPReceiver, kind webrtc.RTPCodecType) Source {
+	if pt, ok := p.published[receiver]; ok {
+		return pt.track.Source()
+	}
+	if src, ok := p.sources[p.midOf(receiver)]; ok && src.fits(kind) {
+		return src
+	}
+	return defaultSource(kind)
+}
+
+func (p *Peer) newPubTrackLocked(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) *pubTrack {
+	mid := p.midOf(receiver)
 	var rids []string
 	if remote.RID() != "" {
 		rids = p.rids[mid]
@@ -748,7 +799,8 @@ func (p *Peer) newPubTrackLocked(remote *webrtc.TrackRemote, receiver *webrtc.RT
 	}
 	t = NewTrack(TrackOptions{
 		ID:    fmt.Sprintf("%s-%s-%d", p.cfg.ID, remote.Kind().String(), uint32(remote.SSRC())),
-		Owner: p.cfg.ID, Kind: remote.Kind(), Codec: remote.Codec().RTPCodecCapability, RIDs: rids,
+		Owner: p.cfg.ID, Kind: remote.Kind(), Source: p.sourceLocked(receiver, remote.Kind()),
+		Codec: remote.Codec().RTPCodecCapability, RIDs: rids,
 		AudioLevelExtension: audioLevel, Now: p.now, Spreader: p.engine.spread,
 		RequestLayerKeyframe: func(layer int) {
 			if ssrc := t.layers[layer].ssrc.Load(); ssrc != 0 {
@@ -792,7 +844,7 @@ func (p *Peer) readPublisherRTCP(receiver *webrtc.RTPReceiver, rid string, t *Tr
 
 // learnRIDs records the simulcast layers of each m-line of an offer, ordered
 // q < h < f (the SDK's names, lowest first); other names keep their order.
-func (p *Peer) learnRIDs(offer string) {
+func (p *Peer) learnRIDs(offer string, sources map[string]Source) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(offer); err != nil {
 		return
@@ -801,6 +853,9 @@ func (p *Peer) learnRIDs(offer string) {
 	defer p.pubMu.Unlock()
 	for _, md := range sd.MediaDescriptions {
 		mid, _ := md.Attribute("mid")
+		if src, ok := sources[mid]; ok && mid != "" {
+			p.sources[mid] = src // a track keeps the source it was published with
+		}
 		var rids []string
 		for _, a := range md.Attributes {
 			if a.Key == "rid" {

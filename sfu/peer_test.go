@@ -162,7 +162,7 @@ func TestPublisherAnswerKeepsH264WhenOffered(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			answer, err := p.HandleOffer(offer.SDP)
+			answer, err := p.HandleOffer(offer.SDP, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -425,7 +425,7 @@ func TestPublisherCandidatesBeforeTheOffer(t *testing.T) {
 			t.Fatalf("candidate before the offer: got %v; want it kept", err)
 		}
 	}
-	answer, err := p.HandleOffer(offer.SDP)
+	answer, err := p.HandleOffer(offer.SDP, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

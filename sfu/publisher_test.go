@@ -79,7 +79,7 @@ func newLossyPublisher(t *testing.T, seed uint64, codec webrtc.RTPCodecCapabilit
 		t.Fatal(err)
 	}
 	<-gathered
-	if lp.answer, err = lp.peer.HandleOffer(lp.client.LocalDescription().SDP); err != nil {
+	if lp.answer, err = lp.peer.HandleOffer(lp.client.LocalDescription().SDP, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := lp.client.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: lp.answer}); err != nil {

@@ -48,6 +48,7 @@ type Track struct {
 	id     string
 	owner  string
 	kind   webrtc.RTPCodecType
+	source Source
 	codec  webrtc.RTPCodecCapability
 	ckind  codecKind
 	layers []*layer
@@ -160,6 +161,9 @@ type TrackOptions struct {
 	Owner string                    // the publishing member's ID; also the stream ID subscribers see
 	Kind  webrtc.RTPCodecType       // audio or video
 	Codec webrtc.RTPCodecCapability // what the packets carry
+	// Source is what the track carries (a camera, a screen...); "" is the
+	// camera for video and the microphone for audio.
+	Source Source
 	// RIDs name the simulcast layers, lowest first; empty for a single layer.
 	RIDs []string
 	// RequestKeyframe asks the publisher for a keyframe (a PLI for WebRTC). Optional.
@@ -192,7 +196,7 @@ func NewTrack(o TrackOptions) *Track {
 		o.Now = time.Now
 	}
 	t := &Track{
-		id: o.ID, owner: o.Owner, kind: o.Kind, codec: o.Codec, ckind: kindOfCodec(o.Codec.MimeType),
+		id: o.ID, owner: o.Owner, kind: o.Kind, source: o.Source, codec: o.Codec, ckind: kindOfCodec(o.Codec.MimeType),
 		now: o.Now, done: make(chan struct{}), audioLevelExt: o.AudioLevelExtension,
 		onLayers: o.OnLayers, lastWant: max(len(o.RIDs), 1) - 1, // publishers start with every layer on
 		replayGOP: o.ReplayGOP && o.Kind == webrtc.RTPCodecTypeVideo, sendNACK: o.SendNACK,
@@ -204,6 +208,9 @@ func NewTrack(o TrackOptions) *Track {
 	case o.RequestKeyframe != nil:
 		f := o.RequestKeyframe
 		t.requestKeyframe = func(int) { f() }
+	}
+	if t.source == "" {
+		t.source = defaultSource(o.Kind)
 	}
 	n := max(len(o.RIDs), 1)
 	for i := range n {
@@ -227,6 +234,9 @@ func (t *Track) ID() string                       { return t.id }
 func (t *Track) Owner() string                    { return t.owner }
 func (t *Track) Kind() webrtc.RTPCodecType        { return t.kind }
 func (t *Track) Codec() webrtc.RTPCodecCapability { return t.codec }
+
+// Source is what the track carries: a camera, a microphone, a screen or its sound.
+func (t *Track) Source() Source { return t.source }
 
 // Layers is the number of simulcast layers (1 without simulcast).
 func (t *Track) Layers() int { return len(t.layers) }

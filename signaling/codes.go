@@ -63,7 +63,8 @@ func codeOf(err error) int {
 		return CodeRoomFull
 	case errors.Is(err, room.ErrBadUserID):
 		return CodeBadUserID
-	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, ErrBadMessage), errors.Is(err, room.ErrRoomExists):
+	case errors.Is(err, room.ErrBadRoomName), errors.Is(err, ErrBadMessage), errors.Is(err, room.ErrRoomExists),
+		errors.Is(err, sfu.ErrBadSource):
 		return CodeBadMessage
 	case errors.Is(err, auth.ErrMissingPrivilege), errors.Is(err, sfu.ErrNotAllowed):
 		return CodeForbidden

@@ -73,3 +73,15 @@ func TestDisplayNames(t *testing.T) {
 		}
 	})
 }
+
+// An offer names what its m-lines carry; an unknown source is refused before
+// the SFU sees the offer, and the socket stays usable.
+func TestOfferSources(t *testing.T) {
+	ts := startServer(t, true, nil)
+	c := dial(t, ts)
+	c.join(ts, "sources", "alice")
+	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na=sendonly\r\n"
+	c.send(map[string]any{"type": "offer", "target": "publisher", "sdp": sdp, "sources": map[string]string{"0": "window"}})
+	c.expectError(CodeBadMessage, `sources["0"]`)
+	c.usable()
+}

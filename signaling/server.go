@@ -144,4 +144,6 @@ func (s *Server) iceServers(host, userID string) []config.ICEServer {
 type StreamURLs interface {
 	PushURL(host, room, user, sig string) string
 	PlayURLs(host, room, publisher, sig string) (flv, rtmp string)
+	// ScreenPlayURLs play publisher's shared screen (and its sound), a stream of its own.
+	ScreenPlayURLs(host, room, publisher, sig string) (flv, rtmp string)
 }

@@ -35,28 +35,29 @@ const (
 
 // inMsg is the union of every client message's fields.
 type inMsg struct {
-	Type          string          `json:"type"`
-	Room          roomRef         `json:"room"`
-	UserSig       string          `json:"userSig"`
-	PrivateMapKey string          `json:"privateMapKey"`
-	NickName      string          `json:"nickName"`
-	Target        string          `json:"target"`
-	SDP           string          `json:"sdp"`
-	Candidate     json.RawMessage `json:"candidate"`
-	Kind          string          `json:"kind"`
-	Muted         *bool           `json:"muted"`
-	Client        string          `json:"client"`
-	Text          string          `json:"text"`
-	Data          json.RawMessage `json:"data"`
-	To            string          `json:"to"`
-	ClientID      string          `json:"clientID"`
-	TrackID       string          `json:"trackID"`
-	Visible       *bool           `json:"visible"`
-	Width         int             `json:"width"`
-	Height        int             `json:"height"`
-	Pinned        bool            `json:"pinned"`
-	ResumeToken   string          `json:"resumeToken"`
-	LastSeq       uint64          `json:"lastSeq"`
+	Type          string            `json:"type"`
+	Room          roomRef           `json:"room"`
+	UserSig       string            `json:"userSig"`
+	PrivateMapKey string            `json:"privateMapKey"`
+	NickName      string            `json:"nickName"`
+	Target        string            `json:"target"`
+	SDP           string            `json:"sdp"`
+	Sources       map[string]string `json:"sources"` // offer: what each m-line carries, by mid ("screen"...)
+	Candidate     json.RawMessage   `json:"candidate"`
+	Kind          string            `json:"kind"`
+	Muted         *bool             `json:"muted"`
+	Client        string            `json:"client"`
+	Text          string            `json:"text"`
+	Data          json.RawMessage   `json:"data"`
+	To            string            `json:"to"`
+	ClientID      string            `json:"clientID"`
+	TrackID       string            `json:"trackID"`
+	Visible       *bool             `json:"visible"`
+	Width         int               `json:"width"`
+	Height        int               `json:"height"`
+	Pinned        bool              `json:"pinned"`
+	ResumeToken   string            `json:"resumeToken"`
+	LastSeq       uint64            `json:"lastSeq"`
 }
 
 // conn is one WebSocket. Its read goroutine (serveWS) owns every field below
@@ -310,12 +311,29 @@ func (c *conn) sendUserlist(write func([]byte) bool) {
 	}
 	list := []map[string]any{}
 	for _, m := range members {
-		if m.UserID == s.userID || len(m.Tracks) == 0 {
+		if m.UserID == s.userID {
 			continue
 		}
-		flv, rtmp := c.srv.urls.PlayURLs(c.host, s.room, m.UserID, s.roomKey)
-		list = append(list, map[string]any{"userID": m.UserID, "nickName": m.NickName, "kind": m.Kind,
-			"playURL": flv, "rtmpURL": rtmp})
+		camera, screen := false, false
+		for _, t := range m.Tracks {
+			switch t.Source {
+			case string(sfu.SourceScreen):
+				screen = true
+			case string(sfu.SourceScreenAudio):
+			default:
+				camera = true
+			}
+		}
+		if camera {
+			flv, rtmp := c.srv.urls.PlayURLs(c.host, s.room, m.UserID, s.roomKey)
+			list = append(list, map[string]any{"userID": m.UserID, "nickName": m.NickName, "kind": m.Kind,
+				"playURL": flv, "rtmpURL": rtmp})
+		}
+		if screen { // its own stream, after the sharer's camera
+			flv, rtmp := c.srv.urls.ScreenPlayURLs(c.host, s.room, m.UserID, s.roomKey)
+			list = append(list, map[string]any{"userID": m.UserID, "nickName": m.NickName, "kind": m.Kind,
+				"source": string(sfu.SourceScreen), "playURL": flv, "rtmpURL": rtmp})
+		}
 	}
 	b := mustJSON(map[string]any{"type": "userlist", "userlist": list})
 	if string(b) == c.lastList {
@@ -632,6 +650,7 @@ func (c *session) peerConfig(p uint32) sfu.PeerConfig {
 		Permissions: sfu.Permissions{
 			SendAudio: has(auth.PrivSendAudio), SendVideo: has(auth.PrivSendVideo),
 			ReceiveAudio: has(auth.PrivReceiveAudio), ReceiveVideo: has(auth.PrivReceiveVideo),
+			SendAux: has(auth.PrivSendAux), ReceiveAux: has(auth.PrivReceiveAux),
 		},
 		Logger:       c.log,
 		OnTrack:      func(t *sfu.Track) { _ = rooms.Publish(room, user, c, t) },
@@ -729,7 +748,16 @@ func (c *conn) offer(m *inMsg) {
 	if !c.needPeer("offer") {
 		return
 	}
-	answer, err := c.sess.peer.HandleOffer(m.SDP)
+	sources := make(map[string]sfu.Source, len(m.Sources))
+	for mid, name := range m.Sources {
+		src, err := sfu.ParseSource(name)
+		if err != nil {
+			c.fail("offer", fmt.Errorf("%w: sources[%q]: %v", ErrBadMessage, mid, err))
+			return
+		}
+		sources[mid] = src
+	}
+	answer, err := c.sess.peer.HandleOffer(m.SDP, sources)
 	if err != nil {
 		c.fail("offer", err)
 		return

@@ -65,6 +65,10 @@ func (fzURLs) PlayURLs(host, room, publisher, sig string) (string, string) {
 		"rtmp://" + host + "/live/" + room + "/" + publisher + "?sig=" + sig
 }
 
+func (fzURLs) ScreenPlayURLs(host, room, publisher, sig string) (string, string) {
+	return "http://" + host + "/live/" + room + "/" + publisher + ".screen.flv", "rtmp://" + host + "/live/" + room + "/" + publisher + ".screen"
+}
+
 // fzServer is a signaling server without sockets or media, with rooms r1 and 12345.
 func fzServer(t *testing.T, openLogin bool) *Server {
 	t.Helper()

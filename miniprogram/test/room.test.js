@@ -444,3 +444,19 @@ describe('names', () => {
     expect(join.nickName).toBe('韩梅梅')
   })
 })
+
+describe('screen share', () => {
+  test('a shared screen is a player of its own, beside its sharer, labelled as a screen', () => {
+    const {comp} = joinedRoom({template: '1v3'})
+    const screenURL = 'https://rooms.example.com/live/1234/bob_1.screen.flv?sig=s-bob_1'
+    w.socket.receive({
+      type: 'userlist',
+      userlist: [member('bob_1'), {userID: 'bob_1', nickName: 'BOB_1', source: 'screen', playURL: screenURL}],
+    })
+    expect(srcs(comp)).toEqual([flv('bob_1'), screenURL])
+    expect(h.players(comp).map((p) => p.dom.dataset.key)).toEqual(['bob_1', 'bob_1.screen'])
+    const names = comp.querySelectorAll('.name').map((n) => n.dom.textContent.trim())
+    expect(names).toEqual(['BOB_1', 'BOB_1 · screen'])
+    expect(h.players(comp)[1].data.objectFit).toBe('contain')
+  })
+})

@@ -150,10 +150,15 @@ function pickPlayers(userlist, selfID, template) {
     const m = list[i] || {}
     const id = m.userID == null ? '' : String(m.userID)
     const src = m.playURL || m.rtmpURL || ''
-    if (!id || !src || id === selfID || seen[id]) continue
-    seen[id] = true
+    // A shared screen is a stream of its own, beside its sharer's camera ("." is not in user IDs).
+    const screen = m.source === 'screen'
+    const key = screen ? id + '.screen' : id
+    if (!id || !src || id === selfID || seen[key]) continue
+    seen[key] = true
     out.push({
+      key,
       userID: id,
+      source: screen ? 'screen' : 'camera',
       nickName: m.nickName || '',
       playURL: src,
       rtmpURL: m.rtmpURL || '',

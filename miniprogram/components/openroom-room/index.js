@@ -241,21 +241,23 @@ Component({
       const d = (e && e.detail) || {}
       const target = (e && (e.currentTarget || e.target)) || {}
       const ds = target.dataset || {}
-      const userID = ds.userId || ds.userid || String(target.id || '').replace(/^player-/, '')
+      const key = ds.key || String(target.id || '').replace(/^player-/, '')
+      const userID = ds.userId || ds.userid || key.replace(/\.screen$/, '')
+      const source = ds.source || (key.endsWith('.screen') ? 'screen' : 'camera')
       const code = Number(d.code)
-      this._emit('player', code, {userID, message: d.message || ''})
+      this._emit('player', code, source === 'screen' ? {userID, source, message: d.message || ''} : {userID, message: d.message || ''})
       const s = this._s
-      if (!s || s.ended || !userID) return
-      if (code === codes.PLAYER_PLAYING) s.playTries[userID] = 0
+      if (!s || s.ended || !key) return
+      if (code === codes.PLAYER_PLAYING) s.playTries[key] = 0
       // The player gave up on its own reconnects: play again, 3 times 2 s apart.
-      if (code === codes.PLAYER_GAVE_UP && (s.playTries[userID] || 0) < codes.REPUSH_TRIES) {
-        s.playTries[userID] = (s.playTries[userID] || 0) + 1
+      if (code === codes.PLAYER_GAVE_UP && (s.playTries[key] || 0) < codes.REPUSH_TRIES) {
+        s.playTries[key] = (s.playTries[key] || 0) + 1
         this._later(s, () => {
-          if (!this.data.players.some((p) => String(p.userID) === userID)) return
-          const ctx = wx.createLivePlayerContext('player-' + userID, this)
+          if (!this.data.players.some((p) => p.key === key)) return
+          const ctx = wx.createLivePlayerContext('player-' + key, this)
           if (!ctx) return
           ctx.stop({})
-          ctx.play({fail: (err) => this._log('player restart failed', userID, err)})
+          ctx.play({fail: (err) => this._log('player restart failed', key, err)})
         }, codes.REPUSH_DELAY_MS)
       }
     },
@@ -567,7 +569,7 @@ Component({
       const cur = this.data.players
       const same =
         cur.length === players.length &&
-        cur.every((p, i) => p.userID === players[i].userID && p.playURL === players[i].playURL && p.nickName === players[i].nickName)
+        cur.every((p, i) => p.key === players[i].key && p.playURL === players[i].playURL && p.nickName === players[i].nickName)
       if (!same) this.setData({players})
     },
 
@@ -589,7 +591,7 @@ Component({
 
     _eachPlayer(fn) {
       this.data.players.forEach((p) => {
-        const ctx = wx.createLivePlayerContext('player-' + p.userID, this)
+        const ctx = wx.createLivePlayerContext('player-' + p.key, this)
         if (ctx) fn(ctx)
       })
     },
