@@ -513,7 +513,6 @@ func (p *Peer) RestartICE() {
 // RemoveTrack unsubscribes the peer from t. It does not block.
 func (p *Peer) RemoveTrack(t *Track) { p.enqueue(func() { p.unsubscribe(t) }) }
 
-
 func (p *Peer) enqueue(op func()) bool {
 	select {
 	case <-p.done:
