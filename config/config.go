@@ -309,7 +309,7 @@ func envFields(c *Config) (names []string, fields map[string]reflect.Value) {
 	for i := 0; i < v.NumField(); i++ {
 		switch v.Field(i).Addr().Interface().(type) {
 		case *string, *int, *bool, *time.Duration, *[]string:
-			name := "OPENROOM_" + strings.ToUpper(v.Type().Field(i).Tag.Get("yaml"))
+			name := EnvPrefix + strings.ToUpper(v.Type().Field(i).Tag.Get("yaml"))
 			names = append(names, name)
 			fields[name] = v.Field(i)
 		}

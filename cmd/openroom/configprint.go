@@ -7,11 +7,13 @@ import (
 	"io"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/openroom/openroom/config"
 )
 
 // runConfigPrint shows the configuration the server would run with: defaults,
 // file, environment and flags applied. Secrets are masked unless asked for.
-func runConfigPrint(args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
+func runConfigPrint(args []string, stdout, stderr io.Writer, env environ) int {
 	show := false
 	rest := args[:0:0]
 	for _, a := range args {
@@ -28,6 +30,9 @@ func runConfigPrint(args []string, stdout, stderr io.Writer, env func(string) (s
 	if err != nil {
 		fmt.Fprintf(stderr, "openroom: %v\n", err)
 		return 2
+	}
+	for _, w := range config.UnknownEnv(env) {
+		fmt.Fprintf(stderr, "openroom: warning: %s\n", w)
 	}
 	if !show {
 		for _, s := range []*string{&cfg.Secret, &cfg.AdminToken} {

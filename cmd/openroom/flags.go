@@ -13,11 +13,11 @@ import (
 // loadConfig builds the configuration: defaults, then --config FILE, then env, then flags.
 // The flags are parsed twice: first to find the file (and report bad flags),
 // then onto the loaded configuration, so only flags that were given override.
-func loadConfig(args []string, stderr io.Writer, env func(string) (string, bool)) (config.Config, error) {
+func loadConfig(args []string, stderr io.Writer, env environ) (config.Config, error) {
 	var scratch config.Config
 	var file string
 	first := newFlagSet(stderr, &scratch, &file)
-	if err := first.Parse(args); err != nil {
+	if err := parseFlags(first, args, serverFlagAliases); err != nil {
 		return config.Default(), err
 	}
 	if first.NArg() > 0 {
@@ -29,7 +29,7 @@ func loadConfig(args []string, stderr io.Writer, env func(string) (string, bool)
 			return cfg, err
 		}
 	}
-	if err := cfg.LoadEnv(env); err != nil {
+	if err := cfg.LoadEnv(env.lookup); err != nil {
 		return cfg, err
 	}
 	fs := newFlagSet(stderr, &cfg, &file)

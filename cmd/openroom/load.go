@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,7 +39,10 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg.AddFlags(fs)
 	cmd.AddFlags(fs, "log level (debug shows pion's logs)")
 	fs.StringVar(&cfg.LocalIP, "local-ip", os.Getenv("OPENROOM_TEST_IP2"), "the clients' ICE address (default $OPENROOM_TEST_IP2; empty: any non-loopback)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, nil); errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil {
+		fmt.Fprintf(stderr, "openroom load: %v\n", err)
 		return 2
 	}
 	if cfg.URL == "" || fs.NArg() > 0 {

@@ -93,7 +93,7 @@ func TestLoadCommandErrors(t *testing.T) {
 	}{
 		{"no url", []string{"load"}, "--url is required"},
 		{"an argument", []string{"load", "--url", "http://x", "extra"}, "there are no arguments"},
-		{"unknown flag", []string{"load", "--nope"}, "flag provided but not defined"},
+		{"unknown flag", []string{"load", "--nope"}, "openroom load: unknown flag --nope (see openroom load --help for the flags)\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer

@@ -17,13 +17,13 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, environ(os.Environ()))
 	stop()
 	os.Exit(code)
 }
 
 // run is main without the process: tests call it.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, env environ) int {
 	if len(args) > 0 && args[0] == "token" {
 		return runToken(args[1:], stdout, stderr, env)
 	}
@@ -79,5 +79,6 @@ Server flags (an empty address disables that listener):
   --turn-host HOST     host put in the TURN URLs (default: node IP, else the client's Host)
   --turn-relay-ports R relay port range (default 49152-65535)
   --turn-allow CIDRS   private ranges relays may reach, comma-separated (default none)
-Environment: OPENROOM_HTTP, OPENROOM_RTC_PORT, OPENROOM_NODE_IP, OPENROOM_SECRET, ...
+Environment: OPENROOM_ and a config key in capitals: OPENROOM_HTTP, OPENROOM_RTC_PORT,
+OPENROOM_NODE_IP, OPENROOM_SECRET, ... (an unknown OPENROOM_ name is warned about at start)
 `

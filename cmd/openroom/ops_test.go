@@ -76,7 +76,7 @@ func TestProductionProfile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
 			code := run(context.Background(), append(tc.args, "--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "", "--turn", ""),
-				&out, &errb, func(string) (string, bool) { return "", false })
+				&out, &errb, fakeEnv(nil))
 			if code != tc.wantCode || !strings.Contains(errb.String(), tc.wantErr) {
 				t.Errorf("got %d %q; want %d containing %q", code, errb.String(), tc.wantCode, tc.wantErr)
 			}
@@ -100,8 +100,7 @@ func TestConfigPrint(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			env := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
-			if code := run(context.Background(), append([]string{"config", "print"}, tc.args...), &out, &errb, env); code != 0 {
+			if code := run(context.Background(), append([]string{"config", "print"}, tc.args...), &out, &errb, fakeEnv(tc.env)); code != 0 {
 				t.Fatalf("exit: got %d (%s); want 0", code, errb.String())
 			}
 			for _, w := range tc.want {
@@ -171,7 +170,7 @@ func TestDrainWithMembersLeavesNothingRunning(t *testing.T) {
 func TestBadValueNamesFileLine(t *testing.T) {
 	file := writeFile(t, "openroom.yaml", "http: \":8080\"\nrtc_port: 70000\n")
 	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"--config", file}, &out, &errb, func(string) (string, bool) { return "", false })
+	code := run(context.Background(), []string{"--config", file}, &out, &errb, fakeEnv(nil))
 	if code != 2 || !strings.Contains(errb.String(), "rtc_port 70000: want 1-65535") || !strings.Contains(errb.String(), "line 2") {
 		t.Errorf("got %d %q; want 2 naming rtc_port, what is allowed and line 2", code, errb.String())
 	}

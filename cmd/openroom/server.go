@@ -12,8 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -40,7 +38,7 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func runServer(ctx context.Context, args []string, stderr io.Writer, env func(string) (string, bool)) int {
+func runServer(ctx context.Context, args []string, stderr io.Writer, env environ) int {
 	cfg, err := loadConfig(args, stderr, env)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -50,6 +48,7 @@ func runServer(ctx context.Context, args []string, stderr io.Writer, env func(st
 		return 2
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	warnUnknownEnv(log, env)
 	if cfg.Secret == "" {
 		cfg.Secret = randomSecret()
 		log.Warn("no secret configured: generated one for this run (tokens die with the process)", "secret", cfg.Secret)
@@ -57,15 +56,19 @@ func runServer(ctx context.Context, args []string, stderr io.Writer, env func(st
 	if cfg.OpenLogin {
 		log.Warn("open_login is on: anyone can get tokens and join any room (dev mode)")
 	}
-	if cfg.AdminToken == "" {
+	generated := cfg.AdminToken == ""
+	if generated {
 		cfg.AdminToken = randomSecret()[:32]
-		log.Warn("no admin_token configured: generated one for this run; /admin needs it", "admin_token", cfg.AdminToken)
+		if !log.Enabled(ctx, slog.LevelInfo) { // else the start banner shows it
+			log.Warn("no admin_token configured: generated one for this run; /admin needs it", "admin_token", cfg.AdminToken)
+		}
 	}
 	app, err := newApp(cfg, log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	app.stderr, app.generatedAdminToken = stderr, generated
 	if err := app.serve(ctx); err != nil {
 		log.Error("server failed", "err", err)
 		return 1
@@ -97,6 +100,9 @@ type app struct {
 	mux     *http.ServeMux
 	guard   *guard        // caps and counts every TCP listener's connections (guard.go)
 	spread  *sfu.Spreader // large rooms' fan-out over the other cores; nil on one core
+
+	stderr              io.Writer // where the start banner goes (banner.go); set by runServer
+	generatedAdminToken bool      // admin_token was made for this run, so the banner shows it
 }
 
 func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
@@ -108,61 +114,38 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 	}
 	a.rooms = room.NewManager(room.Options{Capacity: cfg.RoomCapacity, Timeout: cfg.MemberTimeout, Logger: log})
 	a.spread = sfu.NewSpreader(0)
-	var engine *sfu.Engine
-	if cfg.RTCPort != 0 {
-		addrs, loopback := rtcAddresses(cfg.NodeIP, localAddresses())
-		// Publishers' transport-cc feedback reports when packets reached the
-		// socket (the kernel's stamp), not when a busy server read them.
-		arrivals := twcc.NewArrivalTable()
-		ec := sfu.EngineConfig{Arrivals: arrivals, Logger: log, IncludeLoopback: loopback, Spreader: a.spread}
-		for _, ip := range addrs {
-			pc, err := net.ListenPacket("udp4", net.JoinHostPort(ip, strconv.Itoa(cfg.RTCPort)))
-			if err != nil {
-				a.closeListeners()
-				return nil, fmt.Errorf("rtc port %d on %s: %w (pick another with --rtc-port)", cfg.RTCPort, ip, err)
-			}
-			// A fan-out's sends leave in one sendmmsg(2): about 40 % less CPU per
-			// packet than one sendto(2) each (docs/benchmarks.md).
-			bc, err := udpbatch.New(pc)
-			if err != nil {
-				_ = pc.Close()
-				a.closeListeners()
-				return nil, err
-			}
-			bc.ObserveReads(arrivals.Observe)
-			a.udp = append(a.udp, bc)
-			ec.UDPs = append(ec.UDPs, bc)
-		}
-		ec.Batch = a.udp
-		if cfg.NodeIP != "" {
-			ec.NodeIPs = []string{cfg.NodeIP}
-		}
-		if engine, err = sfu.NewEngine(ec); err != nil {
-			a.closeListeners()
-			return nil, err
-		}
-	}
+	// Certificates and TURN's settings first: their mistakes are not about ports.
 	if a.https, err = newHTTPSFront(cfg, log); err != nil { // before TURN, which may share its certificate
 		a.closeListeners()
 		return nil, err
 	}
-	if a.https != nil {
-		a.https.ln = a.guard.wrap(a.https.ln, "https", false) // TLS comes after: a plain-text refusal would be noise
-	}
-	if err = a.listenTURN(&cfg); err != nil {
+	turnTLS, err := a.newTURN(&cfg)
+	if err != nil {
 		a.closeListeners()
 		return nil, err
 	}
+	var rtcIPs []string
+	var loopback bool
+	if cfg.RTCPort != 0 {
+		rtcIPs, loopback = rtcAddresses(cfg.NodeIP, localAddresses())
+	}
+	socks, err := openSockets(cfg, rtcIPs)
+	if err != nil {
+		a.closeListeners()
+		return nil, err
+	}
+	a.adopt(socks, &cfg, turnTLS)
 	a.cfg = cfg // with the TURN ports actually bound, for the URLs handed to clients
+	var engine *sfu.Engine
+	if len(socks.rtc) > 0 {
+		if engine, err = a.newEngine(socks.rtc, loopback); err != nil {
+			a.closeListeners()
+			return nil, err
+		}
+	}
 	var urls signaling.StreamURLs
 	a.mux = http.NewServeMux()
-	if cfg.RTMP != "" {
-		a.rtmpLn, err = net.Listen("tcp", cfg.RTMP)
-		if err != nil {
-			a.closeListeners()
-			return nil, fmt.Errorf("rtmp %s: %w (pick another with --rtmp, or --rtmp \"\" to disable the mini-program bridge)", cfg.RTMP, err)
-		}
-		a.rtmpLn = a.guard.wrap(a.rtmpLn, "rtmp", false)
+	if a.rtmpLn != nil {
 		grace := cfg.RTMPPushGrace
 		if grace == 0 {
 			grace = -1 // the bridge's "none"
@@ -181,76 +164,82 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 	a.mux.Handle("/admin/", adminHandler)
 	a.mux.Handle("/admin", adminHandler)
 	a.mux.Handle("/", web.Handler())
-	if cfg.HTTP != "" {
-		a.httpLn, err = net.Listen("tcp", cfg.HTTP)
-		if err != nil {
-			a.closeListeners()
-			return nil, fmt.Errorf("http %s: %w (pick another with --http)", cfg.HTTP, err)
-		}
-		a.httpLn = a.guard.wrap(a.httpLn, "http", true)
-	}
 	return a, nil
 }
 
-// listenTURN opens the TURN listeners cfg asks for (UDP and TCP on one port, and
-// TLS) and records the ports bound in cfg.
-func (a *app) listenTURN(cfg *config.Config) error {
+// newTURN sets up the TURN server cfg asks for and, for TURN over TLS, its
+// certificate; the listeners open with the others (openSockets).
+func (a *app) newTURN(cfg *config.Config) (*tls.Config, error) {
 	tlsOn := cfg.TURNTLSEnabled()
 	if cfg.TURN == "" && !tlsOn {
-		return nil
+		return nil, nil
 	}
 	tc, err := turn.ConfigFrom(*cfg, a.log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if a.turn, err = turn.New(tc); err != nil {
-		return err
+		return nil, err
 	}
-	if cfg.TURN != "" {
-		if a.turnUDP, a.turnTCP, err = listenUDPAndTCP(cfg.TURN); err != nil {
-			return fmt.Errorf("turn %s: %w (pick another with --turn, or --turn \"\" to disable TURN)", cfg.TURN, err)
+	if !tlsOn {
+		if cfg.TURNTLS != "" && cfg.TURNCert == "" {
+			a.log.Debug("turn over TLS is off: no turn_cert/turn_key")
 		}
-		cfg.TURN = a.turnTCP.Addr().String()
-		a.turnTCP = a.guard.wrap(a.turnTCP, "turn-tcp", false)
+		return nil, nil
 	}
-	if tlsOn {
-		tlsConf, err := a.turnTLSConfig(cfg)
-		if err != nil {
-			return err
-		}
-		ln, err := net.Listen("tcp", cfg.TURNTLS)
-		if err != nil {
-			return fmt.Errorf("turn_tls %s: %w (pick another with --turn-tls)", cfg.TURNTLS, err)
-		}
-		cfg.TURNTLS = ln.Addr().String()
-		a.turnTLS = tls.NewListener(a.guard.wrap(ln, "turn-tls", false), tlsConf)
-	} else if cfg.TURNTLS != "" && cfg.TURNCert == "" {
-		a.log.Debug("turn over TLS is off: no turn_cert/turn_key")
-	}
-	return nil
+	return a.turnTLSConfig(cfg)
 }
 
-// listenUDPAndTCP binds addr over UDP and TCP on the same port; with port 0 it
-// tries a few ports until both are free.
-func listenUDPAndTCP(addr string) (net.PacketConn, net.Listener, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, nil, err
+// adopt takes the opened sockets into a: TCP listeners behind the connection
+// guard, TURN over TLS behind its TLS config, and the TURN ports bound into cfg.
+// The WebRTC sockets go to newEngine.
+func (a *app) adopt(s *sockets, cfg *config.Config, turnTLS *tls.Config) {
+	if s.https != nil {
+		a.https.ln = a.guard.wrap(s.https, "https", false) // TLS comes after: a plain-text refusal would be noise
 	}
-	for try := 0; ; try++ {
-		pc, err := net.ListenPacket("udp", addr)
+	if s.turnTCP != nil {
+		a.turnUDP = s.turnUDP
+		cfg.TURN = s.turnTCP.Addr().String()
+		a.turnTCP = a.guard.wrap(s.turnTCP, "turn-tcp", false)
+	}
+	if s.turnTLS != nil {
+		cfg.TURNTLS = s.turnTLS.Addr().String()
+		a.turnTLS = tls.NewListener(a.guard.wrap(s.turnTLS, "turn-tls", false), turnTLS)
+	}
+	if s.rtmp != nil {
+		a.rtmpLn = a.guard.wrap(s.rtmp, "rtmp", false)
+	}
+	if s.http != nil {
+		a.httpLn = a.guard.wrap(s.http, "http", true)
+	}
+}
+
+// newEngine makes the SFU over the WebRTC port's sockets, which a owns from
+// here on (closed with the rest on failure too).
+func (a *app) newEngine(conns []net.PacketConn, loopback bool) (*sfu.Engine, error) {
+	// Publishers' transport-cc feedback reports when packets reached the
+	// socket (the kernel's stamp), not when a busy server read them.
+	arrivals := twcc.NewArrivalTable()
+	ec := sfu.EngineConfig{Arrivals: arrivals, Logger: a.log, IncludeLoopback: loopback, Spreader: a.spread}
+	for i, pc := range conns {
+		// A fan-out's sends leave in one sendmmsg(2): about 40 % less CPU per
+		// packet than one sendto(2) each (docs/benchmarks.md).
+		bc, err := udpbatch.New(pc)
 		if err != nil {
-			return nil, nil, err
+			for _, rest := range conns[i:] {
+				_ = rest.Close()
+			}
+			return nil, err
 		}
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)))
-		if err == nil {
-			return pc, ln, nil
-		}
-		_ = pc.Close()
-		if port != "0" || try == 20 {
-			return nil, nil, err
-		}
+		bc.ObserveReads(arrivals.Observe)
+		a.udp = append(a.udp, bc)
+		ec.UDPs = append(ec.UDPs, bc)
 	}
+	ec.Batch = a.udp
+	if a.cfg.NodeIP != "" {
+		ec.NodeIPs = []string{a.cfg.NodeIP}
+	}
+	return sfu.NewEngine(ec)
 }
 
 func (a *app) closeListeners() {
@@ -309,14 +298,6 @@ func (a *app) serve(ctx context.Context) error {
 				errc <- err
 			}
 		}()
-		a.log.Info("mini-program bridge", "rtmp", a.rtmpLn.Addr().String(), "flv", "/live/{room}/{user}.flv")
-	}
-	if len(a.udp) > 0 {
-		udp := make([]string, len(a.udp))
-		for i, c := range a.udp {
-			udp[i] = c.LocalAddr().String()
-		}
-		a.log.Info("webrtc", "udp", strings.Join(udp, ","), "node_ip", a.cfg.NodeIP)
 	}
 	if a.turn != nil {
 		serveTURN := func(serve func() error) {
@@ -343,6 +324,7 @@ func (a *app) serve(ctx context.Context) error {
 		}
 		a.log.Info("turn", args...)
 	}
+	announce(a.log, a.cfg.LogFormat, a.stderr, a.startInfo(), localAddresses())
 	var err error
 	select {
 	case <-ctx.Done():

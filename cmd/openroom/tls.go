@@ -41,8 +41,8 @@ type httpsFront struct {
 	srv      *http.Server // set by serveHTTPS
 }
 
-// newHTTPSFront loads the certificate and opens the https listener cfg asks for;
-// nil when https is off.
+// newHTTPSFront loads the certificate cfg asks for https; nil when https is
+// off. Its listener (ln) opens with the others (openSockets).
 func newHTTPSFront(cfg config.Config, log *slog.Logger) (*httpsFront, error) {
 	if !cfg.HTTPSEnabled() {
 		if cfg.TLSCert != "" || len(cfg.TLSDomains) > 0 {
@@ -70,15 +70,6 @@ func newHTTPSFront(cfg config.Config, log *slog.Logger) (*httpsFront, error) {
 				"http", cfg.HTTP, "https", cfg.HTTPS)
 		}
 	}
-	ln, err := net.Listen("tcp", cfg.HTTPS)
-	if err != nil {
-		hint := "pick another with --https"
-		if errors.Is(err, os.ErrPermission) {
-			hint = "ports below 1024 need CAP_NET_BIND_SERVICE (docs/deploy.md), or pick another with --https"
-		}
-		return nil, fmt.Errorf("https %s: %w (%s)", cfg.HTTPS, err, hint)
-	}
-	h.ln = ln
 	if cfg.RTMP != "" && cfg.FLVURL == "" {
 		log.Warn("https is on but flv_url is not set: mini-programs get http:// HTTP-FLV URLs; set flv_url (e.g. https://rooms.example.com)")
 	}
@@ -251,7 +242,7 @@ func (a *app) shutdownHTTPS(timeout time.Duration) (wait func()) {
 }
 
 func (a *app) closeHTTPS() {
-	if a.https != nil {
+	if a.https != nil && a.https.ln != nil {
 		_ = a.https.ln.Close()
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,7 +14,7 @@ import (
 )
 
 // runToken prints tokens for an operator's backend, signed with the server's secret.
-func runToken(args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
+func runToken(args []string, stdout, stderr io.Writer, env environ) int {
 	fs := flag.NewFlagSet("openroom token", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -24,12 +25,14 @@ func runToken(args []string, stdout, stderr io.Writer, env func(string) (string,
 		file       = fs.String("config", "", "YAML config file holding the secret")
 		secret     = fs.String("secret", "", "token secret (default: from config or OPENROOM_SECRET)")
 	)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "openroom token: "+format+"\n", a...)
 		return 2
+	}
+	if err := parseFlags(fs, args, nil); errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil {
+		return fail("%v", err)
 	}
 	if *user == "" {
 		return fail("--user is required")
@@ -43,13 +46,16 @@ func runToken(args []string, stdout, stderr io.Writer, env func(string) (string,
 	if *privileges > 255 {
 		return fail("--privileges %d: want 0-255", *privileges)
 	}
+	for _, w := range config.UnknownEnv(env) {
+		fmt.Fprintf(stderr, "openroom token: warning: %s\n", w)
+	}
 	cfg := config.Default()
 	if *file != "" {
 		if err := cfg.LoadFile(*file); err != nil {
 			return fail("%v", err)
 		}
 	}
-	if err := cfg.LoadEnv(env); err != nil {
+	if err := cfg.LoadEnv(env.lookup); err != nil {
 		return fail("%v", err)
 	}
 	if *secret != "" {

@@ -1,6 +1,8 @@
 // Package pionlog routes pion's loggers (webrtc, ice, turn) into slog. Pion
 // reports routine events (a socket closed at shutdown, a client gone, a
-// permission refused) as warnings and errors, so levels are lowered one step.
+// permission refused) as warnings and errors, so levels are lowered one step,
+// and the warnings every session logs go to debug (routine.go): at the default
+// level (info) an operator sees only what may need acting on.
 package pionlog
 
 import (
@@ -22,9 +24,17 @@ func (f Factory) NewLogger(scope string) logging.LeveledLogger {
 type logger struct{ log *slog.Logger }
 
 func (l logger) at(level slog.Level, format string, args ...any) {
-	if l.log.Enabled(context.Background(), level) {
-		l.log.Log(context.Background(), level, fmt.Sprintf(format, args...))
+	ctx := context.Background()
+	if !l.log.Enabled(ctx, level) {
+		return // a routine message would only go lower
 	}
+	msg := fmt.Sprintf(format, args...)
+	if level > slog.LevelDebug && routine(msg) {
+		if level = slog.LevelDebug; !l.log.Enabled(ctx, level) {
+			return
+		}
+	}
+	l.log.Log(ctx, level, msg)
 }
 
 func (l logger) Trace(msg string)                  { l.at(slog.LevelDebug-8, "%s", msg) }
