@@ -374,8 +374,10 @@ async function chromiumType() {
  * WebSocket; killBrowser() can then SIGKILL the real process group.
  * `executablePath` (and `env`) run it through a wrapper instead, e.g. one that
  * puts it in a network namespace of its own; closeBrowser() closes it either way.
+ * `dropArgs` leaves some of CHROMIUM_ARGS out, e.g. "--use-fake-ui-for-media-stream" so that a
+ * context without the camera permission is refused (as a user who clicked Block).
  */
-export async function launchBrowser({ args = [], headless = true, executablePath = CHROMIUM, env } = {}) {
+export async function launchBrowser({ args = [], dropArgs = [], headless = true, executablePath = CHROMIUM, env } = {}) {
   requireNetns();
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: apt-get install chromium (scripts/test.sh does)`);
@@ -385,7 +387,7 @@ export async function launchBrowser({ args = [], headless = true, executablePath
     executablePath,
     ...(env ? { env } : {}),
     headless,
-    args: [...CHROMIUM_ARGS, ...args],
+    args: [...CHROMIUM_ARGS.filter((a) => !dropArgs.includes(a)), ...args],
     timeout: 30_000,
     host: '127.0.0.1',
   });

@@ -1,4 +1,5 @@
 // Room page: /r/{room}?user={name: any script; the user ID is derived from it}[&template=1v1|1v3][&simulcast=0][&adaptive=0]
+//   Without ?user= the pre-join screen (prejoin.js) comes first: preview, devices, name, muted.
 //   simulcast=0 publishes the camera in one layer; adaptive=0 turns adaptive stream off
 //   (the server then sends every video at the best layer the link allows).
 //
@@ -25,6 +26,7 @@
 
 import { Room } from '/sdk/openroom.js';
 import { cleanName, idFor } from './names.js';
+import { prejoin } from './prejoin.js';
 
 // ---------------------------------------------------------------------------
 // Icons (inline SVG, stroke style)
@@ -94,13 +96,11 @@ function playQuietly(el) {
 const params = new URLSearchParams(location.search);
 const roomName = decodeURIComponent(location.pathname.split('/')[2] || '');
 // ?user= is the name people see (any script); the ID is derived from it when it is not one.
-let displayName = cleanName(params.get('user') || '');
-if (!displayName) {
-  displayName = `guest_${1000 + Math.floor(Math.random() * 9000)}`;
-  params.set('user', displayName);
-  history.replaceState(null, '', `${location.pathname}?${params}`);
-}
-const userID = idFor(displayName);
+// Without it, the pre-join screen asks for it (and for the devices) first.
+const nameParam = cleanName(params.get('user') || '');
+let displayName = nameParam;
+let userID = nameParam ? idFor(nameParam) : '';
+const NAME_KEY = 'openroom.name'; // the lobby's too
 const forcedTemplate = ['1v1', '1v3'].includes(params.get('template') ?? '') ? params.get('template') : null;
 const shareURL = `${location.origin}/r/${encodeURIComponent(roomName)}`;
 // The link is the address this page was opened with; from localhost it reaches no one else.
@@ -139,14 +139,12 @@ const sidebar = $('sidebar');
 
 document.title = `${roomName} · openroom`;
 $('room-label').textContent = roomName;
-$('me-name').textContent = displayName;
-$('self-name').textContent = `${displayName} (you)`;
+
 $('link-hint').textContent = shareURL.replace(/^https?:\/\//, '');
 if (linkIsLocal) {
   $('link-hint').classList.add('link-local');
   $('link-hint').title = `${location.hostname} reaches only this computer: open this page at the server's network address to invite others`;
 }
-paintAvatar($('self-initials'), displayName);
 copyBtn.dataset.link = shareURL;
 
 /** @param {HTMLElement} btn @param {string} icon */
@@ -300,6 +298,17 @@ function memberItem(id, name, self) {
 }
 
 const selfItem = memberItem(userID, displayName, true);
+
+/** Shows who we are: in the header, on our tile and in the member list. */
+function paintIdentity() {
+  $('me-name').textContent = displayName;
+  $('self-name').textContent = `${displayName} (you)`;
+  paintAvatar($('self-initials'), displayName);
+  selfItem.dataset.user = userID;
+  /** @type {HTMLElement} */ (selfItem.querySelector('.member-nick')).textContent = displayName;
+  paintAvatar(/** @type {HTMLElement} */ (selfItem.querySelector('.avatar-sm')), displayName);
+}
+paintIdentity();
 membersEl.append(selfItem);
 
 /** @param {string} id */
@@ -1114,11 +1123,51 @@ window.addEventListener('pagehide', () => {
 layout();
 updateSelfTile();
 
+/**
+ * Joins with what the pre-join screen chose (nothing when the link named us).
+ * @param {Partial<import('./prejoin.js').PrejoinChoice>} choice
+ */
+function enter(choice = {}) {
+  if (choice.audioMuted) room.setAudioMuted(true);
+  if (choice.videoMuted) room.setVideoMuted(true);
+  if (choice.speakerId) sinkId = choice.speakerId;
+  return room.join({
+    room: roomName,
+    userID,
+    nickName: displayName,
+    simulcast: params.get('simulcast') !== '0',
+    ...(choice.noDevices ? { audio: false, video: false } : {}),
+    ...(choice.audioDeviceId ? { audioDeviceId: choice.audioDeviceId } : {}),
+    ...(choice.videoDeviceId ? { videoDeviceId: choice.videoDeviceId } : {}),
+  });
+}
+
+/** The pre-join screen, then the room; the link then names us, so a reload comes straight in. */
+async function prejoinThenEnter() {
+  let saved = '';
+  try {
+    saved = localStorage.getItem(NAME_KEY) || '';
+  } catch {
+    // storage disabled
+  }
+  const choice = await prejoin({ defaultName: cleanName(saved) });
+  displayName = choice.name;
+  userID = idFor(displayName);
+  paintIdentity();
+  params.set('user', displayName);
+  history.replaceState(null, '', `${location.pathname}?${params}`);
+  try {
+    localStorage.setItem(NAME_KEY, displayName);
+  } catch {
+    // ignore
+  }
+  return enter(choice);
+}
+
 if (!roomName) {
   showBanner('This page needs a room name: /r/{room}', { kind: 'error' });
 } else {
-  room
-    .join({ room: roomName, userID, nickName: displayName, simulcast: params.get('simulcast') !== '0' })
+  (nameParam ? enter() : prejoinThenEnter())
     .then((info) => {
       joinedAt = performance.now();
       if (info.userID && info.userID !== userID) selfItem.dataset.user = info.userID;
