@@ -64,6 +64,7 @@ type memberView struct {
 type trackView struct {
 	TrackID string `json:"trackID"`
 	Kind    string `json:"kind"`
+	Source  string `json:"source"` // camera, microphone, screen or screen_audio
 	Codec   string `json:"codec"`
 	mediaView
 	KbpsIn  float64 `json:"kbpsIn"`  // from the publisher
@@ -117,7 +118,7 @@ func (rt *rates) listing(details []room.RoomDetail, st room.Stats) listingView {
 				key := trackKey{rd.Name, md.UserID, ts.TrackID}
 				seen[key] = true
 				in, outKbps := rt.measure(key, now, ts.BytesIn, ts.BytesOut)
-				mv.Tracks = append(mv.Tracks, trackView{TrackID: ts.TrackID, Kind: ts.Kind, Codec: ts.Codec,
+				mv.Tracks = append(mv.Tracks, trackView{TrackID: ts.TrackID, Kind: ts.Kind, Source: ts.Source, Codec: ts.Codec,
 					mediaView: media(ts.TrackStats), KbpsIn: in, KbpsOut: outKbps})
 				out.Stats.KbpsIn += in
 				out.Stats.KbpsOut += outKbps

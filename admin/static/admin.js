@@ -577,8 +577,9 @@ function updateTracks(mv, tracks) {
       tr.el = el('tr', { className: 'track', dataset: { track: t.trackID } }, tr.kind, tr.codec, tr.kin, tr.kout, tr.nacks, tr.kf);
       mv.trackRows.set(t.trackID, tr);
     }
-    setText(tr.kind, t.kind);
+    setText(tr.kind, t.source === 'screen' ? 'screen' : t.source === 'screen_audio' ? 'screen audio' : t.kind);
     tr.kind.dataset.kind = t.kind;
+    tr.kind.dataset.source = t.source || '';
     tr.kind.title = `track ${t.trackID}`;
     setText(tr.codec, codecName(t.codec));
     tr.codec.title = t.codec;
