@@ -191,7 +191,7 @@ func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
 
 func (d *DownTrack) ID() string                { return d.track.id }
 func (d *DownTrack) RID() string               { return "" }
-func (d *DownTrack) StreamID() string          { return d.track.owner }
+func (d *DownTrack) StreamID() string          { return streamIDOf(d.track) }
 func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.track.kind }
 
 // WriteRTP forwards one packet if the forwarder wants it. Header extensions

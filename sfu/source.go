@@ -53,3 +53,17 @@ func (s Source) fits(k webrtc.RTPCodecType) bool {
 	}
 	return s == SourceCamera || s == SourceScreen
 }
+
+// ScreenStreamSuffix ends the stream ID subscribers see for a shared screen
+// and its sound, so that they form a MediaStream apart from the sharer's
+// camera and microphone; "." is not part of user IDs.
+const ScreenStreamSuffix = ".screen"
+
+// streamIDOf is the MediaStream ID subscribers see for t: its owner, or the
+// owner's screen stream.
+func streamIDOf(t *Track) string {
+	if t.source.IsScreen() {
+		return t.owner + ScreenStreamSuffix
+	}
+	return t.owner
+}

@@ -76,3 +76,17 @@ func TestPermissionsForScreens(t *testing.T) {
 		t.Errorf("receive aux (128) alone: screen %v, camera %v; want true, false", auxOnly.mayReceive(screen), auxOnly.mayReceive(camera))
 	}
 }
+
+func TestScreenStreamID(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		src  Source
+		want string
+	}{{SourceCamera, "alice"}, {SourceMicrophone, "alice"}, {SourceScreen, "alice.screen"}, {SourceScreenAudio, "alice.screen"}} {
+		tr := NewTrack(TrackOptions{ID: "t", Owner: "alice", Kind: webrtc.RTPCodecTypeVideo, Source: tt.src})
+		if got := streamIDOf(tr); got != tt.want {
+			t.Errorf("stream ID of a %s track: got %q; want %q", tt.src, got, tt.want)
+		}
+		tr.Close()
+	}
+}
