@@ -1,9 +1,14 @@
 package web
 
 import (
+	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"path"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -35,8 +40,12 @@ func TestHandlerRoutes(t *testing.T) {
 		{name: "room dot", method: "GET", target: "/r/a.b", wantStatus: 404, wantType: "text/html", wantBody: `id="nf-title"`},
 		{name: "room empty", method: "GET", target: "/r/", wantStatus: 404, wantType: "text/html", wantBody: `id="nf-title"`},
 		{name: "room nested", method: "GET", target: "/r/a/b", wantStatus: 404, wantType: "text/html", wantBody: `id="nf-title"`},
-		{name: "sdk module", method: "GET", target: "/sdk/openroom.js", wantStatus: 200, wantType: "text/javascript", wantBody: "export class Room",
+		{name: "sdk module", method: "GET", target: "/sdk/openroom.js", wantStatus: 200, wantType: "text/javascript", wantBody: "export { Room, Room as default } from './room.js';",
 			wantHeaders: map[string]string{"Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"}},
+		{name: "sdk room module", method: "GET", target: "/sdk/room.js", wantStatus: 200, wantType: "text/javascript", wantBody: "export class Room",
+			wantHeaders: map[string]string{"Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"}},
+		{name: "sdk signal module", method: "GET", target: "/sdk/signal.js", wantStatus: 200, wantType: "text/javascript", wantBody: "export class Signal",
+			wantHeaders: map[string]string{"Access-Control-Allow-Origin": "*"}},
 		{name: "legacy WebRTCAPI shim", method: "GET", target: "/sdk/WebRTCAPI.min.js", wantStatus: 200, wantType: "text/javascript", wantBody: "global.WebRTCAPI = WebRTCAPI",
 			wantHeaders: map[string]string{"Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"}},
 		{name: "sdk types", method: "GET", target: "/sdk/openroom.d.ts", wantStatus: 200, wantType: "application/typescript", wantBody: "export class Room"},
@@ -169,10 +178,14 @@ func TestSDKSurfaceDeclared(t *testing.T) {
 		}
 		return string(b)
 	}
-	js, dts, demo := read("sdk/openroom.js"), read("sdk/openroom.d.ts"), read("static/js/room.js")
+	var js string // every SDK module
+	for _, name := range sdkModules(t) {
+		js += read(name)
+	}
+	dts, demo := read("sdk/openroom.d.ts"), read("static/js/room.js")
 	tests := []struct {
 		name string
-		js   string // in openroom.js
+		js   string // in one of the SDK's modules
 		dts  string // in openroom.d.ts
 	}{
 		{name: "simulcastEncodings", js: "export function simulcastEncodings(", dts: "export function simulcastEncodings("},
@@ -183,8 +196,8 @@ func TestSDKSurfaceDeclared(t *testing.T) {
 		{name: "activeSpeakers", js: "  get activeSpeakers() {", dts: "readonly activeSpeakers: SpeakerInfo[];"},
 		{name: "qualities", js: "  get qualities() {", dts: "readonly qualities: Map<string, ConnectionQuality>;"},
 		{name: "localQuality", js: "  get localQuality() {", dts: "readonly localQuality: ConnectionQuality | null;"},
-		{name: "speakers event", js: "this._emit('speakers',", dts: "speakers: SpeakerInfo[];"},
-		{name: "quality event", js: "this._emit('quality',", dts: "quality: QualityInfo[];"},
+		{name: "speakers event", js: "_emit('speakers',", dts: "speakers: SpeakerInfo[];"},
+		{name: "quality event", js: "_emit('quality',", dts: "quality: QualityInfo[];"},
 		{name: "adaptiveStream option", js: "options.adaptiveStream", dts: "adaptiveStream?: boolean;"},
 		{name: "simulcast option", js: "opts.simulcast", dts: "simulcast?: boolean;"},
 		{name: "track rids", js: "out.rids =", dts: "rids?: string[];"},
@@ -194,7 +207,7 @@ func TestSDKSurfaceDeclared(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := strings.Contains(js, tt.js); !got {
-				t.Errorf("openroom.js contains %q = %v; want %v", tt.js, got, true)
+				t.Errorf("the SDK modules contain %q = %v; want %v", tt.js, got, true)
 			}
 			if tt.dts == "" {
 				return
@@ -216,5 +229,71 @@ func TestSDKSurfaceDeclared(t *testing.T) {
 		if got := strings.Contains(demo, s.name); got != s.want {
 			t.Errorf("room.js contains %q = %v; want %v", s.name, got, s.want)
 		}
+	}
+}
+
+// sdkModules lists the SDK's ES modules: every .js file in sdk/ but the legacy shim.
+func sdkModules(t *testing.T) []string {
+	t.Helper()
+	names, err := fs.Glob(assets, "sdk/*.js")
+	if err != nil {
+		t.Fatalf("Glob(sdk/*.js) error = %v; want nil", err)
+	}
+	names = slices.DeleteFunc(names, func(n string) bool { return n == "sdk/WebRTCAPI.min.js" })
+	if len(names) < 2 {
+		t.Fatalf("SDK modules = %v; want openroom.js and the modules beside it", names)
+	}
+	return names
+}
+
+// relativeImport matches the specifier of a static import or re-export: from './x.js'.
+var relativeImport = regexp.MustCompile(`\bfrom '(\./[^']+)'`)
+
+// Every SDK module is served beside openroom.js for <script type="module"> (any
+// origin may import it), each relative import names a module that is there, and
+// the npm package (sdk/package.json "files") ships every module but not the shim.
+func TestSDKModules(t *testing.T) {
+	h := Handler()
+	raw, err := assets.ReadFile("sdk/package.json")
+	if err != nil {
+		t.Fatalf("ReadFile(sdk/package.json) error = %v; want nil", err)
+	}
+	var pkg struct {
+		Files []string `json:"files"`
+	}
+	if err := json.Unmarshal(raw, &pkg); err != nil {
+		t.Fatalf("sdk/package.json: json.Unmarshal error = %v; want nil", err)
+	}
+	for _, f := range pkg.Files {
+		if _, err := fs.Stat(assets, "sdk/"+f); err != nil {
+			t.Errorf("package.json files names %q: Stat error = %v; want nil", f, err)
+		}
+	}
+	if got := slices.Contains(pkg.Files, "WebRTCAPI.min.js"); got {
+		t.Errorf("package.json files contains WebRTCAPI.min.js = %v; want %v", got, false)
+	}
+	for _, name := range sdkModules(t) {
+		file := path.Base(name)
+		t.Run(file, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/sdk/"+file, nil))
+			if got := rec.Code; got != 200 {
+				t.Fatalf("GET /sdk/%s status = %v; want %v", file, got, 200)
+			}
+			if got := rec.Header().Get("Content-Type"); !strings.HasPrefix(got, "text/javascript") {
+				t.Errorf("Content-Type = %v; want text/javascript", got)
+			}
+			if got := rec.Header().Get("Access-Control-Allow-Origin"); got != "*" {
+				t.Errorf("Access-Control-Allow-Origin = %v; want *", got)
+			}
+			if got := slices.Contains(pkg.Files, file); !got {
+				t.Errorf("package.json files contains %q = %v; want %v", file, got, true)
+			}
+			for _, m := range relativeImport.FindAllStringSubmatch(rec.Body.String(), -1) {
+				if _, err := fs.Stat(assets, path.Join("sdk", m[1])); err != nil {
+					t.Errorf("import %q: Stat error = %v; want nil", m[1], err)
+				}
+			}
+		})
 	}
 }

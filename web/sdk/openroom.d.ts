@@ -1,4 +1,6 @@
-// Type declarations for the openroom browser SDK (/sdk/openroom.js).
+// Type declarations for the openroom browser SDK: the package @openroom/sdk, also
+// served by the server as /sdk/openroom.js. The SDK's JavaScript (room.js and the
+// modules beside it) is type-checked against these declarations.
 
 export type RoomState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
 
