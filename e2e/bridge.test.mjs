@@ -491,6 +491,28 @@ test('browser publishes to HTTP-FLV and RTMP', { timeout: 60_000 }, async (t) =>
   );
 });
 
+test('a shared screen plays as its own HTTP-FLV stream, listed in the mini-program userlist', { timeout: 90_000 }, async (t) => {
+  const s = await bridgeSetup(t);
+  await s.run(() =>
+    withDeadline(85_000, 'screen to FLV', async () => {
+      const room = uniqueRoom('flv-screen');
+      const sharer = await s.member(room, 'b1');
+      const player = await s.legacy(room, 'mp1');
+      await sharer.page.locator('#share-screen').click();
+      const screenFLV = s.flvURL(room, 'b1.screen', player.key);
+      assert.match(screenFLV, /\/live\/[^/]+\/b1\.screen\.flv\?sig=/);
+      await s.waitFLV(screenFLV, "b1's screen");
+      const [screen, camera] = await Promise.all([s.probe(screenFLV, 'b1 screen HTTP-FLV'), s.probe(s.flvURL(room, 'b1', player.key), 'b1 camera HTTP-FLV')]);
+      const size = await sharer.page.evaluate(() => window.openroom.screenStream.getVideoTracks()[0].getSettings());
+      assert.ok(screen.h264 && screen.h264.frames >= 20, `screen: h264 frames decoded: ${JSON.stringify(screen.streams)}`);
+      assert.equal(`${screen.h264.width}x${screen.h264.height}`, `${size.width}x${size.height}`, 'the screen at the size it was shared');
+      assert.ok(camera.h264 && camera.h264.frames >= 20, `the camera stream is still there: ${JSON.stringify(camera.streams)}`);
+      assert.notEqual(`${camera.h264.width}x${camera.h264.height}`, `${screen.h264.width}x${screen.h264.height}`, 'two different pictures');
+      console.log(`screen -> ${screen.label}: ${JSON.stringify(screen.streams)}`);
+    }),
+  );
+});
+
 test('HTTP-FLV viewer that connects as soon as a browser publishes keeps its stream', { timeout: 60_000 }, async (t) => {
   const s = await bridgeSetup(t);
   await s.run(() =>

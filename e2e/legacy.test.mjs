@@ -316,6 +316,25 @@ test('legacy page on another origin: two tabs see each other, quit hides the rem
   );
 });
 
+test('legacy page: a member sharing its screen arrives as the aux stream (videoType 7)', { timeout: 120_000 }, async (t) => {
+  const s = await setup(t);
+  const site = await startSiteServer(t, s.server.url);
+  await s.run(() =>
+    withDeadline(115_000, 'legacy aux stream', async () => {
+      const alice = await openLegacy(s, site, { mode: 'create' }, 'alice');
+      await waitForEvent(alice, 'entered');
+      const roomID = await alice.page.evaluate(() => window.createdRoomID);
+      const bob = await s.member(String(roomID), 'bob');
+      await waitForEvent(alice, 'onRemoteStreamUpdate', (i) => i.userId === 'bob' && i.videoType === 2 && i.videoId === 'bob_main');
+      await bob.page.locator('#share-screen').click();
+      await waitForEvent(alice, 'onRemoteStreamUpdate', (i) => i.userId === 'bob' && i.videoType === 7 && i.videoId === 'bob_aux');
+      await assertRemoteVideoPlays(alice); // the page shows the last stream it was given: the screen
+      await bob.page.locator('#share-screen').click();
+      await waitForEvent(alice, 'onRemoteStreamRemove', (i) => i.userId === 'bob' && i.videoId === 'bob_aux');
+    }),
+  );
+});
+
 test('legacy page: a second login with the same user fires onKickout / onKickOut', { timeout: 90_000 }, async (t) => {
   const s = await setup(t);
   const site = await startSiteServer(t, s.server.url);

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/openroom/openroom/auth"
+	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
 )
 
@@ -139,5 +140,61 @@ func TestIngestRefusesBFramesAndBadFrames(t *testing.T) {
 				t.Errorf("RTP packets: got %d; want some=%v", sink.n, tc.wantRTP)
 			}
 		})
+	}
+}
+
+// TestUserlistScreenShare: a member sharing its screen is two userlist entries
+// for a mini-program: its camera, then its screen with source "screen" and
+// the .screen stream URLs.
+func TestUserlistScreenShare(t *testing.T) {
+	st := startStack(t)
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(st.HTTP, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if _, err := st.Rooms.Create("share", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.WriteJSON(map[string]any{"type": "join", "room": "share", "client": "miniprogram",
+		"userSig": st.userSig(t, "wxuser"), "privateMapKey": st.key(t, "wxuser", "share", auth.PrivAll)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Rooms.Enter(room.EnterRequest{Room: "share", UserID: "sharer", Kind: room.KindHTTP}); err != nil {
+		t.Fatal(err)
+	}
+	h264 := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}
+	for _, tr := range []*sfu.Track{
+		sfu.NewTrack(sfu.TrackOptions{ID: "cam", Owner: "sharer", Kind: webrtc.RTPCodecTypeVideo, Codec: h264}),
+		sfu.NewTrack(sfu.TrackOptions{ID: "scr", Owner: "sharer", Kind: webrtc.RTPCodecTypeVideo, Codec: h264, Source: sfu.SourceScreen}),
+	} {
+		defer tr.Close()
+		if err := st.Rooms.Publish("share", "sharer", nil, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		var m map[string]any
+		if err := ws.ReadJSON(&m); err != nil {
+			t.Fatalf("waiting for a userlist with the screen: %v", err)
+		}
+		if m["type"] != "userlist" {
+			continue
+		}
+		list, _ := m["userlist"].([]any)
+		if len(list) < 2 {
+			continue
+		}
+		camera, screen := list[0].(map[string]any), list[1].(map[string]any)
+		if camera["userID"] != "sharer" || camera["source"] != nil || !strings.Contains(camera["playURL"].(string), "/live/share/sharer.flv?sig=") {
+			t.Errorf("userlist[0]: got %v; want sharer's camera, /live/share/sharer.flv", camera)
+		}
+		if screen["userID"] != "sharer" || screen["source"] != "screen" ||
+			!strings.Contains(screen["playURL"].(string), "/live/share/sharer.screen.flv?sig=") ||
+			!strings.Contains(screen["rtmpURL"].(string), "/live/share/sharer.screen?sig=") {
+			t.Errorf("userlist[1]: got %v; want sharer's screen, source screen, /live/share/sharer.screen(.flv)", screen)
+		}
+		return
 	}
 }

@@ -66,7 +66,8 @@ func (fzURLs) PlayURLs(host, room, publisher, sig string) (string, string) {
 }
 
 func (fzURLs) ScreenPlayURLs(host, room, publisher, sig string) (string, string) {
-	return "http://" + host + "/live/" + room + "/" + publisher + ".screen.flv", "rtmp://" + host + "/live/" + room + "/" + publisher + ".screen"
+	return "http://" + host + "/live/" + room + "/" + publisher + ".screen.flv?sig=" + sig,
+		"rtmp://" + host + "/live/" + room + "/" + publisher + ".screen?sig=" + sig
 }
 
 // fzServer is a signaling server without sockets or media, with rooms r1 and 12345.

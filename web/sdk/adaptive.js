@@ -427,7 +427,7 @@ export class AdaptiveStream {
    * @returns {string|null}
    */
   videoTrackID(member, track) {
-    const videos = member.tracks.filter((t) => t.kind === 'video');
+    const videos = member.tracks.filter((t) => t.kind === 'video' && t.source !== 'screen'); // a camera's, not a shared screen's
     if (videos.length === 1) return videos[0].trackID;
     if (track && videos.some((t) => t.trackID === track.id)) return track.id;
     return videos[0]?.trackID ?? null;

@@ -141,3 +141,27 @@ export async function openDevice(md, kind, deviceId, old) {
   if (!track) throw new OpenRoomError('media', `no ${kind} track from device ${deviceId}`);
   return track;
 }
+
+/**
+ * Opens the browser's screen picker (getDisplayMedia): a screen, window or tab,
+ * with its sound where the browser offers it. The video track is hinted as
+ * text, so the encoder keeps it sharp rather than smooth. Rejects with the
+ * browser's error (NotAllowedError when the user cancels the picker).
+ * @param {{audio?: boolean, frameRate?: number, contentHint?: string}} [opts]
+ * @returns {Promise<MediaStream>}
+ */
+export async function openScreen(opts = {}) {
+  const md = globalThis.navigator?.mediaDevices;
+  if (!md?.getDisplayMedia) throw new OpenRoomError('media', 'this browser cannot share the screen (no getDisplayMedia)');
+  const stream = await md.getDisplayMedia({
+    video: { frameRate: { ideal: opts.frameRate ?? 15, max: 30 } },
+    audio: opts.audio !== false,
+  });
+  const video = stream.getVideoTracks()[0];
+  if (!video) {
+    stream.getTracks().forEach((t) => t.stop());
+    throw new OpenRoomError('media', 'the browser shared no video');
+  }
+  if ('contentHint' in video) video.contentHint = opts.contentHint ?? 'text';
+  return stream;
+}

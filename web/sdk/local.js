@@ -1,14 +1,18 @@
 // Our own media: the tracks of room.localStream published on the publisher
 // connection (one sender per kind, the camera in simulcast layers), mute,
-// publish() after join and switchDevice() without renegotiation. Devices are
-// opened by devices.js; a screen share would be one more sender here.
+// publish() after join and switchDevice() without renegotiation, and a shared
+// screen (one more video sender, and one for its sound: the legacy aux
+// stream). Devices are opened by devices.js.
 //
 // Of the room it uses its session, state, localStream, events, the signal
 // client (mute), the transport (negotiation) and the simulcast layers.
 
 import { OpenRoomError, errorMessage } from './errors.js';
-import { mediaDevices, openDevice, openTracks } from './devices.js';
-import { preferH264, simulcastEncodings } from './simulcast.js';
+import { mediaDevices, openDevice, openScreen, openTracks } from './devices.js';
+import { preferH264, screenBitrate, simulcastEncodings } from './simulcast.js';
+
+/** The legacy privilege to send the aux stream: a shared screen. */
+const PRIV_SEND_AUX = 64;
 
 /** @typedef {import('./room.js').Room} Room */
 /** @typedef {import('./openroom.js').PublishOptions} PublishOptions */
@@ -23,6 +27,10 @@ export class LocalMedia {
     this.simulcast = true;
     /** Our publisher senders by kind. @type {{audio?:RTCRtpSender, video?:RTCRtpSender}} */
     this.senders = {};
+    /** The shared screen and its sound, while we share. @type {MediaStream|null} */
+    this.screen = null;
+    /** Their transceivers on the publisher (none before it exists, or after a rejoin until re-added). @type {RTCRtpTransceiver[]} */
+    this.screenTransceivers = [];
   }
 
   /**
@@ -75,15 +83,114 @@ export class LocalMedia {
     if (room._transport.pub) this.publishAll();
   }
 
-  /** Publishes the local tracks not published yet (one per kind). */
+  /** Publishes the local tracks not published yet (one per kind), and the shared screen. */
   publishAll() {
     const stream = this.room.localStream;
-    if (!stream || !this.room.publisher) return;
+    if (!this.room.publisher) return;
     let added = 0;
-    for (const track of stream.getTracks()) {
-      if (this.add(track, stream)) added++;
+    for (const track of stream?.getTracks() ?? []) {
+      if (stream && this.add(track, stream)) added++;
     }
+    if (this.screen && this.screenTransceivers.length === 0 && this.addScreen(this.screen)) added++;
     if (added > 0) this.room._transport.negotiatePublisher();
+  }
+
+  /**
+   * What the publisher's sending m-lines carry, by mid, for the offer: the
+   * shared screen's are named; the rest are the camera and microphone.
+   * @returns {Record<string, 'screen'|'screen_audio'>}
+   */
+  sources() {
+    /** @type {Record<string, 'screen'|'screen_audio'>} */
+    const out = {};
+    for (const tr of this.screenTransceivers) {
+      if (tr.mid != null) out[tr.mid] = tr.sender.track?.kind === 'audio' ? 'screen_audio' : 'screen';
+    }
+    return out;
+  }
+
+  /**
+   * Shares the screen (see Room.shareScreen).
+   * @param {{audio?: boolean, frameRate?: number, contentHint?: string}} [options]
+   * @returns {Promise<MediaStream>}
+   */
+  async shareScreen(options) {
+    const room = this.room;
+    if ((room.state !== 'connected' && room.state !== 'reconnecting') || !room._transport.pub) {
+      throw new OpenRoomError('state', 'shareScreen: join a room first');
+    }
+    if ((room.privileges & PRIV_SEND_AUX) === 0) {
+      throw new OpenRoomError('forbidden', `shareScreen: this member may not send a screen (privilege ${PRIV_SEND_AUX}, send aux video, is not in ${room.privileges})`);
+    }
+    if (this.screen) return this.screen;
+    const session = room._session;
+    const stream = await openScreen(options);
+    if (session !== room._session || this.screen) {
+      stream.getTracks().forEach((t) => t.stop());
+      throw new OpenRoomError('aborted', 'shareScreen: the room was left, or another share began, meanwhile');
+    }
+    // The browser's own "Stop sharing" ends the video track.
+    stream.getVideoTracks()[0].addEventListener('ended', () => {
+      if (this.screen === stream) this.stopScreen();
+    });
+    this.screen = stream;
+    if (this.addScreen(stream)) room._transport.negotiatePublisher();
+    room._emit('localscreen', { stream });
+    return stream;
+  }
+
+  /**
+   * Adds the screen's transceivers: one layer at full resolution (a screen is
+   * read, not watched: no simulcast), and its sound.
+   * @param {MediaStream} stream
+   * @returns {boolean}
+   */
+  addScreen(stream) {
+    const room = this.room;
+    const pc = room.publisher;
+    if (!pc) return false;
+    try {
+      const video = stream.getVideoTracks()[0];
+      const { width = 1280, height = 720 } = video.getSettings?.() ?? {};
+      const init = /** @type {RTCRtpTransceiverInit} */ ({ direction: 'sendonly', streams: [stream] });
+      const vt = pc.addTransceiver(video, { ...init, sendEncodings: [{ maxBitrate: screenBitrate(width, height) }] });
+      preferH264(vt);
+      this.screenTransceivers = [vt];
+      const params = vt.sender.getParameters();
+      if (params && 'degradationPreference' in params) {
+        /** @type {any} */ (params).degradationPreference = 'maintain-resolution';
+        vt.sender.setParameters(params).catch(() => {});
+      }
+      const audio = stream.getAudioTracks()[0];
+      if (audio) this.screenTransceivers.push(pc.addTransceiver(audio, init));
+      return true;
+    } catch (err) {
+      room._emitError('webrtc', `cannot publish the screen: ${errorMessage(err)}`);
+      return false;
+    }
+  }
+
+  /** Stops sharing the screen (see Room.stopScreen). */
+  stopScreen() {
+    const stream = this.screen;
+    if (!stream) return;
+    const room = this.room;
+    this.screen = null;
+    const trs = this.screenTransceivers;
+    this.screenTransceivers = [];
+    stream.getTracks().forEach((t) => t.stop());
+    const pc = room.publisher;
+    if (pc && pc.connectionState !== 'closed' && trs.length > 0) {
+      for (const tr of trs) {
+        try {
+          tr.stop(); // its m-line goes inactive: the server unpublishes the track
+        } catch {
+          // the connection closed meanwhile
+        }
+      }
+      room._transport.negotiatePublisher();
+    }
+    room._emit('localscreen', { stream: null });
   }
 
   /**

@@ -51,9 +51,16 @@ export interface JoinResult {
   iceServers: RTCIceServer[];
 }
 
+/**
+ * What a track carries: a camera and its microphone, or a shared screen and its sound (the
+ * legacy aux stream: privilege 64 to send it, 128 to receive it).
+ */
+export type TrackSource = 'camera' | 'microphone' | 'screen' | 'screen_audio';
+
 export interface PublishedTrack {
   trackID: string;
   kind: 'audio' | 'video';
+  source: TrackSource;
   codec?: string;
   muted?: boolean;
   /** Published in several simulcast layers. */
@@ -82,8 +89,10 @@ export interface Member {
   kind: 'webrtc' | 'rtmp' | 'http' | string;
   audioMuted: boolean;
   videoMuted: boolean;
-  /** This member's remote media; null while it has no track. */
+  /** This member's remote camera and microphone; null while it has no track. */
   stream: MediaStream | null;
+  /** The screen this member shares (and its sound), a stream of its own; null while it shares none. */
+  screenStream: MediaStream | null;
   /** What the member publishes, as announced by the server. */
   tracks: PublishedTrack[];
   /** Its connection quality (from the server's `quality`); null until known. */
@@ -157,6 +166,15 @@ export interface PublishOptions {
   simulcast?: boolean;
 }
 
+export interface ScreenShareOptions {
+  /** Share the screen's sound where the browser offers it. Default true. */
+  audio?: boolean;
+  /** The capture's frame rate. Default 15 (at most 30). */
+  frameRate?: number;
+  /** The video track's content hint. Default 'text' (sharp rather than smooth). */
+  contentHint?: '' | 'motion' | 'detail' | 'text';
+}
+
 export interface RoomEventMap {
   state: { state: RoomState };
   localstream: { stream: MediaStream };
@@ -165,8 +183,11 @@ export interface RoomEventMap {
   memberupdated: { member: Member };
   /** reason 'reconnecting': we are joining again after the server lost our session; the members come back as memberjoined. */
   memberleft: { userID: string; reason: 'left' | 'timeout' | 'kicked' | 'reconnecting' | string };
-  track: { userID: string; kind: 'audio' | 'video'; track: MediaStreamTrack; stream: MediaStream };
-  trackremoved: { userID: string; kind: 'audio' | 'video'; trackID: string };
+  /** `stream` is the member's `stream`, or its `screenStream` for a screen's tracks. */
+  track: { userID: string; kind: 'audio' | 'video'; track: MediaStreamTrack; stream: MediaStream; source: TrackSource };
+  trackremoved: { userID: string; kind: 'audio' | 'video'; trackID: string; source: TrackSource };
+  /** We started sharing a screen (the stream), or stopped (null). */
+  localscreen: { stream: MediaStream | null };
   /** Remote mutes, and our own (then `local` is true and userID is ours). */
   mute: { userID: string | null; kind: 'audio' | 'video'; muted: boolean; local?: boolean };
   kicked: { reason: string; code: number };
@@ -290,6 +311,18 @@ export class Room {
    * opens the devices, or takes the tracks of `options.stream`. Resolves with localStream.
    */
   publish(options?: PublishOptions): Promise<MediaStream>;
+  /**
+   * Shares a screen, window or tab (call it from a click: the browser asks which). Published as
+   * a second video track, source "screen" (and "screen_audio" for its sound where the browser
+   * shares it), one layer at full resolution, hinted as text. Needs privilege 64 (send aux).
+   * Rejects with the browser's NotAllowedError when the picker is cancelled, or an
+   * OpenRoomError ('state', 'forbidden', 'media', 'aborted'). Emits `localscreen`.
+   */
+  shareScreen(options?: ScreenShareOptions): Promise<MediaStream>;
+  /** Stops sharing the screen (also when the browser's own "Stop sharing" is used). */
+  stopScreen(): void;
+  /** The screen we share, or null. */
+  readonly screenStream: MediaStream | null;
 
   /**
    * Shows a member's media in `element`: its srcObject follows the member's stream (null while

@@ -13,6 +13,7 @@
 /** @typedef {import('./openroom.js').SpeakerInfo} SpeakerInfo */
 /** @typedef {import('./openroom.js').QualityInfo} QualityInfo */
 /** @typedef {import('./openroom.js').ConnectionQuality} ConnectionQuality */
+/** @typedef {import('./openroom.js').TrackSource} TrackSource */
 
 /** @type {ReadonlySet<string>} */
 const QUALITIES = new Set(['excellent', 'good', 'poor', 'lost']);
@@ -24,17 +25,49 @@ const QUALITIES = new Set(['excellent', 'good', 'poor', 'lost']);
  */
 function publishedTrack(t) {
   /** @type {PublishedTrack} */
-  const out = { trackID: t.trackID, kind: t.kind, codec: t.codec, muted: !!t.muted };
+  const out = { trackID: t.trackID, kind: t.kind, codec: t.codec, muted: !!t.muted, source: sourceOf(t) };
   if (typeof t.simulcast === 'boolean') out.simulcast = t.simulcast;
   if (Array.isArray(t.rids)) out.rids = t.rids.filter((/** @type {unknown} */ r) => typeof r === 'string');
   return out;
 }
 
+/** The stream id suffix of a member's shared screen (and its sound): "{userID}.screen". */
+const SCREEN_SUFFIX = '.screen';
+
+/**
+ * A track's source from the server, defaulting by kind (older servers name none).
+ * @param {any} t
+ * @returns {TrackSource}
+ */
+function sourceOf(t) {
+  if (t.source === 'camera' || t.source === 'microphone' || t.source === 'screen' || t.source === 'screen_audio') return t.source;
+  return t.kind === 'audio' ? 'microphone' : 'camera';
+}
+
+/** @param {string|undefined} source */
+export const isScreenSource = (source) => source === 'screen' || source === 'screen_audio';
+
+/**
+ * Who a remote stream id belongs to, and whether it is their shared screen.
+ * @param {string} id
+ * @returns {{userID: string, screen: boolean}}
+ */
+function ownerOf(id) {
+  return id.endsWith(SCREEN_SUFFIX) ? { userID: id.slice(0, -SCREEN_SUFFIX.length), screen: true } : { userID: id, screen: false };
+}
+
+/**
+ * The member's stream a track of `screen`-ness belongs in.
+ * @param {Member} member
+ * @param {boolean} screen
+ */
+const slotOf = (member, screen) => (screen ? member.screenStream : member.stream);
+
 export class Participants {
   /** @param {Room} room */
   constructor(room) {
     this.room = room;
-    /** trackID -> {userID, kind} from track_published / member lists. @type {Map<string, {userID:string, kind:string}>} */
+    /** trackID -> {userID, kind, source} from track_published / member lists. @type {Map<string, {userID:string, kind:string, source?:TrackSource}>} */
     this.trackInfo = new Map();
     /** Members that left: late tracks of theirs must not bring them back. @type {Set<string>} */
     this.gone = new Set();
@@ -74,6 +107,7 @@ export class Participants {
         audioMuted: false,
         videoMuted: false,
         stream: null,
+        screenStream: null,
         tracks: [],
         quality: this.quality.get(m.userID) ?? null,
       };
@@ -85,7 +119,7 @@ export class Participants {
     if (typeof m.videoMuted === 'boolean') member.videoMuted = m.videoMuted;
     if (Array.isArray(m.tracks)) {
       member.tracks = m.tracks.filter((/** @type {any} */ t) => t && typeof t.trackID === 'string').map(publishedTrack);
-      for (const t of member.tracks) this.trackInfo.set(t.trackID, { userID: member.userID, kind: t.kind });
+      for (const t of member.tracks) this.trackInfo.set(t.trackID, { userID: member.userID, kind: t.kind, source: t.source });
     }
     room._emit(isNew ? 'memberjoined' : 'memberupdated', { member });
     return member;
@@ -107,9 +141,7 @@ export class Participants {
     const room = this.room;
     const member = room.members.get(userID);
     if (!member) return;
-    if (member.stream) {
-      for (const t of member.stream.getTracks()) this.dropTrack(member, t);
-    }
+    for (const t of [...(member.stream?.getTracks() ?? []), ...(member.screenStream?.getTracks() ?? [])]) this.dropTrack(member, t);
     for (const t of member.tracks) {
       this.trackInfo.delete(t.trackID);
       room._adaptive.forgetTrack(t.trackID);
@@ -143,27 +175,33 @@ export class Participants {
    * @param {string} [trackID] the published trackID, when known
    */
   dropTrack(member, track, trackID) {
-    const stream = member.stream;
+    const screen = !!member.screenStream?.getTracks().includes(track);
+    const stream = screen ? member.screenStream : member.stream;
     if (!stream || !stream.getTracks().includes(track)) return;
     stream.removeTrack(track);
-    if (stream.getTracks().length === 0) member.stream = null;
+    if (stream.getTracks().length === 0) {
+      if (screen) member.screenStream = null;
+      else member.stream = null;
+    }
     const room = this.room;
     room._adaptive.sync(member.userID);
     room._adaptive.changed();
     const kind = /** @type {'audio'|'video'} */ (track.kind);
-    room._emit('trackremoved', { userID: member.userID, kind, trackID: trackID ?? track.id });
+    const source = screen ? (kind === 'audio' ? 'screen_audio' : 'screen') : kind === 'audio' ? 'microphone' : 'camera';
+    room._emit('trackremoved', { userID: member.userID, kind, trackID: trackID ?? track.id, source });
   }
 
   /** @param {RTCTrackEvent} ev */
   onRemoteTrack(ev) {
     const track = ev.track;
     const remoteStream = ev.streams?.[0];
-    const userID = remoteStream?.id || this.trackInfo.get(track.id)?.userID;
-    if (!userID) {
+    const info = this.trackInfo.get(track.id);
+    const owner = remoteStream?.id ? ownerOf(remoteStream.id) : info ? { userID: info.userID, screen: isScreenSource(info.source) } : null;
+    if (!owner) {
       console.warn('openroom: a remote track without a stream id; ignored', track.id);
       return;
     }
-    this.attachTrack(userID, track, remoteStream);
+    this.attachTrack(owner.userID, track, remoteStream, owner.screen);
   }
 
   /**
@@ -171,32 +209,37 @@ export class Participants {
    * @param {string} userID
    * @param {MediaStreamTrack} track
    * @param {MediaStream} [remoteStream] the browser's stream for it, when known
+   * @param {boolean} [screen] it is the member's shared screen (or its sound): it goes in screenStream
    */
-  attachTrack(userID, track, remoteStream) {
+  attachTrack(userID, track, remoteStream, screen = false) {
     const room = this.room;
     if (track.readyState === 'ended' || userID === room.userID || this.gone.has(userID)) return;
 
-    // A transceiver reused for another member hands us the same track again.
+    // A transceiver reused for another member (or moved between a camera and a
+    // screen) hands us the same track again.
     for (const other of room.members.values()) {
-      if (other.userID !== userID && other.stream?.getTracks().includes(track)) this.dropTrack(other, track);
+      if (other.userID !== userID && (other.stream?.getTracks().includes(track) || other.screenStream?.getTracks().includes(track))) this.dropTrack(other, track);
     }
 
     const member = room.members.get(userID) ?? this.upsert({ userID });
     if (!member) return;
-    if (member.stream?.getTracks().includes(track)) return; // already ours
-    if (member.stream) {
-      for (const t of member.stream.getTracks()) {
-        if (t.kind === track.kind) this.dropTrack(member, t); // one track per kind
-      }
+    if (slotOf(member, screen)?.getTracks().includes(track)) return; // already ours
+    if (slotOf(member, !screen)?.getTracks().includes(track)) this.dropTrack(member, track);
+    for (const t of slotOf(member, screen)?.getTracks() ?? []) {
+      if (t.kind === track.kind) this.dropTrack(member, t); // one track per kind and stream
     }
-    if (!member.stream) member.stream = new MediaStream();
-    const stream = member.stream;
+    let stream = slotOf(member, screen);
+    if (!stream) {
+      stream = new MediaStream();
+      if (screen) member.screenStream = stream;
+      else member.stream = stream;
+    }
     stream.addTrack(track);
 
     if (remoteStream && !this.watchedStreams.has(remoteStream)) {
       this.watchedStreams.add(remoteStream);
       remoteStream.addEventListener('removetrack', (e) => {
-        const owner = room.members.get(remoteStream.id);
+        const owner = room.members.get(ownerOf(remoteStream.id).userID);
         if (owner && e.track) this.dropTrack(owner, e.track);
       });
     }
@@ -207,7 +250,9 @@ export class Participants {
       });
     }
     room._adaptive.sync(userID);
-    room._emit('track', { userID, kind: /** @type {'audio'|'video'} */ (track.kind), track, stream });
+    const kind = /** @type {'audio'|'video'} */ (track.kind);
+    const source = screen ? (kind === 'audio' ? 'screen_audio' : 'screen') : kind === 'audio' ? 'microphone' : 'camera';
+    room._emit('track', { userID, kind, track, stream, source });
     room._adaptive.changed();
   }
 
@@ -245,7 +290,8 @@ export class Participants {
       const info = sections.get(tr.mid);
       if (!info) continue;
       if (info.active && info.owner && track.readyState === 'live') {
-        this.attachTrack(info.owner, track);
+        const owner = ownerOf(info.owner);
+        this.attachTrack(owner.userID, track, undefined, owner.screen);
       } else if (!info.active) {
         for (const m of room.members.values()) this.dropTrack(m, track);
       }
@@ -258,8 +304,8 @@ export class Participants {
     this.gone.delete(msg.userID);
     const member = this.room.members.get(msg.userID) ?? this.upsert({ userID: msg.userID });
     if (!member) return;
-    this.trackInfo.set(msg.trackID, { userID: msg.userID, kind: msg.kind });
     const fresh = publishedTrack(msg);
+    this.trackInfo.set(msg.trackID, { userID: msg.userID, kind: msg.kind, source: fresh.source });
     const i = member.tracks.findIndex((t) => t.trackID === msg.trackID);
     if (i < 0) member.tracks.push(fresh);
     else member.tracks[i] = { ...fresh, muted: member.tracks[i].muted };
@@ -272,9 +318,10 @@ export class Participants {
     this.trackInfo.delete(msg.trackID);
     const member = this.room.members.get(msg.userID);
     if (!member) return;
+    const gone = member.tracks.find((t) => t.trackID === msg.trackID);
     member.tracks = member.tracks.filter((t) => t.trackID !== msg.trackID);
     this.room._adaptive.forgetTrack(msg.trackID);
-    const stream = member.stream;
+    const stream = isScreenSource(msg.source ?? gone?.source) ? member.screenStream : member.stream;
     if (!stream) return;
     let track = stream.getTracks().find((t) => t.id === msg.trackID);
     if (!track && msg.kind) {
@@ -297,7 +344,7 @@ export class Participants {
     if (member) {
       if (msg.kind === 'audio') member.audioMuted = muted;
       else member.videoMuted = muted;
-      for (const t of member.tracks) if (t.kind === msg.kind) t.muted = muted;
+      for (const t of member.tracks) if (t.kind === msg.kind && !isScreenSource(t.source)) t.muted = muted; // mute is the camera's and microphone's
     }
     room._emit('mute', { userID: msg.userID, kind: msg.kind, muted });
   }

@@ -221,6 +221,32 @@ export class Room extends Emitter {
     return this._local.publish(options);
   }
 
+  /**
+   * Shares a screen, window or tab (the browser asks which; call it from a
+   * click). It is published as a second video track, source "screen" (and
+   * "screen_audio" for its sound, where the browser shares it), in one layer
+   * at full resolution, hinted as text: the legacy aux stream, which needs
+   * privilege 64 (send aux). Resolves with screenStream; rejects with the
+   * browser's NotAllowedError when the picker is cancelled, or OpenRoomError
+   * 'state' / 'forbidden' / 'media' / 'aborted'. The browser's own "Stop
+   * sharing" calls stopScreen(). Emits `localscreen`.
+   * @param {{audio?: boolean, frameRate?: number, contentHint?: string}} [options]
+   * @returns {Promise<MediaStream>}
+   */
+  shareScreen(options) {
+    return this._local.shareScreen(options);
+  }
+
+  /** Stops sharing the screen; the others see it go. Emits `localscreen` with stream null. */
+  stopScreen() {
+    this._local.stopScreen();
+  }
+
+  /** The screen we share, or null. @returns {MediaStream|null} */
+  get screenStream() {
+    return this._local.screen;
+  }
+
   /** @param {boolean} muted */
   setAudioMuted(muted) {
     this._local.setMuted('audio', !!muted);
@@ -404,6 +430,7 @@ export class Room extends Emitter {
     this._transport.close();
     this.publisher = this.subscriber = null;
     this._local.senders = {};
+    this._local.screenTransceivers = []; // a rejoin publishes the shared screen again
     this._adaptive.stop();
     this._layers.pending.clear();
   }
@@ -451,6 +478,10 @@ export class Room extends Emitter {
     if (this.localStream) {
       this.localStream.getTracks().forEach((t) => t.stop());
       this.localStream = null;
+    }
+    if (this._local.screen) {
+      this._local.screen.getTracks().forEach((t) => t.stop());
+      this._local.screen = null;
     }
     this.members.clear();
     this._participants.trackInfo.clear();

@@ -55,6 +55,18 @@ export function simulcastEncodings(height, simulcast = true) {
 }
 
 /**
+ * The bitrate cap of a shared screen, by its size: text stays readable at
+ * full resolution (about 0.1 bit per pixel and frame at 15 fps, 0.4-4 Mbit/s).
+ * @param {number} width
+ * @param {number} height
+ * @returns {number} bits per second
+ */
+export function screenBitrate(width, height) {
+  const px = Math.max(width, 1) * Math.max(height, 1);
+  return Math.round(Math.min(4_000_000, Math.max(400_000, px * 1.5)));
+}
+
+/**
  * Puts H.264 (packetization-mode=1, constrained baseline 42e01f) first, then
  * the other H.264 variants, then everything else in the browser's order.
  * @param {RTCRtpTransceiver} transceiver

@@ -348,7 +348,9 @@ export class Transport {
         await side.pc.setLocalDescription(offer);
         if (session !== room._session) return;
         const sdp = side.pc.localDescription?.sdp ?? offer.sdp;
-        if (!room._signal.send({ type: 'offer', target: 'publisher', sdp })) side.negotiating = false;
+        const sources = room._local.sources(); // the shared screen's m-lines, once they have mids
+        const msg = Object.keys(sources).length > 0 ? { type: 'offer', target: 'publisher', sdp, sources } : { type: 'offer', target: 'publisher', sdp };
+        if (!room._signal.send(msg)) side.negotiating = false;
       })
       .catch((err) => {
         side.negotiating = false;

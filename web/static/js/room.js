@@ -16,7 +16,8 @@
 //                         (the SDK's `quality` event; "unknown" until the server rated it)
 //   [data-pinned=true]    the tile pinned by a click (click again to unpin)
 //   #banner               errors and the kick reason
-//   #leave #mute-audio #mute-video #copy-link
+//   #leave #mute-audio #mute-video #copy-link #share-screen (aria-pressed while we share)
+//   [data-screen=ID]      a remote member's shared screen, a tile of its own, shown large
 //   Chat: #toggle-chat opens/closes #chat-panel (body.chat-open; starts closed);
 //   #chat-unread counts others' messages that arrived while it was closed (hidden at 0);
 //   #chat-list li[data-msg-id] one per message (history too), with data-from (sender
@@ -44,6 +45,7 @@ const ICONS = {
   chat: svg('<path d="M4 5h16a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1h-9l-5 4v-4H4a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1z"/><path d="M8 10h8M8 13h5"/>'),
   people: svg('<circle cx="9" cy="8" r="3.5"/><path d="M2.5 20a6.5 6.5 0 0 1 13 0"/><path d="M16 4.5a3.5 3.5 0 0 1 0 7M18 14a6.5 6.5 0 0 1 3.5 6"/>'),
   leave: svg('<path d="M3.5 14.5c5-4.7 12-4.7 17 0l-2 2.5-3.2-1.6v-2.6a9 9 0 0 0-6.6 0v2.6L5.5 17z"/>'),
+  screen: svg('<rect x="3" y="4" width="18" height="12" rx="2"/><path d="M8 20h8M12 16v4M12 13V7M9 10l3-3 3 3"/>'),
 };
 
 /** Signal bars of the connection-quality badge. */
@@ -57,7 +59,6 @@ const QUALITY_BARS =
 // Helpers
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
-
 
 /** A stable hue for a name, so everyone's avatar keeps its colour. */
 function hueOf(/** @type {string} */ s) {
@@ -101,6 +102,7 @@ const nameParam = cleanName(params.get('user') || '');
 let displayName = nameParam;
 let userID = nameParam ? idFor(nameParam) : '';
 const NAME_KEY = 'openroom.name'; // the lobby's too
+const PRIV_SEND_AUX = 64; // the legacy privilege to send the aux stream: a shared screen
 const forcedTemplate = ['1v1', '1v3'].includes(params.get('template') ?? '') ? params.get('template') : null;
 const shareURL = `${location.origin}/r/${encodeURIComponent(roomName)}`;
 // The link is the address this page was opened with; from localhost it reaches no one else.
@@ -126,6 +128,7 @@ const muteVideoBtn = /** @type {HTMLButtonElement} */ ($('mute-video'));
 const copyBtn = /** @type {HTMLButtonElement} */ ($('copy-link'));
 const leaveBtn = /** @type {HTMLButtonElement} */ ($('leave'));
 const settingsBtn = /** @type {HTMLButtonElement} */ ($('settings'));
+const shareBtn = /** @type {HTMLButtonElement} */ ($('share-screen'));
 const settingsPanel = $('settings-panel');
 const membersBtn = /** @type {HTMLButtonElement} */ ($('toggle-members'));
 const chatBtn = /** @type {HTMLButtonElement} */ ($('toggle-chat'));
@@ -155,6 +158,7 @@ function setIcon(btn, icon) {
 setIcon(muteAudioBtn, ICONS.mic);
 setIcon(muteVideoBtn, ICONS.cam);
 setIcon(settingsBtn, ICONS.gear);
+setIcon(shareBtn, ICONS.screen);
 setIcon(copyBtn, ICONS.link);
 setIcon(membersBtn, ICONS.people);
 setIcon(chatBtn, ICONS.chat);
@@ -476,6 +480,65 @@ function removeTile(id) {
   if (featured === id) featured = null;
 }
 
+// ---------------------------------------------------------------------------
+// Shared screens: a tile of their own ([data-screen=ID]), shown large, the sharer's camera small
+
+/** Remote screen shares by userID. @type {Map<string, {el: HTMLElement, video: HTMLVideoElement, audio: HTMLAudioElement, name: HTMLElement}>} */
+const screens = new Map();
+
+/**
+ * Shows, updates or removes member id's screen tile, after its screenStream.
+ * @param {string} id
+ * @param {boolean} [gone] the member left
+ */
+function syncScreen(id, gone = false) {
+  const m = gone ? undefined : room.members.get(id);
+  const stream = m?.screenStream ?? null;
+  const live = !!stream && stream.getVideoTracks().some((t) => t.readyState === 'live');
+  let s = screens.get(id);
+  if (!live) {
+    if (s) {
+      s.video.srcObject = null;
+      s.audio.srcObject = null;
+      s.el.remove();
+      screens.delete(id);
+      layout();
+    }
+    return;
+  }
+  if (!s) {
+    const el = document.createElement('div');
+    el.className = 'tile tile-remote tile-screen';
+    el.dataset.screen = id;
+    el.dataset.hasVideo = 'true';
+    const video = document.createElement('video');
+    video.autoplay = video.playsInline = video.muted = true;
+    const audio = document.createElement('audio');
+    audio.autoplay = true;
+    if (sinkId && typeof (/** @type {any} */ (audio).setSinkId) === 'function') {
+      /** @type {any} */ (audio).setSinkId(sinkId).catch(() => {});
+    }
+    const label = document.createElement('div');
+    label.className = 'tile-label';
+    const name = document.createElement('span');
+    name.className = 'tile-name';
+    label.append(name);
+    el.append(video, audio, label);
+    s = { el, video, audio, name };
+    screens.set(id, s);
+    tilesEl.append(el);
+    toast(`${m?.nickName || id} is sharing the screen`);
+  }
+  if (s.video.srcObject !== stream) {
+    s.video.srcObject = stream;
+    playQuietly(s.video);
+    s.audio.srcObject = stream;
+    playQuietly(s.audio);
+  }
+  s.name.textContent = `${m?.nickName || id} · screen`;
+  layout();
+}
+
 function updateSelfTile() {
   const stream = room.localStream;
   if (selfVideo.srcObject !== stream) {
@@ -515,7 +578,9 @@ function updateSelfTile() {
  * not fit go to a strip.
  */
 function layout() {
-  const remotes = [...tiles.values()];
+  // A shared screen counts as one more remote, and is the big tile unless someone is pinned.
+  const shared = [...screens.values()];
+  const remotes = [...shared, ...tiles.values()];
   const n = remotes.length;
   const template = forcedTemplate ?? (n <= 1 ? '1v1' : n <= 3 ? '1v3' : 'grid');
   stage.dataset.template = template;
@@ -535,7 +600,7 @@ function layout() {
     el.classList.add('is-strip');
     el.style.setProperty('--i', String(strip++));
   };
-  const main = (pinned && tiles.get(pinned)) || (featured && tiles.get(featured)) || remotes[0];
+  const main = (pinned && tiles.get(pinned)) || shared[0] || (featured && tiles.get(featured)) || remotes[0];
   const others = remotes.filter((r) => r !== main);
   const wide = stage.clientWidth >= stage.clientHeight;
 
@@ -675,6 +740,7 @@ room.on('memberleft', ({ userID: id, reason }) => {
   const nick = room.members.get(id)?.nickName || tiles.get(id)?.name.textContent || id;
   lastDeparture = { nick, reason };
   removeTile(id);
+  syncScreen(id, true);
   listItem(id)?.remove();
   removeRecipient(id);
   layout();
@@ -682,7 +748,12 @@ room.on('memberleft', ({ userID: id, reason }) => {
   toast(`${nick} left${why}`);
 });
 
-room.on('track', ({ userID: id, track }) => {
+room.on('track', ({ userID: id, track, source }) => {
+  if (source === 'screen' || source === 'screen_audio') {
+    syncScreen(id);
+    track.addEventListener('ended', () => syncScreen(id));
+    return;
+  }
   ensureTile({ userID: id });
   if (!listItem(id)) membersEl.append(memberItem(id, room.members.get(id)?.nickName || id, false));
   if (!watchedTracks.has(track)) {
@@ -699,7 +770,10 @@ room.on('track', ({ userID: id, track }) => {
   layout();
 });
 
-room.on('trackremoved', ({ userID: id }) => updateTile(id));
+room.on('trackremoved', ({ userID: id, source }) => {
+  if (source === 'screen' || source === 'screen_audio') syncScreen(id);
+  else updateTile(id);
+});
 
 room.on('mute', ({ userID: id, local }) => {
   if (local) updateSelfTile();
@@ -921,6 +995,40 @@ $('chat-close').addEventListener('click', () => setChatOpen(false));
 
 muteAudioBtn.addEventListener('click', () => room.setAudioMuted(!room.audioMuted));
 muteVideoBtn.addEventListener('click', () => room.setVideoMuted(!room.videoMuted));
+
+// Screen sharing: the browser's picker, then a second video track (the legacy aux stream).
+// Hidden where the browser cannot share (phones) or the member may not (no send-aux privilege).
+shareBtn.hidden = typeof navigator.mediaDevices?.getDisplayMedia !== 'function';
+
+function paintShare() {
+  const on = !!room.screenStream;
+  shareBtn.setAttribute('aria-pressed', String(on));
+  shareBtn.classList.toggle('is-on', on);
+  shareBtn.querySelector('.ctl-label').textContent = on ? 'Stop sharing' : 'Share';
+  shareBtn.title = on ? 'Stop sharing your screen' : 'Share your screen';
+  document.body.classList.toggle('presenting', on);
+}
+
+shareBtn.addEventListener('click', async () => {
+  if (room.screenStream) {
+    room.stopScreen();
+    return;
+  }
+  shareBtn.disabled = true;
+  try {
+    await room.shareScreen();
+    toast('You are sharing your screen: everyone sees it large');
+  } catch (err) {
+    // Cancelling the browser's picker is not an error worth a banner.
+    if (!(err instanceof Error && (err.name === 'NotAllowedError' || err.name === 'AbortError'))) {
+      showBanner(`Could not share the screen: ${err instanceof Error ? err.message : err}`, { kind: 'warn' });
+    }
+  } finally {
+    shareBtn.disabled = false;
+    paintShare();
+  }
+});
+room.on('localscreen', paintShare);
 
 async function copyLink() {
   let ok = false;
@@ -1171,6 +1279,7 @@ if (!roomName) {
     .then((info) => {
       joinedAt = performance.now();
       if (info.userID && info.userID !== userID) selfItem.dataset.user = info.userID;
+      if ((info.privileges & PRIV_SEND_AUX) === 0) shareBtn.hidden = true;
     })
     .catch((err) => {
       if (leftByUser || err?.code === 'aborted') return;
