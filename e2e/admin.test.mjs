@@ -92,6 +92,11 @@ test('admin: watch a room, kick a member, close the room', { timeout: 150_000 },
         message: 'the admin page to list only alice',
       });
       assert.equal(await stateOf(alice.page), 'connected', 'alice stays connected when bob is kicked');
+      // Alone again, alice is not told she is the first one here.
+      await waitFor(async () => alice.page.evaluate(() => {
+        const e = document.querySelector('#empty-state');
+        return !!e && !e.hidden && /only one here now/.test(e.textContent) && /bob was removed/.test(e.textContent);
+      }), { timeout: 5000, message: "alice's empty room to say bob was removed, not that she is the first one here" });
       assert.match(admin.dialogs[0] ?? '', /bob/, 'the kick asked confirm() naming bob');
       assert.ok(
         s.server.logs().split('\n').some((l) => /admin: member kicked/.test(l) && l.includes(`room=${room}`) && /user=bob/.test(l)),

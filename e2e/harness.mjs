@@ -9,6 +9,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, renameSync, existsSync, createWriteStream } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import dgram from 'node:dgram';
 import path from 'node:path';
@@ -929,4 +930,23 @@ export async function startHTTPSServer({ args = [], ...opts } = {}) {
       '--turn-tls', `0.0.0.0:${turnTLSPort}`, ...args],
   });
   return Object.assign(server, { url: `https://localhost:${httpsPort}`, httpURL: server.url, httpsPort, turnTLSPort, cert, key });
+}
+
+/**
+ * A web site of the test's own on 127.0.0.1 (another port: another origin than the server),
+ * answering with handler(req, res); closed in t.after(). Its url says localhost, a secure
+ * context, so its pages may open the (fake) camera and microphone.
+ * @returns {Promise<{url: string}>}
+ */
+export async function serveSite(t, handler) {
+  const srv = http.createServer(handler);
+  await new Promise((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', resolve);
+  });
+  t.after(() => new Promise((resolve) => {
+    srv.closeAllConnections?.();
+    srv.close(() => resolve());
+  }));
+  return { url: `http://localhost:${srv.address().port}` };
 }

@@ -6,11 +6,10 @@
 // (a small static server in this test, on another port).
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { requireNetns, buildServer, setup, waitFor, withDeadline, newMemberPage, REPO_ROOT } from './harness.mjs';
+import { requireNetns, buildServer, setup, waitFor, withDeadline, newMemberPage, REPO_ROOT, serveSite } from './harness.mjs';
 
 before(async () => {
   requireNetns();
@@ -156,7 +155,7 @@ $('#hangup').on('click', function () {
 async function startSiteServer(t, openroomURL) {
   const html = legacyHTML(openroomURL);
   const requests = [];
-  const srv = http.createServer((req, res) => {
+  const site = await serveSite(t, (req, res) => {
     const url = new URL(req.url, 'http://x');
     requests.push(url.pathname);
     if (url.pathname === '/call.html') {
@@ -175,15 +174,7 @@ async function startSiteServer(t, openroomURL) {
       res.end('not found');
     }
   });
-  await new Promise((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', resolve);
-  });
-  t.after(() => new Promise((resolve) => {
-    srv.closeAllConnections?.();
-    srv.close(() => resolve());
-  }));
-  return { url: `http://localhost:${srv.address().port}`, requests };
+  return { url: site.url, requests };
 }
 
 /** Opens the legacy page for `user` in a new browser context. */

@@ -100,3 +100,26 @@ test('names in any script: tiles, member list, chat and the admin page', { timeo
     }
   });
 });
+
+test('rough edges: a bad room link gets a page that leads to a good one; Copy link at localhost warns', { timeout: 90_000 }, async (t) => {
+  const s = await setup(t);
+  await s.run(async () => {
+    const lei = await s.member(uniqueRoom('edges'), '李雷');
+    await lei.context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await lei.page.locator('#copy-link').click();
+    await waitFor(async () => lei.page.evaluate(() => [...document.querySelectorAll('.toast')].some((e) => e.classList.contains('toast-warn') && /only this computer/.test(e.textContent))), {
+      timeout: 5000, message: 'Copy link at localhost to warn that only this computer can open the link',
+    });
+
+    const page = lei.page;
+    const res = await page.goto(`${s.server.url}/r/${encodeURIComponent('数学课')}`, { waitUntil: 'domcontentloaded' });
+    assert.equal(res?.status(), 404);
+    await waitFor(async () => (await page.locator('#nf-name').textContent()) === '数学课', { timeout: 5000, message: 'the page to name the room asked for' });
+    assert.match(await page.locator('#nf-title').textContent(), /not a room link/);
+    await page.locator('#nf-lobby').click();
+    await page.waitForURL((u) => u.pathname === '/', { timeout: 10_000 });
+    assert.equal(await page.locator('#room-name').inputValue(), '数学课', 'the lobby has the name filled in');
+    const link = await page.locator('#room-link').textContent();
+    assert.match(link ?? '', /\/r\/room-[a-z0-9]+$/, `the lobby shows the safe link for it (${link})`);
+  });
+});

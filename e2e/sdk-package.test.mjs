@@ -7,7 +7,6 @@
 // JavaScript type-checks against its declarations (npm run typecheck:sdk).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
@@ -22,6 +21,7 @@ import {
   uniqueRoom,
   waitFor,
   withDeadline,
+  serveSite,
 } from './harness.mjs';
 
 const SDK_DIR = path.join(REPO_ROOT, 'web/sdk');
@@ -152,7 +152,7 @@ test('a fresh project installs the tarball offline; tsc --strict accepts the sam
 async function startProjectServer(t, root) {
   const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.json': 'application/json' };
   const requests = [];
-  const srv = http.createServer((req, res) => {
+  const site = await serveSite(t, (req, res) => {
     const pathname = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     requests.push(pathname);
     const file = path.join(root, pathname);
@@ -171,16 +171,7 @@ async function startProjectServer(t, root) {
     res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-store' });
     res.end(body);
   });
-  await new Promise((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', resolve);
-  });
-  t.after(() => new Promise((resolve) => {
-    srv.closeAllConnections?.();
-    srv.close(() => resolve());
-  }));
-  // localhost: a secure context, so the page may open the (fake) camera and microphone.
-  return { url: `http://localhost:${srv.address().port}`, requests };
+  return { url: site.url, requests };
 }
 
 /** The sample's view of itself: {state, joined, error, members, videos: {userID: {width, frames}}}. */
