@@ -43,6 +43,13 @@ if [[ "${1:-}" == "--inside-netns" ]]; then
     scripts/fuzz.sh || die "fuzzing found a failing input (see above; it is in the package's testdata/fuzz/)"
   fi
   if [[ "${OPENROOM_SKIP_E2E:-}" != "1" ]]; then
+    # One build for every e2e file (each is its own node process and would link the binary again).
+    if [[ -z "${OPENROOM_BIN:-}" ]]; then
+      say "go build ./cmd/openroom (once, for every e2e file)"
+      mkdir -p /tmp/openroom-e2e
+      go build -o /tmp/openroom-e2e/openroom ./cmd/openroom || die "go build ./cmd/openroom failed"
+      export OPENROOM_BIN=/tmp/openroom-e2e/openroom
+    fi
     say "npm run test:e2e"
     npm run --silent test:e2e || die "e2e tests failed (see above; server and page logs are in each failure)"
   fi
