@@ -76,6 +76,10 @@ type Event struct {
 	Speakers *[]SpeakerInfo `json:"speakers,omitempty"`
 	// Members: connection quality of members (type "quality").
 	Members *[]QualityInfo `json:"members,omitempty"`
+	// BoardEntry: a whiteboard op, with its seq (type "board"; its userID is Event's).
+	*BoardEntry
+	// BoardState: the whole board (type "board_state"); the session marshals it itself.
+	BoardState *BoardState `json:"-"`
 }
 
 // SpeakerInfo is one active speaker: level 0..1 (linear amplitude, 1 = full scale).
@@ -140,6 +144,7 @@ type Room struct {
 	members map[string]*member
 	chat    []ChatMessage // the last ChatHistory messages, oldest first
 	chatSeq uint64        // the last message ID given
+	board   board         // the shared whiteboard (board.go)
 	// speakers is fed by the room's audio tracks on their packet paths (it
 	// has its own synchronization); Manager.mu guards only the pointer.
 	speakers *speakers.Detector

@@ -45,11 +45,11 @@ func codeOf(err error) int {
 	switch {
 	case err == nil:
 		return CodeOK
-	case errors.Is(err, ErrMissingParam), errors.Is(err, ErrBadParam), errors.Is(err, room.ErrBadNickName):
+	case errors.Is(err, ErrMissingParam), errors.Is(err, ErrBadParam), errors.Is(err, room.ErrBadNickName), errors.Is(err, room.ErrBoardOp):
 		return CodeMissingParam
 	case errors.Is(err, room.ErrNoRoom), errors.Is(err, room.ErrNotMember):
 		return CodeNoRoom
-	case errors.Is(err, room.ErrChatTooBig):
+	case errors.Is(err, room.ErrChatTooBig), errors.Is(err, room.ErrBoardFull):
 		return CodeTooLarge
 	case errors.Is(err, room.ErrChatEmpty), errors.Is(err, room.ErrChatBadData):
 		return CodeBadMessage

@@ -64,6 +64,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("/weapp/webrtc_room/{action}", s.cors(http.HandlerFunc(s.serveAPI)))
 	mux.HandleFunc("GET /ws", s.serveWS)
 	mux.HandleFunc("POST /api/rooms/{room}/messages", s.serveSystemMessage)
+	mux.HandleFunc("GET /api/rooms/{room}/board", s.serveBoard)
 }
 
 // OriginAllowed applies allowed_origins (config.Origins: unset, any origin in

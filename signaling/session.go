@@ -42,6 +42,7 @@ type session struct {
 	peer         *sfu.Peer     // set by the join before ready is closed
 	ready        chan struct{} // closed when the join has set the session up
 	chatLim      *rate.Limiter // chat messages of this member (safe for concurrent use)
+	boardLim     *rate.Limiter // whiteboard ops of this member (safe for concurrent use)
 
 	stateMu sync.Mutex                            // guards states
 	states  map[string]webrtc.PeerConnectionState // by target, from pion's goroutines
@@ -89,6 +90,16 @@ func (s *session) send(b []byte) {
 	}
 }
 
+// sendLive queues b on the attached socket, if any, without a sequence
+// number and without keeping it for a resume.
+func (s *session) sendLive(b []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ended && s.conn != nil {
+		s.conn.enqueue(b)
+	}
+}
+
 // withSeq puts "seq":n first in the JSON object b.
 func withSeq(b []byte, n uint64) []byte {
 	if len(b) < 2 || b[0] != '{' {
@@ -115,6 +126,24 @@ func (s *session) out(v any) {
 
 // Notify implements room.Session.
 func (s *session) Notify(ev room.Event) {
+	switch ev.Type {
+	case "board", "board_state":
+		// Board messages carry the board's own seq: they are not numbered for a
+		// resume (a resume gets the whole board instead).
+		var b []byte
+		var err error
+		if ev.Type == "board" {
+			b, err = s.srv.events.marshal(s.srv, ev)
+		} else {
+			b, err = ev.BoardState.Message()
+		}
+		if err != nil {
+			s.log.Error("marshal", "type", ev.Type, "err", err)
+			return
+		}
+		s.sendLive(b)
+		return
+	}
 	b, err := s.srv.events.marshal(s.srv, ev)
 	if err != nil {
 		s.log.Error("marshal", "err", err)

@@ -9,6 +9,30 @@ import (
 	"strings"
 )
 
+// operator reports whether r carries the server's secret as a Bearer token.
+func (s *Server) operator(r *http.Request) bool {
+	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return s.cfg.Secret != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.Secret)) == 1
+}
+
+// serveBoard gives an operator's backend a room's whiteboard, as members get
+// it: GET /api/rooms/{room}/board, Authorization: Bearer <secret> -> {seq, ops}.
+func (s *Server) serveBoard(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if !s.operator(r) {
+		w.WriteHeader(http.StatusUnauthorized)
+		writeJSON(w, map[string]any{"code": CodeBadToken, "message": "the board API needs Authorization: Bearer <server secret>"})
+		return
+	}
+	st, err := s.rooms.BoardState(r.PathValue("room"))
+	if err != nil {
+		w.WriteHeader(http.StatusNotFound)
+		writeJSON(w, map[string]any{"code": codeOf(err), "message": err.Error()})
+		return
+	}
+	writeJSON(w, st)
+}
+
 // serveSystemMessage lets an operator's backend post to a room, as the legacy IM
 // REST API did: POST /api/rooms/{room}/messages, Authorization: Bearer <secret>.
 func (s *Server) serveSystemMessage(w http.ResponseWriter, r *http.Request) {
@@ -17,8 +41,7 @@ func (s *Server) serveSystemMessage(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		writeJSON(w, v)
 	}
-	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.Secret)) != 1 || s.cfg.Secret == "" {
+	if !s.operator(r) {
 		answer(http.StatusUnauthorized, map[string]any{"code": CodeBadToken,
 			"message": "system messages need Authorization: Bearer <server secret>"})
 		return

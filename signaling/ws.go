@@ -28,6 +28,8 @@ const (
 	msgBurst          = 100 // messages allowed at once
 	chatRate          = 10  // chat messages per second per member
 	chatBurst         = 20
+	boardRate         = 30 // whiteboard ops per second per member: a stroke is sent while drawn
+	boardBurst        = 60
 	closeKicked       = 4000
 	closeJoinTimeout  = 4408 // no join or resume within join_timeout of opening
 	legacyHeartbeatMs = 7000
@@ -43,6 +45,7 @@ type inMsg struct {
 	Target        string            `json:"target"`
 	SDP           string            `json:"sdp"`
 	Sources       map[string]string `json:"sources"` // offer: what each m-line carries, by mid ("screen"...)
+	Op            json.RawMessage   `json:"op"`      // board
 	Candidate     json.RawMessage   `json:"candidate"`
 	Kind          string            `json:"kind"`
 	Muted         *bool             `json:"muted"`
@@ -438,6 +441,8 @@ func (c *conn) handle(data []byte) {
 		c.mute(&m)
 	case "chat":
 		c.chat(&m)
+	case "board":
+		c.board(&m)
 	case "track_settings":
 		c.trackSettings(&m)
 	case "ice_restart":
@@ -453,7 +458,7 @@ func (c *conn) handle(data []byte) {
 
 func known(t string) bool {
 	switch t {
-	case "join", "resume", "offer", "answer", "candidate", "mute", "heartbeat", "leave", "chat", "track_settings", "ice_restart":
+	case "join", "resume", "offer", "answer", "candidate", "mute", "heartbeat", "leave", "chat", "board", "track_settings", "ice_restart":
 		return true
 	}
 	return false
@@ -539,7 +544,8 @@ func (c *conn) join(m *inMsg) {
 	}
 	sess := &session{srv: s, log: c.log.With("room", roomName, "user", userID), room: roomName, userID: userID,
 		mini: kind == room.KindRTMP, roomKey: roomKey, host: c.host, chatLim: rate.NewLimiter(chatRate, chatBurst),
-		conn: c, token: token, ready: make(chan struct{})}
+		boardLim: rate.NewLimiter(boardRate, boardBurst),
+		conn:     c, token: token, ready: make(chan struct{})}
 	defer close(sess.ready)
 	// Set before Enter: from Enter on, other goroutines may use it (userlist refresh, room events).
 	c.sess = sess
@@ -566,6 +572,7 @@ func (c *conn) join(m *inMsg) {
 	if history, err := s.rooms.History(roomName, userID); err == nil {
 		sess.out(map[string]any{"type": "chat_history", "messages": history})
 	}
+	_ = s.rooms.SendBoard(roomName, userID, sess)
 	// Someone already speaking is not news to the room, so no `speakers` would
 	// come until the list changes: the newcomer gets it now.
 	if list, err := s.rooms.Speakers(roomName); err == nil && len(list) > 0 {
@@ -639,6 +646,7 @@ func (c *conn) resume(m *inMsg) {
 	if sess.mini {
 		c.refreshUserlist()
 	}
+	_ = c.srv.rooms.SendBoard(sess.room, sess.userID, sess) // board ops are not replayed: the whole board is
 	c.log.Info("member resumed", "lastSeq", m.LastSeq)
 }
 
@@ -834,6 +842,28 @@ func (c *conn) chat(m *inMsg) {
 	}
 	if _, err := c.srv.rooms.Chat(c.sess.room, c.sess.userID, c.sess, m.To, m.Text, data, m.ClientID); err != nil {
 		fail(err)
+	}
+}
+
+// board applies a whiteboard op: members who may send video (16) or aux (64)
+// draw; everyone receives the board.
+func (c *conn) board(m *inMsg) {
+	priv, err := c.srv.rooms.Privileges(c.sess.room, c.sess.userID)
+	if err == nil && priv&(auth.PrivSendVideo|auth.PrivSendAux) == 0 {
+		err = fmt.Errorf("%w: drawing needs send video (16) or send aux (64); privileges %d", auth.ErrMissingPrivilege, priv)
+	}
+	if err == nil && !c.sess.boardLim.Allow() {
+		err = fmt.Errorf("%w: board ops: the limit is %d per second (burst %d)", ErrRateLimited, boardRate, boardBurst)
+	}
+	var op room.BoardOp
+	if err == nil {
+		op, err = room.ParseBoardOp(m.Op)
+	}
+	if err == nil {
+		_, err = c.srv.rooms.Board(c.sess.room, c.sess.userID, c.sess, op)
+	}
+	if err != nil {
+		c.fail("board", err)
 	}
 }
 

@@ -175,6 +175,70 @@ export interface ScreenShareOptions {
   contentHint?: '' | 'motion' | 'detail' | 'text';
 }
 
+/** A point on the whiteboard: [x, y], each 0..1 of the board's width and height. */
+export type BoardPoint = [number, number];
+
+/** A whiteboard operation (docs/protocol.md, "Whiteboard"). */
+export interface BoardOp {
+  kind: 'stroke' | 'erase' | 'undo' | 'clear';
+  /** stroke: its id; sent again, the points are appended. */
+  id?: string;
+  points?: BoardPoint[];
+  /** stroke: #rrggbb */
+  color?: string;
+  /** stroke: 0.5..50 */
+  width?: number;
+  /** erase: the stroke to remove; undo: the server says which stroke it removed. */
+  target?: string;
+}
+
+/** An op in the room's order. */
+export interface BoardEntry {
+  userID: string;
+  seq: number;
+  op: BoardOp;
+}
+
+/** A stroke on the board as the ops so far make it. */
+export interface BoardStroke {
+  id: string;
+  userID: string;
+  color: string;
+  width: number;
+  points: BoardPoint[];
+}
+
+export interface BoardEventMap {
+  /** One op, ours too, in the room's order (already applied to `strokes`). */
+  op: BoardEntry;
+  /** The whole board, after joining, resuming or re-joining (`strokes` rebuilt from it). */
+  state: { seq: number; ops: BoardEntry[] };
+}
+
+/**
+ * The room's shared whiteboard. Members with send video (16) or send aux (64) may draw;
+ * others get `error` 4030 (the room's `error` event, ref "board"). Ops are rate-limited
+ * to 30/s per member: send points in batches while a stroke is drawn.
+ */
+export declare class Board {
+  /** The seq of the last op applied. */
+  readonly seq: number;
+  /** The strokes on the board, in the order they were begun. */
+  readonly strokes: Map<string, BoardStroke>;
+  /** Begins a stroke (the others see it at once) and returns its id. */
+  draw(stroke: { points: BoardPoint[]; color: string; width: number; id?: string }): string;
+  /** Adds points to one of our strokes. */
+  append(id: string, points: BoardPoint[]): void;
+  /** Removes a stroke (anyone's). */
+  erase(id: string): void;
+  /** Removes our last stroke still on the board. */
+  undo(): void;
+  /** Empties the board for everyone. */
+  clear(): void;
+  on<K extends keyof BoardEventMap>(event: K, fn: (payload: BoardEventMap[K]) => void): this;
+  off<K extends keyof BoardEventMap>(event: K, fn: (payload: BoardEventMap[K]) => void): this;
+}
+
 export interface RoomEventMap {
   state: { state: RoomState };
   localstream: { stream: MediaStream };
@@ -323,6 +387,8 @@ export class Room {
   stopScreen(): void;
   /** The screen we share, or null. */
   readonly screenStream: MediaStream | null;
+  /** The room's shared whiteboard. */
+  readonly board: Board;
 
   /**
    * Shows a member's media in `element`: its srcObject follows the member's stream (null while

@@ -23,6 +23,7 @@ import { AdaptiveStream } from './adaptive.js';
 import { LocalMedia } from './local.js';
 import { listDevices, openMedia } from './devices.js';
 import { VideoLayers } from './simulcast.js';
+import { Board } from './board.js';
 import { Chat } from './chat.js';
 import { remoteStats } from './stats.js';
 
@@ -118,6 +119,8 @@ export class Room extends Emitter {
     this._local = new LocalMedia(this);
     this._layers = new VideoLayers(this);
     this._chat = new Chat(this);
+    /** The room's shared whiteboard. */
+    this.board = new Board(this);
 
     // A new network (Wi-Fi -> 4G) or one back online: restart ICE on both connections.
     if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
@@ -468,6 +471,7 @@ export class Room extends Emitter {
     this.privileges = 0;
     this._adaptive.reset();
     this._layers.reset();
+    this.board.reset();
   }
 
   /** Closes socket and peer connections, stops local media. Emits nothing. */
@@ -556,6 +560,12 @@ export class Room extends Emitter {
     }
     if (this._signal.joinWaiter || !this._transport.pub) return; // not in the room yet
     switch (msg.type) {
+      case 'board':
+        this.board.onOp(msg);
+        return;
+      case 'board_state':
+        this.board.onState(msg);
+        return;
       case 'answer':
         this._transport.onAnswer(msg);
         break;

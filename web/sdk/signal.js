@@ -23,6 +23,9 @@ const RESUME_ANSWER_TIMEOUT_MS = 5000;
 const DEFAULT_MEMBER_TIMEOUT_MS = 20_000;
 /** A socket that does not answer a heartbeat within this long is taken for dead. */
 const SOCKET_PROBE_MS = 3000;
+/** Whiteboard messages: their seq is the board's, not the session's. @param {string} type */
+const isBoardMessage = (type) => type === 'board' || type === 'board_state';
+
 /** The server is shutting down (join refused meanwhile: try again). */
 export const CODE_SHUTTING_DOWN = 5003;
 
@@ -265,7 +268,8 @@ export class Signal {
     }
     this.lastFrameAt = Date.now();
     if (!msg || typeof msg.type !== 'string') return;
-    if (typeof msg.seq === 'number' && msg.seq > this.lastSeq) this.lastSeq = msg.seq;
+    // Whiteboard messages carry the board's own seq, not the session's (a resume sends the whole board).
+    if (typeof msg.seq === 'number' && msg.seq > this.lastSeq && !isBoardMessage(msg.type)) this.lastSeq = msg.seq;
     try {
       this.room._onMessage(msg);
     } catch (err) {

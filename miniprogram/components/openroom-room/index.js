@@ -389,7 +389,9 @@ Component({
     },
 
     _onMessage(s, msg) {
-      if (typeof msg.seq === 'number' && msg.seq > s.lastSeq) s.lastSeq = msg.seq
+      // Whiteboard messages carry the board's own seq, not the session's.
+      const board = msg.type === 'board' || msg.type === 'board_state'
+      if (typeof msg.seq === 'number' && msg.seq > s.lastSeq && !board) s.lastSeq = msg.seq
       switch (msg.type) {
         case 'joined':
           this._onJoined(s, msg)

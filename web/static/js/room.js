@@ -17,6 +17,7 @@
 //   [data-pinned=true]    the tile pinned by a click (click again to unpin)
 //   #banner               errors and the kick reason
 //   #leave #mute-audio #mute-video #copy-link #share-screen (aria-pressed while we share)
+//   #toggle-board opens the whiteboard (see whiteboard.js for its contract)
 //   [data-screen=ID]      a remote member's shared screen, a tile of its own, shown large
 //   Chat: #toggle-chat opens/closes #chat-panel (body.chat-open; starts closed);
 //   #chat-unread counts others' messages that arrived while it was closed (hidden at 0);
@@ -28,6 +29,7 @@
 import { Room } from '/sdk/openroom.js';
 import { cleanName, idFor } from './names.js';
 import { prejoin } from './prejoin.js';
+import { mountWhiteboard } from './whiteboard.js';
 
 // ---------------------------------------------------------------------------
 // Icons (inline SVG, stroke style)
@@ -45,6 +47,7 @@ const ICONS = {
   chat: svg('<path d="M4 5h16a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1h-9l-5 4v-4H4a1 1 0 0 1-1-1V6a1 1 0 0 1 1-1z"/><path d="M8 10h8M8 13h5"/>'),
   people: svg('<circle cx="9" cy="8" r="3.5"/><path d="M2.5 20a6.5 6.5 0 0 1 13 0"/><path d="M16 4.5a3.5 3.5 0 0 1 0 7M18 14a6.5 6.5 0 0 1 3.5 6"/>'),
   leave: svg('<path d="M3.5 14.5c5-4.7 12-4.7 17 0l-2 2.5-3.2-1.6v-2.6a9 9 0 0 0-6.6 0v2.6L5.5 17z"/>'),
+  board: svg('<path d="M4 20l4-1 11-11-3-3L5 16z"/><path d="M14 6l3 3M3 4h9"/>'),
   screen: svg('<rect x="3" y="4" width="18" height="12" rx="2"/><path d="M8 20h8M12 16v4M12 13V7M9 10l3-3 3 3"/>'),
 };
 
@@ -159,6 +162,7 @@ setIcon(muteAudioBtn, ICONS.mic);
 setIcon(muteVideoBtn, ICONS.cam);
 setIcon(settingsBtn, ICONS.gear);
 setIcon(shareBtn, ICONS.screen);
+setIcon(/** @type {HTMLButtonElement} */ ($('toggle-board')), ICONS.board);
 setIcon(copyBtn, ICONS.link);
 setIcon(membersBtn, ICONS.people);
 setIcon(chatBtn, ICONS.chat);
@@ -988,6 +992,22 @@ chatForm.addEventListener('submit', (ev) => {
 });
 
 chatBtn.addEventListener('click', () => setChatOpen(!chatOpen()));
+
+// The shared whiteboard, over the stage. Members who may send video or aux may draw.
+const PRIV_DRAW = 16 | 64;
+const boardBtn = /** @type {HTMLButtonElement} */ ($('toggle-board'));
+const whiteboard = mountWhiteboard({
+  room,
+  nameOf: (id) => room.members.get(id)?.nickName || id,
+  mayDraw: () => (room.privileges & PRIV_DRAW) !== 0,
+  onUnseen: (n) => ($('board-unseen').hidden = n === 0),
+});
+function toggleBoard() {
+  const open = whiteboard.toggle();
+  boardBtn.setAttribute('aria-expanded', String(open));
+  boardBtn.classList.toggle('is-on', open);
+}
+boardBtn.addEventListener('click', toggleBoard);
 $('chat-close').addEventListener('click', () => setChatOpen(false));
 
 // ---------------------------------------------------------------------------
@@ -1103,6 +1123,7 @@ document.addEventListener('keydown', (ev) => {
   if (ev.key === 'm' || ev.key === 'M') room.setAudioMuted(!room.audioMuted);
   else if (ev.key === 'v' || ev.key === 'V') room.setVideoMuted(!room.videoMuted);
   else if (ev.key === 'c' || ev.key === 'C') setChatOpen(!chatOpen());
+  else if (ev.key === 'b' || ev.key === 'B') toggleBoard();
   else if (ev.key === 'Escape') settingsPanel.hidden = true;
 });
 
