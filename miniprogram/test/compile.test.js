@@ -23,7 +23,7 @@ function files(ext) {
 
 test('the app has the files WeChat DevTools expects', () => {
   const must = ['app.js', 'app.json', 'project.config.json', 'sitemap.json']
-  for (const base of ['components/openroom-room/index', 'pages/index/index', 'pages/room/index']) {
+  for (const base of ['components/openroom-room/index', 'components/openroom-sketchpad/index', 'pages/index/index', 'pages/room/index']) {
     for (const ext of ['.js', '.json', '.wxml', '.wxss']) must.push(base + ext)
   }
   for (const f of must) expect(fs.existsSync(path.join(ROOT, f))).toBe(true)
@@ -37,7 +37,7 @@ test('the app has the files WeChat DevTools expects', () => {
 maybe('all .wxml compile with wcc', () => {
   const compiler = require('miniprogram-compiler')
   const list = files('.wxml')
-  expect(list).toEqual(['components/openroom-room/index.wxml', 'pages/index/index.wxml', 'pages/room/index.wxml'])
+  expect(list).toEqual(['components/openroom-room/index.wxml', 'components/openroom-sketchpad/index.wxml', 'pages/index/index.wxml', 'pages/room/index.wxml'])
   // eslint-disable-next-line no-new-func
   const gwx = new Function(compiler.wxmlToJs(ROOT, {wxmlList: list}))()
   for (const f of list) expect(typeof gwx(f)).toBe('function')
@@ -46,7 +46,7 @@ maybe('all .wxml compile with wcc', () => {
 maybe('all .wxss compile with wcsc', () => {
   const compiler = require('miniprogram-compiler')
   const list = files('.wxss')
-  expect(list).toEqual(['app.wxss', 'components/openroom-room/index.wxss', 'pages/index/index.wxss', 'pages/room/index.wxss'])
+  expect(list).toEqual(['app.wxss', 'components/openroom-room/index.wxss', 'components/openroom-sketchpad/index.wxss', 'pages/index/index.wxss', 'pages/room/index.wxss'])
   const js = compiler.wxssToJs(ROOT, {wxssList: list})
   for (const f of list) expect(js).toContain(`'${f}'`)
 })

@@ -5,6 +5,7 @@
 // same socket and reports it as the legacy IMEvents. See ../../README.md for the event tables.
 
 const codes = require('./codes.js')
+const board = require('./board.js')
 const Signal = require('./signal.js')
 
 const PUSHER_ID = 'openroom-pusher'
@@ -390,8 +391,8 @@ Component({
 
     _onMessage(s, msg) {
       // Whiteboard messages carry the board's own seq, not the session's.
-      const board = msg.type === 'board' || msg.type === 'board_state'
-      if (typeof msg.seq === 'number' && msg.seq > s.lastSeq && !board) s.lastSeq = msg.seq
+      const boardMsg = msg.type === 'board' || msg.type === 'board_state'
+      if (typeof msg.seq === 'number' && msg.seq > s.lastSeq && !boardMsg) s.lastSeq = msg.seq
       switch (msg.type) {
         case 'joined':
           this._onJoined(s, msg)
@@ -423,6 +424,12 @@ Component({
           this._memberNotice(s, m.userID, {code: codes.IM_NOTIFY_JOIN, type: 'join'}, '')
           break
         }
+        case 'board_state':
+          board.onState(this._roomName(), msg)
+          break
+        case 'board':
+          board.onOp(this._roomName(), msg)
+          break
         case 'chat':
           this._onChat(s, msg, false)
           break
@@ -443,6 +450,8 @@ Component({
 
     _onJoined(s, msg) {
       const first = !s.joined
+      // <openroom-sketchpad>s of this room draw through our socket.
+      if (!s.boardDetach) s.boardDetach = board.attach(this._roomName(), (op) => !!s.signal && s.signal.send({type: 'board', op}))
       s.joined = true
       s.inRoom = true
       s.resumeToken = msg.resumeToken ? String(msg.resumeToken) : ''
@@ -536,6 +545,8 @@ Component({
       s.onNetwork = null
       this._failPending(s, codes.IM_ERR_NO_ANSWER, 'left the room before the server confirmed the message')
       if (s.imConn === 'connected' || s.imConn === 'reconnecting') this._imConnection(s, 'disconnected')
+      if (s.boardDetach) s.boardDetach()
+      s.boardDetach = null
       if (s.signal) s.signal.close(1000, 'leave')
       if (this.data.pushURL) this._pusher().stop({})
       this._eachPlayer((ctx) => ctx.stop({}))

@@ -47,6 +47,7 @@ Component({
     muted: false,
     enableCamera: true,
     debug: false,
+    board: false, // the shared whiteboard (<openroom-sketchpad>) under the video
     status: 'connecting',
     logs: [], // [{id, text}] newest first
     chat: [], // [{key, who, text, mine, kind}] oldest first; kind: '' | private | system | failed
@@ -194,6 +195,13 @@ Component({
     },
     onToggleDebug() {
       this.setData({debug: !this.data.debug})
+    },
+    onToggleBoard() {
+      this.setData({board: !this.data.board})
+    },
+    onBoardEvent(e) {
+      const d = (e && e.detail) || {}
+      if (d.type === 'error') this.log('board: ' + d.message)
     },
     onHangUp() {
       this.leaving = true
