@@ -106,6 +106,18 @@ test('whiteboard: a mouse stroke reaches the other tab at once; late joiners see
     assert.equal(strokes.length, 3, `bob's board has alice's 3 strokes: ${JSON.stringify(strokes)}`);
     assert.ok(strokes.every((st) => st.user === 'alice' && st.points >= 5), `each stroke arrived whole: ${JSON.stringify(strokes)}`);
 
+    // While alice draws, bob sees her name beside the growing stroke.
+    const box = await alice.page.locator('#board-canvas').boundingBox();
+    await alice.page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.2);
+    await alice.page.mouse.down();
+    for (let i = 1; i <= 6; i++) await alice.page.mouse.move(box.x + box.width * (0.7 + i * 0.03), box.y + box.height * 0.2);
+    await waitFor(async () => bob.page.evaluate(() => [...document.querySelectorAll('.board-author')].some((l) => l.getAttribute('data-user') === 'alice' && l.textContent === 'alice')), {
+      timeout: 3000, message: "bob to see alice's name beside her stroke while she draws",
+    });
+    await alice.page.mouse.up();
+    await alice.page.locator('#board-undo').click(); // back to the three lines
+    await waitFor(async () => (await bob.page.evaluate(() => window.openroom.board.strokes.size)) === 3, { timeout: 5000, message: "alice's undo on bob's board" });
+
     const carol = await s.member(room, 'carol');
     await openBoard(carol.page);
     await waitFor(async () => (await inkedPixels(carol.page)) > 0, { timeout: 5000, message: 'the late joiner to see the strokes drawn before it came' });
