@@ -97,8 +97,9 @@ test('touch strokes go out through the room socket, in batches while drawn', () 
   expect(ops[1]).toEqual({kind: 'stroke', id, points: [[0.2, 0.5], [0.3, 0.5], [0.4, 0.5]], color: '#f5a623', width: 6})
 
   comp.instance.undo()
+  comp.instance.erase('b1')
   comp.instance.clear()
-  expect(boardOps().slice(2)).toEqual([{kind: 'undo'}, {kind: 'clear'}])
+  expect(boardOps().slice(2)).toEqual([{kind: 'undo'}, {kind: 'erase', target: 'b1'}, {kind: 'clear'}])
 })
 
 test('read-only pads do not draw; without a room the pad says why', () => {

@@ -5,7 +5,7 @@
 // 0..1 of its width and height, pen widths 1/1000 of its width, as on the web.
 //
 // Attributes: roomID (the same as <openroom-room>'s), color, width, readonly, tools (show the
-// colour, undo and clear bar). Methods: undo(), clear(). Event: bindBoardEvent {type: 'op' |
+// colour, undo and clear bar). Methods: undo(), erase(strokeID), clear(). Event: bindBoardEvent {type: 'op' |
 // 'state' | 'error', ...}.
 
 const board = require('../openroom-room/board.js')
@@ -50,6 +50,10 @@ Component({
   methods: {
     undo() {
       this._send({kind: 'undo'})
+    },
+    // Removes a stroke (anyone's) by id: BoardEvent entries and the board's strokes name them.
+    erase(id) {
+      this._send({kind: 'erase', target: String(id)})
     },
     clear() {
       this._send({kind: 'clear'})
