@@ -102,6 +102,17 @@ test('touch strokes go out through the room socket, in batches while drawn', () 
   expect(boardOps().slice(2)).toEqual([{kind: 'undo'}, {kind: 'erase', target: 'b1'}, {kind: 'clear'}])
 })
 
+test('the eraser removes the stroke a touch lands on, and nothing when it lands on paper', () => {
+  joinedRoom()
+  w.socket.receive({type: 'board', userID: 'bob_1', seq: 1, op: {kind: 'stroke', id: 'b1', points: [[0.1, 0.5], [0.9, 0.5]], color: '#1f6feb', width: 4}})
+  const {comp} = renderPad()
+  comp.instance.onEraser()
+  comp.instance.onTouchStart({changedTouches: [{x: 160, y: 20}], touches: [{x: 160, y: 20}]}) // paper
+  expect(boardOps()).toEqual([])
+  comp.instance.onTouchStart({changedTouches: [{x: 160, y: 95}], touches: [{x: 160, y: 95}]}) // 5 px from the line
+  expect(boardOps()).toEqual([{kind: 'erase', target: 'b1'}])
+})
+
 test('read-only pads do not draw; without a room the pad says why', () => {
   const {comp, events} = renderPad({roomID: 999, readonly: true})
   comp.instance.onTouchStart({changedTouches: [{x: 1, y: 1}], touches: [{x: 1, y: 1}]})

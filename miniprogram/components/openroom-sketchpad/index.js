@@ -5,7 +5,7 @@
 // 0..1 of its width and height, pen widths 1/1000 of its width, as on the web.
 //
 // Attributes: roomID (the same as <openroom-room>'s), color, width, readonly, tools (show the
-// colour, undo and clear bar). Methods: undo(), erase(strokeID), clear(). Event: bindBoardEvent {type: 'op' |
+// colour, eraser, undo and clear bar). Methods: undo(), erase(strokeID), clear(). Event: bindBoardEvent {type: 'op' |
 // 'state' | 'error', ...}.
 
 const board = require('../openroom-room/board.js')
@@ -14,6 +14,7 @@ const SEND_EVERY_MS = 50 // 20 ops/s while drawing: under the server's 30/s
 const BOARD_UNITS = 1000
 const MAX_POINTS = 500 // a stroke message's points (the server's limit)
 const CANVAS_ID = '#openroom-sketchpad-canvas'
+const ERASE_REACH_PX = 12 // how near a touch must come to a stroke to erase it
 
 let ids = 0
 const strokeID = () => 'mp-' + Date.now().toString(36) + '-' + (ids++).toString(36) + '-' + Math.random().toString(36).slice(2, 6)
@@ -29,6 +30,7 @@ Component({
 
   data: {
     colors: ['#e5484d', '#1f6feb', '#2da44e', '#f5a623', '#111111'],
+    erasing: false, // the bar's eraser: a touch removes the stroke under it
   },
 
   lifetimes: {
@@ -60,7 +62,10 @@ Component({
     },
 
     onColor(e) {
-      this.setData({color: e.currentTarget.dataset.color})
+      this.setData({color: e.currentTarget.dataset.color, erasing: false})
+    },
+    onEraser() {
+      this.setData({erasing: !this.data.erasing})
     },
     onUndo() {
       this.undo()
@@ -73,6 +78,11 @@ Component({
       if (this.data.readonly) return
       const p = this._point(e)
       if (!p) return
+      if (this.data.erasing) {
+        const hit = this._strokeAt(p)
+        if (hit) this.erase(hit.id)
+        return
+      }
       const id = strokeID()
       this._local = {id, points: [p], sent: 1, color: this.data.color, width: this.data.width}
       this._send({kind: 'stroke', id, points: [p], color: this.data.color, width: this.data.width})
@@ -125,6 +135,29 @@ Component({
     _send(op) {
       if (board.send(this.data.roomID, op)) return
       this.triggerEvent('BoardEvent', {type: 'error', message: 'not in the room: put <openroom-room> with the same roomID on the page'})
+    },
+
+    // The stroke nearest to p (0..1) within reach of a finger, or null.
+    _strokeAt(p) {
+      const size = this._size
+      if (!size) return null
+      const W = size.width
+      const H = size.height
+      let best = null
+      let bestD = Infinity
+      board.strokes(this.data.roomID).forEach((s) => {
+        const half = (s.width * W) / BOARD_UNITS / 2
+        for (let i = 0; i < s.points.length; i++) {
+          const a = s.points[i]
+          const b = s.points[Math.min(i + 1, s.points.length - 1)]
+          const d = segmentDistance(p[0] * W, p[1] * H, a[0] * W, a[1] * H, b[0] * W, b[1] * H) - half
+          if (d < bestD) {
+            bestD = d
+            best = s
+          }
+        }
+      })
+      return best && bestD <= ERASE_REACH_PX ? best : null
     },
 
     // A touch's point on the board, 0..1 (canvas touches carry x, y relative to the canvas).
@@ -201,4 +234,13 @@ function drawStroke(ctx, s, W, H) {
   const last = pts[pts.length - 1]
   ctx.lineTo(last[0] * W, last[1] * H)
   ctx.stroke()
+}
+
+// Distance from (px, py) to the segment (ax, ay)-(bx, by).
+function segmentDistance(px, py, ax, ay, bx, by) {
+  const dx = bx - ax
+  const dy = by - ay
+  const len = dx * dx + dy * dy
+  const t = len > 0 ? Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / len)) : 0
+  return Math.hypot(px - (ax + t * dx), py - (ay + t * dy))
 }
