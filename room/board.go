@@ -69,10 +69,10 @@ func (st *BoardState) Message() ([]byte, error) {
 // board is a room's whiteboard; the room's lock guards it.
 type board struct {
 	seq     uint64
-	ops     []BoardEntry      // since the last clear
-	bytes   int               // of ops, about
-	strokes map[string]stroke // by id, since the last clear
-	mine    map[string][]string
+	ops     []BoardEntry        // since the last clear
+	bytes   int                 // of ops, about
+	strokes map[string]stroke   // by id, since the last clear
+	mine    map[string][]string // each member's stroke ids in the order begun, for undo
 }
 
 // stroke is what the board remembers of a stroke: who draws it, whether it was
@@ -219,12 +219,7 @@ func (m *Manager) Board(room, from string, s Session, op BoardOp) (BoardEntry, e
 	if err != nil {
 		return BoardEntry{}, err
 	}
-	ev := Event{Type: "board", UserID: from, BoardEntry: &e}
-	for _, mem := range r.members {
-		if mem.session != nil {
-			mem.session.Notify(ev)
-		}
-	}
+	m.broadcastLocked(r, "", Event{Type: "board", UserID: from, BoardEntry: &e}) // "": the sender too
 	return e, nil
 }
 

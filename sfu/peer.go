@@ -328,7 +328,7 @@ func (p *Peer) HandleOffer(offer string, sources map[string]Source) (answer stri
 	if err != nil {
 		return "", err
 	}
-	p.learnRIDs(offer, sources)
+	p.learnOffer(offer, sources)
 	if err := p.applyOffer(pc, offer); err != nil {
 		return "", err
 	}
@@ -699,7 +699,7 @@ func (p *Peer) onRemoteTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPRec
 	}
 	pt, exists := p.published[receiver]
 	if !exists {
-		pt = p.newPubTrackLocked(remote, receiver)
+		pt = p.newPubTrackLocked(remote, receiver, src)
 		p.published[receiver] = pt
 	}
 	t := pt.track
@@ -770,7 +770,8 @@ func (p *Peer) sourceLocked(receiver *webrtc.RTPReceiver, kind webrtc.RTPCodecTy
 	return defaultSource(kind)
 }
 
-func (p *Peer) newPubTrackLocked(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) *pubTrack {
+// newPubTrackLocked makes the Track for a new remote track carrying src.
+func (p *Peer) newPubTrackLocked(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver, src Source) *pubTrack {
 	mid := p.midOf(receiver)
 	var rids []string
 	if remote.RID() != "" {
@@ -798,7 +799,7 @@ func (p *Peer) newPubTrackLocked(remote *webrtc.TrackRemote, receiver *webrtc.RT
 	}
 	t = NewTrack(TrackOptions{
 		ID:    fmt.Sprintf("%s-%s-%d", p.cfg.ID, remote.Kind().String(), uint32(remote.SSRC())),
-		Owner: p.cfg.ID, Kind: remote.Kind(), Source: p.sourceLocked(receiver, remote.Kind()),
+		Owner: p.cfg.ID, Kind: remote.Kind(), Source: src,
 		Codec: remote.Codec().RTPCodecCapability, RIDs: rids,
 		AudioLevelExtension: audioLevel, Now: p.now, Spreader: p.engine.spread,
 		RequestLayerKeyframe: func(layer int) {
@@ -841,9 +842,10 @@ func (p *Peer) readPublisherRTCP(receiver *webrtc.RTPReceiver, rid string, t *Tr
 	}
 }
 
-// learnRIDs records the simulcast layers of each m-line of an offer, ordered
-// q < h < f (the SDK's names, lowest first); other names keep their order.
-func (p *Peer) learnRIDs(offer string, sources map[string]Source) {
+// learnOffer records the simulcast layers of each m-line of an offer, ordered
+// q < h < f (the SDK's names, lowest first; other names keep their order), and
+// the sources the client named for them.
+func (p *Peer) learnOffer(offer string, sources map[string]Source) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(offer); err != nil {
 		return

@@ -43,6 +43,7 @@ type session struct {
 	ready        chan struct{} // closed when the join has set the session up
 	chatLim      *rate.Limiter // chat messages of this member (safe for concurrent use)
 	boardLim     *rate.Limiter // whiteboard ops of this member (safe for concurrent use)
+	privileges   uint32        // the member's privilege bits, fixed by its token for the session
 
 	stateMu sync.Mutex                            // guards states
 	states  map[string]webrtc.PeerConnectionState // by target, from pion's goroutines

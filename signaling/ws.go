@@ -544,8 +544,8 @@ func (c *conn) join(m *inMsg) {
 	}
 	sess := &session{srv: s, log: c.log.With("room", roomName, "user", userID), room: roomName, userID: userID,
 		mini: kind == room.KindRTMP, roomKey: roomKey, host: c.host, chatLim: rate.NewLimiter(chatRate, chatBurst),
-		boardLim: rate.NewLimiter(boardRate, boardBurst),
-		conn:     c, token: token, ready: make(chan struct{})}
+		boardLim: rate.NewLimiter(boardRate, boardBurst), privileges: privileges,
+		conn: c, token: token, ready: make(chan struct{})}
 	defer close(sess.ready)
 	// Set before Enter: from Enter on, other goroutines may use it (userlist refresh, room events).
 	c.sess = sess
@@ -848,8 +848,8 @@ func (c *conn) chat(m *inMsg) {
 // board applies a whiteboard op: members who may send video (16) or aux (64)
 // draw; everyone receives the board.
 func (c *conn) board(m *inMsg) {
-	priv, err := c.srv.rooms.Privileges(c.sess.room, c.sess.userID)
-	if err == nil && priv&(auth.PrivSendVideo|auth.PrivSendAux) == 0 {
+	var err error
+	if priv := c.sess.privileges; priv&(auth.PrivSendVideo|auth.PrivSendAux) == 0 {
 		err = fmt.Errorf("%w: drawing needs send video (16) or send aux (64); privileges %d", auth.ErrMissingPrivilege, priv)
 	}
 	if err == nil && !c.sess.boardLim.Allow() {

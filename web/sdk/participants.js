@@ -40,12 +40,20 @@ const SCREEN_SUFFIX = '.screen';
  * @returns {TrackSource}
  */
 function sourceOf(t) {
-  if (t.source === 'camera' || t.source === 'microphone' || t.source === 'screen' || t.source === 'screen_audio') return t.source;
-  return t.kind === 'audio' ? 'microphone' : 'camera';
+  if (t.source === 'camera' || t.source === 'microphone' || isScreenSource(t.source)) return t.source;
+  return sourceFor(t.kind, false);
 }
 
 /** @param {string|undefined} source */
-export const isScreenSource = (source) => source === 'screen' || source === 'screen_audio';
+const isScreenSource = (source) => source === 'screen' || source === 'screen_audio';
+
+/**
+ * The source of a track of kind that is, or is not, part of a shared screen.
+ * @param {'audio'|'video'} kind
+ * @param {boolean} screen
+ * @returns {TrackSource}
+ */
+const sourceFor = (kind, screen) => (screen ? (kind === 'audio' ? 'screen_audio' : 'screen') : kind === 'audio' ? 'microphone' : 'camera');
 
 /**
  * Who a remote stream id belongs to, and whether it is their shared screen.
@@ -187,8 +195,7 @@ export class Participants {
     room._adaptive.sync(member.userID);
     room._adaptive.changed();
     const kind = /** @type {'audio'|'video'} */ (track.kind);
-    const source = screen ? (kind === 'audio' ? 'screen_audio' : 'screen') : kind === 'audio' ? 'microphone' : 'camera';
-    room._emit('trackremoved', { userID: member.userID, kind, trackID: trackID ?? track.id, source });
+    room._emit('trackremoved', { userID: member.userID, kind, trackID: trackID ?? track.id, source: sourceFor(kind, screen) });
   }
 
   /** @param {RTCTrackEvent} ev */
@@ -251,8 +258,7 @@ export class Participants {
     }
     room._adaptive.sync(userID);
     const kind = /** @type {'audio'|'video'} */ (track.kind);
-    const source = screen ? (kind === 'audio' ? 'screen_audio' : 'screen') : kind === 'audio' ? 'microphone' : 'camera';
-    room._emit('track', { userID, kind, track, stream, source });
+    room._emit('track', { userID, kind, track, stream, source: sourceFor(kind, screen) });
     room._adaptive.changed();
   }
 

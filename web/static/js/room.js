@@ -342,6 +342,28 @@ function updateCounts() {
 // ---------------------------------------------------------------------------
 // Tiles
 
+/**
+ * A tile's <video> (muted: the sound goes through the <audio>, so autoplay always works)
+ * and its <audio>, on the chosen speaker.
+ */
+function mediaElements() {
+  const video = document.createElement('video');
+  video.autoplay = true;
+  video.playsInline = true;
+  video.muted = true;
+  video.setAttribute('autoplay', '');
+  video.setAttribute('playsinline', '');
+  video.setAttribute('muted', '');
+
+  const audio = document.createElement('audio');
+  audio.autoplay = true;
+  audio.setAttribute('autoplay', '');
+  if (sinkId && typeof (/** @type {any} */ (audio).setSinkId) === 'function') {
+    /** @type {any} */ (audio).setSinkId(sinkId).catch(() => {});
+  }
+  return { video, audio };
+}
+
 /** @param {import('/sdk/openroom.js').Member | {userID:string, nickName?:string, kind?:string, audioMuted?:boolean, videoMuted?:boolean}} member */
 function ensureTile(member) {
   let t = tiles.get(member.userID);
@@ -353,20 +375,7 @@ function ensureTile(member) {
   el.dataset.videoMuted = 'false';
   el.dataset.hasVideo = 'false';
 
-  const video = document.createElement('video');
-  video.autoplay = true;
-  video.playsInline = true;
-  video.muted = true; // sound goes through the <audio> below, so autoplay always works
-  video.setAttribute('autoplay', '');
-  video.setAttribute('playsinline', '');
-  video.setAttribute('muted', '');
-
-  const audio = document.createElement('audio');
-  audio.autoplay = true;
-  audio.setAttribute('autoplay', '');
-  if (sinkId && typeof (/** @type {any} */ (audio).setSinkId) === 'function') {
-    /** @type {any} */ (audio).setSinkId(sinkId).catch(() => {});
-  }
+  const { video, audio } = mediaElements();
 
   const avatarWrap = document.createElement('div');
   avatarWrap.className = 'avatar';
@@ -515,13 +524,7 @@ function syncScreen(id, gone = false) {
     el.className = 'tile tile-remote tile-screen';
     el.dataset.screen = id;
     el.dataset.hasVideo = 'true';
-    const video = document.createElement('video');
-    video.autoplay = video.playsInline = video.muted = true;
-    const audio = document.createElement('audio');
-    audio.autoplay = true;
-    if (sinkId && typeof (/** @type {any} */ (audio).setSinkId) === 'function') {
-      /** @type {any} */ (audio).setSinkId(sinkId).catch(() => {});
-    }
+    const { video, audio } = mediaElements();
     const label = document.createElement('div');
     label.className = 'tile-label';
     const name = document.createElement('span');
@@ -752,8 +755,11 @@ room.on('memberleft', ({ userID: id, reason }) => {
   toast(`${nick} left${why}`);
 });
 
+/** @param {string} source a track's: a shared screen's or its sound's */
+const isScreen = (source) => source === 'screen' || source === 'screen_audio';
+
 room.on('track', ({ userID: id, track, source }) => {
-  if (source === 'screen' || source === 'screen_audio') {
+  if (isScreen(source)) {
     syncScreen(id);
     track.addEventListener('ended', () => syncScreen(id));
     return;
@@ -775,7 +781,7 @@ room.on('track', ({ userID: id, track, source }) => {
 });
 
 room.on('trackremoved', ({ userID: id, source }) => {
-  if (source === 'screen' || source === 'screen_audio') syncScreen(id);
+  if (isScreen(source)) syncScreen(id);
   else updateTile(id);
 });
 
