@@ -1196,7 +1196,7 @@ for (const kind of /** @type {const} */ (['audioinput', 'videoinput'])) {
 }
 $('select-audiooutput').addEventListener('change', async (ev) => {
   sinkId = /** @type {HTMLSelectElement} */ (ev.target).value;
-  for (const t of tiles.values()) {
+  for (const t of [...tiles.values(), ...screens.values()]) { // a shared screen's sound too
     try {
       await /** @type {any} */ (t.audio).setSinkId(sinkId);
     } catch {
