@@ -70,7 +70,6 @@ export function prejoin({ defaultName, onName }) {
   };
   /** @type {MediaStream|null} */
   let stream = null;
-  let noDevices = false;
   let generation = 0;
 
   root.hidden = false;
@@ -124,7 +123,6 @@ export function prejoin({ defaultName, onName }) {
     retry.hidden = true;
     without.hidden = true;
     root.dataset.media = 'starting';
-    noDevices = false;
     const audio = selects.audioinput.value ? { deviceId: { exact: selects.audioinput.value } } : true;
     const videoC = selects.videoinput.value ? { deviceId: { exact: selects.videoinput.value } } : true;
     try {
@@ -159,7 +157,6 @@ export function prejoin({ defaultName, onName }) {
         nameInput.reportValidity();
         return;
       }
-      noDevices = withoutDevices;
       const choice = {
         name,
         audioDeviceId: stream?.getAudioTracks()[0]?.getSettings().deviceId ?? selects.audioinput.value,
@@ -167,7 +164,7 @@ export function prejoin({ defaultName, onName }) {
         speakerId: selects.audiooutput.value,
         audioMuted: micOff.checked,
         videoMuted: camOff.checked,
-        noDevices,
+        noDevices: withoutDevices,
       };
       generation++;
       stopPreview(); // the room opens its own camera and microphone with these devices
