@@ -38,6 +38,7 @@ const (
 	KindWebRTC = "webrtc" // a browser over /ws
 	KindRTMP   = "rtmp"   // a mini-program through the RTMP bridge
 	KindHTTP   = "http"   // a legacy client that only heartbeats over HTTP so far
+	KindWHIP   = "whip"   // a WHIP publisher (OBS, GStreamer, a broadcast encoder)
 )
 
 // Reasons a member leaves, as told to the others.

@@ -87,6 +87,17 @@ type PeerConfig struct {
 	OnPublishLayers func(trackID, mid string, rids []string)
 	// Now is the clock. Optional (time.Now).
 	Now func() time.Time
+	// Accept narrows what the peer receives beyond Permissions (a WHEP viewer
+	// plays one member's camera and microphone). Optional: nil accepts all.
+	Accept func(*Track) bool
+	// NoTrickle makes answers wait for ICE gathering, so they carry every
+	// server candidate: WHIP and WHEP clients need not trickle.
+	NoTrickle bool
+	// Answerer: the client offers the subscriber connection, once
+	// (AnswerSubscriber; WHEP), and the server never renegotiates it: tracks
+	// are bound to the offer's m-lines, and a track that replaces another of
+	// its kind takes over its m-line.
+	Answerer bool
 }
 
 // TrackSettings are what a subscriber's client reports about a remote video
@@ -153,6 +164,7 @@ type Peer struct {
 	dirty          bool // subscriber tracks changed since the last offer
 	iceRestart     bool // the next offer restarts ICE
 	awaitingAnswer bool
+	answerer       answererState   // owned by run: Answerer mode's m-lines
 	speakers       map[string]bool // owned by run: members speaking now
 	mediaAt        time.Time       // owned by run: when allocate last took the pacer's media bytes
 	mediaRate      float64         // owned by run: media bits/s sent over the last full rate window
@@ -332,6 +344,16 @@ func (p *Peer) HandleOffer(offer string, sources map[string]Source) (answer stri
 	if err := p.applyOffer(pc, offer); err != nil {
 		return "", err
 	}
+	return p.answer(pc)
+}
+
+// answer answers the remote offer applied to pc, with every server candidate
+// when the config says NoTrickle.
+func (p *Peer) answer(pc *webrtc.PeerConnection) (string, error) {
+	var gathered <-chan struct{}
+	if p.cfg.NoTrickle {
+		gathered = webrtc.GatheringCompletePromise(pc)
+	}
 	a, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return "", fmt.Errorf("%w: cannot answer: %v", ErrBadSDP, err)
@@ -339,8 +361,25 @@ func (p *Peer) HandleOffer(offer string, sources map[string]Source) (answer stri
 	if err := pc.SetLocalDescription(a); err != nil {
 		return "", fmt.Errorf("sfu: set answer: %w", err)
 	}
-	return a.SDP, nil
+	if gathered == nil {
+		return a.SDP, nil
+	}
+	timer := time.NewTimer(gatherTimeout)
+	defer timer.Stop()
+	select {
+	case <-gathered:
+	case <-timer.C:
+		p.log.Warn("ICE gathering did not finish: answering with the candidates found so far", "after", gatherTimeout)
+	case <-p.done:
+		return "", ErrClosed
+	}
+	return pc.LocalDescription().SDP, nil
 }
+
+// gatherTimeout bounds how long an answer waits for the server's candidates.
+// Host candidates are there at once; a STUN server that does not answer
+// must not hold a WHIP client up.
+const gatherTimeout = 3 * time.Second
 
 // applyOffer sets the publisher offer and then adds the candidates that came
 // before it.
@@ -496,7 +535,7 @@ func (p *Peer) AddCandidate(target string, c webrtc.ICECandidateInit) (err error
 
 // AddTrack subscribes the peer to t if it may receive that kind. It does not block.
 func (p *Peer) AddTrack(t *Track) {
-	if !p.cfg.Permissions.mayReceive(t) {
+	if !p.cfg.Permissions.mayReceive(t) || (p.cfg.Accept != nil && !p.cfg.Accept(t)) {
 		return
 	}
 	p.enqueue(func() { p.subscribe(t) })
@@ -555,7 +594,7 @@ func (p *Peer) run() {
 		for _, op := range ops {
 			op()
 		}
-		if p.dirty && !p.awaitingAnswer {
+		if p.dirty && !p.awaitingAnswer && !p.cfg.Answerer {
 			p.offer()
 		}
 	}
@@ -576,26 +615,38 @@ func (p *Peer) subscribe(t *Track) {
 			t.RequestLayerKeyframe(dt.TargetLayer())
 		}
 	}
-	sender, err := p.sub.AddTrack(dt)
-	if err != nil {
-		p.log.Warn("cannot forward track", "track", t.ID(), "owner", t.Owner(), "err", err)
-		return
+	var sender *webrtc.RTPSender
+	if p.cfg.Answerer {
+		if sender = p.bindAnswered(t, dt); sender == nil {
+			return
+		}
+	} else {
+		var err error
+		if sender, err = p.sub.AddTrack(dt); err != nil {
+			p.log.Warn("cannot forward track", "track", t.ID(), "owner", t.Owner(), "err", err)
+			return
+		}
+		p.goroutine(func() { p.readSubscriberRTCP(sender, func() *DownTrack { return dt }) })
 	}
 	p.subs[t] = &subscription{down: dt, sender: sender, settings: TrackSettings{Visible: true}}
 	t.AddSink(dt)
 	p.dirty = true
 	p.allocate()
-	p.goroutine(func() { p.readSubscriberRTCP(sender, dt) })
 }
 
 func (p *Peer) unsubscribe(t *Track) {
 	s, ok := p.subs[t]
 	if !ok {
+		p.answerer.forget(t)
 		return
 	}
 	delete(p.subs, t)
 	t.RemoveSink(s.down)
 	p.allocate()
+	if p.cfg.Answerer {
+		p.unbindAnswered(s)
+		return
+	}
 	if err := p.sub.RemoveTrack(s.sender); err != nil {
 		p.log.Debug("remove track", "track", t.ID(), "err", err)
 	}
@@ -655,13 +706,17 @@ func (p *Peer) offer() {
 // cached GOP when the publisher cannot make keyframes on demand; NACKs are
 // answered from the track's cache, REMB feeds the estimate of clients without
 // transport-cc, receiver reports feed the connection quality.
-func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, d *DownTrack) {
-	t := d.track
+func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, current func() *DownTrack) {
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
 			return
 		}
+		d := current()
+		if d == nil {
+			continue // an answered m-line whose track ended
+		}
+		t := d.track
 		p.lastHeard.Store(p.now().UnixNano())
 		p.engine.batch.Cork() // the resends a NACK asks for leave together
 		for _, pkt := range pkts {

@@ -188,7 +188,7 @@ func (s *Server) getLoginInfo(req *apiRequest) (apiResult, error) {
 	}
 	return apiResult{
 		"sdkAppID": s.issuer.App(), "accountType": accountType, "userID": req.UserID,
-		"userSig": sig, "iceServers": s.iceServers(req.host, req.UserID),
+		"userSig": sig, "iceServers": s.ICEServers(req.host, req.UserID),
 	}, nil
 }
 

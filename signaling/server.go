@@ -128,10 +128,10 @@ func (s *Server) Close() {
 	s.conns.wg.Wait() // closes started by a room's kick meanwhile
 }
 
-// iceServers are handed to clients with their tokens: the bundled TURN server
+// ICEServers are handed to clients with their tokens: the bundled TURN server
 // with credentials minted for userID (when TURN is on), then ice_servers. host
 // is the Host the client reached signaling on (the TURN URLs' host by default).
-func (s *Server) iceServers(host, userID string) []config.ICEServer {
+func (s *Server) ICEServers(host, userID string) []config.ICEServer {
 	out := make([]config.ICEServer, 0, 1+len(s.cfg.ICEServers))
 	if ts, ok := turn.ICEServer(s.cfg, host, userID, s.now()); ok {
 		out = append(out, ts)

@@ -560,7 +560,7 @@ func (c *conn) join(m *inMsg) {
 	c.entered.Store(true)
 	joined := map[string]any{
 		"type": "joined", "room": roomName, "roomID": roomIDValue(roomName), "userID": userID,
-		"privileges": privileges, "members": others, "iceServers": s.iceServers(c.host, userID),
+		"privileges": privileges, "members": others, "iceServers": s.ICEServers(c.host, userID),
 		"heartbeatInterval": legacyHeartbeatMs, "memberTimeout": s.cfg.MemberTimeout.Milliseconds(),
 		"resumeToken": token,
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/openroom/openroom/signaling"
 	"github.com/openroom/openroom/turn"
 	"github.com/openroom/openroom/web"
+	"github.com/openroom/openroom/whip"
 )
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {
@@ -97,6 +98,7 @@ type app struct {
 	https   *httpsFront    // nil when HTTPS is off (tls.go)
 	rooms   *room.Manager
 	sig     *signaling.Server
+	whip    *whip.Server
 	mux     *http.ServeMux
 	guard   *guard        // caps and counts every TCP listener's connections (guard.go)
 	spread  *sfu.Spreader // large rooms' fan-out over the other cores; nil on one core
@@ -159,6 +161,10 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 	a.sig = signaling.New(signaling.Options{Config: cfg, Issuer: issuer, Rooms: a.rooms, Engine: engine,
 		StreamURLs: urls, Logger: log})
 	a.sig.Register(a.mux)
+	a.whip = whip.New(whip.Options{Rooms: a.rooms, Issuer: issuer, Engine: engine, OpenLogin: cfg.OpenLogin,
+		MaxSDPBytes: cfg.MaxSDPBytes, MaxSDPMedia: cfg.MaxSDPMedia, ICEServers: a.sig.ICEServers, Logger: log,
+		OriginAllowed: func(r *http.Request) bool { return signaling.OriginAllowed(cfg.Origins(), r) }})
+	a.whip.Register(a.mux)
 	a.registerOps(engine != nil)
 	adminHandler := admin.Handler(admin.Options{Rooms: a.rooms, Token: cfg.AdminToken, Logger: log})
 	a.mux.Handle("/admin/", adminHandler)
@@ -340,6 +346,7 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	waitHTTPS()
 	a.sig.Close()
+	a.whip.Close()
 	if a.turn != nil {
 		_ = a.turn.Close() // ends the Serve calls
 	}
