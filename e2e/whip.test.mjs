@@ -3,7 +3,7 @@
 // another origin (so CORS and exposed headers are exercised as a browser
 // studio would). It trickles its candidates with PATCH after the POST.
 //
-//   WHIP: the page publishes camera + microphone (H.264 preferred) to
+//   WHIP: the page publishes camera + microphone (the server's answer makes it H.264) to
 //         POST /whip/{room}/obs with a privateMapKey; a browser member of
 //         the room decodes its video and hears it; ffprobe reads it over
 //         HTTP-FLV (H.264 + AAC); DELETE (client.stop()) removes the member.
@@ -38,15 +38,8 @@ import { WHEPClient } from '/whep.js';
 window.publishWHIP = async (url, token) => {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
   const pc = new RTCPeerConnection();
-  for (const track of stream.getTracks()) {
-    const tr = pc.addTransceiver(track, { direction: 'sendonly' });
-    if (track.kind === 'video') {
-      // H.264 first, as OBS sends: FLV and RTMP viewers can then play it.
-      const codecs = RTCRtpSender.getCapabilities('video').codecs;
-      const h264 = codecs.filter((c) => /h264/i.test(c.mimeType));
-      tr.setCodecPreferences([...h264, ...codecs.filter((c) => !h264.includes(c))]);
-    }
-  }
+  // Chromium's own codec order (VP8 first): the server's answer puts H.264 first.
+  for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly' });
   const client = new WHIPClient();
   await client.publish(pc, url, token);
   window.whip = { pc, client };
@@ -115,7 +108,7 @@ test('WHIP from whip-whep in Chromium reaches browsers and FLV; WHEP plays a bro
     assert.match(resource, new RegExp(`/whip/${room}/obs/[0-9a-f]+$`), 'the Location header (read across origins)');
     await waitFor(async () => (await studio.page.evaluate(() => window.whipStats())).state === 'connected', { timeout: 20_000, message: 'the WHIP connection' });
     const { codec } = await studio.page.evaluate(() => window.whipStats());
-    assert.equal(codec, 'video/H264', 'Chromium sends H.264 (it is preferred)');
+    assert.equal(codec, 'video/H264', 'Chromium sends H.264: the answer prefers it (FLV and RTMP play only H.264)');
 
     // A browser in the room decodes the WHIP publisher's video and hears it.
     const b1 = await s.member(room, 'b1');

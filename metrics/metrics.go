@@ -22,6 +22,23 @@ type Sources struct {
 	Bridge    func() BridgeStats
 	TURN      func() TURNStats
 	Limits    func() LimitStats
+	WHIP      func() WHIPStats
+	Recording func() RecordingStats
+}
+
+// WHIPStats are the WHIP/WHEP server's counters.
+type WHIPStats struct {
+	Sessions map[string]float64 // now, by protocol: whip, whep
+	Refused  map[string]float64 // POSTs refused, by HTTP status
+}
+
+// RecordingStats are the recorders' counters.
+type RecordingStats struct {
+	Rooms       float64 // rooms recording now
+	Files       float64 // files started
+	Bytes       float64 // bytes written
+	WriteErrors float64 // recordings stopped by a write error (disk full...)
+	Dropped     float64 // packets a recorder could not keep up with
 }
 
 // LimitStats are the connection caps' and timeouts' counters.
@@ -54,6 +71,9 @@ type collector struct {
 	turnAllocs, turnRefusals                *prometheus.Desc
 	connsOpen, connsRefused, acceptErrors   *prometheus.Desc
 	timeouts                                *prometheus.Desc
+	whipSessions, whipRefused               *prometheus.Desc
+	recRooms, recFiles, recBytes            *prometheus.Desc
+	recErrors, recDropped                   *prometheus.Desc
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -87,6 +107,13 @@ func Handler(src Sources) http.Handler {
 		connsRefused: desc("tcp_connections_refused_total", "TCP connections refused by max_connections (total) or max_connections_per_ip (per_ip).", "reason"),
 		acceptErrors: desc("accept_errors_total", "Temporary accept errors (out of file descriptors...) the listeners backed off from."),
 		timeouts:     desc("timeouts_total", "Connections cut by a timeout, by kind (http_header, http_body, http_idle, ws_join, viewer_write).", "kind"),
+		whipSessions: desc("whip_sessions", "WHIP publishers and WHEP viewers now, by protocol (whip, whep).", "protocol"),
+		whipRefused:  desc("whip_refused_total", "WHIP and WHEP offers refused, by HTTP status (401 token, 404 no room or member, 409 already publishing, 415 codec, 429/503 limits...).", "status"),
+		recRooms:     desc("recording_rooms", "Rooms being recorded now."),
+		recFiles:     desc("recording_files_total", "Recording files started (one per member and session)."),
+		recBytes:     desc("recording_bytes_total", "Bytes written to recordings."),
+		recErrors:    desc("recording_write_errors_total", "Recordings stopped by a write error (disk full, directory gone)."),
+		recDropped:   desc("recording_dropped_packets_total", "Packets recorders dropped because their writer fell behind (a slow disk)."),
 	})
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
@@ -149,5 +176,22 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		for kind, n := range st.Timeouts {
 			counter(c.timeouts, n, kind)
 		}
+	}
+	if c.src.WHIP != nil {
+		st := c.src.WHIP()
+		for proto, n := range st.Sessions {
+			gauge(c.whipSessions, n, proto)
+		}
+		for status, n := range st.Refused {
+			counter(c.whipRefused, n, status)
+		}
+	}
+	if c.src.Recording != nil {
+		st := c.src.Recording()
+		gauge(c.recRooms, st.Rooms)
+		counter(c.recFiles, st.Files)
+		counter(c.recBytes, st.Bytes)
+		counter(c.recErrors, st.WriteErrors)
+		counter(c.recDropped, st.Dropped)
 	}
 }

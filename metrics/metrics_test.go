@@ -33,6 +33,12 @@ func TestMetricsExposeEverySource(t *testing.T) {
 		Limits: func() LimitStats {
 			return LimitStats{Open: 12, Refused: map[string]float64{"per_ip": 5}, AcceptErrors: 2, Timeouts: map[string]float64{"ws_join": 4}}
 		},
+		WHIP: func() WHIPStats {
+			return WHIPStats{Sessions: map[string]float64{"whip": 1, "whep": 3}, Refused: map[string]float64{"409": 2}}
+		},
+		Recording: func() RecordingStats {
+			return RecordingStats{Rooms: 1, Files: 4, Bytes: 5000, WriteErrors: 1, Dropped: 6}
+		},
 	})
 	for _, want := range []string{
 		"openroom_rooms 2",
@@ -53,6 +59,13 @@ func TestMetricsExposeEverySource(t *testing.T) {
 		`openroom_tcp_connections_refused_total{reason="per_ip"} 5`,
 		"openroom_accept_errors_total 2",
 		`openroom_timeouts_total{kind="ws_join"} 4`,
+		`openroom_whip_sessions{protocol="whep"} 3`,
+		`openroom_whip_refused_total{status="409"} 2`,
+		"openroom_recording_rooms 1",
+		"openroom_recording_files_total 4",
+		"openroom_recording_bytes_total 5000",
+		"openroom_recording_write_errors_total 1",
+		"openroom_recording_dropped_packets_total 6",
 		"go_goroutines",
 	} {
 		t.Run(want, func(t *testing.T) {

@@ -90,6 +90,10 @@ type PeerConfig struct {
 	// Accept narrows what the peer receives beyond Permissions (a WHEP viewer
 	// plays one member's camera and microphone). Optional: nil accepts all.
 	Accept func(*Track) bool
+	// PreferVideo puts this codec (a MIME type, "video/H264") first in the
+	// answers to the client's publisher offers, whatever the offer's order:
+	// a WHIP encoder then sends what FLV and RTMP viewers can play. Optional.
+	PreferVideo string
 	// NoTrickle makes answers wait for ICE gathering, so they carry every
 	// server candidate: WHIP and WHEP clients need not trickle.
 	NoTrickle bool
@@ -344,6 +348,9 @@ func (p *Peer) HandleOffer(offer string, sources map[string]Source) (answer stri
 	if err := p.applyOffer(pc, offer); err != nil {
 		return "", err
 	}
+	if p.cfg.PreferVideo != "" {
+		p.preferVideo(pc)
+	}
 	return p.answer(pc)
 }
 
@@ -374,6 +381,29 @@ func (p *Peer) answer(pc *webrtc.PeerConnection) (string, error) {
 		return "", ErrClosed
 	}
 	return pc.LocalDescription().SDP, nil
+}
+
+// preferVideo reorders each video m-line's negotiated codecs so that
+// PreferVideo comes first (the offerer sends the answer's first codec).
+func (p *Peer) preferVideo(pc *webrtc.PeerConnection) {
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Kind() != webrtc.RTPCodecTypeVideo {
+			continue
+		}
+		codecs := tr.Receiver().GetParameters().Codecs
+		first := slices.DeleteFunc(slices.Clone(codecs), func(c webrtc.RTPCodecParameters) bool {
+			return !strings.EqualFold(c.MimeType, p.cfg.PreferVideo)
+		})
+		if len(first) == 0 || len(first) == len(codecs) {
+			continue
+		}
+		rest := slices.DeleteFunc(slices.Clone(codecs), func(c webrtc.RTPCodecParameters) bool {
+			return strings.EqualFold(c.MimeType, p.cfg.PreferVideo)
+		})
+		if err := tr.SetCodecPreferences(append(first, rest...)); err != nil {
+			p.log.Debug("cannot prefer a video codec", "codec", p.cfg.PreferVideo, "err", err)
+		}
+	}
 }
 
 // gatherTimeout bounds how long an answer waits for the server's candidates.

@@ -146,6 +146,9 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) {
 	whep := strings.HasPrefix(r.URL.Path, "/whep/")
 	ss, answer, err := s.post(r, whep, r.PathValue("room"), r.PathValue("user"))
 	if err != nil {
+		s.mu.Lock()
+		s.refused[statusOf(err)]++
+		s.mu.Unlock()
 		s.fail(w, r, err)
 		return
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/openroom/openroom/auth"
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
@@ -42,6 +44,7 @@ func (s *Server) publish(ss *session, o *offer, priv uint32) (string, error) {
 		OnTrackEnded: func(t *sfu.Track) { rooms.Unpublish(roomName, user, ss, t) },
 		OnState:      ss.onState,
 		NoTrickle:    true,
+		PreferVideo:  webrtc.MimeTypeH264, // FLV and RTMP viewers play H.264 only
 	})
 	if err != nil {
 		_ = rooms.Leave(roomName, user, ss, room.ReasonLeft)

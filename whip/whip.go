@@ -76,6 +76,7 @@ type Server struct {
 	closed   bool
 	wg       sync.WaitGroup // session goroutines
 	ids      uint64         // guarded by mu: numbers WHEP viewers' media IDs
+	refused  map[int]uint64 // guarded by mu: POSTs refused, by HTTP status
 }
 
 // New returns a Server.
@@ -98,7 +99,7 @@ func New(o Options) *Server {
 	if o.MaxSDPMedia <= 0 {
 		o.MaxSDPMedia = config.Default().MaxSDPMedia
 	}
-	return &Server{opts: o, log: o.Logger.With("part", "whip"), sessions: map[string]*session{},
+	return &Server{opts: o, log: o.Logger.With("part", "whip"), sessions: map[string]*session{}, refused: map[int]uint64{},
 		offers: rate.NewLimiter(rate.Limit(o.OfferRate), max(defaultOfferBurst, int(o.OfferRate)))}
 }
 
@@ -112,6 +113,24 @@ func (s *Server) Register(mux *http.ServeMux) {
 		mux.HandleFunc("OPTIONS /"+p+"/{room}/{user}/{id}", s.handleOptions)
 		mux.HandleFunc("/"+p+"/", s.handleOther)
 	}
+}
+
+// Stats are the server's counters, for metrics.
+type Stats struct {
+	WHIP, WHEP int            // sessions now
+	Refused    map[int]uint64 // POSTs refused, by HTTP status
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	whip, whep := s.Sessions()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Stats{WHIP: whip, WHEP: whep, Refused: make(map[int]uint64, len(s.refused))}
+	for code, n := range s.refused {
+		st.Refused[code] = n
+	}
+	return st
 }
 
 // Sessions counts the live WHIP and WHEP sessions.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/openroom/openroom/auth"
@@ -37,6 +38,9 @@ func TestPublishAndPlay(t *testing.T) {
 	}
 	if links := resp.Header.Values("Link"); len(links) != 1 || !strings.Contains(links[0], `rel="ice-server"`) || !strings.Contains(links[0], `username="u-obs"`) {
 		t.Errorf("Link: got %q; want the TURN server as rel=ice-server with credentials", links)
+	}
+	if got := firstVideoCodec(t, answer); !strings.EqualFold(got, "H264") {
+		t.Errorf("the answer's first video codec: got %s; want H264 (the offer put VP8 first; FLV viewers need H.264)", got)
 	}
 	if err := pub.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		t.Fatal(err)
@@ -83,6 +87,28 @@ func TestPublishAndPlay(t *testing.T) {
 		t.Errorf("second DELETE: got %d; want 404", resp.StatusCode)
 	}
 	eventually(t, 5*time.Second, "no session left", func() bool { a, b := ts.Server.Sessions(); return a+b == 0 })
+}
+
+// firstVideoCodec returns the encoding name of the first payload type of the
+// first video m-line of an SDP.
+func firstVideoCodec(t *testing.T, sdpText string) string {
+	t.Helper()
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(sdpText); err != nil {
+		t.Fatal(err)
+	}
+	for _, md := range sd.MediaDescriptions {
+		if md.MediaName.Media != "video" || len(md.MediaName.Formats) == 0 {
+			continue
+		}
+		for _, a := range md.Attributes {
+			if a.Key == "rtpmap" && strings.HasPrefix(a.Value, md.MediaName.Formats[0]+" ") {
+				name, _, _ := strings.Cut(strings.TrimPrefix(a.Value, md.MediaName.Formats[0]+" "), "/")
+				return name
+			}
+		}
+	}
+	return ""
 }
 
 // A client that trickles (whip-whep.js does: it POSTs its offer before it

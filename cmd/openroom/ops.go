@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/openroom/openroom/metrics"
@@ -46,6 +47,14 @@ func (a *app) registerOps(webrtc bool) {
 		}
 	}
 	src.Limits = a.limitStats
+	src.WHIP = func() metrics.WHIPStats {
+		st := a.whip.Stats()
+		refused := map[string]float64{}
+		for code, n := range st.Refused {
+			refused[strconv.Itoa(code)] = float64(n)
+		}
+		return metrics.WHIPStats{Sessions: map[string]float64{"whip": float64(st.WHIP), "whep": float64(st.WHEP)}, Refused: refused}
+	}
 	a.mux.Handle("GET /metrics", metrics.Handler(src))
 }
 
