@@ -41,7 +41,11 @@ RUN apt-get update \
  && groupadd --system --gid 10001 openroom \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin openroom \
- && mkdir -p /etc/openroom
+ && mkdir -p /etc/openroom /var/lib/openroom/recordings \
+ && chown 10001:10001 /var/lib/openroom/recordings
+
+# Room recordings (record_dir; docs/recording.md): mount a volume here to keep them.
+ENV OPENROOM_RECORD_DIR=/var/lib/openroom/recordings
 
 COPY --from=build /out/openroom /usr/local/bin/openroom
 

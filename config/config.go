@@ -127,6 +127,13 @@ type Config struct {
 	// AdminToken guards /admin and its API (Authorization: Bearer <token>).
 	// Default "" (a random one is generated and printed at start).
 	AdminToken string `yaml:"admin_token"`
+	// RecordDir is where room recordings go (docs/recording.md): a directory per room,
+	// holding a fragmented MP4 file and a JSON sidecar per member and session. Empty
+	// disables recording. Default "recordings" (relative to the working directory).
+	RecordDir string `yaml:"record_dir"`
+	// AutoRecord records every room from its start, as if an operator had pressed
+	// Record. Needs record_dir. Default false.
+	AutoRecord bool `yaml:"auto_record"`
 	// Drain is how long a shutdown waits for members to leave after telling them the
 	// server is going away. Default 10s.
 	Drain time.Duration `yaml:"drain"`
@@ -209,6 +216,7 @@ func Default() Config {
 		LogLevel:            "info",
 		LogFormat:           "text",
 		Drain:               10 * time.Second,
+		RecordDir:           "recordings",
 		TURN:                ":3478",
 		TURNTLS:             ":5349",
 		TURNRealm:           "openroom",
@@ -429,6 +437,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxSDPMedia < 2 {
 		return bad("max_sdp_media %d: want at least 2 (audio and video)", c.MaxSDPMedia)
+	}
+	if c.AutoRecord && c.RecordDir == "" {
+		return bad("auto_record needs record_dir (the directory recordings go to)")
 	}
 	if c.RoomCapacity < 1 {
 		return bad("room_capacity %d: want at least 1", c.RoomCapacity)

@@ -534,7 +534,7 @@ func TestCompose(t *testing.T) {
 					struct {
 						name      string
 						got, want any
-					}{"config volume", s.Volumes, []string{"./openroom.yaml:" + configPath + ":ro"}})
+					}{"config and recordings volumes", s.Volumes, []string{"./openroom.yaml:" + configPath + ":ro", "./recordings:/var/lib/openroom/recordings"}})
 			} else {
 				tests = append(tests, struct {
 					name      string

@@ -81,6 +81,8 @@ func newFlagSet(stderr io.Writer, c *config.Config, file *string) *flag.FlagSet 
 	fs.BoolVar(&c.Production, "production", c.Production, "refuse dev-mode shortcuts (open login, random secret)")
 	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "token for /admin")
 	fs.DurationVar(&c.Drain, "drain", c.Drain, "how long shutdown waits for members to leave")
+	fs.StringVar(&c.RecordDir, "record-dir", c.RecordDir, "where room recordings go (empty: recording off)")
+	fs.BoolVar(&c.AutoRecord, "auto-record", c.AutoRecord, "record every room from its start")
 	return fs
 }
 
