@@ -1,20 +1,33 @@
 // Package admin is the operator's view of a running openroom: a page at /admin
-// and the JSON API it polls, to watch rooms, members and tracks and to remove
-// members or close rooms.
+// and the JSON API it polls, to watch rooms, members and tracks, to remove
+// members or close rooms, and (with Options.Recordings) to record rooms and
+// fetch the recordings.
 //
 // Mounted at /admin (mux.Handle("/admin/", h) and mux.Handle("/admin", h)):
 //
 //	GET  /admin                                            the page (no token needed: it asks for one)
 //	GET  /admin/static/{file}                              its script and stylesheet
-//	GET  /admin/api/rooms                                  {now, rooms, stats} with per-track kbit/s
+//	GET  /admin/api/rooms                                  {now, rooms, stats} with per-track kbit/s;
+//	                                                       each room has recording: bool when recording is on
 //	POST /admin/api/rooms/{room}/members/{user}/kick       body {reason?} -> {code: 0}
 //	POST /admin/api/rooms/{room}/close                     body {reason?} -> {code: 0}
+//	POST /admin/api/rooms/{room}/recording                 body {action: "start"|"stop"} -> {code: 0, recording: bool}
+//	GET  /admin/api/recordings                             {code: 0, recordings: [RecordingFile]}, every room's
+//	GET  /admin/api/rooms/{room}/recordings                {code: 0, recordings: [RecordingFile]}, one room's
+//	GET  /admin/download/{room}/{name}?exp=&sig=[&dl=1]    one recording (Range requests work); no token needed
 //	GET  /admin/debug/pprof/...                            Go profiles (pprof.go)
 //
 // Every /admin/api call needs Authorization: Bearer <admin token>. Errors are
 // JSON {code, message}: 4010 (401) bad or missing token, 3 (404) no such room
-// or member, 4040 (404) no such endpoint or admin disabled, 4050 (405) wrong
-// method, 4001 (400) malformed body. With no token configured every route is 404.
+// or member, 4040 (404) no such endpoint, admin disabled or recording off,
+// 4050 (405) wrong method, 4001 (400) malformed body. With no token configured
+// every route is 404.
+//
+// A download cannot send the Authorization header (it is a link, or a <video>
+// source), so each listed RecordingFile carries a download URL signed with
+// HMAC-SHA256 over "{room}\n{name}\n{exp}", keyed with the hash of the admin
+// token, that works for an hour: 4030 (403) answers a missing, wrong or expired
+// signature. Changing the admin token revokes every link.
 package admin
 
 import (
@@ -42,7 +55,10 @@ type Options struct {
 	Rooms  *room.Manager
 	Token  string // the admin token; "" disables admin (every route is 404)
 	Logger *slog.Logger
-	Now    func() time.Time // clock for the bitrate samples; default time.Now
+	Now    func() time.Time // clock for the bitrate samples and download links; default time.Now
+	// Recordings records rooms; nil when recording is off: no recording field
+	// in the listing, and the recording routes answer 404 code 4040.
+	Recordings Recordings
 }
 
 // Answer codes (shared with docs/api.md where they overlap).
@@ -74,6 +90,8 @@ var static embed.FS
 
 type handler struct {
 	rooms     *room.Manager
+	recs      Recordings // nil: recording is off
+	now       func() time.Time
 	tokenHash [32]byte
 	enabled   bool
 	log       *slog.Logger
@@ -99,6 +117,8 @@ func Handler(o Options) http.Handler {
 	}
 	h := &handler{
 		rooms:     o.Rooms,
+		recs:      o.Recordings,
+		now:       o.Now,
 		tokenHash: sha256.Sum256([]byte(o.Token)),
 		enabled:   o.Token != "",
 		log:       o.Logger,
@@ -138,8 +158,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	prof := rest == pprofPrefix || strings.HasPrefix(rest, pprofPrefix+"/")
 	api := rest == "/api" || strings.HasPrefix(rest, "/api/") || prof
+	dl := rest == downloadPrefix || strings.HasPrefix(rest, downloadPrefix+"/")
 	if !h.enabled {
-		if api {
+		// Checked before anything else: with no token the signing key is the
+		// hash of "", which anyone can compute, so no download may be served.
+		if api || dl {
 			writeJSON(w, http.StatusNotFound, CodeNotFound, disabledMsg)
 		} else {
 			w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -152,6 +175,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.servePprof(w, r, rest)
 	case api:
 		h.serveAPI(w, r, strings.TrimPrefix(rest, "/api"))
+	case dl:
+		h.serveDownload(w, r, rest)
 	case rest == "" || rest == "/":
 		if !allowMethod(w, r, false, http.MethodGet, http.MethodHead) {
 			return
@@ -249,6 +274,18 @@ func (h *handler) serveAPI(w http.ResponseWriter, r *http.Request, rest string) 
 		if allowMethod(w, r, true, http.MethodPost) {
 			h.kick(w, r, parts[1], parts[3])
 		}
+	case len(parts) == 3 && parts[0] == "rooms" && parts[2] == "recording":
+		if h.recordingOn(w) && allowMethod(w, r, true, http.MethodPost) {
+			h.setRecording(w, r, parts[1])
+		}
+	case len(parts) == 3 && parts[0] == "rooms" && parts[2] == "recordings":
+		if h.recordingOn(w) && allowMethod(w, r, true, http.MethodGet, http.MethodHead) && recordingRoom(w, parts[1]) {
+			h.listRecordings(w, parts[1])
+		}
+	case len(parts) == 1 && parts[0] == "recordings":
+		if h.recordingOn(w) && allowMethod(w, r, true, http.MethodGet, http.MethodHead) {
+			h.listRecordings(w, "")
+		}
 	default:
 		writeJSON(w, http.StatusNotFound, CodeNotFound, "no such admin endpoint: "+r.URL.Path)
 	}
@@ -257,7 +294,22 @@ func (h *handler) serveAPI(w http.ResponseWriter, r *http.Request, rest string) 
 func (h *handler) list(w http.ResponseWriter) {
 	details := h.rooms.Details()
 	stats := h.rooms.Stats()
-	writeValue(w, http.StatusOK, h.rates.listing(details, stats))
+	l := h.rates.listing(details, stats)
+	if h.recs != nil { // the page shows the Record buttons only when the field is there
+		for i := range l.Rooms {
+			on := h.recs.Recording(l.Rooms[i].Name)
+			l.Rooms[i].Recording = &on
+		}
+	}
+	writeValue(w, http.StatusOK, l)
+}
+
+// recordingOn answers 404 and reports false when recording is off.
+func (h *handler) recordingOn(w http.ResponseWriter) bool {
+	if h.recs == nil {
+		writeJSON(w, http.StatusNotFound, CodeNotFound, recordingOffMsg)
+	}
+	return h.recs != nil
 }
 
 func (h *handler) kick(w http.ResponseWriter, r *http.Request, roomName, user string) {

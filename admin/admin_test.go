@@ -2,14 +2,23 @@ package admin
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -75,11 +84,17 @@ type fixture struct {
 
 func newFixture(t *testing.T, token string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, token, nil)
+}
+
+// newFixtureWith is newFixture with a recording service (nil: recording off).
+func newFixtureWith(t *testing.T, token string, recs Recordings) *fixture {
+	t.Helper()
 	clock := fakeclock.New()
 	logs := &bytes.Buffer{}
 	rooms := room.NewManager(room.Options{Now: clock.Now})
 	f := &fixture{rooms: rooms, clock: clock, logs: logs, sessions: map[string]*fakeSession{},
-		h: Handler(Options{Rooms: rooms, Token: token, Now: clock.Now,
+		h: Handler(Options{Rooms: rooms, Token: token, Now: clock.Now, Recordings: recs,
 			Logger: slog.New(slog.NewTextHandler(logs, nil))})}
 	return f
 }
@@ -755,6 +770,621 @@ func TestPprof(t *testing.T) {
 		f := newFixture(t, "")
 		if w := f.do(t, http.MethodGet, "/admin/debug/pprof/heap", testToken, ""); w.Code != http.StatusNotFound {
 			t.Errorf("status with admin disabled: got %d; want 404", w.Code)
+		}
+	})
+}
+
+// fakeRecordings is the recording service: a room can record while the
+// Manager has it; files are given by the test.
+type fakeRecordings struct {
+	rooms *room.Manager
+
+	mu      sync.Mutex
+	on      map[string]bool
+	files   []RecordingFile   // newest first, as the service promises
+	content map[string]string // by "room/name"
+	fail    error             // returned by Start, Stop, Files and Open when set
+	opened  int
+	closed  int
+}
+
+func (r *fakeRecordings) Recording(roomName string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.on[roomName]
+}
+
+func (r *fakeRecordings) set(roomName string, on bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
+	if !r.rooms.Exists(roomName) {
+		return fmt.Errorf("recording %s: %w", roomName, room.ErrNoRoom)
+	}
+	r.on[roomName] = on
+	return nil
+}
+
+func (r *fakeRecordings) Start(roomName string) error { return r.set(roomName, true) }
+func (r *fakeRecordings) Stop(roomName string) error  { return r.set(roomName, false) }
+
+func (r *fakeRecordings) Files(roomName string) ([]RecordingFile, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return nil, r.fail
+	}
+	var out []RecordingFile
+	for _, f := range r.files {
+		if roomName == "" || f.Room == roomName {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+func (r *fakeRecordings) Open(roomName, name string) (io.ReadSeekCloser, os.FileInfo, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return nil, nil, r.fail
+	}
+	body, ok := r.content[roomName+"/"+name]
+	if !ok {
+		return nil, nil, fmt.Errorf("open %s/%s: %w", roomName, name, fs.ErrNotExist)
+	}
+	r.opened++
+	info := fakeInfo{name: name, size: int64(len(body)), mod: time.Date(2024, 5, 1, 11, 0, 0, 0, time.UTC)}
+	return trackedFile{strings.NewReader(body), r}, info, nil
+}
+
+func (r *fakeRecordings) counts() (opened, closed int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.opened, r.closed
+}
+
+type trackedFile struct {
+	*strings.Reader
+	recs *fakeRecordings
+}
+
+func (f trackedFile) Close() error {
+	f.recs.mu.Lock()
+	defer f.recs.mu.Unlock()
+	f.recs.closed++
+	return nil
+}
+
+type fakeInfo struct {
+	name string
+	size int64
+	mod  time.Time
+}
+
+func (i fakeInfo) Name() string       { return i.name }
+func (i fakeInfo) Size() int64        { return i.size }
+func (i fakeInfo) Mode() fs.FileMode  { return 0o644 }
+func (i fakeInfo) ModTime() time.Time { return i.mod }
+func (i fakeInfo) IsDir() bool        { return false }
+func (i fakeInfo) Sys() any           { return nil }
+
+const testVideo = "0123456789abcdefghij" // a recording's bytes
+
+// newRecFixture is a fixture with recording on: rooms r1 and r2 exist (r1
+// records), and r1, r2 and the closed room old have files.
+func newRecFixture(t *testing.T) (*fixture, *fakeRecordings) {
+	t.Helper()
+	recs := &fakeRecordings{on: map[string]bool{}, content: map[string]string{}}
+	f := newFixtureWith(t, testToken, recs)
+	recs.rooms = f.rooms
+	f.enter(t, "r1", "alice", room.KindWebRTC)
+	f.enter(t, "r2", "bob", room.KindWHIP)
+	recs.on["r1"] = true
+	t0 := f.clock.Now()
+	recs.files = []RecordingFile{
+		{Room: "r1", Name: "alice-20240501T115000Z.mp4", UserID: "alice", NickName: "Alice", Start: t0.Add(-10 * time.Minute),
+			Duration: 0, Bytes: 20, Tracks: []string{"video H264", "audio opus"}}, // in progress
+		{Room: "r2", Name: "bob-20240501T114000Z.webm", UserID: "bob", NickName: "Bob", Start: t0.Add(-20 * time.Minute),
+			End: t0.Add(-15 * time.Minute), Duration: 300, Bytes: 20, Tracks: []string{"video VP8"}, Complete: true},
+		{Room: "r1", Name: "alice-20240501T113000Z.mp4", UserID: "alice", NickName: "Alice", Start: t0.Add(-30 * time.Minute),
+			End: t0.Add(-25 * time.Minute), Duration: 300, Bytes: 20, Tracks: []string{"video H264", "audio opus"}, Complete: true},
+		{Room: "old", Name: "carol-20240430T090000Z.mp4", UserID: "carol", Start: t0.Add(-27 * time.Hour),
+			End: t0.Add(-26 * time.Hour), Duration: 3600, Bytes: 20}, // no tracks, not complete
+	}
+	for _, rf := range recs.files {
+		recs.content[rf.Room+"/"+rf.Name] = testVideo
+	}
+	recs.content["r1/alice-20240501T113000Z.json"] = `{"version":1}`
+	return f, recs
+}
+
+// testSig signs a download link the way the handler must.
+func testSig(token, roomName, name, exp string) string {
+	key := sha256.Sum256([]byte(token))
+	m := hmac.New(sha256.New, key[:])
+	m.Write([]byte(roomName + "\n" + name + "\n" + exp))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// signedPath is the download path of roomName/name with a link valid for ttl.
+func (f *fixture) signedPath(roomName, name string, ttl time.Duration) string {
+	exp := strconv.FormatInt(f.clock.Now().Add(ttl).Unix(), 10)
+	return "/admin/download/" + url.PathEscape(roomName) + "/" + url.PathEscape(name) +
+		"?exp=" + exp + "&sig=" + testSig(testToken, roomName, name, exp)
+}
+
+func TestRecordingListingField(t *testing.T) {
+	tests := []struct {
+		name string
+		recs bool
+		want map[string]any // room -> its recording field; nil: absent
+	}{
+		{"recording on", true, map[string]any{"r1": true, "r2": false}},
+		{"recording off", false, map[string]any{"r1": nil, "r2": nil}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var f *fixture
+			if tt.recs {
+				f, _ = newRecFixture(t)
+			} else {
+				f = newFixture(t, testToken)
+				f.enter(t, "r1", "alice", room.KindWebRTC)
+				f.enter(t, "r2", "bob", room.KindWHIP)
+			}
+			w := f.do(t, http.MethodGet, "/admin/api/rooms", testToken, "")
+			if w.Code != http.StatusOK {
+				t.Fatalf("status: got %d; want 200 (body %q)", w.Code, w.Body.String())
+			}
+			l := decode[struct {
+				Rooms []map[string]any `json:"rooms"`
+			}](t, w)
+			got := map[string]any{}
+			for _, r := range l.Rooms {
+				got[r["room"].(string)] = r["recording"]
+				var keys []string
+				for k := range r {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+				want := []string{"created", "members", "room", "roomInfo"}
+				if tt.recs {
+					want = []string{"created", "members", "recording", "room", "roomInfo"}
+				}
+				if !slices.Equal(keys, want) {
+					t.Errorf("room %v keys: got %v; want %v", r["room"], keys, want)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("recording by room: got %v; want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRecordingStartStop(t *testing.T) {
+	type recAnswer struct {
+		Code      int    `json:"code"`
+		Message   string `json:"message"`
+		Recording *bool  `json:"recording"`
+	}
+	tests := []struct {
+		name           string
+		method         string
+		path, body     string
+		fail           error
+		wantStatus     int
+		wantCode       int
+		wantR1, wantR2 bool // recording after the call (before: r1 yes, r2 no)
+	}{
+		{"start", http.MethodPost, "/admin/api/rooms/r2/recording", `{"action":"start"}`, nil, 200, CodeOK, true, true},
+		{"start again", http.MethodPost, "/admin/api/rooms/r1/recording", `{"action":"start"}`, nil, 200, CodeOK, true, false},
+		{"stop", http.MethodPost, "/admin/api/rooms/r1/recording", `{"action":"stop"}`, nil, 200, CodeOK, false, false},
+		{"stop again", http.MethodPost, "/admin/api/rooms/r2/recording", ` {"action": "stop"} `, nil, 200, CodeOK, true, false},
+		{"bad action", http.MethodPost, "/admin/api/rooms/r1/recording", `{"action":"pause"}`, nil, 400, CodeBadRequest, true, false},
+		{"action in capitals", http.MethodPost, "/admin/api/rooms/r2/recording", `{"action":"START"}`, nil, 400, CodeBadRequest, true, false},
+		{"no action", http.MethodPost, "/admin/api/rooms/r1/recording", `{}`, nil, 400, CodeBadRequest, true, false},
+		{"empty body", http.MethodPost, "/admin/api/rooms/r1/recording", "", nil, 400, CodeBadRequest, true, false},
+		{"malformed body", http.MethodPost, "/admin/api/rooms/r1/recording", `{"action":`, nil, 400, CodeBadRequest, true, false},
+		{"action not a string", http.MethodPost, "/admin/api/rooms/r1/recording", `{"action":1}`, nil, 400, CodeBadRequest, true, false},
+		{"body too large", http.MethodPost, "/admin/api/rooms/r1/recording", `{"action":"stop","pad":"` + strings.Repeat("x", maxBody) + `"}`, nil, 400, CodeBadRequest, true, false},
+		{"no such room", http.MethodPost, "/admin/api/rooms/nope/recording", `{"action":"start"}`, nil, 404, CodeNoRoom, true, false},
+		{"room name not a name", http.MethodPost, "/admin/api/rooms/%2E%2E/recording", `{"action":"start"}`, nil, 404, CodeNoRoom, true, false},
+		{"service fails", http.MethodPost, "/admin/api/rooms/r2/recording", `{"action":"start"}`, errors.New("disk full"), 500, CodeServerError, true, false},
+		{"get", http.MethodGet, "/admin/api/rooms/r1/recording", "", nil, 405, CodeBadMethod, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, recs := newRecFixture(t)
+			recs.fail = tt.fail
+			w := f.do(t, tt.method, tt.path, testToken, tt.body)
+			if w.Code != tt.wantStatus {
+				t.Fatalf("status: got %d; want %d (body %q)", w.Code, tt.wantStatus, w.Body.String())
+			}
+			a := decode[recAnswer](t, w)
+			if a.Code != tt.wantCode || a.Message == "" {
+				t.Errorf("answer: got %+v; want code %d and a message", a, tt.wantCode)
+			}
+			if tt.fail != nil && !strings.Contains(a.Message, tt.fail.Error()) {
+				t.Errorf("message: got %q; want it to contain %q", a.Message, tt.fail.Error())
+			}
+			if tt.wantStatus == http.StatusOK {
+				want := tt.wantR1
+				if strings.Contains(tt.path, "/r2/") {
+					want = tt.wantR2
+				}
+				if a.Recording == nil || *a.Recording != want {
+					t.Errorf("recording in the answer: got %v; want %v", a.Recording, want)
+				}
+				if !strings.Contains(f.logs.String(), "admin: recording ") {
+					t.Errorf("log: got %q; want an admin: recording line", f.logs.String())
+				}
+			} else if a.Recording != nil {
+				t.Errorf("recording in an error answer: got %v; want none", *a.Recording)
+			}
+			if got := [2]bool{recs.Recording("r1"), recs.Recording("r2")}; got != [2]bool{tt.wantR1, tt.wantR2} {
+				t.Errorf("recording r1, r2: got %v; want %v", got, [2]bool{tt.wantR1, tt.wantR2})
+			}
+		})
+	}
+}
+
+func TestRecordingsList(t *testing.T) {
+	type list struct {
+		Code       int             `json:"code"`
+		Recordings []RecordingFile `json:"recordings"`
+	}
+	names := func(l list) []string {
+		out := []string{}
+		for _, r := range l.Recordings {
+			out = append(out, r.Room+"/"+r.Name)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		path string
+		want []string
+	}{
+		{"every room", "/admin/api/recordings", []string{"r1/alice-20240501T115000Z.mp4", "r2/bob-20240501T114000Z.webm",
+			"r1/alice-20240501T113000Z.mp4", "old/carol-20240430T090000Z.mp4"}},
+		{"one room", "/admin/api/rooms/r1/recordings", []string{"r1/alice-20240501T115000Z.mp4", "r1/alice-20240501T113000Z.mp4"}},
+		{"a closed room", "/admin/api/rooms/old/recordings", []string{"old/carol-20240430T090000Z.mp4"}},
+		{"a room without recordings", "/admin/api/rooms/r9/recordings", []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, recs := newRecFixture(t)
+			w := f.do(t, http.MethodGet, tt.path, testToken, "")
+			if w.Code != http.StatusOK {
+				t.Fatalf("status: got %d; want 200 (body %q)", w.Code, w.Body.String())
+			}
+			if got := w.Header().Get("Cache-Control"); got != "no-store" {
+				t.Errorf("Cache-Control: got %q; want no-store", got)
+			}
+			if !strings.Contains(w.Body.String(), `"recordings":[`) {
+				t.Errorf("body: got %s; want a recordings list", w.Body.String())
+			}
+			l := decode[list](t, w)
+			if l.Code != CodeOK {
+				t.Errorf("code: got %d; want %d", l.Code, CodeOK)
+			}
+			if got := names(l); !slices.Equal(got, tt.want) {
+				t.Errorf("recordings: got %v; want %v", got, tt.want)
+			}
+			exp := strconv.FormatInt(f.clock.Now().Add(time.Hour).Unix(), 10)
+			for _, r := range l.Recordings {
+				u, err := url.Parse(r.Download)
+				if err != nil {
+					t.Fatalf("download %q: got %v; want a URL", r.Download, err)
+				}
+				if want := "/admin/download/" + r.Room + "/" + r.Name; u.Path != want {
+					t.Errorf("download path: got %q; want %q", u.Path, want)
+				}
+				if got := u.Query().Get("exp"); got != exp {
+					t.Errorf("download exp: got %q; want %q (now + 1 h)", got, exp)
+				}
+				if got, want := u.Query().Get("sig"), testSig(testToken, r.Room, r.Name, exp); got != want {
+					t.Errorf("download sig: got %q; want %q", got, want)
+				}
+				if r.Tracks == nil {
+					t.Errorf("%s tracks: got null; want a list", r.Name)
+				}
+			}
+			for _, rf := range recs.files {
+				if rf.Download != "" {
+					t.Errorf("the service's %s: got download %q; want it left alone", rf.Name, rf.Download)
+				}
+			}
+		})
+	}
+	t.Run("fields", func(t *testing.T) {
+		f, _ := newRecFixture(t)
+		w := f.do(t, http.MethodGet, "/admin/api/rooms/r1/recordings", testToken, "")
+		raw := decode[struct {
+			Recordings []map[string]any `json:"recordings"`
+		}](t, w)
+		if len(raw.Recordings) != 2 {
+			t.Fatalf("recordings: got %d; want 2", len(raw.Recordings))
+		}
+		live, done := raw.Recordings[0], raw.Recordings[1]
+		if _, ok := live["end"]; ok {
+			t.Errorf("end of a recording in progress: got %v; want absent", live["end"])
+		}
+		if got, want := done["end"], "2024-05-01T11:35:00Z"; got != want {
+			t.Errorf("end: got %v; want %v", got, want)
+		}
+		want := map[string]any{"room": "r1", "userID": "alice", "nickName": "Alice", "start": "2024-05-01T11:30:00Z",
+			"duration": 300.0, "bytes": 20.0, "tracks": []any{"video H264", "audio opus"}, "complete": true}
+		for k, v := range want {
+			if !reflect.DeepEqual(done[k], v) {
+				t.Errorf("%s: got %v; want %v", k, done[k], v)
+			}
+		}
+	})
+	t.Run("service fails", func(t *testing.T) {
+		f, recs := newRecFixture(t)
+		recs.fail = errors.New("reading /rec: permission denied")
+		w := f.do(t, http.MethodGet, "/admin/api/recordings", testToken, "")
+		if w.Code != http.StatusInternalServerError {
+			t.Fatalf("status: got %d; want 500 (body %q)", w.Code, w.Body.String())
+		}
+		if a := decode[answer](t, w); a.Code != CodeServerError || !strings.Contains(a.Message, "permission denied") {
+			t.Errorf("answer: got %+v; want code %d and the service's message", a, CodeServerError)
+		}
+	})
+	t.Run("service says no such room", func(t *testing.T) {
+		f, recs := newRecFixture(t)
+		recs.fail = fmt.Errorf("listing: %w", room.ErrNoRoom)
+		w := f.do(t, http.MethodGet, "/admin/api/rooms/r1/recordings", testToken, "")
+		if a := decode[answer](t, w); w.Code != http.StatusNotFound || a.Code != CodeNoRoom {
+			t.Errorf("status, code: got %d, %d; want 404, %d", w.Code, a.Code, CodeNoRoom)
+		}
+	})
+	t.Run("methods and names", func(t *testing.T) {
+		f, _ := newRecFixture(t)
+		for _, c := range []struct {
+			method, path string
+			wantStatus   int
+			wantCode     int
+		}{
+			{http.MethodPost, "/admin/api/recordings", 405, CodeBadMethod},
+			{http.MethodDelete, "/admin/api/rooms/r1/recordings", 405, CodeBadMethod},
+			{http.MethodGet, "/admin/api/rooms/a.b/recordings", 404, CodeNoRoom},
+			{http.MethodGet, "/admin/api/rooms//recordings", 404, CodeNoRoom},
+		} {
+			w := f.do(t, c.method, c.path, testToken, "")
+			if a := decode[answer](t, w); w.Code != c.wantStatus || a.Code != c.wantCode {
+				t.Errorf("%s %s: got %d, code %d; want %d, code %d", c.method, c.path, w.Code, a.Code, c.wantStatus, c.wantCode)
+			}
+		}
+	})
+	t.Run("needs the token", func(t *testing.T) {
+		f, recs := newRecFixture(t)
+		for _, c := range []struct{ method, path, body string }{
+			{http.MethodGet, "/admin/api/recordings", ""},
+			{http.MethodGet, "/admin/api/rooms/r1/recordings", ""},
+			{http.MethodPost, "/admin/api/rooms/r2/recording", `{"action":"start"}`},
+		} {
+			for _, token := range []string{"", "wrong"} {
+				w := f.do(t, c.method, c.path, token, c.body)
+				if a := decode[answer](t, w); w.Code != http.StatusUnauthorized || a.Code != CodeBadToken {
+					t.Errorf("%s %s with token %q: got %d, code %d; want 401, code %d", c.method, c.path, token, w.Code, a.Code, CodeBadToken)
+				}
+			}
+		}
+		if recs.Recording("r2") {
+			t.Errorf("r2 recording after unauthorized calls: got true; want false")
+		}
+	})
+}
+
+func TestDownload(t *testing.T) {
+	const (
+		live    = "alice-20240501T115000Z.mp4"
+		webm    = "bob-20240501T114000Z.webm"
+		sidecar = "alice-20240501T113000Z.json"
+	)
+	hour := time.Hour
+	tests := []struct {
+		name       string
+		method     string
+		path       func(f *fixture) string
+		header     map[string]string
+		advance    time.Duration // clock step after signing
+		wantStatus int
+		wantCode   int    // for JSON answers
+		wantBody   string // for the others
+		wantType   string
+		wantDisp   string // Content-Disposition
+	}{
+		{"signed", http.MethodGet, func(f *fixture) string { return f.signedPath("r1", live, hour) }, nil, 0,
+			200, 0, testVideo, "video/mp4", ""},
+		{"as attachment", http.MethodGet, func(f *fixture) string { return f.signedPath("r1", live, hour) + "&dl=1" }, nil, 0,
+			200, 0, testVideo, "video/mp4", `attachment; filename=` + live},
+		{"range", http.MethodGet, func(f *fixture) string { return f.signedPath("r1", live, hour) }, map[string]string{"Range": "bytes=2-5"}, 0,
+			206, 0, "2345", "video/mp4", ""},
+		{"head", http.MethodHead, func(f *fixture) string { return f.signedPath("r1", live, hour) }, nil, 0,
+			200, 0, "", "video/mp4", ""},
+		{"webm", http.MethodGet, func(f *fixture) string { return f.signedPath("r2", webm, hour) }, nil, 0,
+			200, 0, testVideo, "video/webm", ""},
+		{"sidecar", http.MethodGet, func(f *fixture) string { return f.signedPath("r1", sidecar, hour) }, nil, 0,
+			200, 0, `{"version":1}`, "application/json", ""},
+		{"a closed room's", http.MethodGet, func(f *fixture) string { return f.signedPath("old", "carol-20240430T090000Z.mp4", hour) }, nil, 0,
+			200, 0, testVideo, "video/mp4", ""},
+		{"still valid at exp", http.MethodGet, func(f *fixture) string { return f.signedPath("r1", live, hour) }, nil, hour,
+			200, 0, testVideo, "video/mp4", ""},
+		{"expired", http.MethodGet, func(f *fixture) string { return f.signedPath("r1", live, hour) }, nil, hour + time.Second,
+			403, CodeBadSignature, "", "", ""},
+		{"forged signature", http.MethodGet, func(f *fixture) string {
+			p := f.signedPath("r1", live, hour)
+			last := p[len(p)-1]
+			flip := byte('0')
+			if last == '0' {
+				flip = '1'
+			}
+			return p[:len(p)-1] + string(flip)
+		}, nil, 0, 403, CodeBadSignature, "", "", ""},
+		{"another file's signature", http.MethodGet, func(f *fixture) string {
+			p := f.signedPath("r1", live, hour)
+			return strings.Replace(p, "/r1/"+live, "/r2/"+webm, 1)
+		}, nil, 0, 403, CodeBadSignature, "", "", ""},
+		{"exp moved", http.MethodGet, func(f *fixture) string {
+			p := f.signedPath("r1", live, hour)
+			exp := strconv.FormatInt(f.clock.Now().Add(hour).Unix(), 10)
+			return strings.Replace(p, "exp="+exp, "exp="+exp+"0", 1)
+		}, nil, 0, 403, CodeBadSignature, "", "", ""},
+		{"signed with another token", http.MethodGet, func(f *fixture) string {
+			exp := strconv.FormatInt(f.clock.Now().Add(hour).Unix(), 10)
+			return "/admin/download/r1/" + live + "?exp=" + exp + "&sig=" + testSig("other", "r1", live, exp)
+		}, nil, 0, 403, CodeBadSignature, "", "", ""},
+		{"no signature", http.MethodGet, func(f *fixture) string {
+			return "/admin/download/r1/" + live + "?exp=" + strconv.FormatInt(f.clock.Now().Add(hour).Unix(), 10)
+		}, nil, 0, 403, CodeBadSignature, "", "", ""},
+		{"no query", http.MethodGet, func(f *fixture) string { return "/admin/download/r1/" + live }, nil, 0,
+			403, CodeBadSignature, "", "", ""},
+		{"the admin token instead of a signature", http.MethodGet, func(f *fixture) string { return "/admin/download/r1/" + live },
+			map[string]string{"Authorization": "Bearer " + testToken}, 0, 403, CodeBadSignature, "", "", ""},
+		{"unknown file", http.MethodGet, func(f *fixture) string { return f.signedPath("r1", "zed.mp4", hour) }, nil, 0,
+			404, CodeNoRoom, "", "", ""},
+		// Signed, so only the name check stands between these and the service.
+		{"dot-dot in the name", http.MethodGet, func(f *fixture) string { return f.signedPath("r1", "../r2/"+webm, hour) }, nil, 0,
+			400, CodeBadRequest, "", "", ""},
+		{"dot-dot as the name", http.MethodGet, func(f *fixture) string { return f.signedPath("r1", "..", hour) }, nil, 0,
+			400, CodeBadRequest, "", "", ""},
+		{"backslash in the name", http.MethodGet, func(f *fixture) string { return f.signedPath("r1", `..\secret`, hour) }, nil, 0,
+			400, CodeBadRequest, "", "", ""},
+		{"dot-dot as the room", http.MethodGet, func(f *fixture) string { return f.signedPath("..", "passwd", hour) }, nil, 0,
+			400, CodeBadRequest, "", "", ""},
+		{"a path as the name", http.MethodGet, func(f *fixture) string {
+			exp := strconv.FormatInt(f.clock.Now().Add(hour).Unix(), 10)
+			return "/admin/download/r1/sub/" + live + "?exp=" + exp + "&sig=" + testSig(testToken, "r1", "sub/"+live, exp)
+		}, nil, 0, 400, CodeBadRequest, "", "", ""},
+		{"no name", http.MethodGet, func(f *fixture) string { return "/admin/download/r1" }, nil, 0,
+			404, CodeNotFound, "", "", ""},
+		{"post", http.MethodPost, func(f *fixture) string { return f.signedPath("r1", live, hour) }, nil, 0,
+			405, CodeBadMethod, "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, recs := newRecFixture(t)
+			req := httptest.NewRequest(tt.method, tt.path(f), nil)
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			f.clock.Advance(tt.advance)
+			w := httptest.NewRecorder()
+			f.h.ServeHTTP(w, req)
+			if w.Code != tt.wantStatus {
+				t.Fatalf("status: got %d; want %d (body %q)", w.Code, tt.wantStatus, w.Body.String())
+			}
+			if got := w.Header().Get("Cache-Control"); got != "no-store" {
+				t.Errorf("Cache-Control: got %q; want no-store", got)
+			}
+			if opened, closed := recs.counts(); opened != closed {
+				t.Errorf("files opened, closed: got %d, %d; want them equal", opened, closed)
+			}
+			if tt.wantCode != 0 {
+				if a := decode[answer](t, w); a.Code != tt.wantCode || a.Message == "" {
+					t.Errorf("answer: got %+v; want code %d and a message", a, tt.wantCode)
+				}
+				return
+			}
+			if got := w.Body.String(); got != tt.wantBody {
+				t.Errorf("body: got %q; want %q", got, tt.wantBody)
+			}
+			if got := w.Header().Get("Content-Type"); got != tt.wantType {
+				t.Errorf("Content-Type: got %q; want %q", got, tt.wantType)
+			}
+			if got := w.Header().Get("Content-Disposition"); got != tt.wantDisp {
+				t.Errorf("Content-Disposition: got %q; want %q", got, tt.wantDisp)
+			}
+			if got := w.Header().Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options: got %q; want nosniff", got)
+			}
+			if got := w.Header().Get("Accept-Ranges"); got != "bytes" {
+				t.Errorf("Accept-Ranges: got %q; want bytes", got)
+			}
+			if tt.wantStatus == http.StatusPartialContent {
+				if got, want := w.Header().Get("Content-Range"), "bytes 2-5/20"; got != want {
+					t.Errorf("Content-Range: got %q; want %q", got, want)
+				}
+			}
+		})
+	}
+	t.Run("listed link works", func(t *testing.T) {
+		f, _ := newRecFixture(t)
+		l := decode[struct {
+			Recordings []RecordingFile `json:"recordings"`
+		}](t, f.do(t, http.MethodGet, "/admin/api/rooms/r2/recordings", testToken, ""))
+		if len(l.Recordings) != 1 {
+			t.Fatalf("recordings: got %d; want 1", len(l.Recordings))
+		}
+		f.clock.Advance(59 * time.Minute)
+		w := f.do(t, http.MethodGet, l.Recordings[0].Download+"&dl=1", "", "")
+		if w.Code != http.StatusOK || w.Body.String() != testVideo {
+			t.Errorf("download: got %d %q; want 200 %q", w.Code, w.Body.String(), testVideo)
+		}
+		if !strings.Contains(f.logs.String(), "admin: recording downloaded") {
+			t.Errorf("log: got %q; want an admin: recording downloaded line", f.logs.String())
+		}
+	})
+	t.Run("service fails", func(t *testing.T) {
+		f, recs := newRecFixture(t)
+		path := f.signedPath("r1", live, hour)
+		recs.fail = errors.New("input/output error")
+		w := f.do(t, http.MethodGet, path, "", "")
+		if a := decode[answer](t, w); w.Code != http.StatusInternalServerError || a.Code != CodeServerError {
+			t.Errorf("status, code: got %d, %d; want 500, %d", w.Code, a.Code, CodeServerError)
+		}
+	})
+}
+
+func TestRecordingOff(t *testing.T) {
+	tests := []struct {
+		name, method, path, body string
+	}{
+		{"start", http.MethodPost, "/admin/api/rooms/r1/recording", `{"action":"start"}`},
+		{"stop with a bad method", http.MethodGet, "/admin/api/rooms/r1/recording", ""},
+		{"every room's recordings", http.MethodGet, "/admin/api/recordings", ""},
+		{"one room's recordings", http.MethodGet, "/admin/api/rooms/r1/recordings", ""},
+		{"download", http.MethodGet, "", ""}, // a well-signed link
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, testToken)
+			f.enter(t, "r1", "alice", room.KindWebRTC)
+			if tt.path == "" {
+				tt.path = f.signedPath("r1", "alice.mp4", time.Hour)
+			}
+			w := f.do(t, tt.method, tt.path, testToken, tt.body)
+			if w.Code != http.StatusNotFound {
+				t.Fatalf("status: got %d; want 404 (body %q)", w.Code, w.Body.String())
+			}
+			if a := decode[answer](t, w); a.Code != CodeNotFound || !strings.Contains(a.Message, "record_dir") {
+				t.Errorf("answer: got %+v; want code %d and a hint to set record_dir", a, CodeNotFound)
+			}
+		})
+	}
+	t.Run("admin disabled", func(t *testing.T) {
+		// With no token the signing key is the hash of "", known to everyone.
+		recs := &fakeRecordings{on: map[string]bool{}, content: map[string]string{"r1/alice.mp4": testVideo}}
+		f := newFixtureWith(t, "", recs)
+		recs.rooms = f.rooms
+		exp := strconv.FormatInt(f.clock.Now().Add(time.Hour).Unix(), 10)
+		path := "/admin/download/r1/alice.mp4?exp=" + exp + "&sig=" + testSig("", "r1", "alice.mp4", exp)
+		w := f.do(t, http.MethodGet, path, "", "")
+		if w.Code != http.StatusNotFound || strings.Contains(w.Body.String(), testVideo) {
+			t.Fatalf("status: got %d (body %q); want 404 without the file", w.Code, w.Body.String())
+		}
+		if a := decode[answer](t, w); a.Code != CodeNotFound || !strings.Contains(a.Message, "admin_token") {
+			t.Errorf("answer: got %+v; want code %d and a hint to set admin_token", a, CodeNotFound)
+		}
+		if opened, _ := recs.counts(); opened != 0 {
+			t.Errorf("files opened: got %d; want 0", opened)
 		}
 	})
 }

@@ -47,12 +47,15 @@ type roomView struct {
 	Info    string       `json:"roomInfo"`
 	Created int64        `json:"created"`
 	Members []memberView `json:"members"`
+	// Recording is whether the room records now; absent (nil) when recording
+	// is off, which tells the page to show no recording controls.
+	Recording *bool `json:"recording,omitempty"`
 }
 
 type memberView struct {
 	UserID     string      `json:"userID"`
 	NickName   string      `json:"nickName"`
-	Kind       string      `json:"kind"` // webrtc | rtmp | http
+	Kind       string      `json:"kind"` // webrtc | rtmp | http | whip
 	AudioMuted bool        `json:"audioMuted"`
 	VideoMuted bool        `json:"videoMuted"`
 	State      string      `json:"state"`

@@ -4,19 +4,29 @@
 // confirm(). The admin token stays in this tab's sessionStorage and only ever
 // leaves in the Authorization header.
 //
+// When the server records (the listing's rooms carry `recording`), each room
+// gets a Record / Stop recording button and a REC badge, and the Recordings
+// card lists GET /admin/api/recordings every 10 s. Its links are signed by the
+// server (a link cannot send the Authorization header) and expire in an hour,
+// so they are refreshed with the list.
+//
 // Test hooks: #admin-token, #admin-login, #admin-error, [data-room="{room}"],
 // [data-member="{room}/{user}"], .kick, .close-room; rates in
-// .kbps-in / .kbps-out cells whose data-kbps holds the number.
+// .kbps-in / .kbps-out cells whose data-kbps holds the number;
+// [data-room="{room}"] .record-room and .rec-badge; #recordings
+// [data-recording="{room}/{name}"] rows with a.download and a.play links.
 
 const API = new URL('../api/', import.meta.url); // /admin/api/
 const TOKEN_KEY = 'openroom.admin.token';
 const POLL_MS = 2000;
+const RECORDINGS_POLL_MS = 10_000;
 
-const KIND_LABELS = { webrtc: 'Browser', rtmp: 'Mini-program / RTMP', http: 'Legacy HTTP' };
+const KIND_LABELS = { webrtc: 'Browser', rtmp: 'Mini-program / RTMP', http: 'Legacy HTTP', whip: 'WHIP encoder' };
 const KIND_HINTS = {
   webrtc: 'WebRTC over /ws',
   rtmp: 'mini-program <live-pusher> or an RTMP pusher, through the bridge',
   http: 'legacy client that only heartbeats over HTTP so far',
+  whip: 'a WHIP encoder such as OBS, publishing over /whip',
 };
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -73,6 +83,11 @@ function fmtDuration(ms) {
 
 function fmtClock(ms) {
   return new Date(ms).toLocaleString();
+}
+
+/** Sets an attribute only when it changed. */
+function setAttr(node, name, value) {
+  if (node.getAttribute(name) !== value) node.setAttribute(name, value);
 }
 
 function codecName(mime) {
@@ -183,6 +198,8 @@ function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   for (const v of roomViews.values()) v.el.remove();
   roomViews.clear();
+  lastData = null;
+  clearRecordings();
   showLogin();
   if (message) showError(message, 'auth');
   else clearError();
@@ -198,7 +215,8 @@ function failed(err, what) {
     showError(err.message, 'load'); // admin disabled on the server
     return true;
   }
-  showError(`${what}: ${err.message}`, what === 'Loading rooms' ? 'load' : 'action');
+  // Polling errors clear on the next good poll; an action's stays until dismissed.
+  showError(`${what}: ${err.message}`, what.startsWith('Loading') ? 'load' : 'action');
   return true;
 }
 
@@ -221,6 +239,7 @@ $('login-form').addEventListener('submit', async (e) => {
     clearError();
     showDashboard();
     poll(gen);
+    startRecordings(gen);
   } catch (err) {
     if (err.status === 401) {
       token = '';
@@ -244,7 +263,7 @@ async function load(gen = generation) {
   const data = await api('rooms');
   if (gen !== generation || mine < shown) return;
   shown = mine;
-  render(data);
+  render(data, mine);
   setLive('ok', `live · ${new Date().toLocaleTimeString()}`);
 }
 
@@ -270,7 +289,10 @@ function refresh() {
 }
 
 document.addEventListener('visibilitychange', () => {
-  if (!document.hidden && token) refresh();
+  if (!document.hidden && token) {
+    refresh();
+    if (recordingsAvailable !== false) refreshRecordings();
+  }
 });
 
 function setLive(state, text) {
@@ -315,19 +337,43 @@ async function closeRoom(room, button) {
   refresh();
 }
 
+async function toggleRecording(room, v) {
+  const action = v.recording ? 'stop' : 'start';
+  const button = v.parts.record;
+  button.disabled = true;
+  v.recBusy = true; // polls leave the button alone meanwhile
+  try {
+    const res = await api(`rooms/${enc(room)}/recording`, { method: 'POST', body: { action } });
+    clearError('action');
+    // Listings asked for before now may predate the change: they must not undo it.
+    v.recAfter = seq;
+    setRecordingView(v, !!res?.recording);
+  } catch (err) {
+    failed(err, action === 'start' ? `Starting to record ${room}` : `Stopping the recording of ${room}`);
+  } finally {
+    v.recBusy = false;
+    button.disabled = false;
+  }
+  refresh();
+  refreshRecordings();
+}
+
 // ---------------------------------------------------------------------------
 // Rendering
 
 /** @type {Map<string, {el: HTMLElement, parts: Record<string, HTMLElement>, members: Map<string, any>}>} */
 const roomViews = new Map();
 let lastData = null;
+let lastSeq = 0;
 
 $('filter').addEventListener('input', () => {
-  if (lastData) render(lastData);
+  if (lastData) render(lastData, lastSeq);
 });
 
-function render(data) {
+/** Renders a listing; mine is the request order it answered (see toggleRecording). */
+function render(data, mine) {
   lastData = data;
+  lastSeq = mine;
   renderSummary(data.stats);
   const filter = /** @type {HTMLInputElement} */ ($('filter')).value.trim().toLowerCase();
   const container = $('rooms');
@@ -341,7 +387,7 @@ function render(data) {
       v = createRoom(r.room);
       roomViews.set(r.room, v);
     }
-    updateRoom(v, r, data.now);
+    updateRoom(v, r, data.now, mine);
     const match =
       !filter ||
       r.room.toLowerCase().includes(filter) ||
@@ -359,6 +405,8 @@ function render(data) {
   }
   $('empty').hidden = data.rooms.length > 0;
   $('no-match').hidden = data.rooms.length === 0 || visible > 0;
+  // The recordings' "in progress" flags and running durations follow the rooms.
+  if (lastRecordings) renderRecordings(lastRecordings);
 }
 
 /** Puts node right after prev (first when prev is null), moving it only if needed. */
@@ -373,7 +421,7 @@ function renderSummary(st) {
   const k = st.membersByKind || {};
   setText(
     $('sum-kinds'),
-    `${k.webrtc || 0} browser · ${k.rtmp || 0} mini-program/RTMP · ${k.http || 0} legacy`,
+    `${k.webrtc || 0} browser · ${k.rtmp || 0} mini-program/RTMP · ${k.http || 0} legacy · ${k.whip || 0} WHIP`,
   );
   setText($('sum-tracks'), fmtCount(st.tracks));
   setText($('sum-in'), fmtRate(st.kbpsIn));
@@ -390,6 +438,8 @@ function createRoom(name) {
     count: el('span', { className: 'room-count' }),
     age: el('span', { className: 'room-age' }),
     rate: el('span', { className: 'room-rate' }),
+    badge: el('span', { className: 'rec-badge', textContent: '● REC', title: 'This room is being recorded', hidden: true }),
+    record: el('button', { className: 'btn btn-ghost btn-small record-room', type: 'button', textContent: 'Record', hidden: true }),
     close: el('button', { className: 'btn btn-danger btn-small close-room', type: 'button', textContent: 'Close room' }),
     tbody: el('tbody'),
   };
@@ -420,17 +470,34 @@ function createRoom(name) {
     el(
       'header',
       { className: 'room-head' },
-      el('div', { className: 'room-title' }, parts.name, parts.info),
+      el('div', { className: 'room-title' }, parts.name, parts.badge, parts.info),
       el('div', { className: 'room-meta' }, parts.count, parts.age, parts.rate),
-      parts.close,
+      el('div', { className: 'room-actions' }, parts.record, parts.close),
     ),
     el('div', { className: 'table-wrap' }, table),
   );
-  return { el: root, parts, members: new Map() };
+  const v = { el: root, parts, members: new Map(), recording: false, recBusy: false, recAfter: 0 };
+  parts.record.addEventListener('click', () => toggleRecording(name, v));
+  return v;
 }
 
-function updateRoom(v, r, now) {
+function setRecordingView(v, on) {
   const p = v.parts;
+  v.recording = on;
+  p.badge.hidden = !on;
+  setText(p.record, on ? 'Stop recording' : 'Record');
+  p.record.title = on ? 'Stop recording this room' : 'Record every member of this room, each to a file';
+  p.record.classList.toggle('recording', on);
+  p.record.setAttribute('aria-pressed', String(on));
+}
+
+function updateRoom(v, r, now, mine) {
+  const p = v.parts;
+  // No recording field: the server does not record, so no controls at all.
+  const canRecord = typeof r.recording === 'boolean';
+  p.record.hidden = !canRecord;
+  if (!canRecord) p.badge.hidden = true;
+  else if (!v.recBusy && mine > v.recAfter) setRecordingView(v, r.recording);
   setText(p.info, r.roomInfo || '');
   p.info.hidden = !r.roomInfo;
   setText(p.count, r.members.length === 1 ? '1 member' : `${r.members.length} members`);
@@ -603,6 +670,239 @@ function updateTracks(mv, tracks) {
 }
 
 // ---------------------------------------------------------------------------
+// Recordings
+
+/** true: the server records; false: it answered 404 4040 (recording off); null: not asked yet. */
+let recordingsAvailable = null;
+let recSeq = 0;
+let recShown = 0;
+/** @type {any[] | null} */
+let lastRecordings = null;
+/** @type {Map<string, {el: HTMLElement, parts: Record<string, HTMLElement>}>} by "{room}/{name}" */
+const recRows = new Map();
+/** @type {Map<string, {el: HTMLElement, parts: Record<string, HTMLElement>}>} by room */
+const recGroups = new Map();
+
+$('recordings-refresh').addEventListener('click', async () => {
+  const button = /** @type {HTMLButtonElement} */ ($('recordings-refresh'));
+  button.disabled = true;
+  try {
+    await loadRecordings();
+    clearError('load');
+  } catch (err) {
+    failed(err, 'Loading recordings');
+  } finally {
+    button.disabled = false;
+  }
+});
+
+function setRecordingsAvailable(on) {
+  recordingsAvailable = on;
+  $('recordings').hidden = !on;
+}
+
+async function loadRecordings(gen = generation) {
+  const mine = ++recSeq;
+  let data;
+  try {
+    data = await api('recordings');
+  } catch (err) {
+    if (gen !== generation) return;
+    if (err.status === 404 && err.code === 4040) {
+      setRecordingsAvailable(false); // the server does not record: no card
+      return;
+    }
+    throw err;
+  }
+  if (gen !== generation || mine < recShown) return;
+  recShown = mine;
+  setRecordingsAvailable(true);
+  renderRecordings(data?.recordings || []);
+  setText($('recordings-status'), `updated ${new Date().toLocaleTimeString()}`);
+}
+
+function refreshRecordings() {
+  loadRecordings().catch((err) => failed(err, 'Loading recordings'));
+}
+
+/** Whether the last listing shows the server records (its rooms carry `recording`). */
+function listingRecords() {
+  return !!lastData?.rooms.some((r) => typeof r.recording === 'boolean');
+}
+
+function startRecordings(gen) {
+  refreshRecordings();
+  pollRecordings(gen);
+}
+
+async function pollRecordings(gen) {
+  while (gen === generation) {
+    await new Promise((r) => setTimeout(r, RECORDINGS_POLL_MS));
+    if (gen !== generation) return;
+    if (document.hidden) continue;
+    // Off: ask again only once a listing shows the server records after all.
+    if (recordingsAvailable === false && !listingRecords()) continue;
+    try {
+      await loadRecordings(gen);
+    } catch (err) {
+      if (gen !== generation) return;
+      if (!failed(err, 'Loading recordings')) return;
+    }
+  }
+}
+
+function clearRecordings() {
+  recordingsAvailable = null;
+  lastRecordings = null;
+  recRows.clear();
+  recGroups.clear();
+  $('recordings-body').replaceChildren();
+  $('recordings').hidden = true;
+  setText($('recordings-status'), '');
+}
+
+/** Whether room records now, by the last listing. */
+function roomRecords(room) {
+  return lastData?.rooms.find((r) => r.room === room)?.recording === true;
+}
+
+function withParam(href, param) {
+  return href + (href.includes('?') ? '&' : '?') + param;
+}
+
+function renderRecordings(list) {
+  lastRecordings = list;
+  // By room, then newest first.
+  const sorted = [...list].sort(
+    (a, b) => (a.room < b.room ? -1 : a.room > b.room ? 1 : Date.parse(b.start) - Date.parse(a.start)),
+  );
+  const perRoom = new Map();
+  for (const r of sorted) perRoom.set(r.room, (perRoom.get(r.room) || 0) + 1);
+
+  const tbody = $('recordings-body');
+  const keys = new Set();
+  const rooms = new Set();
+  let prev = null;
+  for (const r of sorted) {
+    if (!rooms.has(r.room)) {
+      rooms.add(r.room);
+      let g = recGroups.get(r.room);
+      if (!g) {
+        g = createRecGroup(r.room);
+        recGroups.set(r.room, g);
+      }
+      const n = perRoom.get(r.room);
+      setText(g.parts.count, n === 1 ? '1 recording' : `${n} recordings`);
+      g.parts.badge.hidden = !roomRecords(r.room);
+      placeAfter(tbody, g.el, prev);
+      prev = g.el;
+    }
+    const key = `${r.room}/${r.name}`;
+    keys.add(key);
+    let row = recRows.get(key);
+    if (!row) {
+      row = createRecRow(key);
+      recRows.set(key, row);
+    }
+    updateRecRow(row, r);
+    placeAfter(tbody, row.el, prev);
+    prev = row.el;
+  }
+  for (const [key, row] of recRows) {
+    if (!keys.has(key)) {
+      row.el.remove();
+      recRows.delete(key);
+    }
+  }
+  for (const [room, g] of recGroups) {
+    if (!rooms.has(room)) {
+      g.el.remove();
+      recGroups.delete(room);
+    }
+  }
+  $('recordings-wrap').hidden = list.length === 0;
+  $('recordings-empty').hidden = list.length > 0;
+}
+
+function createRecGroup(room) {
+  const parts = {
+    name: el('span', { className: 'rec-room-name', textContent: room }),
+    count: el('span', { className: 'rec-room-count' }),
+    badge: el('span', { className: 'rec-badge', textContent: '● REC', title: 'This room is being recorded', hidden: true }),
+  };
+  const row = el(
+    'tr',
+    { className: 'rec-group', dataset: { recRoom: room } },
+    el('th', { colSpan: 7, scope: 'rowgroup' }, parts.name, parts.badge, parts.count),
+  );
+  return { el: row, parts };
+}
+
+function createRecRow(key) {
+  const parts = {
+    nick: el('span', { className: 'nick' }),
+    user: el('strong', { className: 'user-id' }),
+    started: el('td', { className: 'num' }),
+    duration: el('td', { className: 'num' }),
+    size: el('td', { className: 'num' }),
+    tracks: el('td', { className: 'rec-tracks' }),
+    flag: el('span', { className: 'rec-flag' }),
+    download: el('a', { className: 'btn btn-ghost btn-small download', textContent: 'Download' }),
+    play: el('a', { className: 'btn btn-ghost btn-small play', textContent: 'Play', target: '_blank', rel: 'noopener noreferrer' }),
+  };
+  const row = el(
+    'tr',
+    { className: 'recording', dataset: { recording: key } },
+    el('td', { className: 'who' }, parts.nick, parts.user),
+    parts.started,
+    parts.duration,
+    parts.size,
+    parts.tracks,
+    el('td', {}, parts.flag),
+    el('td', { className: 'actions' }, el('div', { className: 'rec-links' }, parts.play, parts.download)),
+  );
+  return { el: row, parts };
+}
+
+function updateRecRow(row, r) {
+  const p = row.parts;
+  setText(p.nick, r.nickName && r.nickName !== r.userID ? r.nickName : '');
+  p.nick.hidden = !p.nick.textContent;
+  setText(p.user, r.userID || '?');
+  p.user.title = r.name;
+
+  const start = Date.parse(r.start);
+  setText(p.started, fmtClock(start));
+  p.started.title = r.start;
+  // No end: still being written if the room records now; otherwise the
+  // recorder stopped without finishing the file (a crash, a full disk).
+  const inProgress = !r.end && roomRecords(r.room);
+  if (r.duration > 0) {
+    setText(p.duration, fmtDuration(r.duration * 1000));
+  } else if (inProgress) {
+    setText(p.duration, `${fmtDuration((lastData?.now ?? Date.now()) - start)} so far`);
+  } else {
+    setText(p.duration, '–');
+  }
+  setText(p.size, fmtBytes(r.bytes || 0));
+  setText(p.tracks, (r.tracks || []).join(' · ') || 'none');
+
+  const flag = inProgress ? 'in progress' : r.complete ? 'complete' : 'incomplete';
+  setText(p.flag, flag);
+  p.flag.dataset.flag = flag.replace(' ', '-');
+  p.flag.title =
+    flag === 'incomplete' ? 'The recorder did not finish this file cleanly: it may not play to the end' : '';
+
+  setAttr(p.download, 'href', withParam(r.download, 'dl=1'));
+  setAttr(p.download, 'download', r.name);
+  p.download.title = `Download ${r.name}`;
+  const playable = /\.(mp4|webm)$/i.test(r.name);
+  p.play.hidden = !playable;
+  if (playable) setAttr(p.play, 'href', r.download);
+  p.play.title = `Open ${r.name} in a new tab`;
+}
+
+// ---------------------------------------------------------------------------
 // Start
 
 if (token) {
@@ -614,6 +914,7 @@ if (token) {
     .catch((err) => {
       if (failed(err, 'Loading rooms')) poll(gen);
     });
+  startRecordings(gen);
 } else {
   showLogin();
 }
