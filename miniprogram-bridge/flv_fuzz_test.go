@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"testing"
+
+	"github.com/openroom/openroom/internal/h264"
 )
 
 // fzFLVTag is one tag as read back.
@@ -169,7 +171,7 @@ func fzFLVUnits(r *fzReader) []unit {
 // bytes, around FLV's limit (most inputs stay small and fast): a tag over
 // the 24-bit size must be refused, not written with a wrapped size.
 func FuzzFLVRoundTrip(f *testing.F) {
-	cfg, err := avcDecoderConfig([]byte{0x67, 0x42, 0xc0, 0x1f}, []byte{0x68, 0xce})
+	cfg, err := h264.DecoderConfig([]byte{0x67, 0x42, 0xc0, 0x1f}, []byte{0x68, 0xce})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/openroom/openroom/internal/h264"
+	"github.com/openroom/openroom/internal/testutil"
 )
 
 type probe struct {
@@ -41,17 +44,17 @@ func ffprobe(t *testing.T, file string) probe {
 }
 
 func TestFLVMuxerOutputAcceptedByFFprobe(t *testing.T) {
-	aus := encodeH264(t, 60)
+	aus := testutil.EncodeH264(t, 60)
 	var sps, pps []byte
 	for _, n := range aus[0] {
-		switch naluType(n) {
-		case naluSPS:
+		switch h264.NALType(n) {
+		case h264.SPS:
 			sps = n
-		case naluPPS:
+		case h264.PPS:
 			pps = n
 		}
 	}
-	config, err := avcDecoderConfig(sps, pps)
+	config, err := h264.DecoderConfig(sps, pps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +67,7 @@ func TestFLVMuxerOutputAcceptedByFFprobe(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, au := range aus {
-		if err := f.avc(uint32(i*1000/30), isKeyframe(au), avcc(au)); err != nil {
+		if err := f.avc(uint32(i*1000/30), h264.IsKeyframe(au), h264.AVCC(au)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -97,7 +100,7 @@ func TestAVCDecoderConfigRefusesBadParameterSets(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := avcDecoderConfig(tc.sps, tc.pps); err == nil {
+			if _, err := h264.DecoderConfig(tc.sps, tc.pps); err == nil {
 				t.Errorf("got nil error; want one")
 			}
 		})

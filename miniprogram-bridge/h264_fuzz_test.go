@@ -9,6 +9,8 @@ import (
 	"github.com/bluenviron/gortmplib/pkg/message"
 	"github.com/bluenviron/gortmplib/pkg/rawmessage"
 	pioncodecs "github.com/pion/rtp/codecs"
+
+	"github.com/openroom/openroom/internal/h264"
 )
 
 // fzReader hands out a fuzz input's bytes, then zeros.
@@ -54,7 +56,7 @@ func fzNAL(typ, nri byte, body []byte) []byte {
 
 // fzNALTypes are the types fzAUs draws from: slices, SEI, parameter sets,
 // and what pion's payloader drops (access unit delimiter, filler).
-var fzNALTypes = []byte{naluNonIDR, naluIDR, naluSPS, naluPPS, naluSEI, naluNonIDR, naluIDR, naluAUD, 12, 2}
+var fzNALTypes = []byte{h264.NonIDR, h264.IDR, h264.SPS, h264.PPS, h264.SEI, h264.NonIDR, h264.IDR, h264.AUD, 12, 2}
 
 // fzAUs turns fuzz bytes into access units of well-formed NAL units: per
 // access unit a byte (1-4 NAL units), per NAL unit a selector (type, and in
@@ -96,13 +98,13 @@ type fzPayloadModel struct {
 func (m *fzPayloadModel) au(au [][]byte) [][]byte {
 	var out [][]byte
 	for _, n := range au {
-		switch naluType(n) {
-		case naluAUD, 12:
+		switch h264.NALType(n) {
+		case h264.AUD, 12:
 			continue
-		case naluSPS:
+		case h264.SPS:
 			m.sps = n
 			continue
-		case naluPPS:
+		case h264.PPS:
 			m.pps = n
 			continue
 		}
@@ -132,7 +134,7 @@ func fzEqualAU(a, b [][]byte) bool {
 func fzShape(au [][]byte) []int {
 	s := make([]int, len(au))
 	for i, n := range au {
-		s[i] = int(naluType(n))<<16 | len(n)
+		s[i] = int(h264.NALType(n))<<16 | len(n)
 	}
 	return s
 }
@@ -144,7 +146,7 @@ func fzShape(au [][]byte) []int {
 // last marker carried; the first one, the first after it asked for a
 // keyframe and the first after a sequence gap are keyframes.
 func FuzzDepacketizer(f *testing.F) {
-	stap := []byte{naluSTAPA, 0, 3, 0x67, 1, 2, 0, 2, 0x68, 1}
+	stap := []byte{h264.STAPA, 0, 3, 0x67, 1, 2, 0, 2, 0x68, 1}
 	f.Add([]byte{0, 1, 6, 0x65, 1, 2, 3, 4, 5, 0, 1, 3, 0x41, 1, 2})
 	f.Add(append([]byte{0, 0, byte(len(stap))}, append(stap, 0, 1, 2, 0x65, 9)...))
 	f.Add([]byte{0, 0, 4, 0x7c, 0x85, 1, 2, 0, 0, 3, 0x7c, 0x05, 3, 0, 1, 3, 0x7c, 0x45, 4})
@@ -153,7 +155,7 @@ func FuzzDepacketizer(f *testing.F) {
 	f.Add([]byte{0, 1, 3, 0x78, 0, 9, 0, 1, 2, 0x7e, 1, 0, 1, 1, 0x7c})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := &fzReader{b: data}
-		d := newDepacketizer()
+		d := h264.NewDepacketizer()
 		seq, ts := uint16(65530), uint32(0)
 		first, wantKey := true, true
 		pending := 0
@@ -172,10 +174,9 @@ func FuzzDepacketizer(f *testing.F) {
 			}
 			first = false
 			pending += len(payload)
-			au := d.push(seq, ts, marker, payload)
+			au := d.Push(seq, ts, marker, payload)
 			seq++
-			if d.needKeyframe {
-				d.needKeyframe = false
+			if d.TakeKeyframeRequest() {
 				wantKey = true
 			}
 			if !marker && au != nil {
@@ -197,7 +198,7 @@ func FuzzDepacketizer(f *testing.F) {
 			if len(au) == 0 || size > pending {
 				t.Fatalf("packet %d: got %d NAL units of %d bytes from %d bytes of payload; want at least one, no more bytes", i, len(au), size, pending)
 			}
-			if wantKey && !isKeyframe(au) {
+			if wantKey && !h264.IsKeyframe(au) {
 				t.Fatalf("packet %d: got a non-keyframe %v first, or after a loss; want a keyframe", i, fzShape(au))
 			}
 			wantKey, pending = false, 0
@@ -237,13 +238,13 @@ func FuzzH264RoundTrip(f *testing.F) {
 		var want [][][]byte
 		seq := uint16(65520)
 		for i, au := range aus {
-			b := avcc(au)
-			back, err := splitAVCC(b)
+			b := h264.AVCC(au)
+			back, err := h264.SplitAVCC(b)
 			if err != nil || !fzEqualAU(back, au) {
 				t.Fatalf("AU %d: AVCC round trip: got %v, %v; want %v", i, fzShape(back), err, fzShape(au))
 			}
 			want = append(want, model.au(au))
-			ps := pay.Payload(uint16(mtu), annexB(au))
+			ps := pay.Payload(uint16(mtu), h264.AnnexB(au))
 			for j, p := range ps {
 				if len(p) > mtu {
 					t.Fatalf("AU %d: a %d-byte payload for MTU %d", i, len(p), mtu)
@@ -264,7 +265,7 @@ func FuzzH264RoundTrip(f *testing.F) {
 				lostIn[pkts[i].au] = true
 			}
 		}
-		d := newDepacketizer()
+		d := h264.NewDepacketizer()
 		returned := map[int]bool{}
 		anyLoss, lossSince := false, false
 		var got []int
@@ -273,15 +274,15 @@ func FuzzH264RoundTrip(f *testing.F) {
 				anyLoss, lossSince = true, true
 				continue
 			}
-			au := d.push(p.seq, uint32(p.au)*3000, p.marker, p.data)
-			d.needKeyframe = false
+			au := d.Push(p.seq, uint32(p.au)*3000, p.marker, p.data)
+			d.TakeKeyframeRequest()
 			if au == nil {
 				continue
 			}
 			if !p.marker || lostIn[p.au] || !fzEqualAU(au, want[p.au]) {
 				t.Fatalf("AU %d (lost packets: %v): got %v; want %v", p.au, lostIn[p.au], fzShape(au), fzShape(want[p.au]))
 			}
-			if lossSince && !isKeyframe(au) {
+			if lossSince && !h264.IsKeyframe(au) {
 				t.Fatalf("AU %d: got a non-keyframe first after a loss", p.au)
 			}
 			lossSince = false
@@ -289,7 +290,7 @@ func FuzzH264RoundTrip(f *testing.F) {
 			got = append(got, p.au)
 		}
 		for k, i := range first {
-			if isKeyframe(want[k]) && !lostIn[k] && (i == 0 || !lost(i-1)) && !returned[k] {
+			if h264.IsKeyframe(want[k]) && !lostIn[k] && (i == 0 || !lost(i-1)) && !returned[k] {
 				t.Fatalf("AU %d: a keyframe that arrived whole, after the packet before it, was not returned (loss %b)", k, loss)
 			}
 		}
@@ -298,7 +299,7 @@ func FuzzH264RoundTrip(f *testing.F) {
 		}
 		var wantAll []int
 		for i, w := range want {
-			if len(w) > 0 && (len(wantAll) > 0 || isKeyframe(w)) {
+			if len(w) > 0 && (len(wantAll) > 0 || h264.IsKeyframe(w)) {
 				wantAll = append(wantAll, i)
 			}
 		}
@@ -310,7 +311,7 @@ func FuzzH264RoundTrip(f *testing.F) {
 
 // FuzzAVCDecoderConfig builds the AVC sequence header (FLV/RTMP) from any
 // SPS and PPS, one of them grown by up to 128 KiB (grow: bit 31 picks the
-// PPS) so the record's 16-bit lengths are tried too. It is refused (ErrBadH264) unless the parameter sets are
+// PPS) so the record's 16-bit lengths are tried too. It is refused (h264.ErrMalformed) unless the parameter sets are
 // usable; what it builds reads back to the same SPS and PPS, both with
 // parametersFromConfig (RTMP play) and with the RTMP library a player or
 // pusher uses (gortmplib, go-mp4), which also finds the SPS's profile and
@@ -332,16 +333,16 @@ func FuzzAVCDecoderConfig(f *testing.F) {
 		} else {
 			pps = append(pps, make([]byte, grow%(1<<17))...)
 		}
-		cfg, err := avcDecoderConfig(sps, pps)
-		usable := len(sps) >= 4 && len(sps) <= 0xffff && naluType(sps) == naluSPS && len(pps) >= 1 && len(pps) <= 0xffff && naluType(pps) == naluPPS
+		cfg, err := h264.DecoderConfig(sps, pps)
+		usable := len(sps) >= 4 && len(sps) <= 0xffff && h264.NALType(sps) == h264.SPS && len(pps) >= 1 && len(pps) <= 0xffff && h264.NALType(pps) == h264.PPS
 		if err != nil {
-			if !errors.Is(err, ErrBadH264) || usable {
-				t.Fatalf("avcDecoderConfig(%d-byte SPS, %d-byte PPS): got %v; want nil for usable ones, else ErrBadH264", len(sps), len(pps), err)
+			if !errors.Is(err, h264.ErrMalformed) || usable {
+				t.Fatalf("h264.DecoderConfig(%d-byte SPS, %d-byte PPS): got %v; want nil for usable ones, else h264.ErrMalformed", len(sps), len(pps), err)
 			}
 			return
 		}
 		if !usable {
-			t.Fatalf("avcDecoderConfig(%d-byte SPS type %d, %d-byte PPS type %d): got a record; want ErrBadH264", len(sps), naluType(sps), len(pps), naluType(pps))
+			t.Fatalf("h264.DecoderConfig(%d-byte SPS type %d, %d-byte PPS type %d): got a record; want h264.ErrMalformed", len(sps), h264.NALType(sps), len(pps), h264.NALType(pps))
 		}
 		gotSPS, gotPPS, err := parametersFromConfig(cfg)
 		if err != nil || !bytes.Equal(gotSPS, sps) || !bytes.Equal(gotPPS, pps) {

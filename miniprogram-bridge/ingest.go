@@ -18,6 +18,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/openroom/openroom/auth"
+	"github.com/openroom/openroom/internal/h264"
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
 )
@@ -210,7 +211,7 @@ type ingestStream struct {
 	warned map[string]bool
 
 	video  *sfu.Track
-	params parameterSets
+	params h264.ParameterSets
 	pay    pioncodecs.H264Payloader
 	vpkt   rtp.Packet
 
@@ -306,8 +307,8 @@ func (in *ingestStream) handleVideo(m *message.Video) error {
 	switch m.Type {
 	case message.VideoTypeConfig:
 		if c := m.AVCConfig; c != nil && len(c.SequenceParameterSets) > 0 && len(c.PictureParameterSets) > 0 {
-			in.params.sps = c.SequenceParameterSets[0].NALUnit
-			in.params.pps = c.PictureParameterSets[0].NALUnit
+			in.params.SPS = c.SequenceParameterSets[0].NALUnit
+			in.params.PPS = c.PictureParameterSets[0].NALUnit
 		}
 		return nil
 	case message.VideoTypeAU:
@@ -317,15 +318,15 @@ func (in *ingestStream) handleVideo(m *message.Video) error {
 	if m.PTSDelta != 0 {
 		return ErrBFrames
 	}
-	au, err := splitAVCC(m.AU)
+	au, err := h264.SplitAVCC(m.AU)
 	if err != nil {
 		in.warnOnce("avcc", "rtmp: skipping a malformed video frame", "err", err)
 		return nil
 	}
-	if !in.params.update(au) {
+	if !in.params.Update(au) {
 		return nil
 	}
-	payloads := in.pay.Payload(rtpMTU, annexB(withParameterSets(au, in.params.sps, in.params.pps)))
+	payloads := in.pay.Payload(rtpMTU, h264.AnnexB(h264.WithParameterSets(au, in.params.SPS, in.params.PPS)))
 	ts := uint32(int64(m.DTS) * 90000 / int64(time.Second))
 	if in.vRebase {
 		in.vOffset = in.vpkt.Timestamp + uint32(in.gap*90000/time.Second) - ts

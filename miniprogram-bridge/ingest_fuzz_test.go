@@ -15,6 +15,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/openroom/openroom/auth"
+	"github.com/openroom/openroom/internal/h264"
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
 )
@@ -147,7 +148,7 @@ func fzIngestSeed(msgs ...any) []byte {
 // inside them split them differently, which only garbage can do.
 func fzWellFormed(au [][]byte) bool {
 	for _, n := range au {
-		t := naluType(n)
+		t := h264.NALType(n)
 		if len(n) == 0 || n[0]&0x80 != 0 || t < 1 || t > 23 || n[len(n)-1] == 0 {
 			return false
 		}
@@ -174,15 +175,15 @@ func fzWellFormed(au [][]byte) bool {
 func FuzzIngestRTMP(f *testing.F) {
 	sps := []byte{0x67, 0x42, 0xc0, 0x1f, 0xda, 0x01, 0x40}
 	pps := []byte{0x68, 0xce, 0x3c, 0x80}
-	cfg, err := avcDecoderConfig(sps, pps)
+	cfg, err := h264.DecoderConfig(sps, pps)
 	if err != nil {
 		f.Fatal(err)
 	}
 	vcfg := append([]byte{0x17, 0, 0, 0, 0}, cfg...)
-	idr := append([]byte{0x17, 1, 0, 0, 0}, avcc([][]byte{{0x09, 0xf0}, {0x65, 0x88, 0x84, 0x21}})...)
-	p := append([]byte{0x27, 1, 0, 0, 0}, avcc([][]byte{{0x41, 0x9a, 0x02}})...)
-	idrPS := append([]byte{0x17, 1, 0, 0, 0}, avcc([][]byte{sps, pps, {0x06, 5, 1, 0x80}, {0x65, 0x88, 0x80}})...)
-	big := append([]byte{0x17, 1, 0, 0, 0}, avcc([][]byte{fzNAL(naluIDR, 0x60, bytes.Repeat([]byte{0xab, 0, 0}, 1000))})...)
+	idr := append([]byte{0x17, 1, 0, 0, 0}, h264.AVCC([][]byte{{0x09, 0xf0}, {0x65, 0x88, 0x84, 0x21}})...)
+	p := append([]byte{0x27, 1, 0, 0, 0}, h264.AVCC([][]byte{{0x41, 0x9a, 0x02}})...)
+	idrPS := append([]byte{0x17, 1, 0, 0, 0}, h264.AVCC([][]byte{sps, pps, {0x06, 5, 1, 0x80}, {0x65, 0x88, 0x80}})...)
+	big := append([]byte{0x17, 1, 0, 0, 0}, h264.AVCC([][]byte{fzNAL(h264.IDR, 0x60, bytes.Repeat([]byte{0xab, 0, 0}, 1000))})...)
 	asc := append([]byte{0xaf, 0}, 0x12, 0x10)  // AAC-LC 44.1 kHz stereo
 	asc2 := append([]byte{0xaf, 0}, 0x11, 0x90) // AAC-LC 48 kHz stereo
 	aac := []byte{0xaf, 1, 0x21, 0x10, 0x05}
@@ -243,14 +244,14 @@ func FuzzIngestRTMP(f *testing.F) {
 					}
 					continue
 				}
-				au, err := splitAVCC(m.AU)
-				if err != nil || !in.params.update(append([][]byte(nil), au...)) {
+				au, err := h264.SplitAVCC(m.AU)
+				if err != nil || !in.params.Update(append([][]byte(nil), au...)) {
 					if len(sent) > 0 {
 						t.Fatalf("frame without slices or with bad AVCC (%v): got %d packets; want none", err, len(sent))
 					}
 					continue
 				}
-				full := withParameterSets(au, in.params.sps, in.params.pps)
+				full := h264.WithParameterSets(au, in.params.SPS, in.params.PPS)
 				regular = regular && fzWellFormed(full)
 				if !regular {
 					continue
@@ -312,7 +313,7 @@ func FuzzIngestRTMP(f *testing.F) {
 // packet; depacketized, exactly the access units expected (when regular).
 func fzCheckVideoRTP(t *testing.T, pkts []fzRTP, wantAUs [][][]byte, times []uint32, regular bool) {
 	t.Helper()
-	d := &depacketizer{} // not waiting for a keyframe: every access unit comes back
+	d := &h264.Depacketizer{} // not waiting for a keyframe: every access unit comes back
 	var got [][][]byte
 	var gotTimes []uint32
 	for i, p := range pkts {
@@ -323,7 +324,7 @@ func fzCheckVideoRTP(t *testing.T, pkts []fzRTP, wantAUs [][][]byte, times []uin
 		if i > 0 && !pkts[i-1].marker && p.ts != pkts[i-1].ts {
 			t.Fatalf("video packet %d: timestamp %d within an access unit at %d; want one timestamp per access unit", i, p.ts, pkts[i-1].ts)
 		}
-		if au := d.push(p.seq, p.ts, p.marker, p.payload); au != nil {
+		if au := d.Push(p.seq, p.ts, p.marker, p.payload); au != nil {
 			got = append(got, au)
 			gotTimes = append(gotTimes, p.ts)
 		}

@@ -24,6 +24,8 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/openroom/openroom/auth"
+	"github.com/openroom/openroom/internal/h264"
+	"github.com/openroom/openroom/internal/testutil"
 	"github.com/openroom/openroom/miniprogram-bridge/codec"
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
@@ -147,7 +149,7 @@ func benchBridge(b *testing.B) (*Server, *room.Manager, net.Listener, func()) {
 // that frame out. Audio: AAC frame written -> the Opus packet whose last
 // sample it carries out (includes the transcoder's inherent delay).
 func BenchmarkRTMPToRTP(b *testing.B) {
-	aus := encodeH264(b, benchSeconds*30)
+	aus := testutil.EncodeH264(b, benchSeconds*30)
 	aacAUs, asc := aacFixture(b, benchSeconds)
 	var ascCfg mpeg4audio.AudioSpecificConfig
 	if err := ascCfg.Unmarshal(asc); err != nil {
@@ -167,10 +169,10 @@ func BenchmarkRTMPToRTP(b *testing.B) {
 		}
 		var sps, pps []byte
 		for _, n := range aus[0] {
-			switch naluType(n) {
-			case naluSPS:
+			switch h264.NALType(n) {
+			case h264.SPS:
 				sps = n
-			case naluPPS:
+			case h264.PPS:
 				pps = n
 			}
 		}
@@ -313,7 +315,7 @@ func (p *pacedRTP) run(aus [][][]byte, opus [][]byte, stop <-chan struct{}) {
 		aT := time.Duration(ai) * 20 * time.Millisecond
 		if p.video != nil && vi < len(aus) && (p.audio == nil || ai >= len(opus) || vT <= aT) {
 			time.Sleep(time.Until(start.Add(vT)))
-			payloads := pay.Payload(rtpMTU, annexB(aus[vi]))
+			payloads := pay.Payload(rtpMTU, h264.AnnexB(aus[vi]))
 			vpkt.Timestamp = uint32(vi * 3000)
 			for i, pl := range payloads {
 				vpkt.SequenceNumber++
@@ -359,7 +361,7 @@ func opusFixture(tb testing.TB, seconds float64) [][]byte {
 // Audio (an audio-only publisher, so tags map 1:1 to AAC frames): the Opus
 // packet completing an AAC frame written -> that frame's tag read.
 func BenchmarkRTPToFLV(b *testing.B) {
-	aus := encodeH264(b, benchSeconds*30)
+	aus := testutil.EncodeH264(b, benchSeconds*30)
 	opus := opusFixture(b, benchSeconds)
 	for _, kind := range []string{"video", "audio"} {
 		b.Run(kind, func(b *testing.B) {
@@ -397,7 +399,7 @@ func BenchmarkRTPToFLV(b *testing.B) {
 				for tag := range tags {
 					switch {
 					case tag.typ == flvVideo && len(tag.body) > 5 && tag.body[1] == 1:
-						nalus, err := splitAVCC(tag.body[5:])
+						nalus, err := h264.SplitAVCC(tag.body[5:])
 						if err != nil || len(nalus) == 0 {
 							continue
 						}
@@ -433,7 +435,7 @@ func BenchmarkRTPToFLV(b *testing.B) {
 // BenchmarkFLVFirstFrame: while a publisher streams (GOP cache warm), the time
 // from a new viewer's GET to its first video tag, over 20 viewers.
 func BenchmarkFLVFirstFrame(b *testing.B) {
-	aus := encodeH264(b, benchSeconds*30)
+	aus := testutil.EncodeH264(b, benchSeconds*30)
 	for i := 0; i < b.N; i++ {
 		br, rooms, _, stop := benchBridge(b)
 		base, stopHTTP := benchHTTP(b, br)

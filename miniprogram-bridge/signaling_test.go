@@ -12,6 +12,8 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/openroom/openroom/auth"
+	"github.com/openroom/openroom/internal/h264"
+	"github.com/openroom/openroom/internal/testutil"
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
 )
@@ -120,10 +122,10 @@ func TestIngestRefusesBFramesAndBadFrames(t *testing.T) {
 		wantErr  error
 		wantRTP  bool
 	}{
-		{"plain frame", 0, avcc([][]byte{synthNAL(naluIDR, 50)}), nil, true},
-		{"composition offset (B-frames)", 40 * time.Millisecond, avcc([][]byte{synthNAL(naluIDR, 50)}), ErrBFrames, false},
+		{"plain frame", 0, h264.AVCC([][]byte{testutil.SynthNAL(h264.IDR, 50)}), nil, true},
+		{"composition offset (B-frames)", 40 * time.Millisecond, h264.AVCC([][]byte{testutil.SynthNAL(h264.IDR, 50)}), ErrBFrames, false},
 		{"truncated AVCC", 0, []byte{0, 0, 0, 9, 0x65}, nil, false},
-		{"parameter sets only", 0, avcc([][]byte{synthNAL(naluSPS, 8), synthNAL(naluPPS, 4)}), nil, false},
+		{"parameter sets only", 0, h264.AVCC([][]byte{testutil.SynthNAL(h264.SPS, 8), testutil.SynthNAL(h264.PPS, 4)}), nil, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -163,10 +165,10 @@ func TestUserlistScreenShare(t *testing.T) {
 	if _, err := st.Rooms.Enter(room.EnterRequest{Room: "share", UserID: "sharer", Kind: room.KindHTTP}); err != nil {
 		t.Fatal(err)
 	}
-	h264 := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}
+	h264Cap := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000}
 	for _, tr := range []*sfu.Track{
-		sfu.NewTrack(sfu.TrackOptions{ID: "cam", Owner: "sharer", Kind: webrtc.RTPCodecTypeVideo, Codec: h264}),
-		sfu.NewTrack(sfu.TrackOptions{ID: "scr", Owner: "sharer", Kind: webrtc.RTPCodecTypeVideo, Codec: h264, Source: sfu.SourceScreen}),
+		sfu.NewTrack(sfu.TrackOptions{ID: "cam", Owner: "sharer", Kind: webrtc.RTPCodecTypeVideo, Codec: h264Cap}),
+		sfu.NewTrack(sfu.TrackOptions{ID: "scr", Owner: "sharer", Kind: webrtc.RTPCodecTypeVideo, Codec: h264Cap, Source: sfu.SourceScreen}),
 	} {
 		defer tr.Close()
 		if err := st.Rooms.Publish("share", "sharer", nil, tr); err != nil {

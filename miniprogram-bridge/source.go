@@ -9,10 +9,17 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/openroom/openroom/internal/h264"
+	"github.com/openroom/openroom/internal/reorder"
+	"github.com/openroom/openroom/internal/simulcast"
 	"github.com/openroom/openroom/sfu"
 )
 
 const (
+	// reorderWait is how long the video of a source waits for a missing
+	// packet (see reorder.Buffer): FLV and RTMP players buffer a second or
+	// more, so the wait costs them nothing they show.
+	reorderWait   = 200 * time.Millisecond
 	sourceQueue   = 2048             // RTP packets waiting for the source goroutine
 	viewerQueue   = 1024             // media units waiting for one viewer's writer
 	gopLimit      = 600              // units kept since the last keyframe (about 10 s)
@@ -59,7 +66,7 @@ type source struct {
 	mu         sync.Mutex // guards everything below
 	viewers    map[*viewer]struct{}
 	gop        []unit
-	params     parameterSets
+	params     h264.ParameterSets
 	avcCfg     []byte
 	video      *sfu.Track
 	audio      *sfu.Track
@@ -69,67 +76,30 @@ type source struct {
 	ended      bool
 }
 
-// layerStall is how long the simulcast layer a sink takes may send nothing
-// while a lower one flows before the sink falls back to that one. Camera
-// video sends a frame every 33-100 ms.
-const layerStall = 400 * time.Millisecond
-
 // sink copies packets of one track into the source's queue; it runs on the
-// publisher's goroutines (one per simulcast layer) and never blocks.
+// publisher's goroutines (one per simulcast layer) and never blocks. It takes
+// the track's highest active simulcast layer: FLV and RTMP carry one stream,
+// and the viewer should get the best one.
 type sink struct {
-	src   *source
-	track *sfu.Track
-	video bool
-
-	mu    sync.Mutex // guards the fields below: each layer's reader calls WriteRTP
-	layer int        // the simulcast layer being taken, -1 before the first keyframe
-	// The layers of a simulcast track are separate RTP streams with their own
-	// sequence numbers and timestamp bases; FLV timestamps come from RTP
-	// timestamps, so a switch is rebased to continue where the old layer ended.
-	seqOff  uint16
-	tsOff   uint32
-	started bool
-	lastSeq uint16 // last sequence number and timestamp put out, after rebasing
-	lastTS  uint32
-	lastAt  int64 // its arrival, unix nanoseconds
+	src    *source
+	video  bool
+	layers *simulcast.Follower
 }
 
-// WriteRTP takes the track's highest active simulcast layer: FLV and RTMP
-// carry one stream, and the viewer should get the best one. It changes layer
-// only at a keyframe of the new one, so the decoder never sees a torn stream.
-func (k *sink) WriteRTP(p *sfu.ExtPacket) error {
-	k.mu.Lock()
-	if k.track.Layers() > 1 {
-		top := k.track.TopActiveLayer(p.Arrival)
-		if p.Layer < k.layer && p.Arrival-k.lastAt > int64(layerStall) {
-			// The layer taken has stopped (the publisher dropped it for lack of
-			// uplink) while this one goes on: fall back now rather than freeze
-			// the viewer until the track calls the layer idle.
-			top = p.Layer
-		}
-		if k.layer != top && p.Layer == top {
-			if !p.Keyframe {
-				k.mu.Unlock()
-				k.track.RequestLayerKeyframe(top)
-				return nil // the old layer (if any) goes on until the new one can start
-			}
-			from := k.layer
-			k.switchTo(p)
-			defer k.src.log.Info("bridge: following another simulcast layer", "track", k.track.ID(), "from", from, "to", top)
-		}
-		if p.Layer != k.layer {
-			k.mu.Unlock()
-			return nil
-		}
-	} else if k.layer != p.Layer {
-		k.switchTo(p)
-	}
-	seq, ts := p.SequenceNumber+k.seqOff, p.Timestamp+k.tsOff
-	if int16(seq-k.lastSeq) > 0 || k.lastAt == 0 { // a resend comes after newer packets
-		k.lastSeq, k.lastTS, k.lastAt = seq, ts, p.Arrival
-	}
-	k.mu.Unlock()
+func newSink(src *source, t *sfu.Track) *sink {
+	return &sink{src: src, video: t.Kind() == webrtc.RTPCodecTypeVideo, layers: simulcast.New(t, simulcast.Options{
+		OnSwitch: func(from, to int) {
+			src.log.Info("bridge: following another simulcast layer", "track", t.ID(), "from", from, "to", to)
+		},
+	})}
+}
 
+// WriteRTP implements sfu.Sink.
+func (k *sink) WriteRTP(p *sfu.ExtPacket) error {
+	seq, ts, ok := k.layers.Take(p)
+	if !ok {
+		return nil
+	}
 	it := rtpItem{video: k.video, seq: seq, ts: ts, marker: p.Marker,
 		payload: append([]byte(nil), p.Payload...), at: time.Now()}
 	select {
@@ -139,40 +109,8 @@ func (k *sink) WriteRTP(p *sfu.ExtPacket) error {
 	return nil
 }
 
-// requestKeyframe asks for a keyframe of the layer the sink takes (of the
-// top active one before it takes any): keyframes of layers no viewer sees
-// would only cost the publisher's uplink.
-func (k *sink) requestKeyframe() {
-	if k.track.Layers() < 2 {
-		k.track.RequestKeyframe()
-		return
-	}
-	k.mu.Lock()
-	l := k.layer
-	k.mu.Unlock()
-	if l < 0 {
-		l = k.track.TopActiveLayer(time.Now().UnixNano())
-	}
-	k.track.RequestLayerKeyframe(l)
-}
-
-// switchTo makes p's layer the one taken, rebased so that its first packet
-// follows the last one put out: the next sequence number, and a timestamp
-// advanced by the wall time between them. k.mu is held.
-func (k *sink) switchTo(p *sfu.ExtPacket) {
-	k.layer = p.Layer
-	if !k.started {
-		k.started = true
-		return
-	}
-	clock := int64(k.track.Codec().ClockRate)
-	if clock == 0 {
-		clock = 90000
-	}
-	step := max((p.Arrival-k.lastAt)*clock/int64(time.Second), 1)
-	k.seqOff = k.lastSeq + 1 - p.SequenceNumber
-	k.tsOff = k.lastTS + uint32(step) - p.Timestamp
-}
+// requestKeyframe asks for a keyframe of the layer the sink takes.
+func (k *sink) requestKeyframe() { k.layers.RequestKeyframe() }
 
 // ID implements sfu.Member.
 func (src *source) ID() string { return src.id }
@@ -185,7 +123,7 @@ func (src *source) AddTrack(t *sfu.Track) {
 	}
 	src.mu.Lock()
 	defer src.mu.Unlock()
-	k := &sink{src: src, track: t, video: t.Kind() == webrtc.RTPCodecTypeVideo, layer: -1}
+	k := newSink(src, t)
 	switch {
 	case k.video && strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypeH264):
 		src.video = t
@@ -345,7 +283,7 @@ func (src *source) run() {
 		src.mu.Unlock()
 		src.audioEncoder.Close()
 	}()
-	dep := newDepacketizer()
+	dep := h264.NewDepacketizer()
 	start := time.Now()
 	var clocks [2]struct {
 		set   bool
@@ -354,11 +292,10 @@ func (src *source) run() {
 	}
 	aacMS := func() uint32 { return 0 }
 	var aacSamples uint64
-	video := newReorder(func(it rtpItem) {
+	video := reorder.New(reorderWait, func(it rtpItem) {
 		c := &clocks[1]
-		au := dep.push(it.seq, it.ts, it.marker, it.payload)
-		if dep.needKeyframe {
-			dep.needKeyframe = false
+		au := dep.Push(it.seq, it.ts, it.marker, it.payload)
+		if dep.TakeKeyframeRequest() {
 			src.requestKeyframe()
 		}
 		if au != nil {
@@ -369,7 +306,7 @@ func (src *source) run() {
 	gapTimer.Stop()
 	defer gapTimer.Stop()
 	waitForGap := func() { // (re)arms the timer for the gap held open, if any
-		if at, ok := video.deadline(); ok {
+		if at, ok := video.Deadline(); ok {
 			gapTimer.Reset(time.Until(at))
 		}
 	}
@@ -385,7 +322,7 @@ func (src *source) run() {
 			}
 			continue
 		case now := <-gapTimer.C:
-			video.expire(now)
+			video.Expire(now)
 			waitForGap()
 			continue
 		case it := <-src.in:
@@ -402,7 +339,7 @@ func (src *source) run() {
 				}
 			}
 			if it.video {
-				video.push(it, it.at)
+				video.Push(it.seq, it, it.at)
 				waitForGap()
 				continue
 			}
@@ -447,11 +384,11 @@ func (src *source) idle() bool {
 }
 
 func (src *source) emitVideo(au [][]byte, ms uint32) {
-	key := isKeyframe(au)
+	key := h264.IsKeyframe(au)
 	src.mu.Lock()
-	src.params.update(au)
-	if key && src.params.sps != nil && src.params.pps != nil {
-		if cfg, err := avcDecoderConfig(src.params.sps, src.params.pps); err == nil {
+	src.params.Update(au)
+	if key && src.params.SPS != nil && src.params.PPS != nil {
+		if cfg, err := h264.DecoderConfig(src.params.SPS, src.params.PPS); err == nil {
 			src.avcCfg = cfg
 		}
 	}

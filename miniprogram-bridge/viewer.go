@@ -14,6 +14,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
 	"github.com/openroom/openroom/auth"
+	"github.com/openroom/openroom/internal/h264"
 	"github.com/openroom/openroom/room"
 )
 
@@ -207,7 +208,7 @@ func (f *flvOut) write(u unit) error {
 			f.avcCfg = u.avcCfg
 		}
 		f.started = true
-		return f.w.avc(ms, u.keyframe, avcc(u.nalus))
+		return f.w.avc(ms, u.keyframe, h264.AVCC(u.nalus))
 	}
 	if !f.started {
 		return nil // start audio with the first picture, so players begin in sync
@@ -335,7 +336,7 @@ func (s *Server) playRTMP(conn net.Conn, sc *gortmplib.ServerConn, ref streamRef
 
 // parametersFromConfig reads SPS and PPS back from an AVCDecoderConfigurationRecord.
 func parametersFromConfig(cfg []byte) (sps, pps []byte, err error) {
-	bad := fmt.Errorf("%w: bad AVC configuration record", ErrBadH264)
+	bad := fmt.Errorf("%w: bad AVC configuration record", h264.ErrMalformed)
 	if len(cfg) < 8 {
 		return nil, nil, bad
 	}

@@ -1,7 +1,6 @@
-package bridge
+package simulcast
 
 import (
-	"log/slog"
 	"testing"
 	"time"
 
@@ -11,17 +10,33 @@ import (
 	"github.com/openroom/openroom/sfu"
 )
 
-// TestSinkRebasesLayerSwitch: the FLV clock comes from RTP timestamps, and
-// simulcast layers have their own sequence and timestamp bases; the sink must
-// put out one continuous stream when it moves to a higher layer and when it
-// falls back from a layer that stopped.
-func TestSinkRebasesLayerSwitch(t *testing.T) {
+// sinkFunc makes a function an sfu.Sink.
+type sinkFunc func(p *sfu.ExtPacket)
+
+func (f sinkFunc) WriteRTP(p *sfu.ExtPacket) error { f(p); return nil }
+
+type taken struct {
+	seq uint16
+	ts  uint32
+}
+
+// TestFollowerRebasesLayerSwitch: consumers take their clock from RTP
+// timestamps, and simulcast layers have their own sequence and timestamp
+// bases; the Follower must put out one continuous stream when it moves to a
+// higher layer and when it falls back from a layer that stopped.
+func TestFollowerRebasesLayerSwitch(t *testing.T) {
 	now := time.Unix(1000, 0)
 	track := sfu.NewTrack(sfu.TrackOptions{ID: "v", Owner: "b", Kind: webrtc.RTPCodecTypeVideo,
-		Codec: h264Capability, RIDs: []string{"q", "h"}, Now: func() time.Time { return now }})
-	src := &source{in: make(chan rtpItem, 64), log: slog.New(slog.DiscardHandler)}
-	k := &sink{src: src, track: track, video: true, layer: -1}
-	track.AddSink(k)
+		Codec: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000},
+		RIDs:  []string{"q", "h"}, Now: func() time.Time { return now }})
+	var switches [][2]int
+	f := New(track, Options{Now: func() time.Time { return now }, OnSwitch: func(from, to int) { switches = append(switches, [2]int{from, to}) }})
+	var got []taken
+	track.AddSink(sinkFunc(func(p *sfu.ExtPacket) {
+		if seq, ts, ok := f.Take(p); ok {
+			got = append(got, taken{seq, ts})
+		}
+	}))
 
 	idr, delta := []byte{0x65, 1, 2}, []byte{0x41, 1, 2}
 	write := func(layer int, seq uint16, ts uint32, payload []byte) {
@@ -47,7 +62,7 @@ func TestSinkRebasesLayerSwitch(t *testing.T) {
 	now = now.Add(33 * time.Millisecond)
 	write(1, 102, 6077, delta)
 	// The top layer stops (the publisher's uplink dropped it) while the low
-	// one goes on: after layerStall the sink falls back at the low keyframe.
+	// one goes on: after layerStall the Follower falls back at the low keyframe.
 	for i := range 15 {
 		now = now.Add(33 * time.Millisecond)
 		p := delta
@@ -57,10 +72,6 @@ func TestSinkRebasesLayerSwitch(t *testing.T) {
 		write(0, uint16(1+i), uint32(4_000_021_000+i*3000), p)
 	}
 
-	var got []rtpItem
-	for len(src.in) > 0 {
-		got = append(got, <-src.in)
-	}
 	if len(got) != 9 {
 		t.Fatalf("got %d packets; want 9 (6 of the low layer, 2 of the top, the low keyframe)", len(got))
 	}
@@ -75,5 +86,8 @@ func TestSinkRebasesLayerSwitch(t *testing.T) {
 		if d := int32(got[i].ts - got[i-1].ts); d <= 0 || (i < 8 && d > 6000) {
 			t.Errorf("packet %d: timestamp step %d; want 1..6000 (about one frame)", i, d)
 		}
+	}
+	if want := [][2]int{{-1, 0}, {0, 1}, {1, 0}}; len(switches) != len(want) || switches[0] != want[0] || switches[1] != want[1] || switches[2] != want[2] {
+		t.Errorf("switches: got %v; want %v", switches, want)
 	}
 }
