@@ -47,6 +47,9 @@ func (a *app) registerOps(webrtc bool) {
 		}
 	}
 	src.Limits = a.limitStats
+	if a.records.Enabled() {
+		src.Recording = recordingStats(a.records)
+	}
 	src.WHIP = func() metrics.WHIPStats {
 		st := a.whip.Stats()
 		refused := map[string]float64{}

@@ -20,6 +20,7 @@ import (
 	"github.com/openroom/openroom/config"
 	"github.com/openroom/openroom/internal/udpbatch"
 	bridge "github.com/openroom/openroom/miniprogram-bridge"
+	"github.com/openroom/openroom/recording"
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
 	"github.com/openroom/openroom/sfu/twcc"
@@ -99,6 +100,7 @@ type app struct {
 	rooms   *room.Manager
 	sig     *signaling.Server
 	whip    *whip.Server
+	records *recording.Service // starts and stops room recordings (record_dir)
 	mux     *http.ServeMux
 	guard   *guard        // caps and counts every TCP listener's connections (guard.go)
 	spread  *sfu.Spreader // large rooms' fan-out over the other cores; nil on one core
@@ -165,8 +167,14 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		MaxSDPBytes: cfg.MaxSDPBytes, MaxSDPMedia: cfg.MaxSDPMedia, ICEServers: a.sig.ICEServers, Logger: log,
 		OriginAllowed: func(r *http.Request) bool { return signaling.OriginAllowed(cfg.Origins(), r) }})
 	a.whip.Register(a.mux)
+	a.records = recording.NewService(recording.ServiceConfig{Dir: cfg.RecordDir, Auto: cfg.AutoRecord, Rooms: a.rooms, Logger: log})
+	a.records.Register(a.mux, cfg.Secret)
 	a.registerOps(engine != nil)
-	adminHandler := admin.Handler(admin.Options{Rooms: a.rooms, Token: cfg.AdminToken, Logger: log})
+	adminOpts := admin.Options{Rooms: a.rooms, Token: cfg.AdminToken, Logger: log}
+	if a.records.Enabled() {
+		adminOpts.Recordings = adminRecordings{a.records}
+	}
+	adminHandler := admin.Handler(adminOpts)
 	a.mux.Handle("/admin/", adminHandler)
 	a.mux.Handle("/admin", adminHandler)
 	a.mux.Handle("/", web.Handler())
@@ -276,6 +284,11 @@ func (a *app) serve(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		a.rooms.Run(ctx, time.Second)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.records.Run(ctx, time.Second) // ends every recording when ctx ends, after the members left
 	}()
 	wg.Add(1)
 	go func() {
