@@ -267,7 +267,7 @@ export function buildServer() {
  * browsers sharing its cores.
  * Returns {url, port, rtcPort, proc, logs(), stop()}.
  */
-export async function startServer({ args = [], readyTimeout = 20_000, env = {}, readyPath = '/', readyLog = '', nice = 0, ulimitFiles = 0, ports } = {}) {
+export async function startServer({ args = [], readyTimeout = 20_000, env = {}, readyPath = '/', readyLog = '', nice = 0, ulimitFiles = 0, ports, tmpfs } = {}) {
   const nodeIP = requireNetns();
   const bin = await buildServer();
   // ports ({port, rtcPort, rtmpPort} of an earlier server) restarts on the same ones.
@@ -283,6 +283,12 @@ export async function startServer({ args = [], readyTimeout = 20_000, env = {}, 
   let [cmd, cmdArgs] = nice ? ['nice', ['-n', String(nice), bin, ...fullArgs]] : [bin, fullArgs];
   // ulimitFiles: the server's file-descriptor limit, soft and hard (sh execs it: the pid stays the server's).
   if (ulimitFiles) [cmd, cmdArgs] = ['sh', ['-c', `ulimit -n ${Number(ulimitFiles)} && exec "$0" "$@"`, cmd, ...cmdArgs]];
+  // tmpfs ({dir, size}): a small disk of its own at dir, in a private mount namespace (a full
+  // disk, for real). Others see it through /proc/{pid}/root{dir}. sh execs the server.
+  if (tmpfs) {
+    const mount = `mount -t tmpfs -o size=${tmpfs.size} openroom-test ${JSON.stringify(tmpfs.dir)}`;
+    [cmd, cmdArgs] = ['unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `${mount} && exec "$0" "$@"`, cmd, ...cmdArgs]];
+  }
   const proc = spawn(cmd, cmdArgs, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
@@ -673,7 +679,7 @@ export async function waitForPublishRamp(page, { timeout = 20_000, fps = 15, lab
  * await s.member(room, user), s.diagnostics(), s.fail(err).
  * Everything is closed/killed in t.after(), whatever happens.
  */
-export async function setup(t, { serverArgs = [] } = {}) {
+export async function setup(t, { serverArgs = [], serverOptions = {} } = {}) {
   const members = [];
   const browsers = [];
   let server;
@@ -717,7 +723,7 @@ export async function setup(t, { serverArgs = [] } = {}) {
     },
   };
   t.after(() => s.cleanup());
-  server = await startServer({ args: serverArgs });
+  server = await startServer({ args: serverArgs, ...serverOptions });
   s.browser = await launchBrowser();
   browsers.push(s.browser);
   return s;

@@ -126,3 +126,43 @@ test('record two members: admin Record, operator API stop, ffprobe, Chromium pla
     }
   });
 });
+
+test('a full disk stops the recording with an error and a metric; the call goes on', { timeout: 180_000 }, async (t) => {
+  const secret = randomBytes(24).toString('hex');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'openroom-full-'));
+  // A 600 kB disk: two members fill it within a few seconds.
+  const s = await setup(t, { serverArgs: ['--secret', secret, '--record-dir', dir], serverOptions: { tmpfs: { dir, size: '600k' } } });
+  const base = s.server.url;
+  const operator = (method, p, body) =>
+    fetch(`${base}${p}`, { method, headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body) });
+  const metric = async (name) => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const m = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
+    return m ? Number(m[1]) : NaN;
+  };
+  await s.run(async () => {
+    const room = uniqueRoom('full');
+    const a1 = await s.member(room, 'a1');
+    const b1 = await s.member(room, 'b1');
+    await assertMediaFlows(a1.page, ['b1'], { label: 'a1 receives b1' });
+    const res = await operator('POST', `/api/rooms/${room}/recording`, { action: 'start' });
+    assert.equal(res.status, 200, await res.clone().text());
+    await waitFor(async () => (await metric('openroom_recording_write_errors_total')) >= 1,
+      { timeout: 30_000, message: 'openroom_recording_write_errors_total counts the full disk' });
+    assert.equal(await metric('openroom_recording_rooms'), 0, 'the room no longer records');
+    const listed = await (await operator('GET', `/api/rooms/${room}/recordings`)).json();
+    assert.equal(listed.recording, false, JSON.stringify(listed));
+    assert.ok(listed.recordings.some((f) => /disk/i.test(f.error ?? '')), `a recording says why it stopped: ${JSON.stringify(listed.recordings)}`);
+    assert.match(s.server.logs(), /recording stopped by an error/);
+    // The call goes on, both ways.
+    await assertMediaFlows(a1.page, ['b1'], { label: 'a1 receives b1 after the disk filled' });
+    await assertMediaFlows(b1.page, ['a1'], { label: 'b1 receives a1 after the disk filled' });
+    // What was written up to the last whole fragment reads.
+    const inside = `/proc/${s.server.proc.pid}/root${dir}/${room}`;
+    const file = readdirSync(inside).find((n) => n.endsWith('.mp4') && statSync(path.join(inside, n)).size > 0);
+    assert.ok(file, `a file was written before the disk filled: ${readdirSync(inside)}`);
+    const p = await probe(path.join(inside, file));
+    console.log(`# disk full: ${file} ${statSync(path.join(inside, file)).size} bytes, ${JSON.stringify(p.streams.map((x) => [x.codec_name, x.duration, x.nb_read_frames]))}`);
+    assert.ok(p.streams.some((x) => x.codec_type === 'video' && Number(x.nb_read_frames) > 0), JSON.stringify(p));
+  });
+});

@@ -116,10 +116,13 @@ func (f *mediaFile) add(ft *fileTrack, rel int64, payload []byte, key bool) {
 	}
 	if ft.haveHeld && key && ft.ts.video && rel-ft.heldRel < max(int64(ft.lastDur)/4, 1) {
 		// A keyframe right on the frame before it: a simulcast layer switch
-		// (the new layer's picture of the same moment, see simulcast.Follower).
-		// Nothing refers to the old layer's last frame: the keyframe takes
-		// its place rather than following it by a few microseconds.
-		ft.held = fmp4.Sample{Payload: payload}
+		// (the new layer's picture of the same moment, see simulcast.Follower),
+		// or before it, when sender reports put the new layer where it was
+		// captured and the old layer's frames after that moment were taken
+		// first (sync.go). Nothing refers to the old layer's frames from that
+		// moment on: the keyframe takes their place rather than following
+		// them.
+		f.supersede(ft, rel, payload)
 		return
 	}
 	if ft.haveHeld {
@@ -137,6 +140,32 @@ func (f *mediaFile) add(ft *fileTrack, rel int64, payload []byte, key bool) {
 	ft.held = fmp4.Sample{Payload: payload, IsNonSyncSample: !key}
 	ft.heldRel, ft.haveHeld = rel, true
 	f.latest = max(f.latest, ft.ts.wall(rel))
+}
+
+// supersede puts a keyframe at rel in place of ft's held frame and of the
+// frames pending from rel on. Frames already written stay: the keyframe
+// then follows them.
+func (f *mediaFile) supersede(ft *fileTrack, rel int64, payload []byte) {
+	same := max(int64(ft.lastDur)/2, 1) // a frame less than half a frame before the keyframe is of its moment
+	from := ft.heldRel                  // where the frames dropped start
+	for n := len(ft.pending); n > 0; n-- {
+		last := ft.pending[n-1]
+		at := from - int64(last.Duration)
+		if at <= rel-same {
+			break
+		}
+		f.pendingBytes -= len(last.Payload)
+		ft.pending[n-1] = nil
+		ft.pending = ft.pending[:n-1]
+		from = at
+	}
+	if n := len(ft.pending); n > 0 && rel < from {
+		// The frame before now lasts up to the keyframe.
+		ft.pending[n-1].Duration = uint32(rel - (from - int64(ft.pending[n-1].Duration)))
+		from = rel
+	}
+	ft.held = fmp4.Sample{Payload: payload}
+	ft.heldRel = from
 }
 
 // complete moves ft's held sample, of duration d, to the pending ones.
@@ -274,7 +303,7 @@ func (w *writer) open(f *mediaFile) {
 	}
 	w.log.Info("recording: file started", "path", path, "tracks", len(f.tracks))
 	if f.fragmentDue(w.cfg.FragmentDuration) {
-		w.flush(f)
+		w.flushDue(f)
 	}
 }
 
@@ -290,13 +319,14 @@ func (f *mediaFile) earliest() int64 {
 }
 
 // place fixes the file's time 0 (its earliest sample) and where each track
-// starts, from the tracks' anchors, which are frozen from now on. It is done
-// at the first fragment, not when the file starts: the anchors have seen
-// about a fragment's worth of packets by then (a first keyframe that came
-// late, in a burst, does not put the video late).
+// starts, from the tracks' anchors, which are frozen from now on (by
+// capture time or by arrival: see sync.go). It is done at the first
+// fragment, not when the file starts: the anchors have seen about a
+// fragment's worth of packets by then (a first keyframe that came late, in
+// a burst, does not put the video late), and the sender reports have come.
 func (f *mediaFile) place() {
 	for _, ft := range f.tracks {
-		ft.ts.frozen = true
+		ft.ts.fix()
 	}
 	f.t0 = f.earliest()
 	for _, ft := range f.tracks {
@@ -353,6 +383,23 @@ func (f *mediaFile) write(b []byte) bool {
 	f.size += int64(n)
 	f.w.cfg.Counters.BytesWritten.Add(uint64(n))
 	return true
+}
+
+// flushDue writes the pending samples as one fragment unless the file is
+// not placed yet and a track awaits its first sender report (up to srWait;
+// not past maxFragmentBytes).
+func (w *writer) flushDue(f *mediaFile) {
+	if !f.placed && f.pendingBytes < maxFragmentBytes {
+		// The media's clock: the newest packet's arrival (the writer may run
+		// behind the packets), or the time less srWait when none comes.
+		now := max(w.newest, w.cfg.Now().UnixNano()-int64(srWait))
+		for _, ft := range f.tracks {
+			if ft.ts.awaitsReport(now) {
+				return
+			}
+		}
+	}
+	w.flush(f)
 }
 
 // flush writes the pending samples as one fragment.

@@ -83,10 +83,13 @@ type feedOptions struct {
 }
 
 type event struct {
-	at    time.Duration
-	track *sfu.Track
-	layer int
-	pkt   *rtp.Packet
+	at      time.Duration
+	track   *sfu.Track
+	layer   int
+	pkt     *rtp.Packet // nil: a sender report
+	stamped bool        // the packet comes with the socket's time, as from a WebRTC publisher
+	ntp     uint64      // a sender report's NTP time ...
+	rtpTS   uint32      // ... and RTP timestamp
 }
 
 // stream is one track (one simulcast layer of it) being fed: its numbering
@@ -144,7 +147,14 @@ func feed(clock *fakeclock.Clock, start time.Time, evs []event) {
 		if d := start.Add(e.at).Sub(clock.Now()); d > 0 {
 			clock.Advance(d)
 		}
-		e.track.WriteLayerRTP(e.layer, e.pkt)
+		switch {
+		case e.pkt == nil:
+			e.track.SetSenderReport(e.layer, e.ntp, e.rtpTS)
+		case e.stamped:
+			e.track.WriteLayerRTPReceived(e.layer, e.pkt, clock.Now().UnixNano())
+		default:
+			e.track.WriteLayerRTP(e.layer, e.pkt)
+		}
 	}
 }
 

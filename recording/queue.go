@@ -17,6 +17,12 @@ type item struct {
 	seq     uint16 // in the stream the sink follows (see simulcast.Follower)
 	ts      uint32
 	marker  bool
+	key     bool   // the packet is (part of) a keyframe
+	layer   uint8  // the simulcast layer the packet came on, and its timestamp there:
+	layerTS uint32 // the layer's last sender report when the packet came (srNTP, srTS; 0: none yet) maps it to capture time
+	srNTP   uint64
+	srTS    uint32
+	stamped bool   // arrival is the socket's time: from a publisher over the network, which sends sender reports
 	arrival int64  // unix ns: when the packet came, or the track was offered
 	payload []byte // a copy, owned by the writer
 }

@@ -289,7 +289,9 @@ func (s *trackSink) WriteRTP(p *sfu.ExtPacket) error {
 	if p.Received != 0 {
 		at = p.Received // the socket's time: closer to when the publisher sent it
 	}
-	if !s.r.q.packet(item{op: opPacket, sink: s, seq: seq, ts: ts, marker: p.Marker, arrival: at, payload: p.Payload}) {
+	ntp, srTS, _ := s.track.SenderReport(p.Layer) // the report known when the packet came
+	if !s.r.q.packet(item{op: opPacket, sink: s, seq: seq, ts: ts, marker: p.Marker, key: p.Keyframe, layer: uint8(p.Layer),
+		layerTS: p.Timestamp, srNTP: ntp, srTS: srTS, stamped: p.Received != 0, arrival: at, payload: p.Payload}) {
 		s.r.cfg.Counters.DroppedPackets.Add(1)
 	}
 	return nil

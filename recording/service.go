@@ -36,10 +36,20 @@ type Service struct {
 	cfg ServiceConfig
 	log *slog.Logger
 
-	mu      sync.Mutex         // guards active, stopped and closed
+	mu      sync.Mutex         // guards active, stopped, failures and closed
 	active  map[string]*active // by room
 	stopped map[string]time.Time
-	closed  bool
+	// failures are recordings that stopped themselves, by room: a full disk
+	// may leave no room to write the error into their sidecars, so List
+	// tells it from here (until the process ends).
+	failures map[string][]failure
+	closed   bool
+}
+
+// failure is a recording that stopped itself: its files start at or after since.
+type failure struct {
+	since time.Time
+	err   string
 }
 
 // active is one room recording now.
@@ -47,6 +57,7 @@ type active struct {
 	rec     *Recorder
 	detach  func()
 	created time.Time // the room's creation: a room closed and made again is another room
+	started time.Time // when the recording started
 }
 
 // NewService returns a Service; Run makes Auto and room closes take effect.
@@ -60,7 +71,8 @@ func NewService(cfg ServiceConfig) *Service {
 	if cfg.Counters == nil {
 		cfg.Counters = &Counters{}
 	}
-	return &Service{cfg: cfg, log: cfg.Logger.With("part", "recording"), active: map[string]*active{}, stopped: map[string]time.Time{}}
+	return &Service{cfg: cfg, log: cfg.Logger.With("part", "recording"), active: map[string]*active{}, stopped: map[string]time.Time{},
+		failures: map[string][]failure{}}
 }
 
 // Enabled reports whether recording is configured.
@@ -172,7 +184,7 @@ func (s *Service) Start(roomName string) error {
 		_ = rec.Close()
 		return err
 	}
-	s.active[roomName] = &active{rec: rec, detach: detach, created: created}
+	s.active[roomName] = &active{rec: rec, detach: detach, created: created, started: s.cfg.Now()}
 	delete(s.stopped, roomName)
 	s.log.Info("recording started", "room", roomName, "dir", filepath.Join(s.cfg.Dir, roomName))
 	return nil
@@ -222,6 +234,9 @@ func (s *Service) failed(roomName string, rec *Recorder, err error) {
 	if a != nil && a.rec == rec {
 		delete(s.active, roomName)
 		s.stopped[roomName] = a.created // Auto must not start it again into the same full disk
+		if len(s.failures[roomName]) < maxFailures {
+			s.failures[roomName] = append(s.failures[roomName], failure{since: a.started.Add(-time.Minute), err: err.Error()})
+		}
 	} else {
 		a = nil
 	}
@@ -267,8 +282,35 @@ func (s *Service) nameOf(roomName, user string) string {
 	return ""
 }
 
+// maxFailures bounds the failures kept per room.
+const maxFailures = 16
+
 // List lists room's recordings, newest first; room "" lists every room's.
 func (s *Service) List(roomName string) ([]Recording, error) {
+	recs, err := s.list(roomName)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range recs {
+		r := &recs[i]
+		if r.Error != "" || !r.End.IsZero() {
+			continue
+		}
+		if a := s.active[r.Room]; a != nil && !r.Start.Before(a.started.Add(-time.Minute)) {
+			continue // being written now
+		}
+		for _, f := range s.failures[r.Room] {
+			if !r.Start.Before(f.since) {
+				r.Error = f.err
+			}
+		}
+	}
+	return recs, nil
+}
+
+func (s *Service) list(roomName string) ([]Recording, error) {
 	if !s.Enabled() {
 		return nil, ErrOff
 	}

@@ -22,6 +22,8 @@ type writer struct {
 	log      *slog.Logger
 	tracks   map[*trackSink]*trackState
 	sessions map[sessionKey]*session
+	clocks   map[string]*memberClock // by owner: their capture clock (sync.go)
+	newest   int64                   // the newest packet's arrival (unix ns)
 	failed   bool
 	buf      []item // the last batch, recycled
 }
@@ -53,17 +55,30 @@ type trackState struct {
 	channels int   // audio
 
 	// The timeline. rel is a timestamp unwrapped and counted from the first
-	// packet's; anchor is the wall-clock time (unix ns) of rel 0, the
-	// earliest any packet's arrival puts it at (the least delayed packet
-	// best shows when the media was captured). It is refined until the
-	// first fragment of the track's first file, then frozen: files place
-	// the track with it.
+	// packet's (plus relAdj); anchor is the wall-clock time (unix ns) of rel
+	// 0. Placed by arrival, it is the earliest any packet's arrival puts it
+	// at (the least delayed packet best shows when the media was captured),
+	// refined until the first fragment of the track's first file, then
+	// frozen: files place the track with it. Placed by capture time (see
+	// sync.go), it is capture0 plus the member's offset.
 	started    bool
 	lastTS     uint32
 	lastRel    int64
 	anchor     int64
 	haveAnchor bool
 	frozen     bool
+
+	// Capture time, from the publisher's sender reports (sync.go).
+	mc           *memberClock
+	firstAt      int64 // arrival of the first packet (unix ns)
+	stamped      bool  // packets came with the socket's time: from the network, with sender reports
+	haveCapture  bool
+	capture0     int64 // the capture time of rel 0 (unix ns on the publisher's clock)
+	captureLayer uint8 // the layer whose report set capture0 or the latest relAdj
+	relAdj       int64 // ticks added to the followed stream's timestamps across layer switches
+	minDelay     int64 // the least arrival − capture of the track's packets (ns)
+	haveDelay    bool
+	byCapture    bool // anchor is placed by capture time (fixed)
 
 	reorder *reorder.Buffer[videoPacket]
 	dep     *h264.Depacketizer
@@ -81,7 +96,8 @@ type videoPacket struct {
 }
 
 func newWriter(r *Recorder) *writer {
-	return &writer{r: r, cfg: &r.cfg, log: r.log, tracks: map[*trackSink]*trackState{}, sessions: map[sessionKey]*session{}}
+	return &writer{r: r, cfg: &r.cfg, log: r.log, tracks: map[*trackSink]*trackState{}, sessions: map[sessionKey]*session{},
+		clocks: map[string]*memberClock{}}
 }
 
 // run takes the queued items until the recorder closes or fails, then
@@ -163,8 +179,8 @@ func (w *writer) onTime(now time.Time) {
 		if f := s.file; f != nil && !w.failed {
 			if f.out == nil {
 				w.maybeOpen(f, now)
-			} else if f.pendingBytes > 0 && now.Sub(f.lastFlush) >= 2*w.cfg.FragmentDuration {
-				w.flush(f)
+			} else if f.pendingBytes > 0 && (now.Sub(f.lastFlush) >= 2*w.cfg.FragmentDuration || f.fragmentDue(w.cfg.FragmentDuration)) {
+				w.flushDue(f)
 			}
 		}
 	}
@@ -198,7 +214,7 @@ func (w *writer) add(s *trackSink, at time.Time) {
 		}
 		return
 	}
-	ts := &trackState{sink: s, sess: sess, info: info, video: s.video, clock: int64(s.track.Codec().ClockRate)}
+	ts := &trackState{sink: s, sess: sess, info: info, video: s.video, clock: int64(s.track.Codec().ClockRate), mc: w.clockOf(owner)}
 	if ts.clock <= 0 {
 		ts.clock = 90000
 		if !ts.video {
@@ -264,6 +280,9 @@ func (w *writer) remove(s *trackSink) {
 func (w *writer) dropIfEmpty(key sessionKey, sess *session) {
 	if len(sess.tracks) == 0 && len(sess.skipped) == 0 && sess.file == nil {
 		delete(w.sessions, key)
+		if w.sessions[sessionKey{owner: key.owner, screen: !key.screen}] == nil {
+			delete(w.clocks, key.owner)
+		}
 	}
 }
 
@@ -286,7 +305,8 @@ func (w *writer) restart(sess *session, at time.Time) {
 }
 
 func (w *writer) packet(ts *trackState, it *item) {
-	rel := ts.unwrap(it.ts)
+	w.newest = max(w.newest, it.arrival)
+	rel := ts.noteCapture(it, ts.unwrap(it.ts)+ts.relAdj)
 	ts.noteArrival(rel, it.arrival)
 	if ts.video {
 		ts.reorder.Push(it.seq, videoPacket{seq: it.seq, ts: it.ts, rel: rel, marker: it.marker, payload: it.payload},
@@ -355,7 +375,7 @@ func (w *writer) sample(ts *trackState, rel int64, payload []byte, key bool) {
 	if f.out == nil {
 		w.maybeOpen(f, w.cfg.Now())
 	} else if f.fragmentDue(w.cfg.FragmentDuration) {
-		w.flush(f)
+		w.flushDue(f)
 	}
 }
 

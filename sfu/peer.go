@@ -921,7 +921,7 @@ func (p *Peer) readPublisherRTCP(receiver *webrtc.RTPReceiver, rid string, t *Tr
 		p.lastHeard.Store(p.now().UnixNano())
 		for _, pkt := range pkts {
 			if sr, ok := pkt.(*rtcp.SenderReport); ok {
-				t.setSenderReport(layer, sr.NTPTime, sr.RTPTime)
+				t.SetSenderReport(layer, sr.NTPTime, sr.RTPTime)
 			}
 		}
 	}

@@ -101,10 +101,10 @@ type layer struct {
 	lastPacket   atomic.Int64  // unix ns
 	width        atomic.Int32  // from the last keyframe, 0 unknown
 	height       atomic.Int32
-	lastKeyframe atomic.Int64  // unix ns of the last keyframe request sent
-	srNTP        atomic.Uint64 // last sender report: NTP time ...
-	srRTP        atomic.Uint32 // ... and the RTP timestamp that goes with it
-	deferred     *time.Timer   // guarded by Track.mu: a request postponed by the throttle
+	lastKeyframe atomic.Int64 // unix ns of the last keyframe request sent
+	deferred     *time.Timer  // guarded by Track.mu: a request postponed by the throttle
+
+	sr atomic.Pointer[senderReport] // the last sender report (SetSenderReport), nil before one
 
 	// GOP replay (Track.replayGOP only). auTS, auStart and keyTS are owned by
 	// the writer goroutine, like replayPkt and replayBuf (scratch for reading
@@ -626,15 +626,38 @@ func (t *Track) deferKeyframe(i int, wait time.Duration) {
 	})
 }
 
-// setSenderReport records a layer's last sender report: the NTP time that
-// goes with an RTP timestamp (for aligning layers and for lip sync).
-func (t *Track) setSenderReport(layer int, ntp uint64, rtpTS uint32) {
+// senderReport is what a publisher's RTCP sender report says of one layer:
+// the NTP time (its capture clock) that goes with an RTP timestamp. The pair
+// is stored as one pointer so that a reader never sees one report's NTP time
+// with another's RTP timestamp.
+type senderReport struct {
+	ntp   uint64
+	rtpTS uint32
+}
+
+// SetSenderReport records layer's last sender report: the NTP time that
+// goes with an RTP timestamp (for aligning layers and for lip sync). It
+// allocates once per report, never on the packet path. A Peer calls it for
+// the reports its publisher sends; other producers of RTP (and tests) may.
+func (t *Track) SetSenderReport(layer int, ntp uint64, rtpTS uint32) {
 	if layer < 0 || layer >= len(t.layers) {
 		return
 	}
-	l := t.layers[layer]
-	l.srNTP.Store(ntp)
-	l.srRTP.Store(rtpTS)
+	t.layers[layer].sr.Store(&senderReport{ntp: ntp, rtpTS: rtpTS})
+}
+
+// SenderReport is layer's last sender report: the publisher's NTP time of
+// the RTP timestamp rtpTS, both of one report. ok is false before the first
+// report (and for a producer that sends none, such as the RTMP bridge).
+func (t *Track) SenderReport(layer int) (ntp uint64, rtpTS uint32, ok bool) {
+	if layer < 0 || layer >= len(t.layers) {
+		return 0, 0, false
+	}
+	sr := t.layers[layer].sr.Load()
+	if sr == nil {
+		return 0, 0, false
+	}
+	return sr.ntp, sr.rtpTS, true
 }
 
 // TopActiveLayer is the highest layer that received packets within layerIdle
