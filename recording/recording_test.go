@@ -33,6 +33,22 @@ func noLeaks(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
 }
 
+// newRig makes a recorder of room on a fake clock, joined to a router of its
+// own: the files go to dir, the clock starts at start.
+func newRig(t *testing.T, room string) (dir string, clock *fakeclock.Clock, start time.Time, rec *Recorder, router *sfu.Router) {
+	t.Helper()
+	dir = t.TempDir()
+	clock = fakeclock.New()
+	start = clock.Now()
+	rec, err := New(room, Config{Dir: dir, Logger: testLogger(t), Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	router = sfu.NewRouter()
+	router.Join(rec)
+	return dir, clock, start, rec, router
+}
+
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, nil))
 }
@@ -153,15 +169,7 @@ func TestRecordsH264AndOpus(t *testing.T) {
 func TestRecordsTopSimulcastLayer(t *testing.T) {
 	noLeaks(t)
 	m := makeMedia(t, 2)
-	dir := t.TempDir()
-	clock := fakeclock.New()
-	start := clock.Now()
-	rec, err := New("sim", Config{Dir: dir, Logger: testLogger(t), Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	router := sfu.NewRouter()
-	router.Join(rec)
+	dir, clock, start, rec, router := newRig(t, "sim")
 	var keyframes atomic.Int64
 	video := sfu.NewTrack(sfu.TrackOptions{ID: "v", Owner: "erin", Kind: webrtc.RTPCodecTypeVideo, Codec: h264Codec,
 		RIDs: []string{"q", "h", "f"}, Now: clock.Now, RequestLayerKeyframe: func(int) { keyframes.Add(1) }})
@@ -237,15 +245,7 @@ func TestNewRefuses(t *testing.T) {
 func TestScreenAndLateTrack(t *testing.T) {
 	noLeaks(t)
 	m := makeMedia(t, 3)
-	dir := t.TempDir()
-	clock := fakeclock.New()
-	start := clock.Now()
-	rec, err := New("class", Config{Dir: dir, Logger: testLogger(t), Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	router := sfu.NewRouter()
-	router.Join(rec)
+	dir, clock, start, rec, router := newRig(t, "class")
 	cam, mic := newTracks("bob", clock, false)
 	screen, _ := newTracks("bob", clock, true)
 	vp8 := sfu.NewTrack(sfu.TrackOptions{ID: "bob-vp8", Owner: "bob", Kind: cam.Kind(), Source: sfu.SourceCamera, Now: clock.Now,

@@ -10,7 +10,6 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/openroom/openroom/internal/fakeclock"
 	"github.com/openroom/openroom/sfu"
 )
 
@@ -79,15 +78,7 @@ func TestSenderReportsSyncAudioAndVideo(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			noLeaks(t)
-			dir := t.TempDir()
-			clock := fakeclock.New()
-			start := clock.Now()
-			rec, err := New("sync", Config{Dir: dir, Logger: testLogger(t), Now: clock.Now})
-			if err != nil {
-				t.Fatal(err)
-			}
-			router := sfu.NewRouter()
-			router.Join(rec)
+			dir, clock, start, rec, router := newRig(t, "sync")
 			video, audio := newTracks("fay", clock, false)
 			router.Publish(video)
 			router.Publish(audio)
@@ -158,15 +149,7 @@ func TestSenderReportsAcrossSimulcastSwitch(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			noLeaks(t)
-			dir := t.TempDir()
-			clock := fakeclock.New()
-			start := clock.Now()
-			rec, err := New("simsync", Config{Dir: dir, Logger: testLogger(t), Now: clock.Now})
-			if err != nil {
-				t.Fatal(err)
-			}
-			router := sfu.NewRouter()
-			router.Join(rec)
+			dir, clock, start, rec, router := newRig(t, "simsync")
 			video := sfu.NewTrack(sfu.TrackOptions{ID: "v", Owner: "gus", Kind: webrtc.RTPCodecTypeVideo, Codec: h264Codec,
 				RIDs: []string{"q", "h"}, Now: clock.Now, RequestLayerKeyframe: func(int) {}})
 			_, audio := newTracks("gus", clock, false)
