@@ -91,9 +91,10 @@ declare -A PKG_OF=(
   [unshare]=util-linux
   [gcc]=gcc # go test -race needs cgo
   [openssl]=openssl # e2e/tls.test.mjs makes a self-signed certificate
+  [redis-server]=redis-server # cluster tests run a real Redis
 )
 missing_pkgs=()
-for cmd in chromium ffmpeg turnserver ip unshare gcc openssl; do
+for cmd in chromium ffmpeg turnserver ip unshare gcc openssl redis-server; do
   if ! command -v "$cmd" >/dev/null 2>&1; then
     missing_pkgs+=("${PKG_OF[$cmd]}")
   fi
@@ -132,7 +133,7 @@ if [[ ${#missing_pkgs[@]} -gt 0 ]]; then
   apt_retry /tmp/openroom-apt-update.log update || die "apt-get update failed"
   apt_retry /tmp/openroom-apt-install.log install "${missing_pkgs[@]}" ||
     die "apt-get install ${missing_pkgs[*]} failed"
-  for cmd in chromium ffmpeg turnserver ip unshare gcc openssl; do
+  for cmd in chromium ffmpeg turnserver ip unshare gcc openssl redis-server; do
     command -v "$cmd" >/dev/null 2>&1 || die "$cmd still missing after apt-get install ${missing_pkgs[*]}"
   done
   echo "installed: ${missing_pkgs[*]}"
