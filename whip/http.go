@@ -361,7 +361,15 @@ func (s *Server) post(r *http.Request, whep bool, roomName, user string) (*sessi
 		s.release(ss)
 		return nil, "", err
 	}
+	s.mu.Lock()
+	if s.closed { // Close ran while we answered: it waits for no session it has not seen
+		s.mu.Unlock()
+		ss.end("server shutting down")
+		ss.cleanup()
+		return nil, "", fmt.Errorf("%w: server shutting down", ErrUnavailable)
+	}
 	s.wg.Add(1)
+	s.mu.Unlock()
 	go ss.run()
 	ss.log.Info("session started", "location", ss.location())
 	return ss, answer, nil

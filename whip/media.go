@@ -52,6 +52,7 @@ func (s *Server) publish(ss *session, o *offer, priv uint32) (string, error) {
 	}
 	ss.peer = peer
 	if err := rooms.AttachMedia(roomName, user, ss, peer); err != nil {
+		_ = rooms.Leave(roomName, user, ss, room.ReasonLeft) // kicked meanwhile, most likely: a no-op then
 		peer.Close()
 		return "", err
 	}
