@@ -390,20 +390,26 @@ func (p *Peer) preferVideo(pc *webrtc.PeerConnection) {
 		if tr.Kind() != webrtc.RTPCodecTypeVideo {
 			continue
 		}
-		codecs := tr.Receiver().GetParameters().Codecs
-		first := slices.DeleteFunc(slices.Clone(codecs), func(c webrtc.RTPCodecParameters) bool {
-			return !strings.EqualFold(c.MimeType, p.cfg.PreferVideo)
-		})
-		if len(first) == 0 || len(first) == len(codecs) {
-			continue
+		codecs := slices.Clone(tr.Receiver().GetParameters().Codecs) // sorted below: not pion's own slice
+		if slices.IsSortedFunc(codecs, p.preferredFirst) {
+			continue // already first, or not offered
 		}
-		rest := slices.DeleteFunc(slices.Clone(codecs), func(c webrtc.RTPCodecParameters) bool {
-			return strings.EqualFold(c.MimeType, p.cfg.PreferVideo)
-		})
-		if err := tr.SetCodecPreferences(append(first, rest...)); err != nil {
+		slices.SortStableFunc(codecs, p.preferredFirst)
+		if err := tr.SetCodecPreferences(codecs); err != nil {
 			p.log.Debug("cannot prefer a video codec", "codec", p.cfg.PreferVideo, "err", err)
 		}
 	}
+}
+
+// preferredFirst orders PreferVideo before the other codecs.
+func (p *Peer) preferredFirst(a, b webrtc.RTPCodecParameters) int {
+	rank := func(c webrtc.RTPCodecParameters) int {
+		if strings.EqualFold(c.MimeType, p.cfg.PreferVideo) {
+			return 0
+		}
+		return 1
+	}
+	return rank(a) - rank(b)
 }
 
 // gatherTimeout bounds how long an answer waits for the server's candidates.

@@ -27,23 +27,25 @@ const (
 // session is one WHIP publisher or WHEP viewer: one peer connection and
 // what it holds in a room. For a WHIP session it is the member's room.Session.
 type session struct {
-	srv              *Server
-	id, etag         string
-	whep             bool
-	room, user       string // user: the WHIP publisher, or the member a WHEP viewer plays
-	viewer           string // WHEP: who watches (from the token)
-	ufrag            string // the client's ICE ufrag (from its offer)
-	log              *slog.Logger
-	peer             *sfu.Peer
-	detach           func() // WHEP: leaves the room's router
-	state            atomic.Int32
-	created          time.Time
-	endOnce          sync.Once
-	done             chan struct{}
-	reasonMu         sync.Mutex // guards reason
-	reason           string     // why the session ended
-	disconnectedAtMu sync.Mutex // guards disconnectedAt
-	disconnectedAt   time.Time  // when the connection last went disconnected; zero while it is not
+	srv        *Server
+	id, etag   string
+	whep       bool
+	room, user string // user: the WHIP publisher, or the member a WHEP viewer plays
+	viewer     string // WHEP: who watches (from the token)
+	ufrag      string // the client's ICE ufrag (from its offer)
+	log        *slog.Logger
+	peer       *sfu.Peer
+	detach     func() // WHEP: leaves the room's router
+	state      atomic.Int32
+	created    time.Time
+	endOnce    sync.Once
+	done       chan struct{}
+	// reason is why the session ended: written by end before it closes
+	// done, read by cleanup after done is closed.
+	reason string
+	// disconnectedAt is when the connection last went disconnected (unix
+	// ns); 0 while it is not.
+	disconnectedAt atomic.Int64
 }
 
 // Notify implements room.Session: a WHIP client has no channel to hear room events on.
@@ -56,9 +58,7 @@ func (ss *session) Kick(reason string) { ss.end(reason) }
 // It does not block.
 func (ss *session) end(reason string) {
 	ss.endOnce.Do(func() {
-		ss.reasonMu.Lock()
 		ss.reason = reason
-		ss.reasonMu.Unlock()
 		ss.srv.release(ss)
 		close(ss.done)
 	})
@@ -66,15 +66,11 @@ func (ss *session) end(reason string) {
 
 func (ss *session) onState(_ string, s webrtc.PeerConnectionState) {
 	ss.state.Store(int32(s))
-	ss.disconnectedAtMu.Lock()
-	defer ss.disconnectedAtMu.Unlock()
 	switch s {
 	case webrtc.PeerConnectionStateDisconnected:
-		if ss.disconnectedAt.IsZero() {
-			ss.disconnectedAt = ss.srv.opts.Now()
-		}
+		ss.disconnectedAt.CompareAndSwap(0, ss.srv.opts.Now().UnixNano())
 	case webrtc.PeerConnectionStateConnected:
-		ss.disconnectedAt = time.Time{}
+		ss.disconnectedAt.Store(0)
 	}
 }
 
@@ -86,10 +82,7 @@ func (ss *session) down(now time.Time) (bool, string) {
 	case webrtc.PeerConnectionStateConnected:
 		return false, ""
 	case webrtc.PeerConnectionStateDisconnected:
-		ss.disconnectedAtMu.Lock()
-		since := ss.disconnectedAt
-		ss.disconnectedAtMu.Unlock()
-		if !since.IsZero() && now.Sub(since) > lostTimeout {
+		if since := ss.disconnectedAt.Load(); since != 0 && now.Sub(time.Unix(0, since)) > lostTimeout {
 			return true, "connection lost"
 		}
 		return false, ""
@@ -139,14 +132,11 @@ func (ss *session) run() {
 }
 
 func (ss *session) cleanup() {
-	ss.reasonMu.Lock()
-	reason := ss.reason
-	ss.reasonMu.Unlock()
 	if ss.whep {
 		ss.detach()
 	} else {
 		_ = ss.srv.opts.Rooms.Leave(ss.room, ss.user, ss, room.ReasonLeft)
 	}
 	ss.peer.Close()
-	ss.log.Info("session ended", "reason", reason)
+	ss.log.Info("session ended", "reason", ss.reason)
 }

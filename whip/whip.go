@@ -123,9 +123,9 @@ type Stats struct {
 
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats {
-	whip, whep := s.Sessions()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	whip, whep := s.sessionsLocked()
 	st := Stats{WHIP: whip, WHEP: whep, Refused: make(map[int]uint64, len(s.refused))}
 	for code, n := range s.refused {
 		st.Refused[code] = n
@@ -137,6 +137,10 @@ func (s *Server) Stats() Stats {
 func (s *Server) Sessions() (whip, whep int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.sessionsLocked()
+}
+
+func (s *Server) sessionsLocked() (whip, whep int) {
 	for _, ss := range s.sessions {
 		if ss.whep {
 			whep++
