@@ -265,9 +265,10 @@ export function buildServer() {
  * ports ({port, rtcPort, rtmpPort}, e.g. an earlier server's) starts it on those.
  * nice (e.g. -10) runs it at that priority, as a dedicated server would be beside
  * browsers sharing its cores.
+ * logLines is how many of the server's last log lines logs() keeps.
  * Returns {url, port, rtcPort, proc, logs(), stop()}.
  */
-export async function startServer({ args = [], readyTimeout = 20_000, env = {}, readyPath = '/', readyLog = '', nice = 0, ulimitFiles = 0, ports, tmpfs } = {}) {
+export async function startServer({ args = [], readyTimeout = 20_000, env = {}, readyPath = '/', readyLog = '', nice = 0, ulimitFiles = 0, ports, tmpfs, logLines = 1000 } = {}) {
   const nodeIP = requireNetns();
   const bin = await buildServer();
   // ports ({port, rtcPort, rtmpPort} of an earlier server) restarts on the same ones.
@@ -276,7 +277,7 @@ export async function startServer({ args = [], readyTimeout = 20_000, env = {}, 
   const rtmpPort = ports?.rtmpPort ?? (await freeTcpPort());
   const fullArgs = ['--http', `0.0.0.0:${port}`, '--rtc-port', String(rtcPort), '--rtmp', `0.0.0.0:${rtmpPort}`,
     '--node-ip', nodeIP, ...args];
-  const log = new LogRing(1000);
+  const log = new LogRing(logLines);
   log.push(`$ ${bin} ${fullArgs.join(' ')}`);
 
   // nice(1) execs the server: the pid stays the server's.

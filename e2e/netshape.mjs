@@ -86,15 +86,20 @@ function tryRunSync(cmd, args) {
 
 const MEDIA_DIR = path.join(BUILD_DIR, 'media');
 
+/** The fake camera file's frame rate. */
+export const VIDEO_FPS = 15;
+
 const MEDIA = {
   // Light temporal noise over a moving test pattern: every frame differs, so the
   // encoders work at the camera's full rate, yet 640x360 still fits a 600 kbit/s
   // layer (heavy noise makes Chromium scale the capture down, which drops the
-  // upper simulcast layers). 20 fps: two cores cannot encode two 30 fps
-  // simulcast cameras and decode four streams without starving the cameras.
+  // upper simulcast layers). 15 fps: two cores cannot encode two 30 fps
+  // simulcast cameras and decode four streams without starving the cameras,
+  // and at 20 fps they still fell to 9-17 fps with the load average at 8-12,
+  // the decoders freezing (up to 2 s in 20 s) without a packet lost.
   video: {
-    file: 'noisy8-640x360-20fps-10s.y4m',
-    args: ['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=20,noise=alls=8:allf=t', '-t', '10', '-pix_fmt', 'yuv420p'],
+    file: `noisy8-640x360-${VIDEO_FPS}fps-10s.y4m`,
+    args: ['-f', 'lavfi', '-i', `testsrc2=size=640x360:rate=${VIDEO_FPS},noise=alls=8:allf=t`, '-t', '10', '-pix_fmt', 'yuv420p'],
   },
   // Speech-like: a warbling tone (220 Hz +- 80 Hz at 3 Hz) with a 4 Hz syllable
   // envelope and a little noise, peaks about -2.5 dBFS, mean about -10 dBFS. Not a
@@ -116,7 +121,7 @@ let mediaPromise;
 
 /**
  * Makes (once; they stay in /tmp/openroom-e2e/media) the fake capture files:
- *   video  noisy 640x360 20 fps Y4M, 10 s (about 70 MB; Chromium loops it)
+ *   video  noisy 640x360 15 fps Y4M, 10 s (about 52 MB; Chromium loops it)
  *   loud   speech-like WAV, 10 s        quiet  near-silent WAV, 10 s
  * Chromium loops --use-file-for-fake-audio-capture files unless the path ends in
  * "%noloop"; we want the loop, so the paths are passed as they are.

@@ -25,10 +25,16 @@ const (
 	probeMaxBackoff         = 4 * time.Second // after failures: at most this long between probes (how late an opened link is noticed)
 	probeMaxLoss            = 0.02            // no probe starts while the loss is above this, and more fails one
 	probeSettle             = 500 * time.Millisecond
-	probeTrust              = 0.9              // share of a successful probe's rate taken as the new estimate
-	probedDecay             = 10 * time.Second // a probe result is trusted this long without confirmation
-	provenHeadroom          = 1.25             // estimate over the rate sent lately, without a probe
-	provenDecay             = 0.9              // per provenDecayEvery: about -20 %/s
+	probeTrust              = 0.9                    // share of a successful probe's rate taken as the new estimate
+	probeAckedWindow        = 400 * time.Millisecond // arrivals a probe's received rate is measured over
+	probeQueueing           = 60 * time.Millisecond  // a probe that made packets queue this long filled the link: it failed
+	probeCarried            = 0.9                    // share of a probe's rate that must arrive for the link to have carried it (libwebrtc's) ...
+	probeCarriedQueueing    = 30 * time.Millisecond  // ... with packets queued less than this
+	probeGrowthAfterQueue   = 1.3                    // a probe right after one that filled a queue asks at most this much more
+	probeAfterLoss          = 2 * time.Second        // no probe this soon after the link lost packets
+	probedDecay             = 10 * time.Second       // a probe result is trusted this long without confirmation
+	provenHeadroom          = 1.25                   // estimate over the rate sent lately, without a probe
+	provenDecay             = 0.9                    // per provenDecayEvery: about -20 %/s
 	provenDecayEvery        = 500 * time.Millisecond
 	cleanHold               = 2 * time.Second // media above GCC's estimate without loss this long: the link carries it
 )
@@ -39,6 +45,10 @@ type estimator interface {
 	Loss() float64      // average share lost lately
 	Overusing() bool    // the delay signal says a queue builds
 	Reset(rate int)     // continue from rate: a probe or a clean flow proved it
+	// AckedRate is the rate the receiver reported arriving over the last
+	// window of arrivals (bits/s; 0 when too little was reported to tell).
+	AckedRate(window time.Duration) float64
+	Queue() time.Duration // how long the newest packet reported waited in queues (one-way delay over the least seen lately)
 	String() string
 }
 
@@ -51,9 +61,14 @@ type bwe struct {
 	remb       float64
 	rembAt     time.Time
 	probing    bool
-	probeRate  float64 // total rate sent during the running probe
+	probeRate  float64       // total rate sent during the running probe
+	probeAcked float64       // the highest rate reported arriving during the running probe
+	probeQueue time.Duration // the longest queueing delay seen during the running probe
+	last       float64       // what estimate returned last
 	probeEnd   time.Time
-	probeOK    bool // the last probe succeeded
+	probeOK    bool      // the last probe succeeded
+	probeFull  bool      // the last probe failed by filling a queue
+	lostAt     time.Time // when the link last lost more than a clean link does
 	nextProbe  time.Time
 	backoff    time.Duration
 	probed     float64 // the last probe's rate, trusted until probedUntil or congestion
@@ -165,32 +180,62 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 		est = b.remb
 	}
 	lossy := b.lossyLocked()
+	losing := b.gcc != nil && b.gcc.Loss() > probeMaxLoss
+	if losing {
+		// A link that just lost packets is draining a full queue: a probe
+		// now (1.6 s after a 5 Mbit/s link fell to 500 kbit/s, doubling
+		// as the climb before had) overflowed it again and froze a picture
+		// for 3 s. The next probe waits, and starts small.
+		b.lostAt, b.probeOK = now, false
+	}
 	if b.probing {
-		// During a probe, any loss above what a clean link shows is failure:
-		// a small router queue overflows before the delay signal builds.
+		// A probe is judged by the rate that arrived while it ran, as
+		// libwebrtc's probe estimator does: a link narrower than the probe
+		// delivers at its own rate, so that is what is proven. A moment of
+		// overuse does not fail it: a CPU-starved receiver stamps arrivals
+		// late in bursts, and failing on that kept a member that had 5 Mbit/s
+		// on its lowest layers for 16 s. Loss above what a clean link shows
+		// does (a small router queue overflows before the delay signal
+		// builds), and so do packets queued for long: a link whose queue a
+		// probe fills delivers its whole rate meanwhile. That is measured
+		// on every report, unsmoothed, so the probe stops before the queue
+		// overflows (the smoothed round trip took 0.5 s to show a probe at
+		// twice a 500 kbit/s link, and 20 % was lost).
+		b.probeAcked = max(b.probeAcked, b.gcc.AckedRate(probeAckedWindow))
+		b.probeQueue = max(b.probeQueue, b.gcc.Queue())
+		proven := min(b.probeRate, b.probeAcked) * probeTrust
 		switch {
-		case lossy:
-			b.probing, b.probeOK = false, false
-			b.backoff = min(b.backoff*2, probeMaxBackoff)
-			b.nextProbe = now.Add(b.backoff)
+		case losing || b.probeQueue >= probeQueueing:
+			b.failProbeLocked(now)
+			b.probeFull = true
+		case !now.Before(b.probeEnd) && proven <= b.last:
+			b.failProbeLocked(now) // no more arrived than the estimate already allowed
 		case !now.Before(b.probeEnd):
 			b.probing = false
-			// What was sent arrived without loss or queueing; keep a margin,
-			// as the padding's share is not known to have been received on time.
-			proven := b.probeRate * probeTrust
 			b.probed, b.probedTill = proven, now.Add(probedDecay)
-			if b.gcc != nil && float64(b.gcc.TargetBitrate()) < proven {
+			if float64(b.gcc.TargetBitrate()) < proven {
 				b.gcc.Reset(int(proven)) // continue from what the probe proved
 			}
-			b.backoff, b.probeOK = probeMinGap, true
+			if b.probeAcked < probeCarried*b.probeRate || b.probeQueue >= probeCarriedQueueing {
+				// The link delivered less than the probe sent, or queued it:
+				// that is its rate, and a bigger probe soon would only
+				// overflow its queue.
+				b.failProbeLocked(now)
+				break
+			}
+			b.backoff, b.probeOK, b.probeFull = probeMinGap, true, false
 			b.nextProbe = now.Add(b.backoff)
 		}
 	}
 	// A probe's result stands until the link shows it no longer holds: any
-	// loss above what a clean link has, not just congestion (a link that
-	// shrank loses a few % at once, well before GCC's loss controller acts).
-	if lossy || now.After(b.probedTill) {
+	// loss above what a clean link has (a link that shrank loses a few % at
+	// once, well before GCC's loss controller acts), or an overuse after
+	// which GCC's own estimate, cut to what arrived, is lower.
+	switch {
+	case losing || now.After(b.probedTill):
 		b.probed = 0
+	case b.gcc != nil && b.gcc.Overusing():
+		b.probed = min(b.probed, float64(b.gcc.TargetBitrate()))
 	}
 	// After a collapse (heavy loss cuts GCC to a fraction of the link) GCC
 	// climbs back at 8 % a second, while the lowest layers, kept on, show
@@ -224,7 +269,8 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 		b.sent, b.sentAt = max(mediaRate, b.sent*decay), now
 		est = min(est, max(b.sent*provenHeadroom, b.probed))
 	}
-	return min(max(est, minEstimate), maxEstimate)
+	b.last = min(max(est, minEstimate), maxEstimate)
+	return b.last
 }
 
 // wantProbe decides whether to probe towards wanted (bits/s) now, given the
@@ -245,7 +291,7 @@ func (b *bwe) wantProbe(est, sending, media, wanted float64) float64 {
 	if media > 0 {
 		flowing = media
 	}
-	if b.probing || now.Before(b.nextProbe) || wanted <= sending*1.05 || est < flowing || b.gcc == nil {
+	if b.probing || now.Before(b.nextProbe) || now.Sub(b.lostAt) < probeAfterLoss || wanted <= sending*1.05 || est < flowing || b.gcc == nil {
 		return 0
 	}
 	// A link that loses packets now is full: padding on top would only lose
@@ -265,8 +311,11 @@ func (b *bwe) wantProbe(est, sending, media, wanted float64) float64 {
 	// After a probe that succeeded the link has just shown room: the next
 	// one may double, as libwebrtc's probes do while they keep succeeding.
 	growth := probeGrowth
-	if b.probeOK {
+	switch {
+	case b.probeOK:
 		growth = probeGrowthAfterSuccess
+	case b.probeFull:
+		growth = probeGrowthAfterQueue
 	}
 	target := min(wanted*1.2, max(est*growth, sending*1.25))
 	pad := target - flowing
@@ -275,8 +324,16 @@ func (b *bwe) wantProbe(est, sending, media, wanted float64) float64 {
 	}
 	// Judged after the padding stops plus probeSettle: the feedback about its
 	// last packets (loss, queueing) arrives that much later.
-	b.probing, b.probeRate, b.probeEnd = true, target, now.Add(probeDuration+probeSettle)
+	b.probing, b.probeRate, b.probeAcked, b.probeEnd = true, target, 0, now.Add(probeDuration+probeSettle)
+	b.probeQueue = 0
 	return pad
+}
+
+// failProbeLocked ends the running probe as failed: the next waits longer.
+func (b *bwe) failProbeLocked(now time.Time) {
+	b.probing, b.probeOK, b.probeFull = false, false, false
+	b.backoff = min(b.backoff*2, probeMaxBackoff)
+	b.nextProbe = now.Add(b.backoff)
 }
 
 // probingNow reports whether a probe runs (the pacer stops it on congestion).
@@ -293,5 +350,6 @@ func (b *bwe) describe() string {
 	if b.gcc == nil {
 		return ""
 	}
-	return fmt.Sprintf("%v probing=%v probed=%d sent=%d", b.gcc, b.probing, int(b.probed), int(b.sent))
+	return fmt.Sprintf("%v probing=%v probe=%d/%d/%v probed=%d sent=%d", b.gcc, b.probing, int(b.probeRate), int(b.probeAcked),
+		b.probeQueue.Round(time.Millisecond), int(b.probed), int(b.sent))
 }

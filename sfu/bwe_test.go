@@ -11,6 +11,8 @@ type fakeGCC struct {
 	loss   float64
 	usage  string
 	resets int
+	acked  float64       // what AckedRate says
+	queue  time.Duration // what Queue says
 }
 
 func (f *fakeGCC) TargetBitrate() int { return f.target }
@@ -18,6 +20,9 @@ func (f *fakeGCC) Reset(initial int)  { f.target, f.resets = initial, f.resets+1
 func (f *fakeGCC) Loss() float64      { return f.loss }
 func (f *fakeGCC) Overusing() bool    { return f.usage == "overuse" }
 func (f *fakeGCC) String() string     { return "fake" }
+
+func (f *fakeGCC) AckedRate(time.Duration) float64 { return f.acked }
+func (f *fakeGCC) Queue() time.Duration            { return f.queue }
 
 func TestBWESevereHysteresis(t *testing.T) {
 	t.Parallel()
@@ -196,5 +201,117 @@ func TestBWENoProbeAtStart(t *testing.T) {
 	now = now.Add(probeFirstAfter)
 	if pad := b.wantProbe(initialEstimate, 300_000, 0, 2_000_000); pad == 0 {
 		t.Errorf("after %v: got no probe; want one", probeFirstAfter)
+	}
+}
+
+// TestBWEProbeJudgedByWhatArrived: a probe proves the rate that arrived while
+// it ran (up to what it sent); a moment of overuse does not fail it, loss
+// does, and so does a link that delivered no more than was known.
+func TestBWEProbeJudgedByWhatArrived(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		acked    float64       // reported arriving during the probe
+		usage    string        // during the probe
+		loss     float64       // during the probe
+		queue    time.Duration // during the probe
+		wantOK   bool
+		wantRate float64 // the estimate after the probe, when it succeeded
+	}{
+		{name: "the link carries the probe", acked: 2_000_000, usage: "normal", wantOK: true, wantRate: 0.9 * 450_000},
+		{name: "a moment of overuse", acked: 2_000_000, usage: "overuse", wantOK: true, wantRate: 0.9 * 450_000},
+		{name: "a narrower link proves its own rate, and the next probe waits", acked: 380_000, usage: "normal", wantRate: 0.9 * 380_000},
+		{name: "nothing more arrived", acked: 300_000, usage: "normal"},
+		{name: "loss", acked: 2_000_000, usage: "normal", loss: 0.05},
+		{name: "a queue filled", acked: 2_000_000, usage: "overuse", queue: 70 * time.Millisecond},
+		{name: "carried with a queue, and the next probe waits", acked: 2_000_000, usage: "normal", queue: 40 * time.Millisecond, wantRate: 0.9 * 450_000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			now := time.Unix(1000, 0)
+			b := newBWE(func() time.Time { return now })
+			g := &fakeGCC{target: 300_000, usage: "normal", acked: 280_000}
+			b.setEstimator(g)
+			now = now.Add(probeFirstAfter)
+			est := b.estimate(280_000)
+			pad := b.wantProbe(est, 300_000, 280_000, 1_500_000)
+			if pad <= 0 {
+				t.Fatalf("no probe (estimate %.0f)", est)
+			}
+			if b.probeRate != 450_000 {
+				t.Fatalf("probe rate: got %.0f; want 1.5 x 300000", b.probeRate)
+			}
+			g.acked, g.usage, g.loss = tt.acked, tt.usage, tt.loss
+			g.queue = tt.queue
+			now = now.Add(probeDuration / 2)
+			b.estimate(280_000)
+			g.usage = "normal"
+			now = now.Add(probeDuration/2 + probeSettle)
+			got := b.estimate(280_000)
+			if b.probing {
+				t.Fatal("still probing after its end")
+			}
+			if b.probeOK != tt.wantOK {
+				t.Fatalf("probe succeeded: got %v; want %v (estimate %.0f)", b.probeOK, tt.wantOK, got)
+			}
+			if tt.wantRate > 0 && got != tt.wantRate {
+				t.Errorf("estimate after the probe: got %.0f; want %.0f", got, tt.wantRate)
+			}
+			if !tt.wantOK && b.nextProbe.Sub(now) <= probeMinGap {
+				t.Errorf("after a failed probe the next may start in %v; want a longer backoff", b.nextProbe.Sub(now))
+			}
+		})
+	}
+}
+
+// TestBWEProbeResultOnOveruse: an overuse after which GCC's estimate is still
+// above the probe's result leaves it (a receiver's timing hiccup); one that cut
+// GCC below it (what arrives is less) takes it down to GCC's.
+func TestBWEProbeResultOnOveruse(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	b := newBWE(func() time.Time { return now })
+	g := &fakeGCC{target: 1_300_000, usage: "overuse"}
+	b.setEstimator(g)
+	b.probed, b.probedTill = 1_200_000, now.Add(probedDecay)
+	if got := b.estimate(0); got != 1_300_000 {
+		t.Fatalf("overuse, GCC unchanged at 1300000: got %.0f; want 1300000", got)
+	}
+	if b.probed != 1_200_000 {
+		t.Errorf("overuse, GCC unchanged: probe result %.0f; want 1200000 kept", b.probed)
+	}
+	g.target = 500_000
+	if got := b.estimate(0); got != 500_000 {
+		t.Errorf("overuse, GCC cut to 500000: got %.0f; want 500000", got)
+	}
+}
+
+// TestBWENoProbeRightAfterLoss: a link that lost packets gets no probe until
+// probeAfterLoss has passed, and then a small one, even after a climb of
+// successful probes.
+func TestBWENoProbeRightAfterLoss(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	b := newBWE(func() time.Time { return now })
+	g := &fakeGCC{target: 300_000, usage: "normal"}
+	b.setEstimator(g)
+	now = now.Add(probeFirstAfter)
+	b.probeOK = true // the climb before the link shrank went well
+	g.loss = 0.2
+	b.estimate(280_000)
+	g.loss = 0
+	now = now.Add(probeAfterLoss - 100*time.Millisecond)
+	est := b.estimate(280_000)
+	if pad := b.wantProbe(est, 300_000, 280_000, 1_500_000); pad > 0 {
+		t.Fatalf("%v after the loss: got a probe of %.0f bit/s; want none", probeAfterLoss-100*time.Millisecond, pad)
+	}
+	now = now.Add(100 * time.Millisecond)
+	est = b.estimate(280_000)
+	if pad := b.wantProbe(est, 300_000, 280_000, 1_500_000); pad == 0 {
+		t.Fatalf("%v after the loss: got no probe; want one", probeAfterLoss)
+	}
+	if want := est * probeGrowth; b.probeRate != want {
+		t.Errorf("probe rate: got %.0f; want %.0f (%v x the estimate, not the doubling of a climb)", b.probeRate, want, probeGrowth)
 	}
 }

@@ -65,6 +65,8 @@ type Estimator struct {
 	acked       [ackedRecords]ackedRecord
 	ackedHead   int
 	congested   bool // the last report showed congestion (see Config.OnCongestion)
+	owd         owdMin
+	queue       int64 // ns: the queueing delay of the newest packet reported (see queue.go)
 }
 
 // ackedRecord is what one feedback report said.
@@ -72,7 +74,7 @@ type ackedRecord struct {
 	at          int64 // ns, when it came
 	first, last int64 // arrival µs of the timed packets
 	bytes       int   // of the timed packets
-	lost, total int
+	lost, total int   // lost: newly missing less those an earlier report missed that came after all (may be < 0)
 }
 
 // New returns an estimator starting at cfg.Initial.
@@ -103,7 +105,7 @@ func (e *Estimator) sent(size int) uint16 {
 func (e *Estimator) OnFeedback(fb *rtcp.TransportLayerCC) error {
 	e.mu.Lock()
 	err := e.onFeedbackLocked(fb)
-	congested := e.delay.signal == usageOver || e.avgLoss > e.cfg.CongestedLoss
+	congested := e.signal() == usageOver || e.avgLoss > e.cfg.CongestedLoss
 	newly := congested && !e.congested
 	e.congested = congested
 	e.mu.Unlock()
@@ -128,7 +130,14 @@ func (e *Estimator) onFeedbackLocked(fb *rtcp.TransportLayerCC) error {
 	if len(e.results) > maxFeedbackPk {
 		e.results = e.results[:maxFeedbackPk]
 	}
-	var received, lost, bytes int
+	// A packet is counted lost once, however many reports list it missing,
+	// and un-counted when a later report has it arrive: a receiver re-reports
+	// from the oldest late packet (libwebrtc moves its feedback window back),
+	// and packets stamped on one goroutine can reach the socket after the next
+	// number's (pacer, fan-out and batched sends write concurrently). Counted
+	// as loss, that reordering cut CPU-starved receivers' estimates on loopback
+	// by a third.
+	var received, lost, recovered, bytes int
 	var first, last int64 = math.MaxInt64, math.MinInt64
 	var lastSent int64 = -1
 	for _, r := range e.results {
@@ -137,11 +146,19 @@ func (e *Estimator) onFeedbackLocked(fb *rtcp.TransportLayerCC) error {
 			continue
 		}
 		if !r.received {
-			lost++
+			if !p.missed {
+				p.missed = true
+				lost++
+			}
 			continue
 		}
 		p.reported = true
-		received++
+		if p.missed {
+			p.missed = false
+			recovered++
+		} else {
+			received++
+		}
 		if !r.timed {
 			continue
 		}
@@ -151,8 +168,11 @@ func (e *Estimator) onFeedbackLocked(fb *rtcp.TransportLayerCC) error {
 			lastSent = p.at
 		}
 		e.delay.add(p.at, r.arrival, int(p.size))
+		if q := e.owd.add(r.arrival*1000-p.at, now); r.arrival == last {
+			e.queue = q
+		}
 	}
-	if received+lost == 0 {
+	if received+lost+recovered == 0 {
 		return err
 	}
 	if lastSent >= 0 {
@@ -163,11 +183,12 @@ func (e *Estimator) onFeedbackLocked(fb *rtcp.TransportLayerCC) error {
 	} else {
 		bytes = 0
 	}
-	e.acked[e.ackedHead] = ackedRecord{at: now, first: first, last: last, bytes: bytes, lost: lost, total: received + lost}
+	e.acked[e.ackedHead] = ackedRecord{at: now, first: first, last: last, bytes: bytes, lost: lost - recovered, total: received + lost}
 	e.ackedHead = (e.ackedHead + 1) % ackedRecords
 	e.noteLoss(now)
 	acked := e.ackedRate(ackedWindow)
-	if e.delay.signal == usageOver {
+	sig := e.signal()
+	if sig == usageOver {
 		// A queue builds: packets arrive back to back at the bottleneck's
 		// rate, and the last moments say what it is now. Over the whole
 		// window, a link that just shrank from 5 Mbit/s to 500 kbit/s still
@@ -176,7 +197,7 @@ func (e *Estimator) onFeedbackLocked(fb *rtcp.TransportLayerCC) error {
 			acked = min(acked, recent)
 		}
 	}
-	e.rate.update(e.delay.signal, acked, e.rtt, now)
+	e.rate.update(sig, acked, e.rtt, now)
 	e.lossControl(now)
 	return err
 }
@@ -216,7 +237,7 @@ func (e *Estimator) noteLoss(now int64) {
 		}
 	}
 	if total >= lossMinCount {
-		e.avgLoss = float64(lost) / float64(total)
+		e.avgLoss = float64(max(lost, 0)) / float64(total)
 	}
 }
 
@@ -265,7 +286,16 @@ func (e *Estimator) Loss() float64 {
 func (e *Estimator) Overusing() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.delay.signal == usageOver
+	return e.signal() == usageOver
+}
+
+// signal is the delay signal acted on: an overuse whose queue is not there
+// yet (overuseMinQueue) holds the rate instead of cutting it (see queue.go).
+func (e *Estimator) signal() usage {
+	if e.delay.signal == usageOver && e.queue < overuseMinQueue {
+		return usageUnder
+	}
+	return e.delay.signal
 }
 
 // RTT is the round-trip time seen in feedback.
@@ -289,7 +319,23 @@ func (e *Estimator) Reset(rate int) {
 func (e *Estimator) String() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return fmt.Sprintf("target=%d delay=%d losscap=%d loss=%.3f usage=%v state=%v thr=%.1f rtt=%v acked=%d",
-		int(e.targetLocked()), int(e.rate.rate), int(e.lossCap), e.avgLoss, e.delay.signal, e.rate.state,
+	return fmt.Sprintf("target=%d delay=%d losscap=%d loss=%.3f usage=%v queue=%v state=%v thr=%.1f rtt=%v acked=%d",
+		int(e.targetLocked()), int(e.rate.rate), int(e.lossCap), e.avgLoss, e.delay.signal, time.Duration(e.queue).Round(time.Millisecond), e.rate.state,
 		e.delay.threshold, time.Duration(e.rtt).Round(time.Millisecond), int(e.ackedRate(ackedWindow)))
+}
+
+// AckedRate is the rate the receiver reported arriving over the last window
+// of arrivals (bits/s; 0 when the reports span too little time to tell).
+func (e *Estimator) AckedRate(window time.Duration) float64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ackedRate(window)
+}
+
+// Queue is how long the newest packet reported waited in queues: its one-way
+// delay over the least seen lately (see queue.go).
+func (e *Estimator) Queue() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return time.Duration(e.queue)
 }

@@ -60,6 +60,13 @@ func report(count uint8, arr []arrival) *rtcp.TransportLayerCC {
 // rate(target) and the receiver reports every 50 ms. It returns the estimator.
 func call(t *testing.T, e *Estimator, clock *time.Duration, l *link, d time.Duration, rate func(target float64) float64, lose func(seq uint16) bool) {
 	t.Helper()
+	callStamped(t, e, clock, l, d, rate, lose, nil)
+}
+
+// callStamped is call with a receiver that stamps a packet arriving at at
+// with stamp(at) (nil: at).
+func callStamped(t *testing.T, e *Estimator, clock *time.Duration, l *link, d time.Duration, rate func(target float64) float64, lose func(seq uint16) bool, stamp func(at time.Duration) time.Duration) {
+	t.Helper()
 	const size = 1200
 	end := *clock + d
 	var pending []arrival
@@ -72,6 +79,9 @@ func call(t *testing.T, e *Estimator, clock *time.Duration, l *link, d time.Dura
 			at, ok := l.pass(*clock, size)
 			if lose != nil && lose(seq) {
 				ok = false
+			}
+			if stamp != nil && ok {
+				at = stamp(at)
 			}
 			pending = append(pending, arrival{seq: seq, at: at, received: ok})
 			r := rate(float64(e.TargetBitrate()))
@@ -220,5 +230,102 @@ func TestOnCongestion(t *testing.T) {
 	call(t, e, clock, &l, time.Second, fixed, nil)
 	if calls != 2 {
 		t.Errorf("after a clean spell and a second shrink: got %d calls; want 2 (%v)", calls, e)
+	}
+}
+
+// TestLossOfReorderedPackets: a packet a report lists as missing and a later
+// report has arrive (the receiver moved its window back to it) is not loss;
+// one missing from several reports is lost once.
+func TestLossOfReorderedPackets(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		reports [][]arrival // seq, received; arrival times are filled in
+		want    float64
+	}{
+		{
+			name: "late packet re-reported",
+			reports: [][]arrival{
+				{{seq: 0, received: true}, {seq: 1, received: true}, {seq: 2}, {seq: 3, received: true}, {seq: 4, received: true}, {seq: 5, received: true}},
+				{{seq: 2, received: true}, {seq: 3, received: true}, {seq: 4, received: true}, {seq: 5, received: true}, {seq: 6, received: true}, {seq: 7, received: true}, {seq: 8, received: true}, {seq: 9, received: true}},
+			},
+			want: 0,
+		},
+		{
+			name: "lost packet listed twice",
+			reports: [][]arrival{
+				{{seq: 0, received: true}, {seq: 1, received: true}, {seq: 2}, {seq: 3, received: true}, {seq: 4, received: true}},
+				{{seq: 2}, {seq: 3, received: true}, {seq: 4, received: true}, {seq: 5, received: true}, {seq: 6, received: true}, {seq: 7, received: true}, {seq: 8, received: true}, {seq: 9, received: true}},
+			},
+			want: 0.1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e, clock := newTestEstimator(1_000_000)
+			for range 10 {
+				e.sent(1200)
+			}
+			for i, arr := range tt.reports {
+				*clock += 50 * time.Millisecond
+				for j := range arr {
+					arr[j].at = time.Duration(arr[j].seq) * time.Millisecond
+				}
+				if err := e.OnFeedback(report(uint8(i), arr)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := e.Loss(); got != tt.want {
+				t.Errorf("loss: got %.3f; want %.3f", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestStarvedReceiverStamping: a receiver that stamps arrivals late in bursts
+// (a CPU-starved browser falling behind and catching up) on a link with room to spare fakes overuse now and then; without a
+// queue behind it, the estimate must not collapse. A real queue still cuts it.
+func TestStarvedReceiverStamping(t *testing.T) {
+	t.Parallel()
+	stall := func(at time.Duration) time.Duration {
+		// Falling behind: over 250 ms of every 600, stamps lag more and
+		// more (up to 35 ms), then catch up at once.
+		const every, span, lag = 600 * time.Millisecond, 250 * time.Millisecond, 35 * time.Millisecond
+		if in := at % every; in < span {
+			return at + lag*in/span
+		}
+		return at
+	}
+	follow := func(target float64) float64 { return target }
+	e, clock := newTestEstimator(600_000)
+	l := link{capacity: 50e6, queue: time.Second, delay: time.Millisecond}
+	callStamped(t, e, clock, &l, 20*time.Second, follow, nil, stall)
+	if got := e.TargetBitrate(); got < 1_000_000 {
+		t.Errorf("50 Mbit/s link, starved receiver, 20 s: got %d bit/s; want >= 1000000 (%v)", got, e)
+	}
+	l = link{capacity: 500_000, queue: 300 * time.Millisecond, delay: time.Millisecond, tail: *clock}
+	callStamped(t, e, clock, &l, 5*time.Second, follow, nil, stall)
+	if got := e.TargetBitrate(); got > 550_000 {
+		t.Errorf("then 500 kbit/s for 5 s: got %d bit/s; want <= 550000 (%v)", got, e)
+	}
+}
+
+func TestOWDMin(t *testing.T) {
+	t.Parallel()
+	var m owdMin
+	steps := []struct {
+		owd, now, want int64 // ns
+	}{
+		{owd: 50e6, now: 1e9, want: 0},
+		{owd: 80e6, now: 2e9, want: 30e6},
+		{owd: 45e6, now: 3e9, want: 0},
+		{owd: 95e6, now: 12e9, want: 50e6}, // 45 ms is 9 s old: still the minimum
+		{owd: 95e6, now: 14e9, want: 0},    // every bucket with less is older than 10 s
+	}
+	for i, st := range steps {
+		if got := m.add(st.owd, st.now); got != st.want {
+			t.Errorf("step %d: got %d; want %d", i, got, st.want)
+		}
 	}
 }

@@ -14,6 +14,7 @@ type sentPacket struct {
 	seq      uint16
 	used     bool
 	reported bool // feedback already said it arrived (a repeat is ignored)
+	missed   bool // feedback said it had not arrived (counted lost once; see Estimator.onFeedbackLocked)
 }
 
 // history is a ring of the last historySize packets, indexed by sequence number.
