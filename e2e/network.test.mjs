@@ -19,11 +19,15 @@
 //      within 1 s of everyone's audio flowing, the `speakers` message lists the loud
 //      member first and the demo marks its tile with class `speaking`.
 //
-// 0 and 3 always run (3 unless OPENROOM_E2E_NETWORK=0). 1 and 2 run three Chromiums with
-// two software H.264 encoders at full rate: on two shared cores the browsers starve each
-// other (the cameras fell to 9-13 of 20 fps, the decoders freeze without a packet lost), so they
-// run only when asked, on a machine with more than two cores:
+// 0 and 3 run in the suite (3 unless OPENROOM_E2E_NETWORK=0); 1 and 2 when asked
+// (OPENROOM_E2E_NETWORK=1). They run three Chromiums, two of them encoding 640x360
+// simulcast at full rate: each member's call threads get a device's priority
+// (boostRealtimeThreads), and a window in which the cameras still fell behind (the
+// machine, not the SFU, starved the browsers) is measured again (STARVED_FPS,
+// MAX_WINDOWS; the recovery cycle once). On this 2-core machine they still pass only
+// about half the time (docs/benchmarks.md), so they are not in ./scripts/test.sh:
 //   OPENROOM_E2E_NETWORK=1 scripts/netns-run.sh node --test --test-concurrency=1 e2e/network.test.mjs
+// OPENROOM_E2E_DEBUG_LOG=FILE keeps the server's debug log of the poor-link call in FILE.
 // Every figure is printed (fps, freezes, concealment, widths, bit rates), pass or fail.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,9 +66,10 @@ import {
   WEAK_CLIENT_IP,
   WEAK_HOST_IP,
   VIDEO_FPS,
+  boostRealtimeThreads,
 } from './netshape.mjs';
 
-const POOR_SKIP = process.env.OPENROOM_E2E_NETWORK === '1' ? false : 'three Chromiums encoding at full rate: set OPENROOM_E2E_NETWORK=1 (more than two cores)';
+const POOR_SKIP = process.env.OPENROOM_E2E_NETWORK === '1' ? false : 'three Chromiums, two encoding at full rate: OPENROOM_E2E_NETWORK=1 runs it (on these 2 cores it passes about half the time)';
 const SPEAKER_SKIP = process.env.OPENROOM_E2E_NETWORK === '0' ? 'OPENROOM_E2E_NETWORK=0' : false;
 
 // OPENROOM_E2E_DEBUG_LOG=FILE: the server logs at debug level (allocations, layers,
@@ -75,6 +80,13 @@ const POOR_RATE = '500kbit';
 const GOOD_RATE = '5mbit';
 const SETTLE_MS = 15_000;
 const WINDOW_MS = 20_000;
+// Below this camera rate (frames the fake camera delivered, over a window) the two
+// cores were starved by the three browsers: that window's figures are the machine's,
+// and it is measured again (up to MAX_WINDOWS; the recovery cycle once more, after
+// RESETTLE_MS on the poor link). Every window's figures are printed.
+const STARVED_FPS = VIDEO_FPS - 2;
+const MAX_WINDOWS = 3;
+const RESETTLE_MS = 10_000;
 const GOOD_VIEWPORT = { width: 800, height: 450 };
 // alice's and bob's pages render at half resolution: their large tile is still about
 // 390 device px wide (the SDK reports device pixels), so each asks for the other's
@@ -141,6 +153,20 @@ async function socketDrops() {
     if (f.d > 0) found.push(`${proc} ${f.d} drops (rcvbuf ${f.rb})`);
   }
   return found.join(', ') || 'none';
+}
+
+/** Frames the page's cameras delivered so far (media-source `frames`, summed). */
+function sourceFrames(stats) {
+  return (stats?.sources ?? []).reduce((n, x) => n + (x.frames ?? 0), 0);
+}
+
+/** The frame rate a member's cameras delivered over a sampled series (the slowest camera). */
+function cameraFps(series) {
+  const first = series[0].stats.sources;
+  const last = series.at(-1).stats.sources;
+  const secs = (series.at(-1).t - series[0].t) / 1000;
+  if (!first.length || !last.length || secs <= 0) return 0;
+  return Math.min(...last.map((x, i) => ((x.frames ?? 0) - (first[i]?.frames ?? 0)) / secs));
 }
 
 /** Pins `user`'s tile with a click, as a person would, and waits for the demo to mark it. */
@@ -279,6 +305,8 @@ describe('a member behind 500 kbit/s', { skip: POOR_SKIP }, () => {
       // largest CPU users of this test (about 0.7 of a core for two browsers).
       c.good = await launchBrowser({ args: [...fakeCaptureArgs({ video: media.video }), LIGHT_COMPOSITING] });
       c.weak = await launchBrowserIn(c.link, { origin: c.origin, args: [LIGHT_COMPOSITING] });
+      // Each member's call threads as on a device of its own (see boostRealtimeThreads).
+      c.boost = boostRealtimeThreads();
       const room = uniqueRoom('poor');
       c.alice = await openNetMember(c.good, c.server.url, room, 'alice', { viewport: GOOD_VIEWPORT, deviceScaleFactor: GOOD_SCALE });
       c.bob = await openNetMember(c.good, c.server.url, room, 'bob', { viewport: GOOD_VIEWPORT, deviceScaleFactor: GOOD_SCALE });
@@ -308,6 +336,7 @@ describe('a member behind 500 kbit/s', { skip: POOR_SKIP }, () => {
   }, { timeout: 180_000 });
 
   after(async () => {
+    c.boost?.stop();
     for (const m of [c.carol, c.bob, c.alice]) if (m) await m.close();
     if (c.weak) await c.weak.close();
     if (c.good) await closeBrowser(c.good);
@@ -316,8 +345,8 @@ describe('a member behind 500 kbit/s', { skip: POOR_SKIP }, () => {
     if (DEBUG_LOG && c.server) writeFileSync(DEBUG_LOG, c.server.logs());
   });
 
-  test('poor link: carol decodes both videos at >= 10 fps, < 2 s frozen, < 5 % audio concealed; alice and bob keep >= 480 px', { timeout: 90_000 }, async () => {
-    await runDiag(async () => {
+  /** One 20 s window of the poor link: its figures are printed; returns {failures, starved}. */
+  const poorWindow = async (attempt) => {
       const q0 = await c.link.qdisc();
       const u0 = await udpDrops(c.link);
       const tq0 = performance.now();
@@ -329,7 +358,7 @@ describe('a member behind 500 kbit/s', { skip: POOR_SKIP }, () => {
       const last = series.carol.at(-1).stats;
       const sizes = await tileVideoSizes(c.carol.page).catch(() => ({}));
 
-      say(`poor link, ${secs.toFixed(1)} s window after ${SETTLE_MS / 1000} s of settling, carol behind ${POOR_RATE} ` +
+      say(`poor link, ${secs.toFixed(1)} s window ${attempt} after ${SETTLE_MS / 1000} s of settling, carol behind ${POOR_RATE} ` +
         `(load average ${loadavg()} on ${availableParallelism()} CPUs):`);
       say(`  carol's downlink qdisc: ${(((q1.bytes - q0.bytes) * 8) / qSecs / 1000).toFixed(0)} kbit/s delivered, ` +
         `${q1.drops - q0.drops} packets dropped (${q1.packets - q0.packets} sent), backlog ${q1.backlog} B; ` +
@@ -349,19 +378,17 @@ describe('a member behind 500 kbit/s', { skip: POOR_SKIP }, () => {
       const starved = [];
       for (const m of ['alice', 'bob']) {
         const src = series[m].at(-1).stats.sources;
-        const cam = src.map((x) => `${x.width}x${x.height} at ${x.framesPerSecond ?? '?'} fps`).join(', ');
-        say(`  ${m} captures ${cam || '?'}, publishes: ${outboundSummary(series[m][0].stats, series[m].at(-1).stats)}`);
-        if (src.some((x) => (x.framesPerSecond ?? 0) < VIDEO_FPS - 2)) starved.push(`${m}'s camera delivers ${cam}`);
+        const fps = cameraFps(series[m]);
+        const cam = src.map((x) => `${x.width}x${x.height}`).join(', ');
+        say(`  ${m} captures ${cam || '?'} at ${fps.toFixed(1)} fps, publishes: ${outboundSummary(series[m][0].stats, series[m].at(-1).stats)}`);
+        if (fps < STARVED_FPS) starved.push(`${m}'s camera delivered ${fps.toFixed(1)} of ${VIDEO_FPS} fps`);
       }
-      if (Number(loadavg()) > 2 * availableParallelism()) starved.push(`load average ${loadavg()} on ${availableParallelism()} CPUs`);
-      // The fake camera's own frame rate is the tell: below the file's rate less 2 the
-      // browsers are starved of CPU, and the figures say more about the machine than the SFU.
-      const warning = starved.length ? `WARNING: this machine is CPU-starved (${starved.join('; ')}): these figures are not the SFU's alone` : '';
+      const warning = starved.length ? `WARNING: this machine was CPU-starved (${starved.join('; ')}; load average ${loadavg()}): these figures are not the SFU's alone` : '';
       if (warning) say(`  ${warning}`);
 
       const failures = [];
       try {
-        say(`  carol's Chromium: ${c.weak.verify()} processes, all in the weak namespace`);
+        say(`  carol's Chromium: ${c.weak.verify()} processes, all in the weak namespace; ${c.boost.boosted} call threads at nice -19`);
       } catch (err) {
         failures.push(err.message);
       }
@@ -381,12 +408,32 @@ describe('a member behind 500 kbit/s', { skip: POOR_SKIP }, () => {
       for (const { obs, s } of abSeen) {
         if (!(s.medianWidth >= 480)) failures.push(`${obs} sees ${s.remote} at a median ${s.medianWidth} px wide (want >= 480)`);
       }
-      assert.ok(failures.length === 0, `poor link:\n  ${failures.join('\n  ')}${warning ? `\n  ${warning}` : ''}`);
+      if (warning) failures.push(warning);
+      return { failures, starved: starved.length > 0 };
+  };
+
+  test('poor link: carol decodes both videos at >= 10 fps, < 2 s frozen, < 5 % audio concealed; alice and bob keep >= 480 px', { timeout: 150_000 }, async () => {
+    await runDiag(async () => {
+      // A window in which the machine starved the browsers (see STARVED_FPS) is
+      // measured again, up to MAX_WINDOWS in all: its figures are the machine's.
+      const all = [];
+      for (let attempt = 1; attempt <= MAX_WINDOWS; attempt++) {
+        const { failures, starved } = await poorWindow(attempt);
+        all.push(...failures.map((f) => `window ${attempt}: ${f}`));
+        if (failures.length === 0) return;
+        if (!starved) break;
+        say(`  the machine starved the browsers: measuring again`);
+      }
+      assert.fail(`poor link:\n  ${all.join('\n  ')}`);
     });
   });
 
-  test('recovery: 5 Mbit/s -> both videos reach 640 px within 15 s; 500 kbit/s -> below 640 within 5 s, no freeze >= 2 s', { timeout: 90_000 }, async () => {
-    await runDiag(async () => {
+  /** One climb and fall; its figures are printed. Returns {failures, starved}. */
+  const recoveryCycle = async () => {
+      const cams0 = await Promise.all([c.alice, c.bob].map((m) => mediaStats(m.page)));
+      const tCams0 = performance.now();
+      const u0 = await udpDrops(c.link);
+      const q0 = await c.link.qdisc();
       const remotes = ['alice', 'bob'];
       const widthsOf = (st) => Object.fromEntries(remotes.map((u) => [u, st.inbound?.[u]?.video?.frameWidth ?? 0]));
       const timeline = (series, t0) => {
@@ -426,6 +473,8 @@ describe('a member behind 500 kbit/s', { skip: POOR_SKIP }, () => {
         failures.push(`after ${GOOD_RATE}, carol's videos did not both reach 640 px within 15 s (last ${JSON.stringify(widthsOf(up.carol.at(-1).stats))}${climbedAt ? `, took ${(climbedAt / 1000).toFixed(1)} s` : ''})`);
       }
 
+      const qUp = await c.link.qdisc();
+      say(`  carol's downlink qdisc dropped ${qUp.drops - q0.drops} of ${qUp.packets - q0.packets} packets on the way up`);
       // Down: 5 Mbit/s -> 500 kbit/s, then 5 s more to see the freezes it caused.
       await c.link.setRate(POOR_RATE);
       const tDown = performance.now();
@@ -458,7 +507,32 @@ describe('a member behind 500 kbit/s', { skip: POOR_SKIP }, () => {
           if (s.video.longestStallSeconds >= 2) failures.push(`${phase}: ${u}'s video stalled ${s.video.longestStallSeconds.toFixed(1)} s at carol (no new frame)`);
         }
       }
-      assert.ok(failures.length === 0, `recovery:\n  ${failures.join('\n  ')}`);
+      const cams1 = await Promise.all([c.alice, c.bob].map((m) => mediaStats(m.page)));
+      const secs = (performance.now() - tCams0) / 1000;
+      const fps = cams0.map((st, i) => sourceFrames(cams1[i]) - sourceFrames(st)).map((n) => n / secs);
+      const u1 = await udpDrops(c.link);
+      const q1 = await c.link.qdisc();
+      say(`  carol's downlink qdisc dropped ${q1.drops - q0.drops} of ${q1.packets - q0.packets} packets over the cycle`);
+      say(`  alice's and bob's cameras delivered ${fps.map((f) => f.toFixed(1)).join(' and ')} of ${VIDEO_FPS} fps (load average ${loadavg()}); ` +
+        `UDP datagrams dropped for full receive buffers: ${u1.here - u0.here} on the good path, ${u1.weak - u0.weak} at carol`);
+      const starved = fps.some((f) => f < STARVED_FPS);
+      if (starved) failures.push(`WARNING: this machine was CPU-starved (the cameras delivered ${fps.map((f) => f.toFixed(1)).join(' and ')} of ${VIDEO_FPS} fps): these figures are not the SFU's alone`);
+      return { failures, starved };
+  };
+
+  test('recovery: 5 Mbit/s -> both videos reach 640 px within 15 s; 500 kbit/s -> below 640 within 5 s, no freeze >= 2 s', { timeout: 150_000 }, async () => {
+    await runDiag(async () => {
+      const all = [];
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        const { failures, starved } = await recoveryCycle();
+        all.push(...failures.map((f) => `cycle ${attempt}: ${f}`));
+        if (failures.length === 0) return;
+        if (!starved || attempt === 2) break;
+        // Starved: settle on the poor link again and repeat the cycle once.
+        say('  the machine starved the browsers: settling and measuring again');
+        await sleep(RESETTLE_MS);
+      }
+      assert.fail(`recovery:\n  ${all.join('\n  ')}`);
     });
   });
 });

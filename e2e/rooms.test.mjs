@@ -6,7 +6,7 @@
 // disconnected; each remote member has a tile [data-user="{userID}"] with a
 // <video>; #members li[data-user] lists members (self included); #banner shows
 // kick reasons / errors; buttons #leave #mute-audio #mute-video #copy-link.
-import { test, before } from 'node:test';
+import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -112,65 +112,70 @@ test('clean leave: the tile disappears from the others within 2 s', { timeout: 9
   );
 });
 
-test('killed tab: its tile disappears from the others within 25 s', { timeout: 120_000 }, async (t) => {
-  const s = await setup(t, { serverArgs: ['--member-timeout', '20s'] });
-  await s.run(() =>
-    withDeadline(115_000, 'killed tab', async () => {
-      const room = uniqueRoom('kill');
-      const alice = await s.member(room, 'alice');
-      const bob = await s.member(room, 'bob');
-      // dave runs in a Chromium process of his own, so it can be SIGKILLed.
-      const daveBrowser = await s.extraBrowser();
-      await s.member(room, 'dave', { browser: daveBrowser });
-      for (const m of [alice, bob]) await waitForTiles(m.page, ['dave']);
-      await assertMediaFlows(alice.page, ['dave'], { label: 'alice receiving dave' });
+// Both wait out the member timeout (20 s) with nothing else to do, each with its own
+// server and browsers: they run side by side.
+describe('a member that vanishes', { concurrency: 2 }, () => {
+  test('killed tab: its tile disappears from the others within 25 s', { timeout: 120_000 }, async (t) => {
+    const s = await setup(t, { serverArgs: ['--member-timeout', '20s'] });
+    await s.run(() =>
+      withDeadline(115_000, 'killed tab', async () => {
+        const room = uniqueRoom('kill');
+        const alice = await s.member(room, 'alice');
+        const bob = await s.member(room, 'bob');
+        // dave runs in a Chromium process of his own, so it can be SIGKILLed.
+        const daveBrowser = await s.extraBrowser();
+        await s.member(room, 'dave', { browser: daveBrowser });
+        for (const m of [alice, bob]) await waitForTiles(m.page, ['dave']);
+        await assertMediaFlows(alice.page, ['dave'], { label: 'alice receiving dave' });
 
-      const t0 = performance.now();
-      killBrowser(daveBrowser);
-      for (const m of [alice, bob]) {
-        await waitFor(async () => (await tileCount(m.page, 'dave')) === 0, {
-          timeout: Math.max(100, 25_000 - (performance.now() - t0)),
-          interval: 100,
-          message: `dave's tile to disappear from ${m.user}'s page within 25 s of SIGKILL`,
-        });
-      }
-      const ms = Math.round(performance.now() - t0);
-      const why = s.server.logs().split('\n').find((l) => /member left/.test(l) && /dave/.test(l)) ?? '(no log line)';
-      console.log(`killed tab: tile gone from both others after ${ms} ms; server: ${why}`);
-      assert.equal(await stateOf(alice.page), 'connected');
-      await assertMediaFlows(alice.page, ['bob'], { label: 'alice receiving bob after dave was killed' });
-    }),
-  );
-});
+        const t0 = performance.now();
+        killBrowser(daveBrowser);
+        for (const m of [alice, bob]) {
+          await waitFor(async () => (await tileCount(m.page, 'dave')) === 0, {
+            timeout: Math.max(100, 25_000 - (performance.now() - t0)),
+            interval: 100,
+            message: `dave's tile to disappear from ${m.user}'s page within 25 s of SIGKILL`,
+          });
+        }
+        const ms = Math.round(performance.now() - t0);
+        const why = s.server.logs().split('\n').find((l) => /member left/.test(l) && /dave/.test(l)) ?? '(no log line)';
+        console.log(`killed tab: tile gone from both others after ${ms} ms; server: ${why}`);
+        assert.equal(await stateOf(alice.page), 'connected');
+        await assertMediaFlows(alice.page, ['bob'], { label: 'alice receiving bob after dave was killed' });
+      }),
+    );
+  });
 
-test('frozen tab (no socket close, no pongs): removed by the member timeout within 25 s', { timeout: 120_000 }, async (t) => {
-  const s = await setup(t, { serverArgs: ['--member-timeout', '20s'] });
-  await s.run(() =>
-    withDeadline(115_000, 'frozen tab', async () => {
-      const room = uniqueRoom('freeze');
-      const alice = await s.member(room, 'alice');
-      const eveBrowser = await s.extraBrowser();
-      await s.member(room, 'eve', { browser: eveBrowser });
-      await waitForTiles(alice.page, ['eve']);
-      await assertMediaFlows(alice.page, ['eve'], { label: 'alice receiving eve' });
+  test('frozen tab (no socket close, no pongs): removed by the member timeout within 25 s', { timeout: 120_000 }, async (t) => {
+    // No TURN: the killed-tab test's server, beside it, has the default TURN port.
+    const s = await setup(t, { serverArgs: ['--member-timeout', '20s', '--turn', ''] });
+    await s.run(() =>
+      withDeadline(115_000, 'frozen tab', async () => {
+        const room = uniqueRoom('freeze');
+        const alice = await s.member(room, 'alice');
+        const eveBrowser = await s.extraBrowser();
+        await s.member(room, 'eve', { browser: eveBrowser });
+        await waitForTiles(alice.page, ['eve']);
+        await assertMediaFlows(alice.page, ['eve'], { label: 'alice receiving eve' });
 
-      const t0 = performance.now();
-      freezeBrowser(eveBrowser);
-      try {
-        await waitFor(async () => (await tileCount(alice.page, 'eve')) === 0, {
-          timeout: 25_000,
-          interval: 200,
-          message: "eve's tile to disappear from alice's page within 25 s of SIGSTOP (member timeout 20 s)",
-        });
-      } finally {
-        killBrowser(eveBrowser);
-      }
-      const ms = Math.round(performance.now() - t0);
-      const why = s.server.logs().split('\n').find((l) => /member left/.test(l) && /eve/.test(l)) ?? '(no log line)';
-      console.log(`frozen tab: tile gone after ${ms} ms (member timeout 20 s); server: ${why}`);
-      assert.equal(await stateOf(alice.page), 'connected');
-    }),
-  );
+        const t0 = performance.now();
+        freezeBrowser(eveBrowser);
+        try {
+          await waitFor(async () => (await tileCount(alice.page, 'eve')) === 0, {
+            timeout: 25_000,
+            interval: 200,
+            message: "eve's tile to disappear from alice's page within 25 s of SIGSTOP (member timeout 20 s)",
+          });
+        } finally {
+          killBrowser(eveBrowser);
+        }
+        const ms = Math.round(performance.now() - t0);
+        const why = s.server.logs().split('\n').find((l) => /member left/.test(l) && /eve/.test(l)) ?? '(no log line)';
+        console.log(`frozen tab: tile gone after ${ms} ms (member timeout 20 s); server: ${why}`);
+        assert.equal(await stateOf(alice.page), 'connected');
+      }),
+    );
+  });
 });
 
 test('duplicate login kicks the first tab', { timeout: 90_000 }, async (t) => {
