@@ -32,6 +32,8 @@ const (
 	probeCarriedQueueing    = 30 * time.Millisecond  // ... with packets queued less than this
 	probeGrowthAfterQueue   = 1.3                    // a probe right after one that filled a queue asks at most this much more
 	probeAfterLoss          = 2 * time.Second        // no probe this soon after the link lost packets
+	unconfirmedLoss         = 0.25                   // transport-cc loss over this counts without a NACK ...
+	nackConfirms            = time.Second            // ... under it, only with a NACK this recent
 	probedDecay             = 10 * time.Second       // a probe result is trusted this long without confirmation
 	provenHeadroom          = 1.25                   // estimate over the rate sent lately, without a probe
 	provenDecay             = 0.9                    // per provenDecayEvery: about -20 %/s
@@ -69,6 +71,7 @@ type bwe struct {
 	probeOK    bool      // the last probe succeeded
 	probeFull  bool      // the last probe failed by filling a queue
 	lostAt     time.Time // when the link last lost more than a clean link does
+	nackAt     time.Time // when the subscriber last asked for a resend
 	nextProbe  time.Time
 	backoff    time.Duration
 	probed     float64 // the last probe's rate, trusted until probedUntil or congestion
@@ -146,7 +149,7 @@ func (b *bwe) congestion() (congested, losing bool) {
 	if b.gcc == nil {
 		return false, false
 	}
-	return b.lossyLocked(), b.gcc.Loss() > probeMaxLoss
+	return b.lossyLocked(), b.losingLocked()
 }
 
 // lossyLocked reports whether GCC sees overuse or more loss than a clean link
@@ -156,7 +159,24 @@ func (b *bwe) lossyLocked() bool {
 	if b.gcc == nil {
 		return false
 	}
-	return b.gcc.Overusing() || b.gcc.Loss() > probeMaxLoss
+	return b.gcc.Overusing() || b.losingLocked()
+}
+
+// losingLocked reports whether the link loses more than a clean link does.
+// Transport-cc loss counts only when the subscriber also asked for a resend
+// lately, or is heavy: reports of 2-13 % loss that no NACK confirmed (nothing
+// was missing from the media) came right after upgrades on a 5 Mbit/s link,
+// and each cut the estimate a probe had proven (climbs of 17-19 s).
+func (b *bwe) losingLocked() bool {
+	loss := b.gcc.Loss()
+	return loss > probeMaxLoss && (loss > unconfirmedLoss || b.now().Sub(b.nackAt) < nackConfirms)
+}
+
+// onNACK notes that the subscriber asked for resends (it lost media).
+func (b *bwe) onNACK() {
+	b.mu.Lock()
+	b.nackAt = b.now()
+	b.mu.Unlock()
 }
 
 // estimate returns the usable downlink rate in bits/s, after ending or
@@ -180,7 +200,7 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 		est = b.remb
 	}
 	lossy := b.lossyLocked()
-	losing := b.gcc != nil && b.gcc.Loss() > probeMaxLoss
+	losing := b.gcc != nil && b.losingLocked()
 	if losing {
 		// A link that just lost packets is draining a full queue: a probe
 		// now (1.6 s after a 5 Mbit/s link fell to 500 kbit/s, doubling

@@ -73,6 +73,7 @@ func TestBWENoProbeOnALossyLink(t *testing.T) {
 			b := newBWE(func() time.Time { return now })
 			b.setEstimator(&fakeGCC{target: 300_000, loss: tt.loss, usage: tt.usage})
 			now = now.Add(probeFirstAfter)
+			b.onNACK() // the loss is real: the subscriber asks for resends
 			got := b.wantProbe(300_000, 300_000, 0, 2_000_000) > 0
 			if got != tt.want {
 				t.Errorf("probe = %v; want %v", got, tt.want)
@@ -163,6 +164,7 @@ func TestBWEContinuesFromWhatFlowsCleanly(t *testing.T) {
 	for _, st := range steps {
 		now = now.Add(st.advance)
 		g.loss = st.loss
+		b.onNACK() // the loss is real: the subscriber asks for resends
 		if got := b.estimate(430_000); got != st.want || g.resets != st.resets {
 			t.Fatalf("%s: got %.0f after %d resets; want %.0f after %d", st.name, got, g.resets, st.want, st.resets)
 		}
@@ -182,6 +184,7 @@ func TestBWEProbeResultDropsOnLoss(t *testing.T) {
 		t.Fatalf("after a probe: got %.0f; want 1200000", got)
 	}
 	g.loss = 0.05
+	b.onNACK()
 	if got := b.estimate(0); got != 400_000 {
 		t.Errorf("5 %% loss: got %.0f; want GCC's 400000", got)
 	}
@@ -243,6 +246,7 @@ func TestBWEProbeJudgedByWhatArrived(t *testing.T) {
 				t.Fatalf("probe rate: got %.0f; want 1.5 x 300000", b.probeRate)
 			}
 			g.acked, g.usage, g.loss = tt.acked, tt.usage, tt.loss
+			b.onNACK()
 			g.queue = tt.queue
 			now = now.Add(probeDuration / 2)
 			b.estimate(280_000)
@@ -299,6 +303,7 @@ func TestBWENoProbeRightAfterLoss(t *testing.T) {
 	now = now.Add(probeFirstAfter)
 	b.probeOK = true // the climb before the link shrank went well
 	g.loss = 0.2
+	b.onNACK()
 	b.estimate(280_000)
 	g.loss = 0
 	now = now.Add(probeAfterLoss - 100*time.Millisecond)
@@ -313,5 +318,37 @@ func TestBWENoProbeRightAfterLoss(t *testing.T) {
 	}
 	if want := est * probeGrowth; b.probeRate != want {
 		t.Errorf("probe rate: got %.0f; want %.0f (%v x the estimate, not the doubling of a climb)", b.probeRate, want, probeGrowth)
+	}
+}
+
+// TestBWELossNeedsANACK: transport-cc loss that no NACK confirms (nothing was
+// missing from the media) leaves a probe's result alone, unless it is heavy.
+func TestBWELossNeedsANACK(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		loss  float64
+		nack  bool
+		keeps bool // the probe's result stands
+	}{
+		{name: "5 % without a NACK", loss: 0.05, keeps: true},
+		{name: "5 % with a NACK", loss: 0.05, nack: true},
+		{name: "30 % without a NACK", loss: 0.3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			now := time.Unix(1000, 0)
+			b := newBWE(func() time.Time { return now })
+			g := &fakeGCC{target: 400_000, usage: "normal", loss: tt.loss}
+			b.setEstimator(g)
+			b.probed, b.probedTill = 1_200_000, now.Add(probedDecay)
+			if tt.nack {
+				b.onNACK()
+			}
+			if got := b.estimate(0) == 1_200_000; got != tt.keeps {
+				t.Errorf("probe result kept: got %v; want %v", got, tt.keeps)
+			}
+		})
 	}
 }

@@ -765,6 +765,7 @@ func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, current func() *Down
 					seqs = append(seqs, pair.PacketList()...)
 				}
 				t.CountNACKs(len(seqs))
+				p.bwe.onNACK()
 				d.handleNACK(seqs)
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				p.bwe.onREMB(float64(pkt.Bitrate))
