@@ -22,7 +22,16 @@ func (f *fakeGCC) Overusing() bool    { return f.usage == "overuse" }
 func (f *fakeGCC) String() string     { return "fake" }
 
 func (f *fakeGCC) AckedRate(time.Duration) float64 { return f.acked }
-func (f *fakeGCC) Queue() time.Duration            { return f.queue }
+
+// withFakeGCC returns a bwe over g on a fake clock the test moves.
+func withFakeGCC(g *fakeGCC) (*bwe, *time.Time) {
+	clock := new(time.Time)
+	*clock = time.Unix(1000, 0)
+	b := newBWE(func() time.Time { return *clock })
+	b.setEstimator(g)
+	return b, clock
+}
+func (f *fakeGCC) Queue() time.Duration { return f.queue }
 
 func TestBWESevereHysteresis(t *testing.T) {
 	t.Parallel()
@@ -171,25 +180,6 @@ func TestBWEContinuesFromWhatFlowsCleanly(t *testing.T) {
 	}
 }
 
-// TestBWEProbeResultDropsOnLoss: a probe's result no longer holds once the
-// link loses a few percent, before GCC itself sees congestion.
-func TestBWEProbeResultDropsOnLoss(t *testing.T) {
-	t.Parallel()
-	now := time.Unix(1000, 0)
-	b := newBWE(func() time.Time { return now })
-	g := &fakeGCC{target: 400_000, usage: "normal"}
-	b.setEstimator(g)
-	b.probed, b.probedTill = 1_200_000, now.Add(probedDecay)
-	if got := b.estimate(0); got != 1_200_000 {
-		t.Fatalf("after a probe: got %.0f; want 1200000", got)
-	}
-	g.loss = 0.05
-	b.onNACK()
-	if got := b.estimate(0); got != 400_000 {
-		t.Errorf("5 %% loss: got %.0f; want GCC's 400000", got)
-	}
-}
-
 // TestBWENoProbeAtStart: a new subscriber's estimate is a guess until feedback
 // has come for a while; a probe on top of it flooded a 500 kbit/s member with
 // 1.5 Mbit/s for its first seconds.
@@ -269,49 +259,26 @@ func TestBWEProbeJudgedByWhatArrived(t *testing.T) {
 	}
 }
 
-// TestBWEProbeResultOnOveruse: an overuse after which GCC's estimate is still
-// above the probe's result leaves it (a receiver's timing hiccup); one that cut
-// GCC below it (what arrives is less) takes it down to GCC's.
-func TestBWEProbeResultOnOveruse(t *testing.T) {
-	t.Parallel()
-	now := time.Unix(1000, 0)
-	b := newBWE(func() time.Time { return now })
-	g := &fakeGCC{target: 1_300_000, usage: "overuse"}
-	b.setEstimator(g)
-	b.probed, b.probedTill = 1_200_000, now.Add(probedDecay)
-	if got := b.estimate(0); got != 1_300_000 {
-		t.Fatalf("overuse, GCC unchanged at 1300000: got %.0f; want 1300000", got)
-	}
-	if b.probed != 1_200_000 {
-		t.Errorf("overuse, GCC unchanged: probe result %.0f; want 1200000 kept", b.probed)
-	}
-	g.target = 500_000
-	if got := b.estimate(0); got != 500_000 {
-		t.Errorf("overuse, GCC cut to 500000: got %.0f; want 500000", got)
-	}
-}
-
 // TestBWENoProbeRightAfterLoss: a link that lost packets gets no probe until
 // probeAfterLoss has passed, and then a small one, even after a climb of
 // successful probes.
 func TestBWENoProbeRightAfterLoss(t *testing.T) {
 	t.Parallel()
-	now := time.Unix(1000, 0)
-	b := newBWE(func() time.Time { return now })
 	g := &fakeGCC{target: 300_000, usage: "normal"}
-	b.setEstimator(g)
-	now = now.Add(probeFirstAfter)
+	b, clock := withFakeGCC(g)
+	now := clock.Add(probeFirstAfter)
+	*clock = now
 	b.probeOK = true // the climb before the link shrank went well
 	g.loss = 0.2
 	b.onNACK()
 	b.estimate(280_000)
 	g.loss = 0
-	now = now.Add(probeAfterLoss - 100*time.Millisecond)
+	*clock = now.Add(probeAfterLoss - 100*time.Millisecond)
 	est := b.estimate(280_000)
 	if pad := b.wantProbe(est, 300_000, 280_000, 1_500_000); pad > 0 {
 		t.Fatalf("%v after the loss: got a probe of %.0f bit/s; want none", probeAfterLoss-100*time.Millisecond, pad)
 	}
-	now = now.Add(100 * time.Millisecond)
+	*clock = clock.Add(100 * time.Millisecond)
 	est = b.estimate(280_000)
 	if pad := b.wantProbe(est, 300_000, 280_000, 1_500_000); pad == 0 {
 		t.Fatalf("%v after the loss: got no probe; want one", probeAfterLoss)
@@ -321,33 +288,38 @@ func TestBWENoProbeRightAfterLoss(t *testing.T) {
 	}
 }
 
-// TestBWELossNeedsANACK: transport-cc loss that no NACK confirms (nothing was
-// missing from the media) leaves a probe's result alone, unless it is heavy.
-func TestBWELossNeedsANACK(t *testing.T) {
+// TestBWEProbeResult: a probe's result (1.2 Mbit/s over GCC's 400 kbit/s)
+// stands until the link shows it no longer holds: loss a NACK confirms, or
+// heavy loss, or an overuse after which GCC is below it. Transport-cc loss no
+// NACK confirms, or an overuse after which GCC is still above it (a receiver's
+// timing hiccup), leaves it.
+func TestBWEProbeResult(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name  string
-		loss  float64
-		nack  bool
-		keeps bool // the probe's result stands
+		name   string
+		loss   float64
+		nack   bool
+		usage  string
+		target int // GCC's estimate after what happened
+		want   float64
 	}{
-		{name: "5 % without a NACK", loss: 0.05, keeps: true},
-		{name: "5 % with a NACK", loss: 0.05, nack: true},
-		{name: "30 % without a NACK", loss: 0.3},
+		{name: "clean", usage: "normal", target: 400_000, want: 1_200_000},
+		{name: "5 % loss with a NACK", loss: 0.05, nack: true, usage: "normal", target: 400_000, want: 400_000},
+		{name: "5 % loss without a NACK", loss: 0.05, usage: "normal", target: 400_000, want: 1_200_000},
+		{name: "30 % loss without a NACK", loss: 0.3, usage: "normal", target: 400_000, want: 400_000},
+		{name: "overuse, GCC still above", usage: "overuse", target: 1_300_000, want: 1_300_000},
+		{name: "overuse, GCC cut below", usage: "overuse", target: 500_000, want: 500_000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			now := time.Unix(1000, 0)
-			b := newBWE(func() time.Time { return now })
-			g := &fakeGCC{target: 400_000, usage: "normal", loss: tt.loss}
-			b.setEstimator(g)
-			b.probed, b.probedTill = 1_200_000, now.Add(probedDecay)
+			b, clock := withFakeGCC(&fakeGCC{target: tt.target, usage: tt.usage, loss: tt.loss})
+			b.probed, b.probedTill = 1_200_000, clock.Add(probedDecay)
 			if tt.nack {
 				b.onNACK()
 			}
-			if got := b.estimate(0) == 1_200_000; got != tt.keeps {
-				t.Errorf("probe result kept: got %v; want %v", got, tt.keeps)
+			if got := b.estimate(0); got != tt.want {
+				t.Errorf("estimate: got %.0f; want %.0f", got, tt.want)
 			}
 		})
 	}

@@ -45,9 +45,11 @@ type reporter struct {
 	now      func() time.Time
 	start    int64 // unix ns: arrival times are reported relative to it
 
-	mu      sync.Mutex      // guards rec and started
-	rec     *ptwcc.Recorder // nil until BindRTCPWriter
-	started bool
+	mu       sync.Mutex      // guards rec, started, hold and released
+	rec      *ptwcc.Recorder // nil until BindRTCPWriter
+	started  bool
+	hold     holdback     // what the track readers recorded, in transport-wide order for the recorder
+	released []heldPacket // scratch for hold.release
 
 	first     chan struct{} // closed at the first packet: the feedback ticker starts then
 	done      chan struct{}
@@ -81,6 +83,10 @@ func (f *reporter) loop(w interceptor.RTCPWriter) {
 		case <-tick.C:
 		}
 		f.mu.Lock()
+		f.released = f.hold.release(f.now().UnixNano(), f.released[:0])
+		for _, p := range f.released {
+			f.rec.Record(p.ssrc, p.seq, (p.arrival-f.start)/1000)
+		}
 		pkts := f.rec.BuildFeedbackPacket()
 		f.mu.Unlock()
 		if len(pkts) > 0 {
@@ -121,7 +127,7 @@ func (f *reporter) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.
 		}
 		f.mu.Lock()
 		if f.rec != nil {
-			f.rec.Record(h.SSRC, binary.BigEndian.Uint16(ext), (at-f.start)/1000)
+			f.hold.add(h.SSRC, binary.BigEndian.Uint16(ext), at, f.now().UnixNano())
 		}
 		first := !f.started
 		f.started = true
