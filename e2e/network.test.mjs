@@ -24,7 +24,7 @@
 // simulcast at full rate: each member's call threads get a device's priority
 // (boostRealtimeThreads), and a window in which the cameras still fell behind (the
 // machine, not the SFU, starved the browsers) is measured again (STARVED_FPS,
-// MAX_WINDOWS; the recovery cycle once). On this 2-core machine about 4 runs in 5 pass
+// MAX_WINDOWS; the recovery cycle once). On this 2-core machine 2 to 4 runs in 5 pass
 // (docs/benchmarks.md), so they are not in ./scripts/test.sh:
 //   OPENROOM_E2E_NETWORK=1 scripts/netns-run.sh node --test --test-concurrency=1 e2e/network.test.mjs
 // OPENROOM_E2E_DEBUG_LOG=FILE keeps the server's debug log of the poor-link call in FILE.
@@ -69,7 +69,7 @@ import {
   boostRealtimeThreads,
 } from './netshape.mjs';
 
-const POOR_SKIP = process.env.OPENROOM_E2E_NETWORK === '1' ? false : 'three Chromiums, two encoding at full rate: OPENROOM_E2E_NETWORK=1 runs it (on these 2 cores about 4 runs in 5 pass)';
+const POOR_SKIP = process.env.OPENROOM_E2E_NETWORK === '1' ? false : 'three Chromiums, two encoding at full rate: OPENROOM_E2E_NETWORK=1 runs it (on these 2 cores 2 to 4 runs in 5 pass)';
 const SPEAKER_SKIP = process.env.OPENROOM_E2E_NETWORK === '0' ? 'OPENROOM_E2E_NETWORK=0' : false;
 
 // OPENROOM_E2E_DEBUG_LOG=FILE: the server logs at debug level (allocations, layers,
@@ -81,10 +81,11 @@ const GOOD_RATE = '5mbit';
 const SETTLE_MS = 15_000;
 const WINDOW_MS = 20_000;
 // Below this camera rate (frames the fake camera delivered, over a window) the two
-// cores were starved by the three browsers: that window's figures are the machine's,
+// cores were starved by the three browsers (healthy runs deliver 14.2-15; at 13.5-13.9
+// carol's decoder froze 2.2-4.2 s of 20 with nothing lost): that window's figures are the machine's,
 // and it is measured again (up to MAX_WINDOWS; the recovery cycle once more, after
 // RESETTLE_MS on the poor link). Every window's figures are printed.
-const STARVED_FPS = VIDEO_FPS - 2;
+const STARVED_FPS = VIDEO_FPS - 1;
 const MAX_WINDOWS = 3;
 const RESETTLE_MS = 10_000;
 const GOOD_VIEWPORT = { width: 800, height: 450 };
