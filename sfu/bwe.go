@@ -149,7 +149,8 @@ func (b *bwe) congestion() (congested, losing bool) {
 	if b.gcc == nil {
 		return false, false
 	}
-	return b.lossyLocked(), b.losingLocked()
+	losing = b.losingLocked()
+	return losing || b.gcc.Overusing(), losing
 }
 
 // lossyLocked reports whether GCC sees overuse or more loss than a clean link
@@ -199,8 +200,8 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 	case b.remb > 0:
 		est = b.remb
 	}
-	lossy := b.lossyLocked()
 	losing := b.gcc != nil && b.losingLocked()
+	lossy := losing || (b.gcc != nil && b.gcc.Overusing()) // lossyLocked, with losing read once
 	if losing {
 		// A link that just lost packets is draining a full queue: a probe
 		// now (1.6 s after a 5 Mbit/s link fell to 500 kbit/s, doubling

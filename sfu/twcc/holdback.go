@@ -15,7 +15,7 @@ const (
 	holdGaps   = 3           // ... nor one silent for this many of its usual gaps between packets (a repair stream's lone resend)
 	holdMinGap = 20_000_000  // ns: the least a stream counts as silent after
 	holdMax    = 200_000_000 // ns: a packet is given to the recorder after this long whatever lags
-	holdCap    = 4096        // packets held at most (the oldest go first)
+	holdCap    = 4096        // packets held at most: past it the oldest is dropped (and reported lost)
 	holdForget = 5_000_000_000
 )
 

@@ -118,16 +118,17 @@ func (f *reporter) BindRemoteStream(info *interceptor.StreamInfo, r interceptor.
 		if len(ext) < 2 {
 			return n, a, nil
 		}
+		now := f.now().UnixNano()
 		at, ok := int64(0), false
 		if f.arrivals != nil {
 			at, ok = f.arrivals.Lookup(h.SSRC, h.SequenceNumber)
 		}
 		if !ok {
-			at = f.now().UnixNano()
+			at = now
 		}
 		f.mu.Lock()
 		if f.rec != nil {
-			f.hold.add(h.SSRC, binary.BigEndian.Uint16(ext), at, f.now().UnixNano())
+			f.hold.add(h.SSRC, binary.BigEndian.Uint16(ext), at, now)
 		}
 		first := !f.started
 		f.started = true
