@@ -18,15 +18,15 @@ const (
 	probeFirstAfter         = 2 * time.Second // no probe before the estimator has had feedback for a while
 	minEstimate             = 100_000
 	maxEstimate             = 20_000_000
-	probeDuration           = 800 * time.Millisecond
-	probeGrowth             = 1.5             // a probe asks at most this much more than the estimate ...
-	probeGrowthAfterSuccess = 2.0             // ... or this much right after a probe succeeded
-	probeMinGap             = time.Second     // after a success: probe again soon
-	probeMaxBackoff         = 4 * time.Second // after failures: at most this long between probes (how late an opened link is noticed)
-	probeMaxLoss            = 0.02            // no probe starts while the loss is above this, and more fails one
-	probeSettle             = 500 * time.Millisecond
+	probeDuration           = 500 * time.Millisecond
+	probeGrowth             = 1.5                    // a probe asks at most this much more than the estimate ...
+	probeGrowthAfterSuccess = 2.0                    // ... or this much right after a probe succeeded
+	probeMinGap             = time.Second            // after the first failure: the gap before the next probe, doubling with each
+	probeMaxBackoff         = 4 * time.Second        // after failures: at most this long between probes (how late an opened link is noticed)
+	probeMaxLoss            = 0.02                   // no probe starts while the loss is above this, and more fails one
+	probeSettle             = 300 * time.Millisecond // feedback about a probe's last packets comes this much later
 	probeTrust              = 0.9                    // share of a successful probe's rate taken as the new estimate
-	probeAckedWindow        = 400 * time.Millisecond // arrivals a probe's received rate is measured over
+	probeAckedWindow        = 350 * time.Millisecond // arrivals a probe's received rate is measured over
 	probeQueueing           = 60 * time.Millisecond  // a probe that made packets queue this long filled the link: it failed
 	probeCarried            = 0.9                    // share of a probe's rate that must arrive for the link to have carried it (libwebrtc's) ...
 	probeCarriedQueueing    = 30 * time.Millisecond  // ... with packets queued less than this
@@ -47,10 +47,11 @@ type estimator interface {
 	Loss() float64      // average share lost lately
 	Overusing() bool    // the delay signal says a queue builds
 	Reset(rate int)     // continue from rate: a probe or a clean flow proved it
-	// AckedRate is the rate the receiver reported arriving over the last
-	// window of arrivals (bits/s; 0 when too little was reported to tell).
-	AckedRate(window time.Duration) float64
-	Queue() time.Duration // how long the newest packet reported waited in queues (one-way delay over the least seen lately)
+	// Watch starts recording, on every report, the highest rate the
+	// receiver reported arriving over window and the longest queueing delay
+	// (one-way delay over the least seen lately); Watched returns them.
+	Watch(window time.Duration)
+	Watched() (acked float64, queue time.Duration)
 	String() string
 }
 
@@ -222,8 +223,7 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 		// on every report, unsmoothed, so the probe stops before the queue
 		// overflows (the smoothed round trip took 0.5 s to show a probe at
 		// twice a 500 kbit/s link, and 20 % was lost).
-		b.probeAcked = max(b.probeAcked, b.gcc.AckedRate(probeAckedWindow))
-		b.probeQueue = max(b.probeQueue, b.gcc.Queue())
+		b.probeAcked, b.probeQueue = b.gcc.Watched()
 		proven := min(b.probeRate, b.probeAcked) * probeTrust
 		switch {
 		case losing || b.probeQueue >= probeQueueing:
@@ -244,8 +244,11 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 				b.failProbeLocked(now)
 				break
 			}
+			// The link carried it: the next probe may start at once, as
+			// libwebrtc's exponential probes follow each other while they
+			// succeed (with a gap, 500 kbit/s to 2 Mbit/s took 8-13 s).
 			b.backoff, b.probeOK, b.probeFull = probeMinGap, true, false
-			b.nextProbe = now.Add(b.backoff)
+			b.nextProbe = now
 		}
 	}
 	// A probe's result stands until the link shows it no longer holds: any
@@ -324,7 +327,7 @@ func (b *bwe) wantProbe(est, sending, media, wanted float64) float64 {
 	// failed probe must not bury the audio of a member on a weak link. A probe
 	// at 2x for 1.2 s on a nearly full 500 kbit/s link overflowed its 300 ms
 	// queue every time (10-20 % loss, then NACKs and frozen video for seconds);
-	// at 1.5x for 0.8 s the queue holds what a failed probe adds, and the
+	// at 1.5x for 0.5 s the queue holds what a failed probe adds, and the
 	// delay signal fails it. No probe starts while more flows than the
 	// estimate allows (the allocator keeps the lowest layers on): that link is
 	// full already. Probing past wanted leaves room for the share of a
@@ -347,6 +350,7 @@ func (b *bwe) wantProbe(est, sending, media, wanted float64) float64 {
 	// last packets (loss, queueing) arrives that much later.
 	b.probing, b.probeRate, b.probeAcked, b.probeEnd = true, target, 0, now.Add(probeDuration+probeSettle)
 	b.probeQueue = 0
+	b.gcc.Watch(probeAckedWindow)
 	return pad
 }
 

@@ -11,8 +11,8 @@ type fakeGCC struct {
 	loss   float64
 	usage  string
 	resets int
-	acked  float64       // what AckedRate says
-	queue  time.Duration // what Queue says
+	acked  float64       // the peak Watched says
+	queue  time.Duration // the longest queue Watched says
 }
 
 func (f *fakeGCC) TargetBitrate() int { return f.target }
@@ -21,7 +21,8 @@ func (f *fakeGCC) Loss() float64      { return f.loss }
 func (f *fakeGCC) Overusing() bool    { return f.usage == "overuse" }
 func (f *fakeGCC) String() string     { return "fake" }
 
-func (f *fakeGCC) AckedRate(time.Duration) float64 { return f.acked }
+func (f *fakeGCC) Watch(time.Duration)               {}
+func (f *fakeGCC) Watched() (float64, time.Duration) { return f.acked, f.queue }
 
 // withFakeGCC returns a bwe over g on a fake clock the test moves.
 func withFakeGCC(g *fakeGCC) (*bwe, *time.Time) {
@@ -31,7 +32,6 @@ func withFakeGCC(g *fakeGCC) (*bwe, *time.Time) {
 	b.setEstimator(g)
 	return b, clock
 }
-func (f *fakeGCC) Queue() time.Duration { return f.queue }
 
 func TestBWESevereHysteresis(t *testing.T) {
 	t.Parallel()
@@ -251,6 +251,9 @@ func TestBWEProbeJudgedByWhatArrived(t *testing.T) {
 			}
 			if tt.wantRate > 0 && got != tt.wantRate {
 				t.Errorf("estimate after the probe: got %.0f; want %.0f", got, tt.wantRate)
+			}
+			if tt.wantOK && b.nextProbe.After(now) {
+				t.Errorf("after a carried probe the next waits %v; want it to start at once", b.nextProbe.Sub(now))
 			}
 			if !tt.wantOK && b.nextProbe.Sub(now) <= probeMinGap {
 				t.Errorf("after a failed probe the next may start in %v; want a longer backoff", b.nextProbe.Sub(now))

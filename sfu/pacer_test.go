@@ -367,12 +367,26 @@ func TestPacerProbe(t *testing.T) {
 	}
 	p.drainNow() // starts the token clock
 	clock.Advance(10 * time.Millisecond)
-	p.probe(800_000, 100*time.Millisecond, src)
-	p.drainNow()
-	// 100 kB/s over one probe tick of 10 ms: 1000 bytes, in 255-byte packets.
-	if pads != 4 {
-		t.Errorf("padding packets per tick: got %d; want 4", pads)
+	p.probe(800_000, time.Second, src)
+	// 100 kB/s: what is owed for the time that passed, in 255-byte packets
+	// (the rest carries over), however late the pacer wakes.
+	for i, step := range []struct {
+		wait time.Duration
+		want int
+	}{
+		{10 * time.Millisecond, 3},  // 1000 bytes
+		{10 * time.Millisecond, 4},  // 235 + 1000
+		{25 * time.Millisecond, 10}, // 215 + 2500: a late wake-up makes up for it
+		{90 * time.Millisecond, 15}, // at most pacerBurst's worth (4000 bytes)
+	} {
+		pads = 0
+		clock.Advance(step.wait)
+		p.drainNow()
+		if pads != step.want {
+			t.Errorf("step %d, after %v: got %d padding packets; want %d", i, step.wait, pads, step.want)
+		}
 	}
+	p.probe(800_000, 100*time.Millisecond, src)
 	// Media first: more than one batch waits, padding only after it.
 	pads = 0
 	p.mu.Lock()

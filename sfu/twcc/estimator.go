@@ -67,6 +67,7 @@ type Estimator struct {
 	congested   bool // the last report showed congestion (see Config.OnCongestion)
 	owd         owdMin
 	queue       int64 // ns: the queueing delay of the newest packet reported (see queue.go)
+	watch       watch // what a running probe is judged by (see Watch)
 }
 
 // ackedRecord is what one feedback report said.
@@ -186,6 +187,7 @@ func (e *Estimator) onFeedbackLocked(fb *rtcp.TransportLayerCC) error {
 	e.acked[e.ackedHead] = ackedRecord{at: now, first: first, last: last, bytes: bytes, lost: lost - recovered, total: received + lost}
 	e.ackedHead = (e.ackedHead + 1) % ackedRecords
 	e.noteLoss(now)
+	e.noteWatchLocked()
 	acked := e.ackedRate(ackedWindow)
 	sig := e.signal()
 	if sig == usageOver {
@@ -322,20 +324,4 @@ func (e *Estimator) String() string {
 	return fmt.Sprintf("target=%d delay=%d losscap=%d loss=%.3f usage=%v queue=%v state=%v thr=%.1f rtt=%v acked=%d",
 		int(e.targetLocked()), int(e.rate.rate), int(e.lossCap), e.avgLoss, e.delay.signal, time.Duration(e.queue).Round(time.Millisecond), e.rate.state,
 		e.delay.threshold, time.Duration(e.rtt).Round(time.Millisecond), int(e.ackedRate(ackedWindow)))
-}
-
-// AckedRate is the rate the receiver reported arriving over the last window
-// of arrivals (bits/s; 0 when the reports span too little time to tell).
-func (e *Estimator) AckedRate(window time.Duration) float64 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.ackedRate(window)
-}
-
-// Queue is how long the newest packet reported waited in queues: its one-way
-// delay over the least seen lately (see queue.go).
-func (e *Estimator) Queue() time.Duration {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return time.Duration(e.queue)
 }

@@ -329,3 +329,40 @@ func TestOWDMin(t *testing.T) {
 		}
 	}
 }
+
+// TestWatch: a probe's peak arrival rate and queue are kept from every
+// report, so a short probe is judged whenever the allocator looks.
+func TestWatch(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name             string
+		capacity         float64
+		wantLo, wantHi   float64 // the highest rate acknowledged over 350 ms
+		queueLo, queueHi time.Duration
+	}{
+		{name: "a link that carries the probe", capacity: 5_000_000, wantLo: 0.9 * 2_000_000, wantHi: 1.1 * 2_000_000, queueHi: 30 * time.Millisecond},
+		{name: "a narrower link delivers its own rate and queues", capacity: 1_000_000, wantLo: 0.9 * 1_000_000, wantHi: 1.1 * 1_000_000, queueLo: 60 * time.Millisecond, queueHi: time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e, clock := newTestEstimator(500_000)
+			l := &link{capacity: tt.capacity, queue: time.Second, delay: 20 * time.Millisecond}
+			at := func(r float64) func(float64) float64 { return func(float64) float64 { return r } }
+			call(t, e, clock, l, 2*time.Second, at(500_000), nil)
+			e.Watch(350 * time.Millisecond)
+			if acked, queue := e.Watched(); acked != 0 || queue != 0 {
+				t.Fatalf("right after Watch: got %.0f, %v; want 0, 0", acked, queue)
+			}
+			call(t, e, clock, l, 500*time.Millisecond, at(2_000_000), nil)
+			call(t, e, clock, l, 300*time.Millisecond, at(500_000), nil)
+			acked, queue := e.Watched()
+			if acked < tt.wantLo || acked > tt.wantHi {
+				t.Errorf("peak acknowledged rate: got %.0f; want %.0f-%.0f", acked, tt.wantLo, tt.wantHi)
+			}
+			if queue < tt.queueLo || queue > tt.queueHi {
+				t.Errorf("longest queue: got %v; want %v-%v", queue, tt.queueLo, tt.queueHi)
+			}
+		})
+	}
+}
