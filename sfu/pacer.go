@@ -68,10 +68,10 @@ type pacer struct {
 	free       []*queued          // up to keepFree slots kept for the next burst
 	held       int                // slots taken from slots and not given back (queued, being sent, free)
 	sending    bool               // the goroutine is writing a batch: callers must queue to keep order
-	probeRate  float64 // bytes per second of padding while a probe runs
-	probeUntil int64   // unix ns the running probe ends
-	padTok     float64 // bytes of padding owed now (see drain)
-	padLast    int64   // unix ns padTok last grew
+	probeRate  float64            // bytes per second of padding while a probe runs
+	probeUntil int64              // unix ns the running probe ends
+	padTok     float64            // bytes of padding owed now (see drain)
+	padLast    int64              // unix ns padTok last grew
 	padding    paddingSource
 	dropped    uint64  // stale or overflowing packets dropped
 	floorRate  float64 // bytes per second the rate never goes below (benchmarks of the send path)
