@@ -423,7 +423,9 @@ describe('a member behind 500 kbit/s', { skip: POOR_SKIP }, () => {
     for (const { obs, s } of abSeen) {
       if (!(s.medianWidth >= 480)) failures.push(`${obs} sees ${s.remote} at a median ${s.medianWidth} px wide (want >= 480)`);
     }
-    if (warning) failures.push(warning);
+    // A starved window that met every bound passes (it met them on a harder
+    // machine); one that missed one is measured again.
+    if (warning && failures.length) failures.push(warning);
     return { failures, starved: starved.length > 0 };
   };
 
@@ -518,7 +520,7 @@ describe('a member behind 500 kbit/s', { skip: POOR_SKIP }, () => {
     say(`  alice's and bob's cameras delivered ${fps.map((f) => f.toFixed(1)).join(' and ')} of ${VIDEO_FPS} fps (load average ${loadavg()}); ` +
       `UDP datagrams dropped for full receive buffers: ${u1.here - u0.here} on the good path, ${u1.weak - u0.weak} at carol`);
     const starved = fps.some((f) => f < STARVED_FPS);
-    if (starved) failures.push(`WARNING: this machine was CPU-starved (the cameras delivered ${fps.map((f) => f.toFixed(1)).join(' and ')} of ${VIDEO_FPS} fps): these figures are not the SFU's alone`);
+    if (starved && failures.length) failures.push(`WARNING: this machine was CPU-starved (the cameras delivered ${fps.map((f) => f.toFixed(1)).join(' and ')} of ${VIDEO_FPS} fps): these figures are not the SFU's alone`);
     return { failures, starved };
   };
 

@@ -39,6 +39,7 @@ const (
 	provenDecay             = 0.9                    // per provenDecayEvery: about -20 %/s
 	provenDecayEvery        = 500 * time.Millisecond
 	cleanHold               = 2 * time.Second // media above GCC's estimate without loss this long: the link carries it
+	probeUpgradeWait        = time.Second     // at most this long without a probe while a video waits for a higher layer's keyframe
 )
 
 // estimator is what bwe needs of the transport-cc estimate (twcc.Estimator).
@@ -82,6 +83,7 @@ type bwe struct {
 	sent       float64   // highest media rate sent lately (bits/s), decaying; see estimate
 	sentAt     time.Time // when sent was last updated
 	cleanSince time.Time // since when media flows above GCC's estimate without loss or overuse (zero: it does not)
+	upgrading  time.Time // since when a video waits for a higher layer's keyframe (zero: none does)
 }
 
 func newBWE(now func() time.Time) *bwe {
@@ -297,6 +299,21 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 	return b.last
 }
 
+// noteUpgrading records whether a video waits for the keyframe of a higher
+// layer it was just given. A probe then would measure the keyframe's burst
+// with its padding: on a 5 Mbit/s link, an upgrade's keyframe and a probe for
+// 1.4 Mbit/s queued 80 ms and failed the probe, and the climb took 15 s.
+func (b *bwe) noteUpgrading(upgrading bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case !upgrading:
+		b.upgrading = time.Time{}
+	case b.upgrading.IsZero():
+		b.upgrading = b.now()
+	}
+}
+
 // wantProbe decides whether to probe towards wanted (bits/s) now, given the
 // current estimate, what is allocated (sending, the layers' nominal rates)
 // and what flows (media, measured; 0 unknown), and returns the padding rate
@@ -317,6 +334,9 @@ func (b *bwe) wantProbe(est, sending, media, wanted float64) float64 {
 	}
 	if b.probing || now.Before(b.nextProbe) || now.Sub(b.lostAt) < probeAfterLoss || wanted <= sending*1.05 || est < flowing || b.gcc == nil {
 		return 0
+	}
+	if !b.upgrading.IsZero() && now.Sub(b.upgrading) < probeUpgradeWait {
+		return 0 // the keyframe first (see noteUpgrading)
 	}
 	// A link that loses packets now is full: padding on top would only lose
 	// more of the media (and cut GCC's estimate further).

@@ -327,3 +327,39 @@ func TestBWEProbeResult(t *testing.T) {
 		})
 	}
 }
+
+// TestBWENoProbeDuringUpgrade: while a video waits for a higher layer's
+// keyframe no probe starts (it would measure the keyframe's burst), for at
+// most probeUpgradeWait.
+func TestBWENoProbeDuringUpgrade(t *testing.T) {
+	t.Parallel()
+	steps := []struct {
+		name      string
+		after     time.Duration // since the last step
+		upgrading bool
+		want      bool // a probe
+	}{
+		{name: "the keyframe is awaited", upgrading: true},
+		{name: "still awaited", after: probeUpgradeWait - 100*time.Millisecond, upgrading: true},
+		{name: "awaited too long: probe anyway", after: 100 * time.Millisecond, upgrading: true, want: true},
+	}
+	g := &fakeGCC{target: 300_000, usage: "normal"}
+	b, clock := withFakeGCC(g)
+	*clock = clock.Add(probeFirstAfter)
+	for _, st := range steps {
+		*clock = clock.Add(st.after)
+		b.noteUpgrading(st.upgrading)
+		est := b.estimate(280_000)
+		if got := b.wantProbe(est, 300_000, 280_000, 1_500_000) > 0; got != st.want {
+			t.Fatalf("%s: probe %v; want %v", st.name, got, st.want)
+		}
+	}
+	// A switch that completes lets the next probe start at once.
+	b2, clock2 := withFakeGCC(&fakeGCC{target: 300_000, usage: "normal"})
+	*clock2 = clock2.Add(probeFirstAfter)
+	b2.noteUpgrading(true)
+	b2.noteUpgrading(false)
+	if est := b2.estimate(280_000); b2.wantProbe(est, 300_000, 280_000, 1_500_000) == 0 {
+		t.Errorf("after the switch: got no probe; want one")
+	}
+}

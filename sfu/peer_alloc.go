@@ -143,6 +143,14 @@ func (p *Peer) allocate() {
 		p.log.Debug("allocation", "estimate", int(est), "media", int(p.mediaRate), "sending", int(sending),
 			"wanted", int(wanted), "layers", layers, "stale", stale, "repairs", repairs, "nacks", nacks, "bwe", p.bwe.describe())
 	}
+	upgrading := false
+	for _, s := range subs {
+		if t := s.down.TargetLayer(); t >= 0 && t > s.down.CurrentLayer() {
+			upgrading = true
+			break
+		}
+	}
+	p.bwe.noteUpgrading(upgrading)
 	if pad := p.bwe.wantProbe(est, sending, p.mediaRate, wanted); pad > 0 {
 		p.pacer.probe(pad, probeDuration, p.padOnVideo)
 	} else if !p.bwe.probingNow() {
