@@ -3,9 +3,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
-	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -14,52 +11,6 @@ import (
 
 	"github.com/openroom/openroom/internal/testutil"
 )
-
-// redisServer is a real redis-server on a loopback port of its own.
-type redisServer struct {
-	port int
-	cmd  *exec.Cmd
-}
-
-func startRedis(t *testing.T, port int) *redisServer {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatalf("redis-server not found: apt-get install redis-server (scripts/test.sh does)")
-	}
-	if port == 0 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port = ln.Addr().(*net.TCPAddr).Port
-		_ = ln.Close()
-	}
-	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := &redisServer{port: port, cmd: cmd}
-	t.Cleanup(r.stop)
-	testutil.Eventually(t, 5*time.Second, "redis-server accepts connections", func() bool {
-		c, err := net.Dial("tcp", r.addr())
-		if err == nil {
-			_ = c.Close()
-		}
-		return err == nil
-	})
-	return r
-}
-
-func (r *redisServer) addr() string { return fmt.Sprintf("127.0.0.1:%d", r.port) }
-func (r *redisServer) url() string  { return "redis://" + r.addr() + "/0" }
-
-func (r *redisServer) stop() {
-	if r.cmd.Process != nil && r.cmd.ProcessState == nil {
-		_ = r.cmd.Process.Kill()
-		_ = r.cmd.Wait()
-	}
-}
 
 func newNode(t *testing.T, url, id string, load *Load, held func() []string) *Cluster {
 	t.Helper()
@@ -87,7 +38,7 @@ func TestBadURL(t *testing.T) {
 func TestRegistryAndPlacement(t *testing.T) {
 	opt := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
-	r := startRedis(t, 0)
+	r := testutil.StartRedis(t, 0)
 	ctx := context.Background()
 	var heldMu sync.Mutex
 	held := map[string][]string{}
@@ -95,8 +46,8 @@ func TestRegistryAndPlacement(t *testing.T) {
 		return func() []string { heldMu.Lock(); defer heldMu.Unlock(); return held[id] }
 	}
 	loadA, loadB := Load{Members: 5}, Load{Members: 1}
-	a := newNode(t, r.url(), "a", &loadA, heldBy("a"))
-	b := newNode(t, r.url(), "b", &loadB, heldBy("b"))
+	a := newNode(t, r.URL(), "a", &loadA, heldBy("a"))
+	b := newNode(t, r.URL(), "b", &loadB, heldBy("b"))
 	for _, n := range []*Cluster{a, b} {
 		if err := n.Heartbeat(ctx); err != nil {
 			t.Fatal(err)
@@ -168,14 +119,14 @@ func TestRegistryAndPlacement(t *testing.T) {
 func TestRedisDownAndBack(t *testing.T) {
 	opt := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
-	r := startRedis(t, 0)
+	r := testutil.StartRedis(t, 0)
 	ctx := context.Background()
 	load := Load{}
-	n := newNode(t, r.url(), "solo", &load, nil)
+	n := newNode(t, r.URL(), "solo", &load, nil)
 	if err := n.Heartbeat(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r.stop()
+	r.Stop()
 	if err := n.Heartbeat(ctx); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Heartbeat with Redis down: got %v; want ErrUnavailable", err)
 	}
@@ -185,7 +136,7 @@ func TestRedisDownAndBack(t *testing.T) {
 	if n.Healthy() {
 		t.Error("Healthy with Redis down")
 	}
-	startRedis(t, r.port)
+	testutil.StartRedis(t, r.Port)
 	testutil.Eventually(t, 5*time.Second, "the node recovers", func() bool { return n.Heartbeat(ctx) == nil })
 	if h, err := n.Home(ctx, "new-room"); err != nil || h.ID != "solo" || !n.Healthy() {
 		t.Errorf("Home after Redis is back: got %q, %v (healthy %v); want solo", h.ID, err, n.Healthy())
@@ -196,9 +147,9 @@ func TestRedisDownAndBack(t *testing.T) {
 func TestRunRegistersAndLeaves(t *testing.T) {
 	opt := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
-	r := startRedis(t, 0)
+	r := testutil.StartRedis(t, 0)
 	load := Load{Members: 3}
-	n := newNode(t, r.url(), "runner", &load, nil)
+	n := newNode(t, r.URL(), "runner", &load, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); n.Run(ctx) }()

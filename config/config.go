@@ -138,6 +138,19 @@ type Config struct {
 	// server is going away. Default 10s.
 	Drain time.Duration `yaml:"drain"`
 
+	// RedisURL turns on cluster mode (docs/deploy.md): nodes sharing one Redis 7
+	// register there, each room lives on one node, and a member that reaches another
+	// node is sent to it. redis://[:password@]host:port/db, or rediss:// for TLS.
+	// Default "" (one node on its own).
+	RedisURL string `yaml:"redis_url"`
+	// NodeID names this node in the cluster; it must differ between nodes.
+	// Default "" (a random one at each start).
+	NodeID string `yaml:"node_id"`
+	// PublicURL is the base URL clients reach this very node on (not the load
+	// balancer's), e.g. "https://node1.example.com": members are sent there when
+	// their room lives here. Default "" (http://{node_ip}:{http port}).
+	PublicURL string `yaml:"public_url"`
+
 	// TURN is the listen address of the bundled TURN server, over UDP and TCP on the
 	// same port. Empty disables it. Default ":3478". See docs/turn.md.
 	TURN string `yaml:"turn"`
@@ -410,6 +423,9 @@ func (c *Config) Validate() error {
 		if u != "" && !strings.Contains(u, "://") {
 			return bad("%s %q: want a URL like rtmp://host:1935 or https://host", key, u)
 		}
+	}
+	if err := c.validateCluster(); err != nil {
+		return err
 	}
 	if c.RTCPort < 0 || c.RTCPort > 65535 {
 		return bad("rtc_port %d: want 1-65535, or 0 to disable WebRTC", c.RTCPort)

@@ -509,6 +509,15 @@ func TestValidate(t *testing.T) {
 		{name: "node ip v6", mod: func(c *Config) { c.NodeIP = "2001:db8::1" }},
 		{name: "node ip abc", mod: func(c *Config) { c.NodeIP = "abc" }, contains: `node_ip "abc"`},
 		{name: "node ip hostname", mod: func(c *Config) { c.NodeIP = "example.com" }, contains: "node_ip"},
+		{name: "cluster with node ip", mod: func(c *Config) { c.RedisURL, c.NodeIP = "redis://127.0.0.1:6379/0", "10.0.0.5" }},
+		{name: "cluster with public url", mod: func(c *Config) { c.RedisURL, c.PublicURL = "rediss://:pw@redis:6380/1", "https://node1.example.com" }},
+		{name: "cluster without any own url", mod: func(c *Config) { c.RedisURL = "redis://127.0.0.1:6379/0" }, contains: "needs public_url"},
+		{name: "cluster with http off", mod: func(c *Config) { c.RedisURL, c.NodeIP, c.HTTP = "redis://r:6379", "10.0.0.5", "" }, contains: "needs public_url"},
+		{name: "redis url http", mod: func(c *Config) { c.RedisURL = "http://127.0.0.1:6379" }, contains: "redis_url"},
+		{name: "redis url password hidden", mod: func(c *Config) { c.RedisURL = "tcp://:hunter2@r:6379" }, contains: `redis_url "tcp://:xxxxx@r:6379"`},
+		{name: "node id", mod: func(c *Config) { c.NodeID = "node-1.eu" }},
+		{name: "node id with space", mod: func(c *Config) { c.NodeID = "node 1" }, contains: "node_id"},
+		{name: "public url without scheme", mod: func(c *Config) { c.PublicURL = "node1:8080" }, contains: "public_url"},
 		{name: "secret 16", mod: func(c *Config) { c.Secret = strings.Repeat("s", 16) }},
 		{name: "secret short", mod: func(c *Config) { c.Secret = "short" }, contains: "secret"},
 		{name: "capacity 1", mod: func(c *Config) { c.RoomCapacity = 1 }},
@@ -628,6 +637,31 @@ func TestParsePrefixes(t *testing.T) {
 			}
 			if !reflect.DeepEqual(strs, tc.want) {
 				t.Errorf("ParsePrefixes(%q): got %v; want %v", tc.in, strs, tc.want)
+			}
+		})
+	}
+}
+
+func TestNodePublicURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                 string
+		public, nodeIP, port string
+		want                 string
+	}{
+		{name: "set", public: "https://node1.example.com/", port: "8080", want: "https://node1.example.com"},
+		{name: "built from node_ip and http", nodeIP: "10.0.0.5", port: "8081", want: "http://10.0.0.5:8081"},
+		{name: "ipv6", nodeIP: "2001:db8::1", port: "8080", want: "http://[2001:db8::1]:8080"},
+		{name: "no node_ip", port: "8080", want: ""},
+		{name: "port unknown", nodeIP: "10.0.0.5", port: "0", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := Default()
+			c.PublicURL, c.NodeIP = tt.public, tt.nodeIP
+			if got := c.NodePublicURL(tt.port); got != tt.want {
+				t.Errorf("NodePublicURL(%q) = %q; want %q", tt.port, got, tt.want)
 			}
 		})
 	}

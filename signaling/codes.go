@@ -28,6 +28,7 @@ const (
 	CodeRateLimited    = 4290
 	CodeInternal       = 5000
 	CodeShuttingDown   = 5003
+	CodeUnplaced       = 5004 // cluster mode: no room can be placed now (Redis away); try again
 )
 
 // Sentinels of this package.
@@ -74,6 +75,8 @@ func codeOf(err error) int {
 		return CodeBadToken
 	case errors.Is(err, sfu.ErrBadSDP), errors.Is(err, sfu.ErrBadTarget), errors.Is(err, sfu.ErrNoOffer):
 		return CodeBadSDP
+	case errors.Is(err, ErrUnplaced):
+		return CodeUnplaced
 	}
 	return CodeInternal
 }

@@ -25,8 +25,9 @@ type testServer struct {
 	Server *Server
 }
 
-// startServer runs the signaling server (and, with media, the SFU) on 127.0.0.1.
-func startServer(t *testing.T, media bool, mod func(*config.Config)) *testServer {
+// startServer runs the signaling server (and, with media, the SFU) on
+// 127.0.0.1; opts change its Options last.
+func startServer(t *testing.T, media bool, mod func(*config.Config), opts ...func(*Options)) *testServer {
 	t.Helper()
 	cfg := config.Default()
 	cfg.HTTP = "127.0.0.1:0"
@@ -54,7 +55,11 @@ func startServer(t *testing.T, media bool, mod func(*config.Config)) *testServer
 			t.Fatal(err)
 		}
 	}
-	srv := New(Options{Config: cfg, Issuer: issuer, Rooms: rooms, Engine: engine})
+	o := Options{Config: cfg, Issuer: issuer, Rooms: rooms, Engine: engine}
+	for _, f := range opts {
+		f(&o)
+	}
+	srv := New(o)
 	mux := http.NewServeMux()
 	srv.Register(mux)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -26,6 +26,7 @@ type Server struct {
 	rooms    *room.Manager
 	engine   *sfu.Engine // nil when WebRTC is disabled
 	urls     StreamURLs  // nil when the mini-program bridge is off
+	placer   Placer      // nil on a node on its own
 	log      *slog.Logger
 	now      func() time.Time
 	conns    connSet
@@ -43,8 +44,10 @@ type Options struct {
 	Engine *sfu.Engine // optional
 	// StreamURLs builds the RTMP/FLV addresses for mini-program members. Optional.
 	StreamURLs StreamURLs
-	Logger     *slog.Logger
-	Now        func() time.Time // optional
+	// Placer, in cluster mode, says which node each room lives on. Optional.
+	Placer Placer
+	Logger *slog.Logger
+	Now    func() time.Time // optional
 }
 
 // New returns a Server.
@@ -55,7 +58,7 @@ func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Server{cfg: o.Config, issuer: o.Issuer, rooms: o.Rooms, engine: o.Engine, urls: o.StreamURLs, log: o.Logger, now: o.Now,
+	return &Server{cfg: o.Config, issuer: o.Issuer, rooms: o.Rooms, engine: o.Engine, urls: o.StreamURLs, placer: o.Placer, log: o.Logger, now: o.Now,
 		conns: connSet{m: map[*conn]struct{}{}}}
 }
 

@@ -530,6 +530,18 @@ func (c *conn) join(m *inMsg) {
 		c.fail("join", fmt.Errorf("%w: client %q: want \"web\" or \"miniprogram\"", ErrBadMessage, m.Client))
 		return
 	}
+	// In cluster mode a room lives on one node: a member that reached
+	// another is sent there (the SDK, the legacy shim and the mini-program
+	// component follow it). Asked once the member has proven who it is, so
+	// the cluster's layout is not shown to anyone.
+	if home, err := s.homeOf(roomName); err != nil {
+		c.fail("join", err)
+		return
+	} else if home != "" {
+		c.log.Info("member sent to the room's node", "room", roomName, "user", userID, "url", home)
+		c.out(map[string]any{"type": "redirect", "url": home, "room": roomName})
+		return
+	}
 	roomKey := m.PrivateMapKey
 	if roomKey == "" {
 		if roomKey, err = s.issuer.PrivateMapKey(userID, roomName, privileges, s.cfg.TokenTTL); err != nil {

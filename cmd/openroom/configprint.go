@@ -40,6 +40,7 @@ func runConfigPrint(args []string, stdout, stderr io.Writer, env environ) int {
 				*s = "********"
 			}
 		}
+		cfg.RedisURL = config.RedactURL(cfg.RedisURL)
 	}
 	fmt.Fprintln(stdout, "# effective openroom configuration (defaults < file < OPENROOM_* env < flags)")
 	enc := yaml.NewEncoder(stdout)

@@ -83,6 +83,9 @@ func newFlagSet(stderr io.Writer, c *config.Config, file *string) *flag.FlagSet 
 	fs.DurationVar(&c.Drain, "drain", c.Drain, "how long shutdown waits for members to leave")
 	fs.StringVar(&c.RecordDir, "record-dir", c.RecordDir, "where room recordings go (empty: recording off)")
 	fs.BoolVar(&c.AutoRecord, "auto-record", c.AutoRecord, "record every room from its start")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "cluster mode: the Redis nodes share rooms through")
+	fs.StringVar(&c.NodeID, "node-id", c.NodeID, "this node's name in the cluster")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "this node's own base URL")
 	return fs
 }
 

@@ -71,6 +71,11 @@ Server flags (an empty address disables that listener):
   --production         refuse dev-mode shortcuts: open login must be off, a secret must be set
   --admin-token T      token for /admin and its API (default: random, printed at start)
   --drain D            how long shutdown waits for members to leave (default 10s)
+  --redis-url URL      cluster mode: nodes share rooms through this Redis, e.g.
+                       redis://127.0.0.1:6379/0 (default: off, one node)
+  --node-id ID         this node's name in the cluster (default: random)
+  --public-url URL     this node's own base URL, where members of its rooms are sent
+                       (default http://{node-ip}:{http port})
   --turn ADDR          TURN server over UDP and TCP (default :3478)
   --turn-tls ADDR      TURN over TLS, with --turn-cert and --turn-key, or https's
                        certificate (default :5349)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/openroom/openroom/admin"
 	"github.com/openroom/openroom/auth"
+	"github.com/openroom/openroom/cluster"
 	"github.com/openroom/openroom/config"
 	"github.com/openroom/openroom/internal/udpbatch"
 	bridge "github.com/openroom/openroom/miniprogram-bridge"
@@ -102,8 +103,9 @@ type app struct {
 	whip    *whip.Server
 	records *recording.Service // starts and stops room recordings (record_dir)
 	mux     *http.ServeMux
-	guard   *guard        // caps and counts every TCP listener's connections (guard.go)
-	spread  *sfu.Spreader // large rooms' fan-out over the other cores; nil on one core
+	guard   *guard           // caps and counts every TCP listener's connections (guard.go)
+	spread  *sfu.Spreader    // large rooms' fan-out over the other cores; nil on one core
+	cluster *cluster.Cluster // nil unless redis_url is set (cluster.go)
 
 	stderr              io.Writer // where the start banner goes (banner.go); set by runServer
 	generatedAdminToken bool      // admin_token was made for this run, so the banner shows it
@@ -147,6 +149,14 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 			return nil, err
 		}
 	}
+	if err := a.newCluster(); err != nil {
+		a.closeListeners()
+		return nil, err
+	}
+	var placer signaling.Placer
+	if a.cluster != nil {
+		placer = clusterPlacer{a.cluster}
+	}
 	var urls signaling.StreamURLs
 	a.mux = http.NewServeMux()
 	if a.rtmpLn != nil {
@@ -161,7 +171,7 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		a.mux.Handle("GET /live/{room}/{file}", a.bridge)
 	}
 	a.sig = signaling.New(signaling.Options{Config: cfg, Issuer: issuer, Rooms: a.rooms, Engine: engine,
-		StreamURLs: urls, Logger: log})
+		StreamURLs: urls, Placer: placer, Logger: log})
 	a.sig.Register(a.mux)
 	a.whip = whip.New(whip.Options{Rooms: a.rooms, Issuer: issuer, Engine: engine, OpenLogin: cfg.OpenLogin,
 		MaxSDPBytes: cfg.MaxSDPBytes, MaxSDPMedia: cfg.MaxSDPMedia, ICEServers: a.sig.ICEServers, Logger: log,
@@ -260,6 +270,9 @@ func (a *app) closeListeners() {
 	for _, c := range a.udp {
 		_ = c.Close()
 	}
+	if a.cluster != nil {
+		_ = a.cluster.Close() // its connections to Redis
+	}
 	for _, c := range []io.Closer{a.turnUDP, a.turnTCP, a.turnTLS} {
 		if c != nil {
 			_ = c.Close()
@@ -295,6 +308,13 @@ func (a *app) serve(ctx context.Context) error {
 		defer wg.Done()
 		a.guard.relieve(ctx)
 	}()
+	if a.cluster != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.cluster.Run(ctx) // unregisters the node when ctx ends
+		}()
+	}
 	var srv *http.Server
 	errc := make(chan error, 1)
 	if a.httpLn != nil {

@@ -157,3 +157,50 @@ describe('pusher and players that gave up', () => {
     expect(ctx.stop).toHaveBeenCalledTimes(3)
   })
 })
+
+describe('cluster', () => {
+  test('a redirect moves the join to the room\'s node; a drop there is tried there once, then at the given server', async () => {
+    const {comp} = h.renderRoom()
+    comp.instance.start()
+    const s1 = w.socket
+    const given = s1.url
+    s1.open()
+    expect(s1.sentTypes()).toEqual(['join'])
+    s1.receive({type: 'redirect', url: 'wss://node2.example.com/ws', room: '1234'})
+    expect(s1.closed).not.toBeNull()
+    const s2 = w.socket
+    expect(s2.url).toBe('wss://node2.example.com/ws')
+    s2.open()
+    expect(s2.sentTypes()).toEqual(['join'])
+    s2.receive(JOINED)
+    await h.flush()
+    expect(comp.instance.data.state).toBe('joined')
+    s2.drop(1006)
+    jest.advanceTimersByTime(2000)
+    const s3 = w.socket
+    expect(s3.url).toBe('wss://node2.example.com/ws') // the session lives there: resume there
+    s3.fail()
+    jest.advanceTimersByTime(2000)
+    expect(w.socket.url).toBe(given) // that node is gone: the given server places the room anew
+  })
+
+  test('a redirect to no WebSocket URL, or a fourth one, ends the join with an error', async () => {
+    const cases = [
+      {redirects: [{url: 'http://node2/ws'}], sockets: 1},
+      {redirects: [1, 2, 3, 4].map((i) => ({url: `wss://node${i}/ws`})), sockets: 4},
+    ]
+    for (const c of cases) {
+      const {comp, events} = h.renderRoom()
+      const before = w.sockets.length
+      comp.instance.start()
+      for (const r of c.redirects) {
+        w.socket.open()
+        w.socket.receive(Object.assign({type: 'redirect'}, r))
+      }
+      await h.flush()
+      jest.advanceTimersByTime(10000)
+      expect(tags(events).some((t) => t.startsWith('error'))).toBe(true)
+      expect(w.sockets.length - before).toBe(c.sockets) // no reconnect after
+    }
+  })
+})

@@ -4,7 +4,8 @@
  * Error thrown by join()/switchDevice()/publish(), rejected by sendMessage()/
  * sendData() and passed to `error` listeners. `code` is the server's numeric
  * code (docs/protocol.md) or a string for client-side failures: 'param',
- * 'state', 'network', 'timeout', 'closed', 'aborted', 'media', 'webrtc', 'protocol'.
+ * 'state', 'network', 'timeout', 'closed', 'aborted', 'media', 'webrtc', 'protocol', 'redirect'
+ * (a cluster sent the join to a bad URL, or round in circles).
  */
 export class OpenRoomError extends Error {
   /**

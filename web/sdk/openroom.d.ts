@@ -302,7 +302,8 @@ export function simulcastEncodings(height: number | undefined, simulcast?: boole
  * Error thrown by join()/switchDevice()/publish(), rejected by sendMessage()/sendData()
  * (then `ref` is "chat" for errors from the server), and carried by `error` events.
  * `code` is the server's numeric code, or a string for client-side failures:
- * 'param', 'state', 'network', 'timeout', 'closed', 'aborted', 'media', 'webrtc', 'protocol'.
+ * 'param', 'state', 'network', 'timeout', 'closed', 'aborted', 'media', 'webrtc', 'protocol',
+ * 'redirect' (a cluster sent the join to a bad URL, or round in circles).
  */
 export class OpenRoomError extends Error {
   constructor(code: number | string, message: string);

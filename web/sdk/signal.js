@@ -26,6 +26,11 @@ const SOCKET_PROBE_MS = 3000;
 /** Whiteboard messages: their seq is the board's, not the session's. @param {string} type */
 const isBoardMessage = (type) => type === 'board' || type === 'board_state';
 
+/** Redirects one join follows (cluster nodes that disagree would send it round forever). */
+const MAX_REDIRECTS = 3;
+/** Resume attempts at the room's node of a cluster before joining again through the given server. */
+const HOME_RESUME_ATTEMPTS = 2;
+
 /** The server is shutting down (join refused meanwhile: try again). */
 export const CODE_SHUTTING_DOWN = 5003;
 
@@ -107,6 +112,10 @@ export class Signal {
     this.probeTimer = null;
     /** The next resume (or rejoin) attempt. @type {ReturnType<typeof setTimeout>|null} */
     this.resumeTimer = null;
+    /** The node the room lives on when a cluster node sent us there (resumes go there). @type {string|null} */
+    this.homeURL = null;
+    /** Set while join waits: follows a `redirect`. @type {((msg: any) => void)|null} */
+    this.onRedirect = null;
   }
 
   /** The signaling URL: ws(s)://host/path/ws. */
@@ -149,18 +158,12 @@ export class Signal {
    */
   connect(session, join, timeout) {
     const room = this.room;
+    // Every join starts at the server the page was given: in a cluster any
+    // node answers, and the node the room lived on may be gone.
+    this.homeURL = null;
     return new Promise((resolve, reject) => {
-      const wsURL = this.url();
-      /** @type {WebSocket} */
-      let ws;
-      try {
-        ws = new WebSocket(wsURL);
-      } catch (err) {
-        reject(new OpenRoomError('network', `cannot open ${wsURL}: ${errorMessage(err)}`));
-        return;
-      }
-      this.ws = ws;
       let settled = false;
+      let redirects = 0;
       const timer = setTimeout(() => {
         fail(new OpenRoomError('timeout', `no answer to join within ${timeout} ms`));
       }, timeout);
@@ -170,7 +173,52 @@ export class Signal {
         settled = true;
         clearTimeout(timer);
         this.joinWaiter = null;
+        this.onRedirect = null;
         reject(err);
+      };
+      // A node of a cluster answers a join for a room that lives on another
+      // node with {type: 'redirect', url}: join there (and resume there later).
+      this.onRedirect = (/** @type {any} */ msg) => {
+        const url = typeof msg.url === 'string' ? msg.url : '';
+        if (!/^wss?:\/\//.test(url)) return fail(new OpenRoomError('redirect', `the server sent us to ${JSON.stringify(url)}, which is no WebSocket URL`));
+        if (++redirects > MAX_REDIRECTS) return fail(new OpenRoomError('redirect', `sent on more than ${MAX_REDIRECTS} times (last to ${url}): the cluster disagrees on where the room lives`));
+        const old = this.ws;
+        this.ws = null; // its close is ours, not a loss
+        if (old) closeQuietly(old, 'redirected');
+        this.homeURL = url;
+        open(url);
+      };
+      const open = (/** @type {string} */ wsURL) => {
+        /** @type {WebSocket} */
+        let ws;
+        try {
+          ws = new WebSocket(wsURL);
+        } catch (err) {
+          fail(new OpenRoomError('network', `cannot open ${wsURL}: ${errorMessage(err)}`));
+          return;
+        }
+        this.ws = ws;
+        ws.onopen = () => {
+          if (session !== room._session || this.ws !== ws) return;
+          this.send(join);
+        };
+        ws.onerror = () => {
+          // A close event always follows; it carries the details.
+        };
+        ws.onmessage = (ev) => {
+          if (session !== room._session || this.ws !== ws) return;
+          this.onFrame(ev.data);
+        };
+        ws.onclose = (ev) => {
+          if (session !== room._session || this.ws !== ws) return;
+          this.ws = null;
+          if (this.joinWaiter) {
+            const why = ev.reason ? `: ${ev.reason}` : '';
+            this.joinWaiter.reject(new OpenRoomError('closed', `the server closed the connection (${ev.code})${why}`));
+            return;
+          }
+          this.lost(session, ev.code, ev.reason || 'connection closed');
+        };
       };
       this.joinWaiter = {
         resolve: (msg) => {
@@ -178,32 +226,12 @@ export class Signal {
           settled = true;
           clearTimeout(timer);
           this.joinWaiter = null;
+          this.onRedirect = null;
           resolve(msg);
         },
         reject: fail,
       };
-
-      ws.onopen = () => {
-        if (session !== room._session) return;
-        this.send(join);
-      };
-      ws.onerror = () => {
-        // A close event always follows; it carries the details.
-      };
-      ws.onmessage = (ev) => {
-        if (session !== room._session || this.ws !== ws) return;
-        this.onFrame(ev.data);
-      };
-      ws.onclose = (ev) => {
-        if (session !== room._session || this.ws !== ws) return;
-        this.ws = null;
-        if (this.joinWaiter) {
-          const why = ev.reason ? `: ${ev.reason}` : '';
-          this.joinWaiter.reject(new OpenRoomError('closed', `the server closed the connection (${ev.code})${why}`));
-          return;
-        }
-        this.lost(session, ev.code, ev.reason || 'connection closed');
-      };
+      open(this.url());
     });
   }
 
@@ -268,6 +296,10 @@ export class Signal {
     }
     this.lastFrameAt = Date.now();
     if (!msg || typeof msg.type !== 'string') return;
+    if (msg.type === 'redirect') {
+      if (this.onRedirect) this.onRedirect(msg);
+      return;
+    }
     // Whiteboard messages carry the board's own seq, not the session's (a resume sends the whole board).
     if (typeof msg.seq === 'number' && msg.seq > this.lastSeq && !isBoardMessage(msg.type)) this.lastSeq = msg.seq;
     try {
@@ -303,6 +335,12 @@ export class Signal {
         room._rejoin(code, `could not resume before the server's member timeout (${reason})`);
         return;
       }
+      if (this.homeURL && attempt >= HOME_RESUME_ATTEMPTS) {
+        // The room's node of a cluster may be gone: join again through the
+        // server we were given, which places the room anew (or sends us back).
+        room._rejoin(code, `the room's node does not answer (${reason})`);
+        return;
+      }
       const first = attempt === 0;
       const wait = backoff(attempt++);
       const delay = immediate && first ? 0 : wait;
@@ -330,7 +368,7 @@ export class Signal {
       /** @type {WebSocket} */
       let ws;
       try {
-        ws = new WebSocket(this.url());
+        ws = new WebSocket(this.homeURL || this.url());
       } catch {
         resolve('retry');
         return;

@@ -2,6 +2,9 @@
 // 7 s while it is open, `resume` (when the server gave a token) or `join` sent on every
 // open, and reconnects when it drops: 3 tries, 2 s apart (the legacy component's rule).
 // The counter of tries is reset by each `joined` or `resumed`.
+// A cluster node that does not host the room answers `join` with
+// {type: 'redirect', url}: the socket moves there (at most 3 times per join),
+// and a socket there that drops is tried there once, then at the given url again.
 //
 //   const s = new Signal({
 //     url,                 // wss://host/ws
@@ -19,9 +22,12 @@ const codes = require('./codes.js')
 
 function noop() {}
 
+const MAX_REDIRECTS = 3
+
 function Signal(opts) {
   this.opts = opts
-  this.url = opts.url
+  this.url = opts.url // where the next socket goes: opts.url, or the room's node after a redirect
+  this.redirects = 0 // redirects followed since the last `joined`
   this.log = opts.log || noop
   this.heartbeatMs = opts.heartbeatMs || codes.HEARTBEAT_MS
   this.delays = opts.reconnectDelays || codes.RECONNECT_DELAYS_MS
@@ -74,7 +80,11 @@ Signal.prototype.connect = function () {
       return
     }
     if (!msg || typeof msg !== 'object') return
-    if (msg.type === 'joined' || msg.type === 'resumed') self.tries = 0
+    if (msg.type === 'redirect') {
+      self._redirect(msg)
+      return
+    }
+    if (msg.type === 'joined' || msg.type === 'resumed') self.tries = self.redirects = 0
     self.opts.onMessage(msg)
   })
   task.onError(function (err) {
@@ -87,6 +97,22 @@ Signal.prototype.connect = function () {
     done = true
     self._dropped(task, {code: res && res.code, reason: (res && res.reason) || 'closed'})
   })
+}
+
+// Moves the socket to the node the room lives on.
+Signal.prototype._redirect = function (msg) {
+  const url = msg && typeof msg.url === 'string' ? msg.url : ''
+  if (!/^wss?:\/\//.test(url) || this.redirects >= MAX_REDIRECTS) {
+    this.log('redirect refused', url, this.redirects)
+    this.close(1000, 'bad redirect')
+    if (this.opts.onGiveUp) this.opts.onGiveUp({tries: this.tries, reason: 'the server sent the join to ' + (url || 'no URL') + ' (redirect ' + (this.redirects + 1) + ')'})
+    return
+  }
+  this.redirects++
+  this._closeTask(1000, 'redirected')
+  this.url = url
+  this.log('redirected to', url)
+  this.connect()
 }
 
 Signal.prototype.send = function (obj) {
@@ -171,6 +197,9 @@ Signal.prototype._dropped = function (task, info) {
     if (this.opts.onGiveUp) this.opts.onGiveUp({tries: this.tries, reason: info.reason, closeCode: info.code})
     return
   }
+  // The room's node of a cluster is tried once; then the given server, which
+  // places the room anew if that node is gone.
+  if (this.url !== this.opts.url && this.tries >= 1) this.url = this.opts.url
   const delay = this.delays[this.tries]
   this.tries++
   if (this.opts.onReconnecting) this.opts.onReconnecting(this.tries, delay)

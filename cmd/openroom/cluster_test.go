@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+
+	"github.com/openroom/openroom/cluster"
+	"github.com/openroom/openroom/internal/testutil"
+)
+
+// clusterNode is one openroom process of a test cluster, run in-process.
+type clusterNode struct {
+	addr   string // host:port of its HTTP listener
+	cancel context.CancelFunc
+	done   <-chan int
+	stderr *syncBuffer
+	once   sync.Once
+}
+
+func startClusterNode(t *testing.T, redisURL, id string) *clusterNode {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := newSyncBuffer("openroom listening")
+	done := startRun(t, ctx, []string{"--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "", "--turn", "",
+		"--node-ip", "127.0.0.1", "--secret", testSecret, "--redis-url", redisURL, "--node-id", id, "--drain", "0s"}, stderr, nil)
+	waitStarted(t, stderr, done)
+	n := &clusterNode{addr: listenRE.FindStringSubmatch(stderr.String())[1], cancel: cancel, done: done, stderr: stderr}
+	t.Cleanup(n.stop)
+	return n
+}
+
+func (n *clusterNode) stop() {
+	n.once.Do(func() {
+		n.cancel()
+		select {
+		case <-n.done:
+		case <-time.After(runDeadline):
+		}
+	})
+}
+
+// join opens a socket to the node at addr, joins room as user and returns
+// the first answer (joined, redirect or error) with the socket.
+func join(t *testing.T, addr, room, user string) (map[string]any, *websocket.Conn) {
+	t.Helper()
+	_, sig := loginInfo(t, addr, user)
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	if err := ws.WriteJSON(map[string]any{"type": "join", "room": room, "userSig": sig}); err != nil {
+		t.Fatal(err)
+	}
+	_ = ws.SetReadDeadline(time.Now().Add(runDeadline))
+	for {
+		var m map[string]any
+		if err := ws.ReadJSON(&m); err != nil {
+			t.Fatalf("join %s at %s: %v", room, addr, err)
+		}
+		switch m["type"] {
+		case "joined", "redirect", "error":
+			return m, ws
+		}
+	}
+}
+
+// TestClusterRedirect: two real nodes on one real Redis. A room lives on one
+// node; a join that lands on the other is sent there. With Redis gone the
+// nodes keep their rooms and refuse new ones, and take them again when it is
+// back.
+func TestClusterRedirect(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	redis := testutil.StartRedis(t, 0)
+	a := startClusterNode(t, redis.URL(), "a")
+	b := startClusterNode(t, redis.URL(), "b")
+
+	// Both nodes are empty: the room goes to the first by ID, "a".
+	m, _ := join(t, b.addr, "r1", "lei")
+	if m["type"] != "redirect" || m["url"] != "ws://"+a.addr+"/ws" {
+		t.Fatalf("join at b: got %v; want a redirect to ws://%s/ws", m, a.addr)
+	}
+	if m, _ := join(t, a.addr, "r1", "lei"); m["type"] != "joined" {
+		t.Fatalf("join at a: got %v; want joined", m)
+	}
+	// The next room goes to b, now the less loaded, wherever the join lands
+	// (once a's heartbeat has told Redis).
+	view, err := cluster.New(cluster.Config{URL: redis.URL(), NodeID: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer view.Close()
+	testutil.Eventually(t, 10*time.Second, "a's load in Redis shows its member", func() bool {
+		nodes, err := view.Nodes(context.Background())
+		return err == nil && len(nodes) == 2 && nodes[0].ID == "a" && nodes[0].Load.Members == 1
+	})
+	if m, _ := join(t, a.addr, "r2", "han"); m["type"] != "redirect" || m["url"] != "ws://"+b.addr+"/ws" {
+		t.Fatalf("join r2 at a: got %v; want a redirect to b", m)
+	}
+
+	// Redis gone: the open room goes on, a new one is refused clearly.
+	redis.Stop()
+	if m, _ := join(t, a.addr, "r1", "mei"); m["type"] != "joined" {
+		t.Errorf("join of an open room with Redis away: got %v; want joined", m)
+	}
+	m, _ = join(t, a.addr, "r3", "mei")
+	if code, _ := m["code"].(float64); m["type"] != "error" || code != 5004 || !strings.Contains(m["message"].(string), "Redis") {
+		t.Errorf("join of a new room with Redis away: got %v; want error 5004 naming Redis", m)
+	}
+	// Redis back (empty, as after a restart): the nodes register again at
+	// their next heartbeat and new rooms are placed.
+	testutil.StartRedis(t, redis.Port)
+	testutil.Eventually(t, 10*time.Second, "a new room is placed again", func() bool {
+		m, ws := join(t, b.addr, "r4", "mei")
+		ws.Close()
+		return m["type"] == "joined" || m["type"] == "redirect"
+	})
+	for _, n := range []*clusterNode{a, b} {
+		n.stop()
+			if !strings.Contains(n.stderr.String(), "cluster mode") {
+			t.Errorf("node log: got none saying \"cluster mode\"; want one:\n%s", n.stderr.String())
+		}
+	}
+}

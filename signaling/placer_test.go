@@ -1,0 +1,119 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/openroom/openroom/config"
+)
+
+// fakePlacer places rooms from a table; a room not in it lives here.
+type fakePlacer struct {
+	mu    sync.Mutex
+	homes map[string]string // room -> base URL ("" here)
+	err   error
+	asked int
+}
+
+func (p *fakePlacer) Place(_ context.Context, room string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.asked++
+	return p.homes[room], p.err
+}
+
+func TestJoinRedirect(t *testing.T) {
+	t.Parallel()
+	placer := &fakePlacer{homes: map[string]string{"elsewhere": "http://10.0.0.2:8080", "tls": "https://node3.example.com/base/"}}
+	ts := startServer(t, false, nil, func(o *Options) { o.Placer = placer })
+	tests := []struct {
+		name, room, want string // want: the redirect URL, "" for joined here
+	}{
+		{name: "a room that lives here", room: "here"},
+		{name: "a room on another node", room: "elsewhere", want: "ws://10.0.0.2:8080/ws"},
+		{name: "a node behind https and a path", room: "tls", want: "wss://node3.example.com/base/ws"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dial(t, ts)
+			c.send(map[string]any{"type": "join", "room": tt.room, "userSig": ts.userSig(t, "lei")})
+			if tt.want == "" {
+				c.expect("joined")
+				return
+			}
+			m := c.expect("redirect")
+			if m["url"] != tt.want || m["room"] != tt.room {
+				t.Errorf("redirect: got %v; want url %q, room %q", m, tt.want, tt.room)
+			}
+			if ts.Rooms.Exists(tt.room) {
+				t.Errorf("room %q was opened here; want it left to its node", tt.room)
+			}
+			c.usable() // the socket stays: the client closes it
+		})
+	}
+}
+
+func TestJoinUnplaced(t *testing.T) {
+	t.Parallel()
+	placer := &fakePlacer{}
+	ts := startServer(t, false, nil, func(o *Options) { o.Placer = placer })
+	// A room open here goes on without asking the cluster.
+	a := dial(t, ts)
+	a.send(map[string]any{"type": "join", "room": "open", "userSig": ts.userSig(t, "a")})
+	a.expect("joined")
+	placer.mu.Lock()
+	placer.err, placer.asked = errors.New("dial tcp 127.0.0.1:6379: connection refused"), 0
+	placer.mu.Unlock()
+	b := dial(t, ts)
+	b.send(map[string]any{"type": "join", "room": "open", "userSig": ts.userSig(t, "b")})
+	b.expect("joined")
+	// A new room cannot be placed: a clear error, and the socket stays usable.
+	c := dial(t, ts)
+	c.send(map[string]any{"type": "join", "room": "new", "userSig": ts.userSig(t, "c")})
+	c.expectError(CodeUnplaced, "Redis is unreachable")
+	c.usable()
+	placer.mu.Lock()
+	defer placer.mu.Unlock()
+	if placer.asked != 1 {
+		t.Errorf("the cluster was asked %d times; want once (for the new room only)", placer.asked)
+	}
+}
+
+func TestJoinRedirectNeedsAToken(t *testing.T) {
+	t.Parallel()
+	placer := &fakePlacer{homes: map[string]string{"elsewhere": "http://10.0.0.2:8080"}}
+	ts := startServer(t, false, func(c *config.Config) { c.OpenLogin = false }, func(o *Options) { o.Placer = placer })
+	c := dial(t, ts)
+	c.send(map[string]any{"type": "join", "room": "elsewhere", "userSig": "forged"})
+	c.expectError(CodeBadToken, "userSig")
+	placer.mu.Lock()
+	defer placer.mu.Unlock()
+	if placer.asked != 0 {
+		t.Errorf("the cluster was asked for a member without a valid token; want not")
+	}
+}
+
+func TestWSURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ base, want string }{
+		{"http://10.0.0.2:8080", "ws://10.0.0.2:8080/ws"},
+		{"https://n.example.com/", "wss://n.example.com/ws"},
+		{"https://n.example.com/rooms?x=1", "wss://n.example.com/rooms/ws"},
+		{"ftp://n.example.com", ""},
+		{"10.0.0.2:8080", ""},
+	}
+	for _, tt := range tests {
+		got, err := wsURL(tt.base)
+		if tt.want == "" {
+			if !errors.Is(err, ErrUnplaced) {
+				t.Errorf("wsURL(%q): got %q, %v; want ErrUnplaced", tt.base, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("wsURL(%q) = %q, %v; want %q", tt.base, got, err, tt.want)
+		}
+	}
+}
