@@ -219,6 +219,9 @@ func (m *Manager) Board(room, from string, s Session, op BoardOp) (BoardEntry, e
 	if err != nil {
 		return BoardEntry{}, err
 	}
+	if m.opts.Archive != nil {
+		m.opts.Archive.Board(room, e) // queued: no I/O under the lock
+	}
 	m.broadcastLocked(r, "", Event{Type: "board", UserID: from, BoardEntry: &e}) // "": the sender too
 	return e, nil
 }

@@ -108,6 +108,9 @@ func (m *Manager) appendChatLocked(r *Room, msg ChatMessage) ChatMessage {
 	if len(r.chat) > ChatHistory {
 		r.chat = append(r.chat[:0:0], r.chat[len(r.chat)-ChatHistory:]...)
 	}
+	if m.opts.Archive != nil {
+		m.opts.Archive.Chat(r.name, msg) // queued: no I/O under the lock
+	}
 	return msg
 }
 

@@ -123,6 +123,9 @@ type Options struct {
 	Timeout  time.Duration // silence after which a member is removed
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// Archive, in cluster mode, keeps rooms' chat and boards beyond this
+	// node (archive.go). Optional.
+	Archive Archive
 }
 
 // Manager holds every room. Presence changes are rare next to media packets, so
@@ -200,6 +203,10 @@ func (m *Manager) Timeout() time.Duration { return m.opts.Timeout }
 
 // Create makes a room. An empty name picks a free numeric ID (as legacy create_room did).
 func (m *Manager) Create(name, info string) (string, error) {
+	var kept *Kept
+	if name != "" && ValidName(name) {
+		kept = m.loadKept(name) // before the lock: it may ask Redis
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if name == "" {
@@ -215,7 +222,9 @@ func (m *Manager) Create(name, info string) (string, error) {
 	if _, ok := m.rooms[name]; ok {
 		return "", fmt.Errorf("%w: %s", ErrRoomExists, name)
 	}
-	m.rooms[name] = m.newRoom(name, info)
+	r := m.newRoom(name, info)
+	r.restore(kept)
+	m.rooms[name] = r
 	return name, nil
 }
 
@@ -258,6 +267,10 @@ func (m *Manager) Enter(req EnterRequest) ([]MemberInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	var kept *Kept
+	if req.Create {
+		kept = m.loadKept(req.Room) // before the lock: it may ask Redis
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.rooms[req.Room]
@@ -266,6 +279,7 @@ func (m *Manager) Enter(req EnterRequest) ([]MemberInfo, error) {
 			return nil, fmt.Errorf("%w: %s", ErrNoRoom, req.Room)
 		}
 		r = m.newRoom(req.Room, "")
+		r.restore(kept)
 		m.rooms[req.Room] = r
 	}
 	now := m.opts.Now()

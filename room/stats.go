@@ -116,5 +116,8 @@ func (m *Manager) CloseRoom(room, reason string) error {
 		m.removeLocked(r, mem, ReasonKicked)
 	}
 	delete(m.rooms, room)
+	if m.opts.Archive != nil {
+		m.opts.Archive.Forget(room) // closed on purpose: its chat and board go too
+	}
 	return nil
 }

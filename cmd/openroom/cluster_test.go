@@ -123,8 +123,61 @@ func TestClusterRedirect(t *testing.T) {
 	})
 	for _, n := range []*clusterNode{a, b} {
 		n.stop()
-			if !strings.Contains(n.stderr.String(), "cluster mode") {
+		if !strings.Contains(n.stderr.String(), "cluster mode") {
 			t.Errorf("node log: got none saying \"cluster mode\"; want one:\n%s", n.stderr.String())
 		}
 	}
+}
+
+// expectType reads from ws until a message of type typ (others skipped).
+func expectType(t *testing.T, ws *websocket.Conn, typ string) map[string]any {
+	t.Helper()
+	_ = ws.SetReadDeadline(time.Now().Add(runDeadline))
+	for {
+		var m map[string]any
+		if err := ws.ReadJSON(&m); err != nil {
+			t.Fatalf("waiting for %q: %v", typ, err)
+		}
+		if m["type"] == typ {
+			return m
+		}
+	}
+}
+
+// TestClusterRoomMovesWithItsChat: the room's node goes away; a member who
+// joins again through another node lands there, with the chat history and
+// the board of before.
+func TestClusterRoomMovesWithItsChat(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	redis := testutil.StartRedis(t, 0)
+	a := startClusterNode(t, redis.URL(), "a")
+	b := startClusterNode(t, redis.URL(), "b")
+	m, ws := join(t, a.addr, "moving", "lei")
+	if m["type"] != "joined" {
+		t.Fatalf("join at a: got %v; want joined", m)
+	}
+	for _, msg := range []map[string]any{
+		{"type": "chat", "text": "你好, before the move"},
+		{"type": "board", "op": map[string]any{"kind": "stroke", "id": "s1", "points": [][]float64{{0.1, 0.1}, {0.5, 0.5}}, "color": "#00ff00", "width": 2}},
+	} {
+		if err := ws.WriteJSON(msg); err != nil {
+			t.Fatal(err)
+		}
+		expectType(t, ws, msg["type"].(string)) // applied: the room echoes it
+	}
+	a.stop() // the room's node goes (its registration with it)
+	m, ws = join(t, b.addr, "moving", "lei")
+	if m["type"] != "joined" {
+		t.Fatalf("join at b after a left: got %v; want joined (the room placed anew on b)", m)
+	}
+	hist := expectType(t, ws, "chat_history")
+	msgs, _ := hist["messages"].([]any)
+	if len(msgs) != 1 || msgs[0].(map[string]any)["text"] != "你好, before the move" {
+		t.Errorf("chat history on b: got %v; want the message sent on a", hist)
+	}
+	board := expectType(t, ws, "board_state")
+	if ops, _ := board["ops"].([]any); len(ops) != 1 {
+		t.Errorf("board on b: got %v; want the stroke drawn on a", board)
+	}
+	b.stop()
 }

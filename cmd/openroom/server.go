@@ -106,6 +106,7 @@ type app struct {
 	guard   *guard           // caps and counts every TCP listener's connections (guard.go)
 	spread  *sfu.Spreader    // large rooms' fan-out over the other cores; nil on one core
 	cluster *cluster.Cluster // nil unless redis_url is set (cluster.go)
+	archive *cluster.Archive // the rooms' chat and boards in Redis; nil unless cluster
 
 	stderr              io.Writer // where the start banner goes (banner.go); set by runServer
 	generatedAdminToken bool      // admin_token was made for this run, so the banner shows it
@@ -118,7 +119,6 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.rooms = room.NewManager(room.Options{Capacity: cfg.RoomCapacity, Timeout: cfg.MemberTimeout, Logger: log})
 	a.spread = sfu.NewSpreader(0)
 	// Certificates and TURN's settings first: their mistakes are not about ports.
 	if a.https, err = newHTTPSFront(cfg, log); err != nil { // before TURN, which may share its certificate
@@ -154,9 +154,13 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	var placer signaling.Placer
+	roomOpts := room.Options{Capacity: cfg.RoomCapacity, Timeout: cfg.MemberTimeout, Logger: log}
 	if a.cluster != nil {
 		placer = clusterPlacer{a.cluster}
+		a.archive = a.cluster.Archive()
+		roomOpts.Archive = a.archive
 	}
+	a.rooms = room.NewManager(roomOpts)
 	var urls signaling.StreamURLs
 	a.mux = http.NewServeMux()
 	if a.rtmpLn != nil {
@@ -313,6 +317,11 @@ func (a *app) serve(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			a.cluster.Run(ctx) // unregisters the node when ctx ends
+		}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.archive.Run(ctx) // writes what is queued when ctx ends
 		}()
 	}
 	var srv *http.Server
