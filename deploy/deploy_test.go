@@ -393,6 +393,9 @@ type composeService struct {
 		Context    string `yaml:"context"`
 		Dockerfile string `yaml:"dockerfile"`
 	} `yaml:"build"`
+	Profiles        []string           `yaml:"profiles"`
+	Image           string             `yaml:"image"`
+	DependsOn       []string           `yaml:"depends_on"`
 	Restart         string             `yaml:"restart"`
 	StopGracePeriod string             `yaml:"stop_grace_period"`
 	NetworkMode     string             `yaml:"network_mode"`
@@ -477,6 +480,17 @@ func knownEnv() map[string]bool {
 	return known
 }
 
+// defaultServices counts the services `docker compose up` starts (those outside profiles).
+func defaultServices(f composeFile) int {
+	n := 0
+	for _, s := range f.Services {
+		if len(s.Profiles) == 0 {
+			n++
+		}
+	}
+	return n
+}
+
 func TestCompose(t *testing.T) {
 	text := readFile(t, "docker-compose.yml")
 	variants := []struct {
@@ -513,7 +527,7 @@ func TestCompose(t *testing.T) {
 				name      string
 				got, want any
 			}{
-				{"services", len(f.Services), 1},
+				{"services started by default", defaultServices(f), 1},
 				{"build context", s.Build.Context, "."},
 				{"build dockerfile exists", statErr == nil, true},
 				{"restart", s.Restart, "unless-stopped"},
@@ -710,5 +724,92 @@ func TestDocs(t *testing.T) {
 				t.Errorf("got %v; want %v", err, nil)
 			}
 		})
+	}
+}
+
+// TestComposeCluster: the cluster profile's Redis and two nodes on one host:
+// pinned Redis 7, the same Redis URL and a required common secret on both
+// nodes, distinct node IDs, and no port (or relay range) that both would bind.
+func TestComposeCluster(t *testing.T) {
+	var f composeFile
+	dec := yaml.NewDecoder(strings.NewReader(readFile(t, "docker-compose.yml")))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	redis, node1, node2 := f.Services["redis"], f.Services["node1"], f.Services["node2"]
+	known := knownEnv()
+	env := func(s composeService, name string) string {
+		if v := s.Environment[name]; v != nil {
+			return *v
+		}
+		return ""
+	}
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"redis in the cluster profile", fmt.Sprint(redis.Profiles), "[cluster]"},
+		{"redis 7, pinned", regexp.MustCompile(`^redis:7\.[0-9]+\.[0-9]+-alpine$`).MatchString(redis.Image), true},
+		{"redis on loopback", slices.Contains(redis.Command, "127.0.0.1"), true},
+		{"node ids differ", env(node1, "OPENROOM_NODE_ID") != env(node2, "OPENROOM_NODE_ID"), true},
+	}
+	type bind struct {
+		node, key string
+		port      portSpec
+	}
+	var bound []bind
+	for _, n := range []struct {
+		name string
+		s    composeService
+	}{{"node1", node1}, {"node2", node2}} {
+		s := n.s
+		c := config.Default()
+		lookup := func(name string) (string, bool) {
+			v, ok := s.Environment[name]
+			if !ok || v == nil || strings.HasPrefix(*v, "${") {
+				return "", false
+			}
+			return *v, true
+		}
+		if err := c.LoadEnv(lookup); err != nil {
+			t.Errorf("%s: environment: %v", n.name, err)
+			continue
+		}
+		tests = append(tests, []struct {
+			name      string
+			got, want any
+		}{
+			{n.name + " in the cluster profile", fmt.Sprint(s.Profiles), "[cluster]"},
+			{n.name + " starts after redis", fmt.Sprint(s.DependsOn), "[redis]"},
+			{n.name + " redis url", c.RedisURL, "redis://127.0.0.1:6379/0"},
+			{n.name + " secret required", strings.HasPrefix(env(s, "OPENROOM_SECRET"), "${OPENROOM_SECRET:?"), true},
+			{n.name + " node ip from the environment", strings.HasPrefix(env(s, "OPENROOM_NODE_IP"), "${OPENROOM_NODE_IP:?"), true},
+			{n.name + " host networking", s.NetworkMode, "host"},
+			{n.name + " builds the image", s.Build.Dockerfile, "Dockerfile"},
+		}...)
+		for name := range s.Environment {
+			tests = append(tests, struct {
+				name      string
+				got, want any
+			}{n.name + " " + name + " is read by openroom", known[name], true})
+		}
+		for _, l := range listenersOf(t, c) {
+			bound = append(bound, bind{n.name, l.key, l.port})
+		}
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if fmt.Sprint(tc.got) != fmt.Sprint(tc.want) {
+				t.Errorf("got %v; want %v", tc.got, tc.want)
+			}
+		})
+	}
+	for i, a := range bound {
+		for _, b := range bound[i+1:] {
+			if a.node != b.node && a.port.proto == b.port.proto && a.port.lo <= b.port.hi && b.port.lo <= a.port.hi {
+				t.Errorf("%s %s (%v) and %s %s (%v) overlap", a.node, a.key, a.port, b.node, b.key, b.port)
+			}
+		}
 	}
 }
