@@ -51,8 +51,10 @@ type estimator interface {
 	// Watch starts recording, on every report, the highest rate the
 	// receiver reported arriving over window and the longest queueing delay
 	// (one-way delay over the least seen lately); Watched returns them.
-	Watch(window time.Duration)
+	// A queue reaching limit calls the connection's congestion hook at once.
+	Watch(window, limit time.Duration)
 	Watched() (acked float64, queue time.Duration)
+	Queue() time.Duration // how long the newest packet reported waited in queues
 	String() string
 }
 
@@ -339,8 +341,10 @@ func (b *bwe) wantProbe(est, sending, media, wanted float64) float64 {
 		return 0 // the keyframe first (see noteUpgrading)
 	}
 	// A link that loses packets now is full: padding on top would only lose
-	// more of the media (and cut GCC's estimate further).
-	if b.lossyLocked() {
+	// more of the media (and cut GCC's estimate further). So is one whose
+	// packets queue now: a probe that doubled into a 50 ms queue on a 500 kbit/s
+	// link overflowed it (5 packets lost, a 3.4 s freeze).
+	if b.lossyLocked() || b.gcc.Queue() >= probeCarriedQueueing {
 		return 0
 	}
 	// Probe towards what is wanted, at most probeGrowth x the estimate: a
@@ -370,7 +374,7 @@ func (b *bwe) wantProbe(est, sending, media, wanted float64) float64 {
 	// last packets (loss, queueing) arrives that much later.
 	b.probing, b.probeRate, b.probeAcked, b.probeEnd = true, target, 0, now.Add(probeDuration+probeSettle)
 	b.probeQueue = 0
-	b.gcc.Watch(probeAckedWindow)
+	b.gcc.Watch(probeAckedWindow, probeQueueing)
 	return pad
 }
 

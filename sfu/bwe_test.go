@@ -7,12 +7,13 @@ import (
 
 // fakeGCC reports a fixed estimate and the loss and usage the test sets.
 type fakeGCC struct {
-	target int
-	loss   float64
-	usage  string
-	resets int
-	acked  float64       // the peak Watched says
-	queue  time.Duration // the longest queue Watched says
+	target   int
+	loss     float64
+	usage    string
+	resets   int
+	acked    float64       // the peak Watched says
+	queue    time.Duration // the longest queue Watched says
+	queueNow time.Duration // what Queue says
 }
 
 func (f *fakeGCC) TargetBitrate() int { return f.target }
@@ -21,8 +22,9 @@ func (f *fakeGCC) Loss() float64      { return f.loss }
 func (f *fakeGCC) Overusing() bool    { return f.usage == "overuse" }
 func (f *fakeGCC) String() string     { return "fake" }
 
-func (f *fakeGCC) Watch(time.Duration)               {}
+func (f *fakeGCC) Watch(_, _ time.Duration)          {}
 func (f *fakeGCC) Watched() (float64, time.Duration) { return f.acked, f.queue }
+func (f *fakeGCC) Queue() time.Duration              { return f.queueNow }
 
 // withFakeGCC returns a bwe over g on a fake clock the test moves.
 func withFakeGCC(g *fakeGCC) (*bwe, *time.Time) {
@@ -126,19 +128,21 @@ func TestBWENoProbeOverTheEstimate(t *testing.T) {
 		name                        string
 		est, sending, media, wanted float64
 		want                        bool
+		queue                       time.Duration // what the newest report says packets waited
 	}{
-		{"room to climb", 500_000, 400_000, 0, 1_200_000, true},
-		{"allocated over the estimate", 300_000, 430_000, 0, 1_200_000, false},
-		{"flowing over the estimate", 300_000, 430_000, 350_000, 1_200_000, false},
-		{"allocated over the estimate, less flowing", 200_000, 230_000, 160_000, 700_000, true},
-		{"everything wanted is sent", 2_000_000, 1_200_000, 1_100_000, 1_200_000, false},
+		{"room to climb", 500_000, 400_000, 0, 1_200_000, true, 0},
+		{"room to climb, but packets queue now", 500_000, 400_000, 0, 1_200_000, false, 50 * time.Millisecond},
+		{"allocated over the estimate", 300_000, 430_000, 0, 1_200_000, false, 0},
+		{"flowing over the estimate", 300_000, 430_000, 350_000, 1_200_000, false, 0},
+		{"allocated over the estimate, less flowing", 200_000, 230_000, 160_000, 700_000, true, 0},
+		{"everything wanted is sent", 2_000_000, 1_200_000, 1_100_000, 1_200_000, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			now := time.Unix(1000, 0)
 			b := newBWE(func() time.Time { return now })
-			b.setEstimator(&fakeGCC{target: int(tt.est), usage: "normal"})
+			b.setEstimator(&fakeGCC{target: int(tt.est), usage: "normal", queueNow: tt.queue})
 			now = now.Add(probeFirstAfter)
 			if got := b.wantProbe(tt.est, tt.sending, tt.media, tt.wanted) > 0; got != tt.want {
 				t.Errorf("probe = %v; want %v", got, tt.want)

@@ -35,7 +35,7 @@ type Config struct {
 	Now               func() time.Time // the clock (nil: time.Now)
 	// OnCongestion, if set, is called (not holding the estimator's lock) when
 	// a report first shows congestion: overuse, or an average loss above
-	// CongestedLoss. The user re-allocates at once instead of at its next
+	// CongestedLoss; or a watched probe's queue reaching its limit (Watch). The user re-allocates at once instead of at its next
 	// tick: on a link that just shrank, every packet sent meanwhile deepens
 	// the loss.
 	OnCongestion  func()
@@ -109,8 +109,9 @@ func (e *Estimator) OnFeedback(fb *rtcp.TransportLayerCC) error {
 	congested := e.signal() == usageOver || e.avgLoss > e.cfg.CongestedLoss
 	newly := congested && !e.congested
 	e.congested = congested
+	tripped := e.watchTrippedLocked()
 	e.mu.Unlock()
-	if newly && e.cfg.OnCongestion != nil {
+	if (newly || tripped) && e.cfg.OnCongestion != nil {
 		e.cfg.OnCongestion()
 	}
 	return err
@@ -324,4 +325,12 @@ func (e *Estimator) String() string {
 	return fmt.Sprintf("target=%d delay=%d losscap=%d loss=%.3f usage=%v queue=%v state=%v thr=%.1f rtt=%v acked=%d",
 		int(e.targetLocked()), int(e.rate.rate), int(e.lossCap), e.avgLoss, e.delay.signal, time.Duration(e.queue).Round(time.Millisecond), e.rate.state,
 		e.delay.threshold, time.Duration(e.rtt).Round(time.Millisecond), int(e.ackedRate(ackedWindow)))
+}
+
+// Queue is how long the newest packet reported waited in queues: its one-way
+// delay over the least seen lately (see queue.go).
+func (e *Estimator) Queue() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return time.Duration(e.queue)
 }

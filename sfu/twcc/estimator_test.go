@@ -350,7 +350,7 @@ func TestWatch(t *testing.T) {
 			l := &link{capacity: tt.capacity, queue: time.Second, delay: 20 * time.Millisecond}
 			at := func(r float64) func(float64) float64 { return func(float64) float64 { return r } }
 			call(t, e, clock, l, 2*time.Second, at(500_000), nil)
-			e.Watch(350 * time.Millisecond)
+			e.Watch(350*time.Millisecond, 0)
 			if acked, queue := e.Watched(); acked != 0 || queue != 0 {
 				t.Fatalf("right after Watch: got %.0f, %v; want 0, 0", acked, queue)
 			}
@@ -364,5 +364,35 @@ func TestWatch(t *testing.T) {
 				t.Errorf("longest queue: got %v; want %v-%v", queue, tt.queueLo, tt.queueHi)
 			}
 		})
+	}
+}
+
+// TestWatchTrips: a watched probe whose queue reaches the limit calls
+// OnCongestion at once, and once per Watch.
+func TestWatchTrips(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	clock := new(time.Duration)
+	start := time.Unix(1000, 0)
+	e := New(Config{Initial: 500_000, Min: 50_000, Max: 20_000_000, Now: func() time.Time { return start.Add(*clock) },
+		OnCongestion: func() { calls++ }, CongestedLoss: 0.5})
+	l := &link{capacity: 500_000, queue: time.Second, delay: 20 * time.Millisecond}
+	at := func(r float64) func(float64) float64 { return func(float64) float64 { return r } }
+	call(t, e, clock, l, 2*time.Second, at(400_000), nil)
+	before := calls
+	e.Watch(350*time.Millisecond, 60*time.Millisecond)
+	call(t, e, clock, l, 400*time.Millisecond, at(1_000_000), nil) // twice the link
+	if _, q := e.Watched(); q < 60*time.Millisecond {
+		t.Fatalf("queue: got %v; want >= 60ms behind a link at twice its rate", q)
+	}
+	if got := calls - before; got < 1 {
+		t.Errorf("OnCongestion calls during the probe: got %d; want at least 1 (the limit reached)", got)
+	}
+	// The limit was reported, once: the same watch does not report it again.
+	e.mu.Lock()
+	tripped, again := e.watch.tripped, e.watchTrippedLocked()
+	e.mu.Unlock()
+	if !tripped || again {
+		t.Errorf("watch: tripped %v, trips again %v; want true, false", tripped, again)
 	}
 }

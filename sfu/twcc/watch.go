@@ -9,19 +9,24 @@ import "time"
 
 // watch is what the reports since Watch showed.
 type watch struct {
-	on     bool
-	window int64 // ns: the span of arrivals the acknowledged rate is measured over
-	acked  float64
-	queue  int64 // ns
+	on      bool
+	window  int64 // ns: the span of arrivals the acknowledged rate is measured over
+	limit   int64 // ns: a queue this long calls Config.OnCongestion at once (0: never)
+	tripped bool  // limit was reached (OnCongestion called)
+	acked   float64
+	queue   int64 // ns
 }
 
 // Watch starts recording, from the next report on, the highest rate
 // acknowledged over window of arrivals and the longest queueing delay any
-// report shows (see Watched). A new call starts afresh.
-func (e *Estimator) Watch(window time.Duration) {
+// report shows (see Watched). The first report whose queue reaches limit
+// calls Config.OnCongestion: a probe that fills a queue must stop within a
+// report, not at the next allocation (a probe at twice a 500 kbit/s link for
+// 300 ms more overflowed its router's queue). A new call starts afresh.
+func (e *Estimator) Watch(window, limit time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.watch = watch{on: true, window: int64(window)}
+	e.watch = watch{on: true, window: int64(window), limit: int64(limit)}
 }
 
 // Watched returns what the reports showed since Watch: the highest rate
@@ -39,4 +44,14 @@ func (e *Estimator) noteWatchLocked() {
 	}
 	e.watch.acked = max(e.watch.acked, e.ackedRate(time.Duration(e.watch.window)))
 	e.watch.queue = max(e.watch.queue, e.queue)
+}
+
+// watchTrippedLocked reports, once per Watch, that the queue reached its limit.
+func (e *Estimator) watchTrippedLocked() bool {
+	w := &e.watch
+	if !w.on || w.tripped || w.limit <= 0 || w.queue < w.limit {
+		return false
+	}
+	w.tripped = true
+	return true
 }
