@@ -293,3 +293,15 @@ var (
 	// that node holds it: our own (Release), or a dead node's (Home).
 	releaseScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
 )
+
+// Locate returns the live node a room lives on, without placing it: false
+// when it lives nowhere (or on a node that is gone).
+func (c *Cluster) Locate(ctx context.Context, room string) (Node, bool, error) {
+	owner, err := c.rdb.Get(ctx, roomKey(room)).Result()
+	if err := c.observe(err); errors.Is(err, redis.Nil) {
+		return Node{}, false, nil
+	} else if err != nil {
+		return Node{}, false, err
+	}
+	return c.Node(ctx, owner)
+}

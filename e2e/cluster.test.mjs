@@ -49,26 +49,50 @@ async function startRedis() {
   return { url: `redis://127.0.0.1:${port}/0`, proc };
 }
 
-test('cluster: two tabs that reach different nodes meet on the room\'s node and see and hear each other', { timeout: 120_000 }, async (t) => {
+/** ffprobe reads ~3 s of url; returns the video stream's decoded frames and size. */
+async function probeVideo(url) {
+  const p = spawnTracked('ffprobe', ['-v', 'error', '-rw_timeout', '10000000', '-read_intervals', '%+3', '-count_frames',
+    '-select_streams', 'v', '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'json', url], { stdout: 'pipe', name: 'ffprobe' });
+  let out = '';
+  p.proc.stdout.on('data', (d) => (out += d));
+  const exit = await p.done;
+  if (exit.code !== 0) throw new Error(`ffprobe ${url} exited with ${JSON.stringify(exit)}:\n${p.logs()}`);
+  const st = JSON.parse(out || '{}').streams?.[0] ?? {};
+  return { codec: st.codec_name, frames: Number(st.nb_read_frames ?? 0), width: st.width, height: st.height };
+}
+
+/**
+ * Runs fn({nodes, browser, members}) against Redis and nodes with these IDs; everything
+ * is stopped after, and a failure carries every node's, Redis's and page's log.
+ */
+async function withCluster(t, ids, fn) {
   const redis = await startRedis();
   const nodes = [];
-  let browser;
   const members = [];
+  let browser;
   t.after(async () => {
     for (const m of members) await m.close();
     if (browser) await closeBrowser(browser);
     for (const n of nodes) await n.stop();
     await redis.proc.stop();
   });
-  const diagnostics = () =>
-    [`--- redis ---\n${redis.proc.logs()}`, ...nodes.map((n, i) => `--- node ${'ab'[i]} (last lines) ---\n${n.logs().split('\n').slice(-60).join('\n')}`),
-      ...members.map((m) => `--- ${m.user} page log ---\n${m.logs()}`)].join('\n');
   try {
-    nodes.push(...(await startNodes(redis, ['a', 'b'])));
-    const [a, b] = nodes;
+    nodes.push(...(await startNodes(redis, ids)));
     browser = await launchBrowser();
+    await fn({ nodes, browser, members });
+  } catch (err) {
+    appendToError(err, [`--- redis ---\n${redis.proc.logs()}`,
+      ...nodes.map((n, i) => `--- node ${ids[i]} (last lines) ---\n${n.logs().split('\n').slice(-60).join('\n')}`),
+      ...members.map((m) => `--- ${m.user} page log ---\n${m.logs()}`)].join('\n'));
+    throw err;
+  }
+}
+
+test('cluster: two tabs that reach different nodes meet on the room\'s node; an RTMP push to a third node reaches them; HTTP-FLV plays from any node', { timeout: 150_000 }, async (t) => {
+  await withCluster(t, ['a', 'b', 'c'], async ({ nodes, browser, members }) => {
+    const [a, b, c] = nodes;
     const room = uniqueRoom('cluster');
-    // Alice reaches node a: both nodes are empty, so the room is placed on a (the first by ID).
+    // Alice reaches node a: all nodes are empty, so the room is placed on a (the first by ID).
     members.push(await openMember(browser, a.url, room, 'alice'));
     // Bob reaches node b, which sends him to a; the SDK follows by itself.
     members.push(await openMember(browser, b.url, room, 'bob'));
@@ -78,30 +102,26 @@ test('cluster: two tabs that reach different nodes meet on the room\'s node and 
     assert.match(b.logs(), /member sent to the room's node.*user=bob/, 'node b sent bob on');
     assert.match(a.logs(), /member joined.*user=bob/, 'bob is a member on node a');
     assert.doesNotMatch(b.logs(), /member joined/, 'nobody is a member on node b');
-  } catch (err) {
-    appendToError(err, diagnostics());
-    throw err;
-  }
+
+    // ffmpeg pushes RTMP to node c (RTMP clients follow no redirect): c passes it on to a.
+    const push = spawnTracked('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re',
+      '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '60',
+      '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-bf', '0', '-g', '30',
+      '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', `rtmp://127.0.0.1:${c.rtmpPort}/live/${room}/pusher`], { name: 'ffmpeg push' });
+    t.after(() => push.stop());
+    await assertMediaFlows(alice.page, ['bob', 'pusher'], { timeout: 20_000, label: 'alice sees the pusher' });
+    await assertMediaFlows(bob.page, ['pusher'], { label: 'bob sees the pusher' });
+    assert.match(c.logs(), /rtmp: passed on to the room's node/, 'node c passed the push on');
+    assert.match(a.logs(), /member joined.*user=pusher/, 'the pusher is a member on node a');
+    // HTTP-FLV of the pusher from b, which the room does not live on: b passes it on.
+    const flv = await probeVideo(`http://127.0.0.1:${b.port}/live/${room}/pusher.flv`);
+    assert.ok(flv.codec === 'h264' && flv.frames >= 30 && flv.width === 640, `HTTP-FLV through node b: ${JSON.stringify(flv)}`);
+  });
 });
 
 test('cluster: kill -9 the room\'s node: the tabs decode each other again within 15 s, and the chat history is intact', { timeout: 180_000 }, async (t) => {
-  const redis = await startRedis();
-  const nodes = [];
-  let browser;
-  const members = [];
-  t.after(async () => {
-    for (const m of members) await m.close();
-    if (browser) await closeBrowser(browser);
-    for (const n of nodes) await n.stop();
-    await redis.proc.stop();
-  });
-  const diagnostics = () =>
-    [`--- redis ---\n${redis.proc.logs()}`, ...nodes.map((n, i) => `--- node ${'abc'[i]} (last lines) ---\n${n.logs().split('\n').slice(-60).join('\n')}`),
-      ...members.map((m) => `--- ${m.user} page log ---\n${m.logs()}`)].join('\n');
-  try {
-    nodes.push(...(await startNodes(redis, ['a', 'b', 'c'])));
+  await withCluster(t, ['a', 'b', 'c'], async ({ nodes, browser, members }) => {
     const [a, b, c] = nodes;
-    browser = await launchBrowser();
     const room = uniqueRoom('crash');
     // Alice reaches b and bob reaches c: the room is placed on a (all empty, first by ID).
     members.push(await openMember(browser, b.url, room, 'alice'));
@@ -123,8 +143,5 @@ test('cluster: kill -9 the room\'s node: the tabs decode each other again within
     // The room lives on b or c now, with its chat history: a newcomer sees it.
     members.push(await openMember(browser, c.url, room, 'carol'));
     await waitFor(async () => (await chatTexts(members[2].page)).includes('written before the crash'), { timeout: 10_000, message: 'carol to see the history' });
-  } catch (err) {
-    appendToError(err, diagnostics());
-    throw err;
-  }
+  });
 });

@@ -70,6 +70,10 @@ type Options struct {
 	// Spreader spreads pushers' fan-out to many subscribers over several
 	// cores (see sfu.Spreader). Optional.
 	Spreader *sfu.Spreader
+	// RoomNode, in cluster mode, returns the RTMP address (host:port) of the
+	// other node a room lives on, or "" to serve it here: RTMP pushes and
+	// plays for such a room are passed on to that node (relay.go). Optional.
+	RoomNode func(room string) string
 }
 
 // DefaultViewerWriteTimeout is Options.ViewerWriteTimeout's default.

@@ -97,7 +97,9 @@ func (s *Server) handleRTMP(conn net.Conn) {
 		_ = sc.RejectAction()
 		return
 	}
-	if sc.Publish {
+	if addr := s.roomNode(ref.Room); addr != "" {
+		err = s.relayRTMP(conn, sc, addr, log, guard.authorized)
+	} else if sc.Publish {
 		err = s.ingest(conn, sc, ref, log, guard.authorized)
 	} else {
 		err = s.playRTMP(conn, sc, ref, log, guard.authorized)

@@ -168,11 +168,15 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		if grace == 0 {
 			grace = -1 // the bridge's "none"
 		}
-		a.bridge = bridge.New(bridge.Options{Rooms: a.rooms, Issuer: issuer, Transcoders: bridge.FFmpegTranscoders{},
+		bopts := bridge.Options{Rooms: a.rooms, Issuer: issuer, Transcoders: bridge.FFmpegTranscoders{},
 			OpenLogin: cfg.OpenLogin, Logger: log, PushGrace: grace, ViewerWriteTimeout: cfg.ViewerWriteTimeout, Spreader: a.spread,
-			OriginAllowed: func(r *http.Request) bool { return signaling.OriginAllowed(cfg.Origins(), r) }})
+			OriginAllowed: func(r *http.Request) bool { return signaling.OriginAllowed(cfg.Origins(), r) }}
+		if a.cluster != nil {
+			bopts.RoomNode = a.rtmpNode // pushes and plays for rooms on other nodes are passed on
+		}
+		a.bridge = bridge.New(bopts)
 		urls = bridge.URLs{RTMPBase: cfg.RTMPURL, FLVBase: cfg.FLVURL, RTMPPort: a.rtmpLn.Addr().(*net.TCPAddr).Port}
-		a.mux.Handle("GET /live/{room}/{file}", a.bridge)
+		a.mux.Handle("GET /live/{room}/{file}", a.clusterFront(a.bridge))
 	}
 	a.sig = signaling.New(signaling.Options{Config: cfg, Issuer: issuer, Rooms: a.rooms, Engine: engine,
 		StreamURLs: urls, Placer: placer, Logger: log})
