@@ -66,7 +66,10 @@ type Config struct {
 	// Load reports the node's load at each heartbeat. Optional.
 	Load func() Load
 	// Held lists the rooms this node hosts now: their leases are renewed at each heartbeat.
-	Held   func() []string
+	Held func() []string
+	// Listed, if set, is what this node publishes at each heartbeat for the
+	// cluster-wide directory (Rooms): its rooms and their members.
+	Listed func() []ListedRoom
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -157,6 +160,14 @@ func (c *Cluster) Heartbeat(ctx context.Context) error {
 	b, _ := json.Marshal(n)
 	pipe := c.rdb.Pipeline()
 	pipe.Set(ctx, nodeKey(n.ID), b, c.cfg.NodeTTL)
+	if c.cfg.Listed != nil {
+		rooms := c.cfg.Listed()
+		if rooms == nil {
+			rooms = []ListedRoom{}
+		}
+		lb, _ := json.Marshal(rooms)
+		pipe.Set(ctx, roomsKey(n.ID), lb, c.cfg.NodeTTL)
+	}
 	if c.cfg.Held != nil {
 		for _, room := range c.cfg.Held() {
 			renewScript.Run(ctx, pipe, []string{roomKey(room)}, c.cfg.NodeID, c.cfg.RoomLease.Milliseconds())
@@ -175,7 +186,7 @@ func (c *Cluster) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			dctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_ = c.rdb.Del(dctx, nodeKey(c.cfg.NodeID)).Err()
+			_ = c.rdb.Del(dctx, nodeKey(c.cfg.NodeID), roomsKey(c.cfg.NodeID)).Err()
 			cancel()
 			return
 		case <-tick.C:

@@ -312,7 +312,7 @@ func (s *Server) roomList(req *apiRequest) (apiResult, error) {
 	if req.Count < 0 || req.Count > maxListCount {
 		return nil, fmt.Errorf("%w: count %d: %s", ErrBadParam, req.Count, listRange("count"))
 	}
-	all := s.rooms.Rooms()
+	all := s.listedRooms()
 	count := req.Count
 	if count == 0 {
 		count = defaultListCnt
@@ -321,7 +321,7 @@ func (s *Server) roomList(req *apiRequest) (apiResult, error) {
 	end := start + min(count, len(all)-start) // not start+count: a huge count would overflow
 	rooms := make([]apiResult, 0, end-start)
 	for _, r := range all[start:end] {
-		rooms = append(rooms, apiResult{"roomID": roomIDValue(r.Name), "roomInfo": r.Info, "memberCount": r.Members})
+		rooms = append(rooms, apiResult{"roomID": roomIDValue(r.Name), "roomInfo": r.Info, "memberCount": len(r.Members)})
 	}
 	return apiResult{"rooms": rooms, "total": len(all)}, nil
 }
@@ -333,7 +333,7 @@ func (s *Server) roomMembers(req *apiRequest) (apiResult, error) {
 	if err := s.authUser(req); err != nil {
 		return nil, err
 	}
-	ms, err := s.rooms.Members(string(req.RoomID))
+	ms, err := s.roomMembersAnywhere(string(req.RoomID))
 	if err != nil {
 		return nil, err
 	}

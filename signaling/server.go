@@ -27,6 +27,7 @@ type Server struct {
 	engine   *sfu.Engine // nil when WebRTC is disabled
 	urls     StreamURLs  // nil when the mini-program bridge is off
 	placer   Placer      // nil on a node on its own
+	dir      Directory   // nil on a node on its own
 	log      *slog.Logger
 	now      func() time.Time
 	conns    connSet
@@ -46,8 +47,10 @@ type Options struct {
 	StreamURLs StreamURLs
 	// Placer, in cluster mode, says which node each room lives on. Optional.
 	Placer Placer
-	Logger *slog.Logger
-	Now    func() time.Time // optional
+	// Directory, in cluster mode, lists every node's rooms. Optional.
+	Directory Directory
+	Logger    *slog.Logger
+	Now       func() time.Time // optional
 }
 
 // New returns a Server.
@@ -58,7 +61,7 @@ func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Server{cfg: o.Config, issuer: o.Issuer, rooms: o.Rooms, engine: o.Engine, urls: o.StreamURLs, placer: o.Placer, log: o.Logger, now: o.Now,
+	return &Server{cfg: o.Config, issuer: o.Issuer, rooms: o.Rooms, engine: o.Engine, urls: o.StreamURLs, placer: o.Placer, dir: o.Directory, log: o.Logger, now: o.Now,
 		conns: connSet{m: map[*conn]struct{}{}}}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/openroom/openroom/cluster"
 	"github.com/openroom/openroom/config"
+	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/signaling"
 )
 
@@ -53,7 +54,7 @@ func (a *app) newCluster() error {
 	}
 	cpu := &cpuMeter{}
 	c, err := cluster.New(cluster.Config{URL: cfg.RedisURL, NodeID: cfg.NodeID, PublicURL: public, RTC: rtc, RTMP: rtmp,
-		Logger: a.log, Held: a.heldRooms,
+		Logger: a.log, Held: a.heldRooms, Listed: a.listedRooms,
 		Load: func() cluster.Load {
 			st := a.rooms.Stats()
 			members := 0
@@ -104,4 +105,42 @@ func (m *cpuMeter) cores() float64 {
 	}
 	m.lastCPU, m.lastWall = used, now
 	return cores
+}
+
+// listedRooms is what this node publishes for the cluster's directory.
+func (a *app) listedRooms() []cluster.ListedRoom {
+	rooms := a.rooms.Rooms()
+	out := make([]cluster.ListedRoom, 0, len(rooms))
+	for _, r := range rooms {
+		lr := cluster.ListedRoom{Name: r.Name, Info: r.Info, Created: r.Created}
+		ms, _ := a.rooms.Members(r.Name)
+		for _, m := range ms {
+			lr.Members = append(lr.Members, cluster.ListedMember{UserID: m.UserID, NickName: m.NickName, Kind: m.Kind})
+		}
+		out = append(out, lr)
+	}
+	return out
+}
+
+// clusterDirectory lists the other nodes' rooms for signaling (this node's
+// own it knows better itself).
+type clusterDirectory struct{ c *cluster.Cluster }
+
+func (d clusterDirectory) Rooms(ctx context.Context) ([]signaling.ListedRoom, error) {
+	rooms, err := d.c.Rooms(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]signaling.ListedRoom, 0, len(rooms))
+	for _, r := range rooms {
+		if r.Node == d.c.ID() {
+			continue
+		}
+		lr := signaling.ListedRoom{Name: r.Name, Info: r.Info, Created: r.Created}
+		for _, m := range r.Members {
+			lr.Members = append(lr.Members, room.MemberInfo{UserID: m.UserID, NickName: m.NickName, Kind: m.Kind})
+		}
+		out = append(out, lr)
+	}
+	return out, nil
 }

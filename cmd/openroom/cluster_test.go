@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -103,6 +106,13 @@ func TestClusterRedirect(t *testing.T) {
 	if m, _ := join(t, a.addr, "r2", "han"); m["type"] != "redirect" || m["url"] != "ws://"+b.addr+"/ws" {
 		t.Fatalf("join r2 at a: got %v; want a redirect to b", m)
 	}
+	// b lists a's room, with its member (as a last published them).
+	if got := apiPost(t, b.addr, "get_room_members", `{"userID":"han","roomID":"r1"}`); fmt.Sprint(got["members"]) != "[map[kind:webrtc nickName:lei userID:lei]]" {
+		t.Errorf("get_room_members of r1 at b: got %v; want lei", got)
+	}
+	if got := apiPost(t, b.addr, "get_room_list", `{"userID":"han","index":0,"count":10}`); fmt.Sprint(got["total"]) != "1" {
+		t.Errorf("get_room_list at b: got %v; want a's r1", got)
+	}
 
 	// Redis gone: the open room goes on, a new one is refused clearly.
 	redis.Stop()
@@ -180,4 +190,21 @@ func TestClusterRoomMovesWithItsChat(t *testing.T) {
 		t.Errorf("board on b: got %v; want the stroke drawn on a", board)
 	}
 	b.stop()
+}
+
+// apiPost calls the legacy room API on the node at addr and decodes its answer.
+func apiPost(t *testing.T, addr, action, body string) map[string]any {
+	t.Helper()
+	client := &http.Client{Timeout: runDeadline}
+	defer client.CloseIdleConnections()
+	resp, err := client.Post("http://"+addr+"/weapp/webrtc_room/"+action, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("%s: %v", action, err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatalf("%s: answer is not JSON: %v", action, err)
+	}
+	return m
 }

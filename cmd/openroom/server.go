@@ -154,9 +154,10 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	var placer signaling.Placer
+	var dir signaling.Directory
 	roomOpts := room.Options{Capacity: cfg.RoomCapacity, Timeout: cfg.MemberTimeout, Logger: log}
 	if a.cluster != nil {
-		placer = clusterPlacer{a.cluster}
+		placer, dir = clusterPlacer{a.cluster}, clusterDirectory{a.cluster}
 		a.archive = a.cluster.Archive()
 		roomOpts.Archive = a.archive
 	}
@@ -179,7 +180,7 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 		a.mux.Handle("GET /live/{room}/{file}", a.clusterFront(a.bridge))
 	}
 	a.sig = signaling.New(signaling.Options{Config: cfg, Issuer: issuer, Rooms: a.rooms, Engine: engine,
-		StreamURLs: urls, Placer: placer, Logger: log})
+		StreamURLs: urls, Placer: placer, Directory: dir, Logger: log})
 	a.sig.Register(a.mux)
 	a.whip = whip.New(whip.Options{Rooms: a.rooms, Issuer: issuer, Engine: engine, OpenLogin: cfg.OpenLogin,
 		MaxSDPBytes: cfg.MaxSDPBytes, MaxSDPMedia: cfg.MaxSDPMedia, ICEServers: a.sig.ICEServers, Logger: log,

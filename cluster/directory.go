@@ -1,0 +1,72 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ListedRoom is a room as the cluster's directory lists it: what its node
+// published at its last heartbeat (at most a third of NodeTTL old).
+type ListedRoom struct {
+	Name    string         `json:"name"`
+	Info    string         `json:"info,omitempty"`
+	Created time.Time      `json:"created"`
+	Members []ListedMember `json:"members"`
+	Node    string         `json:"node"` // the node it lives on
+}
+
+// ListedMember is a member of a ListedRoom.
+type ListedMember struct {
+	UserID   string `json:"userID"`
+	NickName string `json:"nickName"`
+	Kind     string `json:"kind"`
+}
+
+func roomsKey(node string) string { return keyPrefix + "rooms:" + node }
+
+// Rooms lists every live node's rooms, oldest first (then by name), as
+// room.Manager.Rooms orders them on one node.
+func (c *Cluster) Rooms(ctx context.Context) ([]ListedRoom, error) {
+	nodes, err := c.Nodes(ctx)
+	if err != nil || len(nodes) == 0 {
+		return nil, err
+	}
+	keys := make([]string, len(nodes))
+	for i, n := range nodes {
+		keys[i] = roomsKey(n.ID)
+	}
+	vals, err := c.rdb.MGet(ctx, keys...).Result()
+	if err := c.observe(err); err != nil {
+		return nil, err
+	}
+	var out []ListedRoom
+	seen := map[string]bool{}
+	for i, v := range vals {
+		s, ok := v.(string)
+		if !ok {
+			continue // the node has not published its rooms yet, or just went
+		}
+		var rooms []ListedRoom
+		if json.Unmarshal([]byte(s), &rooms) != nil {
+			continue
+		}
+		for _, r := range rooms {
+			if seen[r.Name] { // a room moving between nodes may show on both for a beat
+				continue
+			}
+			seen[r.Name] = true
+			r.Node = nodes[i].ID
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b ListedRoom) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out, nil
+}

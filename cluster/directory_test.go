@@ -1,0 +1,64 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/openroom/openroom/internal/testutil"
+)
+
+// TestDirectory: each node publishes its rooms at its heartbeat; Rooms lists
+// every live node's, oldest first, with the node each lives on; a node that
+// stops running takes its rooms out of the list.
+func TestDirectory(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	r := testutil.StartRedis(t, 0)
+	ctx := context.Background()
+	t0 := time.Unix(1_700_000_000, 0).UTC()
+	listing := func(rooms ...ListedRoom) func() []ListedRoom { return func() []ListedRoom { return rooms } }
+	mk := func(id string, listed func() []ListedRoom) *Cluster {
+		c, err := New(Config{URL: r.URL(), NodeID: id, PublicURL: "http://" + id, NodeTTL: 600 * time.Millisecond, Listed: listed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	a := mk("a", listing(ListedRoom{Name: "standup", Created: t0.Add(time.Minute), Members: []ListedMember{{UserID: "lei", NickName: "李雷", Kind: "webrtc"}}}))
+	b := mk("b", listing(ListedRoom{Name: "class", Info: "math", Created: t0}, ListedRoom{Name: "z", Created: t0.Add(time.Minute)}))
+	empty := mk("c", listing())
+	for _, n := range []*Cluster{a, b, empty} {
+		if err := n.Heartbeat(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rooms, err := a.Rooms(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, rm := range rooms {
+		got = append(got, fmt.Sprintf("%s@%s/%d", rm.Name, rm.Node, len(rm.Members)))
+	}
+	if want := "[class@b/0 standup@a/1 z@b/0]"; fmt.Sprint(got) != want {
+		t.Errorf("Rooms: got %v; want %s", got, want)
+	}
+
+	// b stops: its registration and its list go with it.
+	bctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Run(bctx)
+	}()
+	stop()
+	<-done
+	rooms, err = a.Rooms(ctx)
+	if err != nil || len(rooms) != 1 || rooms[0].Name != "standup" {
+		t.Errorf("after b stopped: got %+v, %v; want only a's standup", rooms, err)
+	}
+}
