@@ -22,10 +22,11 @@
 // 0 and 3 run in the suite (3 unless OPENROOM_E2E_NETWORK=0); 1 and 2 when asked
 // (OPENROOM_E2E_NETWORK=1). They run three Chromiums, two of them encoding 640x360
 // simulcast at full rate: each member's call threads get a device's priority
-// (boostRealtimeThreads), and a window in which the cameras still fell behind (the
-// machine, not the SFU, starved the browsers) is measured again (STARVED_FPS,
-// MAX_WINDOWS; the recovery cycle once). On this 2-core machine 2 to 4 runs in 5 pass
-// (docs/benchmarks.md), so they are not in ./scripts/test.sh:
+// (boostRealtimeThreads), and a window that missed a bound while the cameras fell
+// behind (the machine, not the SFU, starved the browsers) is measured again (STARVED_FPS,
+// MAX_WINDOWS; the recovery cycle once); one that met every bound passes even then. On
+// this 2-core machine the last 6 runs passed, 11 of the last 12 (docs/benchmarks.md); their 85-160 s
+// would take ./scripts/test.sh past its 20 minutes, so they run when asked:
 //   OPENROOM_E2E_NETWORK=1 scripts/netns-run.sh node --test --test-concurrency=1 e2e/network.test.mjs
 // OPENROOM_E2E_DEBUG_LOG=FILE keeps the server's debug log of the poor-link call in FILE.
 // Every figure is printed (fps, freezes, concealment, widths, bit rates), pass or fail.
