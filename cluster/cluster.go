@@ -170,7 +170,10 @@ func (c *Cluster) Heartbeat(ctx context.Context) error {
 	}
 	if c.cfg.Held != nil {
 		for _, room := range c.cfg.Held() {
-			renewScript.Run(ctx, pipe, []string{roomKey(room)}, c.cfg.NodeID, c.cfg.RoomLease.Milliseconds())
+			// EVAL, not EVALSHA: in a pipeline a script Redis has not cached
+			// (a fresh or restarted Redis) fails with NOSCRIPT, and no lease
+			// was renewed: a room open here could be placed on another node.
+			renewScript.Eval(ctx, pipe, []string{roomKey(room)}, c.cfg.NodeID, c.cfg.RoomLease.Milliseconds())
 		}
 	}
 	_, err := pipe.Exec(ctx)
@@ -298,8 +301,13 @@ func (c *Cluster) Release(ctx context.Context, room string) error {
 }
 
 var (
-	// renewScript: KEYS[1] room, ARGV[1] node, ARGV[2] lease ms. Renews only our own claim.
-	renewScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)
+	// renewScript: KEYS[1] room, ARGV[1] node, ARGV[2] lease ms. Renews our
+	// own claim, and claims again a room we hold that has no claim (Redis
+	// restarted empty); never another node's.
+	renewScript = redis.NewScript(`local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0`)
 	// releaseScript: KEYS[1] room, ARGV[1] node. Deletes the claim only if
 	// that node holds it: our own (Release), or a dead node's (Home).
 	releaseScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)

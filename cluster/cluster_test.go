@@ -163,3 +163,53 @@ func TestRunRegistersAndLeaves(t *testing.T) {
 		t.Error("the node is still registered after Run ended")
 	}
 }
+
+// TestLeaseRenewedOnFreshRedis: a node's heartbeats keep its rooms' leases
+// on a Redis that has never seen the renewal script (in a pipeline, EVALSHA
+// of an uncached script failed with NOSCRIPT and nothing was renewed), and
+// the heartbeat reports no error.
+func TestLeaseRenewedOnFreshRedis(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	r := testutil.StartRedis(t, 0)
+	ctx := context.Background()
+	n := newNode(t, r.URL(), "solo", new(Load), func() []string { return []string{"kept"} })
+	if err := n.Heartbeat(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := n.Home(ctx, "kept"); err != nil || h.ID != "solo" {
+		t.Fatalf("Home: got %q, %v; want solo", h.ID, err)
+	}
+	// newNode's lease is 900 ms: beat for twice that.
+	for range 6 {
+		time.Sleep(300 * time.Millisecond)
+		if err := n.Heartbeat(ctx); err != nil {
+			t.Fatalf("heartbeat: %v", err)
+		}
+	}
+	if h, ok, err := n.Locate(ctx, "kept"); err != nil || !ok || h.ID != "solo" {
+		t.Errorf("after 1.8 s of heartbeats: Locate got %q, %v, %v; want the lease kept by solo", h.ID, ok, err)
+	}
+	if !n.Healthy() {
+		t.Error("the node thinks Redis is unreachable")
+	}
+	// Redis restarted empty: the next heartbeat claims the room again.
+	if err := n.rdb.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Heartbeat(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h, ok, err := n.Locate(ctx, "kept"); err != nil || !ok || h.ID != "solo" {
+		t.Errorf("after Redis lost everything: Locate got %q, %v, %v; want the room claimed again by solo", h.ID, ok, err)
+	}
+	// Another node's claim is never taken.
+	if err := n.rdb.Set(ctx, roomKey("kept"), "other", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Heartbeat(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if owner := n.rdb.Get(ctx, roomKey("kept")).Val(); owner != "other" {
+		t.Errorf("claim after a heartbeat: got %q; want other's kept", owner)
+	}
+}

@@ -41,12 +41,12 @@ before(async () => {
   await buildServer();
 }, { timeout: 600_000 });
 
-/** A redis-server on 127.0.0.1 of the test namespace, without persistence. */
-async function startRedis() {
-  const port = await freeTcpPort();
+/** A redis-server on 127.0.0.1 of the test namespace (on port, else a free one), without persistence. */
+async function startRedis(port = 0) {
+  port ||= await freeTcpPort();
   const proc = spawnTracked('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { name: 'redis' });
   await waitFor(async () => /Ready to accept connections/.test(proc.logs()), { timeout: 10_000, message: 'redis-server ready' });
-  return { url: `redis://127.0.0.1:${port}/0`, proc };
+  return { url: `redis://127.0.0.1:${port}/0`, port, proc };
 }
 
 /** ffprobe reads ~3 s of url; returns the video stream's decoded frames and size. */
@@ -66,7 +66,7 @@ async function probeVideo(url) {
  * is stopped after, and a failure carries every node's, Redis's and page's log.
  */
 async function withCluster(t, ids, fn) {
-  const redis = await startRedis();
+  let redis = await startRedis();
   const nodes = [];
   const members = [];
   let browser;
@@ -76,10 +76,15 @@ async function withCluster(t, ids, fn) {
     for (const n of nodes) await n.stop();
     await redis.proc.stop();
   });
+  // Redis stopped, then started again on its port (empty, as after a restart).
+  const stopRedis = () => redis.proc.stop();
+  const restartRedis = async () => {
+    redis = await startRedis(redis.port);
+  };
   try {
     nodes.push(...(await startNodes(redis, ids)));
     browser = await launchBrowser();
-    await fn({ nodes, browser, members });
+    await fn({ nodes, browser, members, stopRedis, restartRedis });
   } catch (err) {
     appendToError(err, [`--- redis ---\n${redis.proc.logs()}`,
       ...nodes.map((n, i) => `--- node ${ids[i]} (last lines) ---\n${n.logs().split('\n').slice(-60).join('\n')}`),
@@ -116,6 +121,26 @@ test('cluster: two tabs that reach different nodes meet on the room\'s node; an 
     // HTTP-FLV of the pusher from b, which the room does not live on: b passes it on.
     const flv = await probeVideo(`http://127.0.0.1:${b.port}/live/${room}/pusher.flv`);
     assert.ok(flv.codec === 'h264' && flv.frames >= 30 && flv.width === 640, `HTTP-FLV through node b: ${JSON.stringify(flv)}`);
+  });
+});
+
+test('cluster: Redis stopped: the nodes keep their rooms, refuse new ones with a clear error, and place them again once Redis is back', { timeout: 150_000 }, async (t) => {
+  await withCluster(t, ['a', 'b'], async ({ nodes, browser, members, stopRedis, restartRedis }) => {
+    const [a, b] = nodes;
+    const room = uniqueRoom('kept');
+    members.push(await openMember(browser, b.url, room, 'alice')); // placed on a, through b
+    await stopRedis();
+    // The open room goes on: a newcomer at its node joins and the two see each other.
+    members.push(await openMember(browser, a.url, room, 'bob'));
+    await assertMediaFlows(members[1].page, ['alice'], { label: 'bob, joined with Redis away' });
+    // A new room cannot be placed: the page says why.
+    const fresh = uniqueRoom('fresh');
+    members.push(await openMember(browser, b.url, fresh, 'carol', { waitConnected: false }));
+    await waitFor(async () => /Redis/.test((await members[2].page.textContent('#banner')) ?? ''), { timeout: 15_000, message: 'carol\'s page to say that Redis is away' });
+    // Redis back (empty): the nodes register again, and the new room is placed.
+    await restartRedis();
+    await waitFor(async () => /Redis is back/.test(b.logs()), { timeout: 10_000, message: 'node b to register again' });
+    members.push(await openMember(browser, b.url, fresh, 'dave'));
   });
 });
 
