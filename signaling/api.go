@@ -101,6 +101,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		req.UserSig = strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	}
 	req.host = r.Host
+	if err == nil && s.forwardAPI(w, r, r.PathValue("action"), &req, body) {
+		return
+	}
 	var res apiResult
 	if err == nil {
 		res, err = s.api(r.PathValue("action"), &req)

@@ -3,6 +3,8 @@ package signaling
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -115,5 +117,49 @@ func TestWSURL(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("wsURL(%q) = %q, %v; want %q", tt.base, got, err, tt.want)
 		}
+	}
+}
+
+// TestRoomCallsForwarded: create_room, enter_room, quit_room and heartbeat
+// for a room that lives on another node run there, and their answers come
+// back as that node gave them; a forwarded call is never passed on again.
+func TestRoomCallsForwarded(t *testing.T) {
+	t.Parallel()
+	home := startServer(t, false, nil)
+	placer := &fakePlacer{homes: map[string]string{"far": home.URL, "loop": home.URL}}
+	front := startServer(t, false, nil, func(o *Options) { o.Placer = placer })
+
+	if _, m := post(t, front.URL, "create_room", `{"userID":"lei","roomID":"far","roomInfo":"math"}`); code(m) != 0 {
+		t.Fatalf("create_room through the front node: got %v; want code 0", m)
+	}
+	if !home.Rooms.Exists("far") || front.Rooms.Exists("far") {
+		t.Fatalf("room far: on its node %v, on the front node %v; want only on its node", home.Rooms.Exists("far"), front.Rooms.Exists("far"))
+	}
+	if _, m := post(t, front.URL, "enter_room", `{"userID":"han","roomID":"far"}`); code(m) != 0 {
+		t.Fatalf("enter_room through the front node: got %v; want code 0", m)
+	}
+	if ms, _ := home.Rooms.Members("far"); len(ms) != 2 || ms[0].UserID != "han" || ms[1].UserID != "lei" {
+		t.Errorf("members of far on its node: got %+v; want han and lei (its creator)", ms)
+	}
+	if _, m := post(t, front.URL, "heartbeat", `{"userID":"han","roomID":"far"}`); code(m) != 0 {
+		t.Errorf("heartbeat through the front node: got %v; want code 0", m)
+	}
+	if _, m := post(t, front.URL, "quit_room", `{"userID":"han","roomID":"far"}`); code(m) != 0 {
+		t.Errorf("quit_room through the front node: got %v; want code 0", m)
+	}
+	// The node's own answer comes back, refusals too.
+	if _, m := post(t, front.URL, "quit_room", `{"userID":"han","roomID":"loop"}`); code(m) != CodeNoRoom {
+		t.Errorf("quit_room of no room: got %v; want code %d from the room's node", m, CodeNoRoom)
+	}
+	// A call another node passed on is served where it lands.
+	req, _ := http.NewRequest(http.MethodPost, front.URL+"/weapp/webrtc_room/create_room", strings.NewReader(`{"userID":"lei","roomID":"loop"}`))
+	req.Header.Set(ForwardedHeader, "1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !front.Rooms.Exists("loop") || home.Rooms.Exists("loop") {
+		t.Errorf("a forwarded create_room: got it passed on again; want it served where it landed")
 	}
 }

@@ -21,20 +21,21 @@ import (
 
 // Server handles the API and the WebSocket. Create it with New.
 type Server struct {
-	cfg      config.Config
-	issuer   *auth.Issuer
-	rooms    *room.Manager
-	engine   *sfu.Engine // nil when WebRTC is disabled
-	urls     StreamURLs  // nil when the mini-program bridge is off
-	placer   Placer      // nil on a node on its own
-	dir      Directory   // nil on a node on its own
-	log      *slog.Logger
-	now      func() time.Time
-	conns    connSet
-	sessions sessionTable // resumable members by resume token
-	events   eventMemo    // the room event last marshaled, shared by its members
-	stats    counters
-	draining atomic.Bool // set by Drain: no new joins
+	cfg       config.Config
+	issuer    *auth.Issuer
+	rooms     *room.Manager
+	engine    *sfu.Engine  // nil when WebRTC is disabled
+	urls      StreamURLs   // nil when the mini-program bridge is off
+	placer    Placer       // nil on a node on its own
+	dir       Directory    // nil on a node on its own
+	forwarder *http.Client // passes room calls to the room's node (apiforward.go)
+	log       *slog.Logger
+	now       func() time.Time
+	conns     connSet
+	sessions  sessionTable // resumable members by resume token
+	events    eventMemo    // the room event last marshaled, shared by its members
+	stats     counters
+	draining  atomic.Bool // set by Drain: no new joins
 }
 
 // Options wire a Server.
@@ -62,7 +63,7 @@ func New(o Options) *Server {
 		o.Now = time.Now
 	}
 	return &Server{cfg: o.Config, issuer: o.Issuer, rooms: o.Rooms, engine: o.Engine, urls: o.StreamURLs, placer: o.Placer, dir: o.Directory, log: o.Logger, now: o.Now,
-		conns: connSet{m: map[*conn]struct{}{}}}
+		conns: connSet{m: map[*conn]struct{}{}}, forwarder: &http.Client{Timeout: apiForwardTimeout}}
 }
 
 // Register adds the API and /ws routes to mux.
@@ -126,6 +127,7 @@ func (s *Server) Draining() bool { return s.draining.Load() }
 
 // Close ends every WebSocket connection and waits for their goroutines.
 func (s *Server) Close() {
+	s.forwarder.CloseIdleConnections()
 	s.conns.closeAll()
 	for _, sess := range s.sessions.all() {
 		sess.end()

@@ -113,6 +113,14 @@ func TestClusterRedirect(t *testing.T) {
 	if got := apiPost(t, b.addr, "get_room_list", `{"userID":"han","index":0,"count":10}`); fmt.Sprint(got["total"]) != "1" {
 		t.Errorf("get_room_list at b: got %v; want a's r1", got)
 	}
+	// A legacy page's enter_room at b runs on a, where r1 lives.
+	if got := apiPost(t, b.addr, "enter_room", `{"userID":"mei","roomID":"r1"}`); fmt.Sprint(got["code"]) != "0" {
+		t.Errorf("enter_room of r1 at b: got %v; want code 0", got)
+	}
+	if got := apiPost(t, a.addr, "get_room_members", `{"userID":"mei","roomID":"r1"}`); !strings.Contains(fmt.Sprint(got["members"]), "userID:mei") {
+		t.Errorf("members of r1 at a after enter_room at b: got %v; want mei among them", got)
+	}
+	_ = apiPost(t, a.addr, "quit_room", `{"userID":"mei","roomID":"r1"}`)
 
 	// Redis gone: the open room goes on, a new one is refused clearly.
 	redis.Stop()

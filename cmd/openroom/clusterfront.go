@@ -8,11 +8,8 @@ import (
 	"time"
 
 	"github.com/openroom/openroom/cluster"
+	"github.com/openroom/openroom/signaling"
 )
-
-// forwardedHeader marks a request one node passed to another: it is never
-// passed on again (two nodes that disagree must not bounce it forever).
-const forwardedHeader = "X-Openroom-Forwarded"
 
 // locateTimeout bounds the Redis round trips of finding a room's node.
 const locateTimeout = 2 * time.Second
@@ -47,7 +44,7 @@ func (a *app) clusterFront(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(forwardedHeader) != "" {
+		if r.Header.Get(signaling.ForwardedHeader) != "" {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -62,7 +59,7 @@ func (a *app) clusterFront(next http.Handler) http.Handler {
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(target)
 				pr.SetXForwarded()
-				pr.Out.Header.Set(forwardedHeader, a.cluster.ID())
+				pr.Out.Header.Set(signaling.ForwardedHeader, a.cluster.ID())
 			},
 			FlushInterval: -1, // a live stream: every write goes out at once
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
