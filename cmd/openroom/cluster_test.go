@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -215,4 +216,40 @@ func apiPost(t *testing.T, addr, action, body string) map[string]any {
 		t.Fatalf("%s: answer is not JSON: %v", action, err)
 	}
 	return m
+}
+
+// TestClusterNodesShareAHost: two nodes on one host start with no more flags
+// than --http, --rtc-port, --node-ip, --secret and --redis-url: the second
+// finds the default RTMP and TURN ports taken and binds others, which it
+// announces.
+func TestClusterNodesShareAHost(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	redis := testutil.StartRedis(t, 0)
+	var nodes []*clusterNode
+	for range 2 {
+		ctx, cancel := context.WithCancel(context.Background())
+		stderr := newSyncBuffer("openroom listening")
+		done := startRun(t, ctx, []string{"--http", "127.0.0.1:0", "--rtc-port", strconv.Itoa(freeUDPPort(t, "127.0.0.1")),
+			"--node-ip", "127.0.0.1", "--secret", testSecret, "--redis-url", redis.URL()}, stderr, nil)
+		waitStarted(t, stderr, done)
+		n := &clusterNode{addr: listenRE.FindStringSubmatch(stderr.String())[1], cancel: cancel, done: done, stderr: stderr}
+		t.Cleanup(n.stop)
+		nodes = append(nodes, n)
+	}
+	view, err := cluster.New(cluster.Config{URL: redis.URL(), NodeID: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer view.Close()
+	var registered []cluster.Node
+	testutil.Eventually(t, 10*time.Second, "both nodes registered", func() bool {
+		registered, err = view.Nodes(context.Background())
+		return err == nil && len(registered) == 2
+	})
+	if registered[0].RTMP == "" || registered[0].RTMP == registered[1].RTMP || registered[0].PublicURL == registered[1].PublicURL {
+		t.Errorf("nodes: got %+v; want each with an RTMP address and a public URL of its own", registered)
+	}
+	for _, n := range nodes {
+		n.stop()
+	}
 }

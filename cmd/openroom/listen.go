@@ -95,6 +95,9 @@ func openSockets(cfg config.Config, rtcIPs []string) (*sockets, error) {
 	var failed listenError
 	listen := func(what, key, addr string) net.Listener {
 		ln, err := net.Listen("tcp", addr)
+		if err != nil && sharedDefault(cfg, key, addr, err) {
+			ln, err = net.Listen("tcp", anyPort(addr))
+		}
 		if err != nil {
 			failed = append(failed, listenFailure{what: what, network: "tcp", addr: addr, key: key, err: err})
 		}
@@ -117,7 +120,11 @@ func openSockets(cfg config.Config, rtcIPs []string) (*sockets, error) {
 	if cfg.TURN != "" {
 		var network string
 		var err error
-		if s.turnUDP, s.turnTCP, network, err = listenUDPAndTCP(cfg.TURN); err != nil {
+		s.turnUDP, s.turnTCP, network, err = listenUDPAndTCP(cfg.TURN)
+		if err != nil && sharedDefault(cfg, "turn", cfg.TURN, err) {
+			s.turnUDP, s.turnTCP, network, err = listenUDPAndTCP(anyPort(cfg.TURN))
+		}
+		if err != nil {
 			what := map[string]string{"udp": "TURN over UDP", "tcp": "TURN over TCP"}[network]
 			failed = append(failed, listenFailure{what: what, network: network, addr: cfg.TURN, key: "turn", err: err})
 		}
@@ -171,4 +178,25 @@ func listenUDPAndTCP(addr string) (_ net.PacketConn, _ net.Listener, failed stri
 			return nil, nil, "tcp", err
 		}
 	}
+}
+
+// sharedDefault reports whether a listener that could not bind its address
+// may take another port: in cluster mode, the default RTMP and TURN ports
+// of a second node on the same host are the first node's (the issue's
+// contract: such nodes need no more than --http, --rtc-port, --node-ip,
+// --secret and --redis-url). The port bound is announced to clients and the
+// cluster; an address set on purpose is never moved.
+func sharedDefault(cfg config.Config, key, addr string, err error) bool {
+	if cfg.RedisURL == "" || !errors.Is(err, syscall.EADDRINUSE) {
+		return false
+	}
+	d := config.Default()
+	want := map[string]string{"rtmp": d.RTMP, "turn": d.TURN, "turn_tls": d.TURNTLS}[key]
+	return want != "" && addr == want
+}
+
+// anyPort is addr's host with port 0.
+func anyPort(addr string) string {
+	host, _, _ := net.SplitHostPort(addr)
+	return net.JoinHostPort(host, "0")
 }
