@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/openroom/openroom/room"
 )
 
 // ListedRoom is a room as the cluster's directory lists it: what its node
@@ -62,11 +63,6 @@ func (c *Cluster) Rooms(ctx context.Context) ([]ListedRoom, error) {
 			out = append(out, r)
 		}
 	}
-	slices.SortFunc(out, func(a, b ListedRoom) int {
-		if c := a.Created.Compare(b.Created); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
+	slices.SortFunc(out, func(a, b ListedRoom) int { return room.ListingOrder(a.Created, a.Name, b.Created, b.Name) })
 	return out, nil
 }

@@ -64,24 +64,7 @@ func (r *Room) restore(k *Kept) {
 
 // restore replays kept ops (checked when they were first applied).
 func (b *board) restore(entries []BoardEntry) {
-	b.strokes, b.mine = map[string]stroke{}, map[string][]string{}
 	for _, e := range entries {
-		b.seq = max(b.seq, e.Seq)
-		switch e.Op.Kind {
-		case "clear":
-			b.ops, b.bytes, b.strokes, b.mine = nil, 0, map[string]stroke{}, map[string][]string{}
-			continue
-		case "stroke":
-			if _, ok := b.strokes[e.Op.ID]; !ok {
-				b.strokes[e.Op.ID] = stroke{author: e.UserID}
-				b.mine[e.UserID] = append(b.mine[e.UserID], e.Op.ID)
-			}
-		case "erase", "undo":
-			st := b.strokes[e.Op.Target]
-			st.erased = true
-			b.strokes[e.Op.Target] = st
-		}
-		b.ops = append(b.ops, e)
-		b.bytes += e.Op.size()
+		b.record(e)
 	}
 }

@@ -179,16 +179,27 @@ func (b *board) apply(from string, op BoardOp) (BoardEntry, error) {
 	if op.Kind != "clear" && (len(b.ops) >= BoardMaxOps || b.bytes+op.size() > BoardMaxBytes) {
 		return BoardEntry{}, ErrBoardFull
 	}
-	b.seq++
-	e := BoardEntry{UserID: from, Seq: b.seq, Op: op}
+	e := BoardEntry{UserID: from, Seq: b.seq + 1, Op: op}
+	b.record(e)
+	return e, nil
+}
+
+// record adds a checked entry to the board: an op just applied, or one kept
+// (archive.go) replayed on a room that starts anew.
+func (b *board) record(e BoardEntry) {
+	if b.strokes == nil {
+		b.strokes, b.mine = map[string]stroke{}, map[string][]string{}
+	}
+	b.seq = max(b.seq, e.Seq)
+	op := e.Op
 	switch op.Kind {
 	case "clear":
 		b.ops, b.bytes, b.strokes, b.mine = nil, 0, map[string]stroke{}, map[string][]string{}
-		return e, nil // the state starts after it: it has nothing to redraw
+		return // the state starts after it: it has nothing to redraw
 	case "stroke":
 		if _, ok := b.strokes[op.ID]; !ok {
-			b.strokes[op.ID] = stroke{author: from}
-			b.mine[from] = append(b.mine[from], op.ID)
+			b.strokes[op.ID] = stroke{author: e.UserID}
+			b.mine[e.UserID] = append(b.mine[e.UserID], op.ID)
 		}
 	case "erase", "undo":
 		st := b.strokes[op.Target]
@@ -197,7 +208,6 @@ func (b *board) apply(from string, op BoardOp) (BoardEntry, error) {
 	}
 	b.ops = append(b.ops, e)
 	b.bytes += op.size()
-	return e, nil
 }
 
 // state copies the board for a member.

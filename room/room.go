@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -545,13 +546,17 @@ func (m *Manager) Rooms() []RoomInfo {
 	for _, r := range m.rooms {
 		out = append(out, RoomInfo{Name: r.name, Info: r.info, Members: len(r.members), Created: r.created})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.Before(out[j].Created)
-		}
-		return out[i].Name < out[j].Name
-	})
+	sort.Slice(out, func(i, j int) bool { return ListingOrder(out[i].Created, out[i].Name, out[j].Created, out[j].Name) < 0 })
 	return out
+}
+
+// ListingOrder is the order rooms are listed in: oldest first, then by name
+// (Rooms here; a cluster's directory across nodes). It returns -1, 0 or +1.
+func ListingOrder(createdA time.Time, nameA string, createdB time.Time, nameB string) int {
+	if c := createdA.Compare(createdB); c != 0 {
+		return c
+	}
+	return strings.Compare(nameA, nameB)
 }
 
 // Members lists a room's members ordered by user ID.

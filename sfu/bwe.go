@@ -52,7 +52,9 @@ type estimator interface {
 	// receiver reported arriving over window and the longest queueing delay
 	// (one-way delay over the least seen lately); Watched returns them.
 	// A queue reaching limit calls the connection's congestion hook at once.
+	// Unwatch stops recording (the probe ended); Watched keeps what was seen.
 	Watch(window, limit time.Duration)
+	Unwatch()
 	Watched() (acked float64, queue time.Duration)
 	Queue() time.Duration // how long the newest packet reported waited in queues
 	String() string
@@ -67,10 +69,8 @@ type bwe struct {
 	remb       float64
 	rembAt     time.Time
 	probing    bool
-	probeRate  float64       // total rate sent during the running probe
-	probeAcked float64       // the highest rate reported arriving during the running probe
-	probeQueue time.Duration // the longest queueing delay seen during the running probe
-	last       float64       // what estimate returned last
+	probeRate  float64 // total rate sent during the running probe
+	last       float64 // what estimate returned last
 	probeEnd   time.Time
 	probeOK    bool      // the last probe succeeded
 	probeFull  bool      // the last probe failed by filling a queue
@@ -227,21 +227,22 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 		// on every report, unsmoothed, so the probe stops before the queue
 		// overflows (the smoothed round trip took 0.5 s to show a probe at
 		// twice a 500 kbit/s link, and 20 % was lost).
-		b.probeAcked, b.probeQueue = b.gcc.Watched()
-		proven := min(b.probeRate, b.probeAcked) * probeTrust
+		acked, queue := b.gcc.Watched() // since the probe began (every report counts)
+		proven := min(b.probeRate, acked) * probeTrust
 		switch {
-		case losing || b.probeQueue >= probeQueueing:
+		case losing || queue >= probeQueueing:
 			b.failProbeLocked(now)
 			b.probeFull = true
 		case !now.Before(b.probeEnd) && proven <= b.last:
 			b.failProbeLocked(now) // no more arrived than the estimate already allowed
 		case !now.Before(b.probeEnd):
 			b.probing = false
+			b.gcc.Unwatch()
 			b.probed, b.probedTill = proven, now.Add(probedDecay)
 			if float64(b.gcc.TargetBitrate()) < proven {
 				b.gcc.Reset(int(proven)) // continue from what the probe proved
 			}
-			if b.probeAcked < probeCarried*b.probeRate || b.probeQueue >= probeCarriedQueueing {
+			if acked < probeCarried*b.probeRate || queue >= probeCarriedQueueing {
 				// The link delivered less than the probe sent, or queued it:
 				// that is its rate, and a bigger probe soon would only
 				// overflow its queue.
@@ -372,8 +373,7 @@ func (b *bwe) wantProbe(est, sending, media, wanted float64) float64 {
 	}
 	// Judged after the padding stops plus probeSettle: the feedback about its
 	// last packets (loss, queueing) arrives that much later.
-	b.probing, b.probeRate, b.probeAcked, b.probeEnd = true, target, 0, now.Add(probeDuration+probeSettle)
-	b.probeQueue = 0
+	b.probing, b.probeRate, b.probeEnd = true, target, now.Add(probeDuration+probeSettle)
 	b.gcc.Watch(probeAckedWindow, probeQueueing)
 	return pad
 }
@@ -381,6 +381,7 @@ func (b *bwe) wantProbe(est, sending, media, wanted float64) float64 {
 // failProbeLocked ends the running probe as failed: the next waits longer.
 func (b *bwe) failProbeLocked(now time.Time) {
 	b.probing, b.probeOK, b.probeFull = false, false, false
+	b.gcc.Unwatch()
 	b.backoff = min(b.backoff*2, probeMaxBackoff)
 	b.nextProbe = now.Add(b.backoff)
 }
@@ -399,6 +400,7 @@ func (b *bwe) describe() string {
 	if b.gcc == nil {
 		return ""
 	}
-	return fmt.Sprintf("%v probing=%v probe=%d/%d/%v probed=%d sent=%d", b.gcc, b.probing, int(b.probeRate), int(b.probeAcked),
-		b.probeQueue.Round(time.Millisecond), int(b.probed), int(b.sent))
+	acked, queue := b.gcc.Watched() // the last probe's
+	return fmt.Sprintf("%v probing=%v probe=%d/%d/%v probed=%d sent=%d", b.gcc, b.probing, int(b.probeRate), int(acked),
+		queue.Round(time.Millisecond), int(b.probed), int(b.sent))
 }

@@ -23,6 +23,7 @@ func (f *fakeGCC) Overusing() bool    { return f.usage == "overuse" }
 func (f *fakeGCC) String() string     { return "fake" }
 
 func (f *fakeGCC) Watch(_, _ time.Duration)          {}
+func (f *fakeGCC) Unwatch()                          {}
 func (f *fakeGCC) Watched() (float64, time.Duration) { return f.acked, f.queue }
 func (f *fakeGCC) Queue() time.Duration              { return f.queueNow }
 

@@ -33,16 +33,15 @@ func (s *Server) forwardAPI(w http.ResponseWriter, r *http.Request, action strin
 		!room.ValidName(name) || s.rooms.Exists(name) || s.authUser(req) != nil {
 		return false // served here (an unauthenticated call gets its refusal here)
 	}
-	home, err := s.homeOf(name)
+	base, err := s.homeBase(name)
 	if err != nil {
 		writeJSON(w, apiResult{"code": codeOf(err), "message": err.Error()})
 		return true
 	}
-	if home == "" {
+	if base == "" {
 		return false
 	}
-	// homeOf gives the signaling URL: the API is beside it.
-	base := strings.TrimSuffix(strings.Replace(strings.Replace(home, "wss://", "https://", 1), "ws://", "http://", 1), "/ws")
+	base = strings.TrimRight(base, "/")
 	ctx, cancel := context.WithTimeout(r.Context(), apiForwardTimeout)
 	defer cancel()
 	out, err := http.NewRequestWithContext(ctx, http.MethodPost, base+r.URL.Path, bytes.NewReader(body))

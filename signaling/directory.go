@@ -3,7 +3,6 @@ package signaling
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/openroom/openroom/room"
@@ -40,14 +39,8 @@ func (s *Server) listedRooms() []ListedRoom {
 		out = append(out, lr)
 		here[r.Name] = true
 	}
-	if s.dir == nil {
-		return out
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), directoryTimeout)
-	defer cancel()
-	others, err := s.dir.Rooms(ctx)
-	if err != nil {
-		s.log.Warn("cluster room list unavailable: listing this node's rooms only", "err", err)
+	others := s.otherRooms()
+	if len(others) == 0 {
 		return out
 	}
 	for _, r := range others {
@@ -55,12 +48,7 @@ func (s *Server) listedRooms() []ListedRoom {
 			out = append(out, r)
 		}
 	}
-	slices.SortFunc(out, func(a, b ListedRoom) int {
-		if c := a.Created.Compare(b.Created); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
+	slices.SortFunc(out, func(a, b ListedRoom) int { return room.ListingOrder(a.Created, a.Name, b.Created, b.Name) })
 	return out
 }
 
@@ -71,10 +59,27 @@ func (s *Server) roomMembersAnywhere(name string) ([]room.MemberInfo, error) {
 	if err == nil || s.dir == nil {
 		return ms, err
 	}
-	for _, r := range s.listedRooms() {
+	for _, r := range s.otherRooms() { // not here: only another node can have it
 		if r.Name == name {
 			return r.Members, nil
 		}
 	}
 	return nil, err
+}
+
+// otherRooms lists the other nodes' rooms (cluster mode); none without a
+// directory, or when it cannot be read (Redis away: this node answers for
+// its own rooms).
+func (s *Server) otherRooms() []ListedRoom {
+	if s.dir == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), directoryTimeout)
+	defer cancel()
+	others, err := s.dir.Rooms(ctx)
+	if err != nil {
+		s.log.Warn("cluster room list unavailable: answering for this node's rooms only", "err", err)
+		return nil
+	}
+	return others
 }

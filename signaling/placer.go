@@ -27,24 +27,28 @@ var ErrUnplaced = errors.New("the cluster cannot place new rooms now (its Redis 
 // placeTimeout bounds the Redis round trips of one placement.
 const placeTimeout = 3 * time.Second
 
-// homeOf returns the WebSocket URL to send a member of roomName to, or ""
-// to serve it here. A room open here is served here without asking Redis,
-// so current rooms go on while Redis is away.
-func (s *Server) homeOf(roomName string) (string, error) {
+// homeBase returns the base URL (http(s)://host:port) of the node roomName
+// lives on, or "" to serve it here. A room open here is served here without
+// asking Redis, so current rooms go on while Redis is away.
+func (s *Server) homeBase(roomName string) (string, error) {
 	if s.placer == nil || s.rooms.Exists(roomName) {
 		return "", nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), placeTimeout)
 	defer cancel()
 	base, err := s.placer.Place(ctx, roomName)
-	if err != nil {
-		if !errors.Is(err, ErrUnplaced) {
-			err = fmt.Errorf("%w: %v", ErrUnplaced, err)
-		}
-		return "", err
+	if err != nil && !errors.Is(err, ErrUnplaced) {
+		err = fmt.Errorf("%w: %v", ErrUnplaced, err)
 	}
-	if base == "" {
-		return "", nil
+	return base, err
+}
+
+// homeOf returns the WebSocket URL to send a member of roomName to, or ""
+// to serve it here (see homeBase).
+func (s *Server) homeOf(roomName string) (string, error) {
+	base, err := s.homeBase(roomName)
+	if err != nil || base == "" {
+		return "", err
 	}
 	return wsURL(base)
 }

@@ -27,12 +27,19 @@ type clusterNode struct {
 	once   sync.Once
 }
 
+// startClusterNode runs a node with neither WebRTC, RTMP nor TURN.
 func startClusterNode(t *testing.T, redisURL, id string) *clusterNode {
+	t.Helper()
+	return startNode(t, "--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "", "--turn", "",
+		"--node-ip", "127.0.0.1", "--secret", testSecret, "--redis-url", redisURL, "--node-id", id, "--drain", "0s")
+}
+
+// startNode runs a node with these flags until the test ends.
+func startNode(t *testing.T, args ...string) *clusterNode {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := newSyncBuffer("openroom listening")
-	done := startRun(t, ctx, []string{"--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "", "--turn", "",
-		"--node-ip", "127.0.0.1", "--secret", testSecret, "--redis-url", redisURL, "--node-id", id, "--drain", "0s"}, stderr, nil)
+	done := startRun(t, ctx, args, stderr, nil)
 	waitStarted(t, stderr, done)
 	n := &clusterNode{addr: listenRE.FindStringSubmatch(stderr.String())[1], cancel: cancel, done: done, stderr: stderr}
 	t.Cleanup(n.stop)
@@ -227,14 +234,8 @@ func TestClusterNodesShareAHost(t *testing.T) {
 	redis := testutil.StartRedis(t, 0)
 	var nodes []*clusterNode
 	for range 2 {
-		ctx, cancel := context.WithCancel(context.Background())
-		stderr := newSyncBuffer("openroom listening")
-		done := startRun(t, ctx, []string{"--http", "127.0.0.1:0", "--rtc-port", strconv.Itoa(freeUDPPort(t, "127.0.0.1")),
-			"--node-ip", "127.0.0.1", "--secret", testSecret, "--redis-url", redis.URL()}, stderr, nil)
-		waitStarted(t, stderr, done)
-		n := &clusterNode{addr: listenRE.FindStringSubmatch(stderr.String())[1], cancel: cancel, done: done, stderr: stderr}
-		t.Cleanup(n.stop)
-		nodes = append(nodes, n)
+		nodes = append(nodes, startNode(t, "--http", "127.0.0.1:0", "--rtc-port", strconv.Itoa(freeUDPPort(t, "127.0.0.1")),
+			"--node-ip", "127.0.0.1", "--secret", testSecret, "--redis-url", redis.URL()))
 	}
 	view, err := cluster.New(cluster.Config{URL: redis.URL(), NodeID: "test"})
 	if err != nil {

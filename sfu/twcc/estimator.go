@@ -35,9 +35,9 @@ type Config struct {
 	Now               func() time.Time // the clock (nil: time.Now)
 	// OnCongestion, if set, is called (not holding the estimator's lock) when
 	// a report first shows congestion: overuse, or an average loss above
-	// CongestedLoss; or a watched probe's queue reaching its limit (Watch). The user re-allocates at once instead of at its next
-	// tick: on a link that just shrank, every packet sent meanwhile deepens
-	// the loss.
+	// CongestedLoss; or a watched probe's queue reaching its limit (Watch).
+	// The user re-allocates at once instead of at its next tick: on a link
+	// that just shrank, every packet sent meanwhile deepens the loss.
 	OnCongestion  func()
 	CongestedLoss float64
 }

@@ -363,6 +363,12 @@ func TestWatch(t *testing.T) {
 			if queue < tt.queueLo || queue > tt.queueHi {
 				t.Errorf("longest queue: got %v; want %v-%v", queue, tt.queueLo, tt.queueHi)
 			}
+			// The probe over: later reports leave what it saw alone.
+			e.Unwatch()
+			call(t, e, clock, l, 500*time.Millisecond, at(4_000_000), nil)
+			if a2, q2 := e.Watched(); a2 != acked || q2 != queue {
+				t.Errorf("after Unwatch: got %.0f, %v; want the probe's %.0f, %v", a2, q2, acked, queue)
+			}
 		})
 	}
 }

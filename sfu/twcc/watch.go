@@ -29,6 +29,14 @@ func (e *Estimator) Watch(window, limit time.Duration) {
 	e.watch = watch{on: true, window: int64(window), limit: int64(limit)}
 }
 
+// Unwatch stops recording (the probe ended): reports no longer update the
+// watch or call OnCongestion for it; Watched keeps what was seen.
+func (e *Estimator) Unwatch() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.watch.on = false
+}
+
 // Watched returns what the reports showed since Watch: the highest rate
 // acknowledged (bits/s, 0 when too little to tell) and the longest queue.
 func (e *Estimator) Watched() (acked float64, queue time.Duration) {
