@@ -87,7 +87,7 @@ func join(t *testing.T, addr, room, user string) (map[string]any, *websocket.Con
 // nodes keep their rooms and refuse new ones, and take them again when it is
 // back.
 func TestClusterRedirect(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	noLeaks(t)
 	redis := testutil.StartRedis(t, 0)
 	a := startClusterNode(t, redis.URL(), "a")
 	b := startClusterNode(t, redis.URL(), "b")
@@ -174,7 +174,7 @@ func expectType(t *testing.T, ws *websocket.Conn, typ string) map[string]any {
 // joins again through another node lands there, with the chat history and
 // the board of before.
 func TestClusterRoomMovesWithItsChat(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	noLeaks(t)
 	redis := testutil.StartRedis(t, 0)
 	a := startClusterNode(t, redis.URL(), "a")
 	b := startClusterNode(t, redis.URL(), "b")
@@ -230,7 +230,7 @@ func apiPost(t *testing.T, addr, action, body string) map[string]any {
 // finds the default RTMP and TURN ports taken and binds others, which it
 // announces.
 func TestClusterNodesShareAHost(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	noLeaks(t)
 	redis := testutil.StartRedis(t, 0)
 	var nodes []*clusterNode
 	for range 2 {
@@ -253,4 +253,14 @@ func TestClusterNodesShareAHost(t *testing.T) {
 	for _, n := range nodes {
 		n.stop()
 	}
+}
+
+// noLeaks checks, after every cleanup of the test (nodes stopped, sockets
+// closed, Redis gone), that nothing the test started is left running. A
+// deferred check would run before the cleanups and report live nodes after a
+// t.Fatal.
+func noLeaks(t *testing.T) {
+	t.Helper()
+	opt := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
 }

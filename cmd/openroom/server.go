@@ -318,6 +318,13 @@ func (a *app) serve(ctx context.Context) error {
 		a.guard.relieve(ctx)
 	}()
 	if a.cluster != nil {
+		// Registered before it says it listens: a join at once after start
+		// must find this node in the cluster (Run beats again at once; cheap).
+		hctx, hcancel := context.WithTimeout(ctx, 3*time.Second)
+		if err := a.cluster.Heartbeat(hctx); err != nil {
+			a.log.Warn("cluster: first registration failed; retrying at each heartbeat", "err", err)
+		}
+		hcancel()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
