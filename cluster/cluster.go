@@ -45,12 +45,42 @@ type Load struct {
 
 // Node is one registered openroom node.
 type Node struct {
-	ID        string    `json:"id"`
-	PublicURL string    `json:"publicURL"` // https://host:port, what clients are sent to
-	RTC       string    `json:"rtc"`       // host:port of its WebRTC UDP port
-	RTMP      string    `json:"rtmp"`      // host:port of its RTMP listener, "" when off
-	Load      Load      `json:"load"`
-	Updated   time.Time `json:"updated"`
+	ID        string `json:"id"`
+	PublicURL string `json:"publicURL"` // https://host:port, what clients are sent to
+	RTC       string `json:"rtc"`       // host:port of its WebRTC UDP port
+	RTMP      string `json:"rtmp"`      // host:port of its RTMP listener, "" when off
+	Load      Load   `json:"load"`
+	// Capacity is the members the node hosts before its rooms span other
+	// nodes (node_capacity); 0: no limit.
+	Capacity int       `json:"capacity,omitempty"`
+	Updated  time.Time `json:"updated"`
+}
+
+// Full reports whether the node hosts as many members as its capacity.
+func (n Node) Full() bool { return n.Capacity > 0 && n.Load.Members >= n.Capacity }
+
+// SpillTarget is the node a new member of a room that lives on home goes to
+// when home is full: self when it has room (it then relays the room from
+// home), else the least-loaded node with room, else home itself (serving
+// over capacity beats refusing the member).
+func SpillTarget(nodes []Node, home Node, self string) Node {
+	var best *Node
+	for i := range nodes {
+		n := &nodes[i]
+		if n.ID == home.ID || n.Full() {
+			continue
+		}
+		if n.ID == self {
+			return *n
+		}
+		if best == nil || n.Load.Members < best.Load.Members {
+			best = n
+		}
+	}
+	if best == nil {
+		return home
+	}
+	return *best
 }
 
 // Config configures a Cluster.
@@ -65,6 +95,8 @@ type Config struct {
 	RoomLease time.Duration
 	// Load reports the node's load at each heartbeat. Optional.
 	Load func() Load
+	// Capacity is announced with the node (Node.Capacity).
+	Capacity int
 	// Held lists the rooms this node hosts now: their leases are renewed at each heartbeat.
 	Held func() []string
 	// Listed, if set, is what this node publishes at each heartbeat for the
@@ -153,7 +185,7 @@ func (c *Cluster) Healthy() bool {
 // Heartbeat registers this node with its load for NodeTTL and renews the
 // leases of the rooms it holds.
 func (c *Cluster) Heartbeat(ctx context.Context) error {
-	n := Node{ID: c.cfg.NodeID, PublicURL: c.cfg.PublicURL, RTC: c.cfg.RTC, RTMP: c.cfg.RTMP, Updated: c.cfg.Now().UTC()}
+	n := Node{ID: c.cfg.NodeID, PublicURL: c.cfg.PublicURL, RTC: c.cfg.RTC, RTMP: c.cfg.RTMP, Capacity: c.cfg.Capacity, Updated: c.cfg.Now().UTC()}
 	if c.cfg.Load != nil {
 		n.Load = c.cfg.Load()
 	}

@@ -24,6 +24,9 @@ func (c *Config) validateCluster() error {
 	if c.NodeID != "" && !nodeIDPattern.MatchString(c.NodeID) {
 		return bad("node_id %q: want 1-64 letters, digits, '.', '_' or '-'", c.NodeID)
 	}
+	if c.NodeCapacity < 0 {
+		return bad("node_capacity %d: want 0 (no limit) or the members this node hosts before rooms span nodes", c.NodeCapacity)
+	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

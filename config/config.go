@@ -150,6 +150,10 @@ type Config struct {
 	// balancer's), e.g. "https://node1.example.com": members are sent there when
 	// their room lives here. Default "" (http://{node_ip}:{http port}).
 	PublicURL string `yaml:"public_url"`
+	// NodeCapacity is how many members this node hosts before the rooms that
+	// live here take new members on other nodes, which relay the room's tracks
+	// from here (a room that spans nodes). Default 0 (no limit: rooms never span).
+	NodeCapacity int `yaml:"node_capacity"`
 
 	// TURN is the listen address of the bundled TURN server, over UDP and TCP on the
 	// same port. Empty disables it. Default ":3478". See docs/turn.md.

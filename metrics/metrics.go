@@ -24,6 +24,7 @@ type Sources struct {
 	Limits    func() LimitStats
 	WHIP      func() WHIPStats
 	Recording func() RecordingStats
+	Relay     func() RelayStats // cluster mode only
 }
 
 // WHIPStats are the WHIP/WHEP server's counters.
@@ -115,6 +116,9 @@ func Handler(src Sources) http.Handler {
 		recErrors:    desc("recording_write_errors_total", "Recordings stopped by a write error (disk full, directory gone)."),
 		recDropped:   desc("recording_dropped_packets_total", "Packets recorders dropped because their writer fell behind (a slow disk)."),
 	})
+	if src.Relay != nil {
+		reg.MustRegister(newRelayCollector(src.Relay))
+	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 

@@ -238,6 +238,14 @@ func (t *Track) Codec() webrtc.RTPCodecCapability { return t.codec }
 // Source is what the track carries: a camera, a microphone, a screen or its sound.
 func (t *Track) Source() Source { return t.source }
 
+// AudioLevelExtension is the header extension ID its packets carry the RFC
+// 6464 audio level in, 0 when none (a relay to another node passes it on).
+func (t *Track) AudioLevelExtension() uint8 { return t.audioLevelExt }
+
+// ReplaysGOP reports whether subscribers needing a keyframe are sent the
+// cached GOP (TrackOptions.ReplayGOP): its publisher cannot make one on demand.
+func (t *Track) ReplaysGOP() bool { return t.replayGOP }
+
 // Layers is the number of simulcast layers (1 without simulcast).
 func (t *Track) Layers() int { return len(t.layers) }
 

@@ -33,7 +33,7 @@ func (s *Server) forwardAPI(w http.ResponseWriter, r *http.Request, action strin
 		!room.ValidName(name) || s.rooms.Exists(name) || s.authUser(req) != nil {
 		return false // served here (an unauthenticated call gets its refusal here)
 	}
-	base, err := s.homeBase(name)
+	base, err := s.homeBase(name, false)
 	if err != nil {
 		writeJSON(w, apiResult{"code": codeOf(err), "message": err.Error()})
 		return true

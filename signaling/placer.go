@@ -16,8 +16,14 @@ type Placer interface {
 	// Place returns "" when the room lives on this node (placing it here when
 	// it lives nowhere yet and this node is the least loaded), else the base
 	// URL (http(s)://host:port) of the node it lives on. An error wraps
-	// ErrUnplaced.
-	Place(ctx context.Context, room string) (string, error)
+	// ErrUnplaced. joining is set for a member joining: when the room's node
+	// is full, the member may be placed on another node the room then spans
+	// (this one, or the URL returned).
+	Place(ctx context.Context, room string, joining bool) (string, error)
+	// Full reports whether this node hosts as many members as it may: a
+	// join for a room open here is then placed anew (the room may span
+	// nodes: docs/deploy.md).
+	Full() bool
 }
 
 // ErrUnplaced: the cluster cannot say where a room lives (Redis is
@@ -29,14 +35,24 @@ const placeTimeout = 3 * time.Second
 
 // homeBase returns the base URL (http(s)://host:port) of the node roomName
 // lives on, or "" to serve it here. A room open here is served here without
-// asking Redis, so current rooms go on while Redis is away.
-func (s *Server) homeBase(roomName string) (string, error) {
-	if s.placer == nil || s.rooms.Exists(roomName) {
+// asking Redis, so current rooms go on while Redis is away; unless a member
+// joins (joining) and this node is full, when the cluster may send it to
+// another node the room spans (and, if it cannot say, it is served here all
+// the same).
+func (s *Server) homeBase(roomName string, joining bool) (string, error) {
+	if s.placer == nil {
+		return "", nil
+	}
+	open := s.rooms.Exists(roomName)
+	if open && (!joining || !s.placer.Full()) {
 		return "", nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), placeTimeout)
 	defer cancel()
-	base, err := s.placer.Place(ctx, roomName)
+	base, err := s.placer.Place(ctx, roomName, joining)
+	if err != nil && open {
+		return "", nil // over capacity here beats refusing a member of an open room
+	}
 	if err != nil && !errors.Is(err, ErrUnplaced) {
 		err = fmt.Errorf("%w: %v", ErrUnplaced, err)
 	}
@@ -46,7 +62,7 @@ func (s *Server) homeBase(roomName string) (string, error) {
 // homeOf returns the WebSocket URL to send a member of roomName to, or ""
 // to serve it here (see homeBase).
 func (s *Server) homeOf(roomName string) (string, error) {
-	base, err := s.homeBase(roomName)
+	base, err := s.homeBase(roomName, true)
 	if err != nil || base == "" {
 		return "", err
 	}

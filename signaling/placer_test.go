@@ -19,12 +19,14 @@ type fakePlacer struct {
 	asked int
 }
 
-func (p *fakePlacer) Place(_ context.Context, room string) (string, error) {
+func (p *fakePlacer) Place(_ context.Context, room string, _ bool) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.asked++
 	return p.homes[room], p.err
 }
+
+func (p *fakePlacer) Full() bool { return false }
 
 func TestJoinRedirect(t *testing.T) {
 	t.Parallel()

@@ -11,22 +11,59 @@ import (
 
 	"github.com/openroom/openroom/cluster"
 	"github.com/openroom/openroom/config"
+	"github.com/openroom/openroom/relay"
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/signaling"
 )
 
-// clusterPlacer places rooms through the cluster for signaling.
-type clusterPlacer struct{ c *cluster.Cluster }
+// clusterPlacer places rooms through the cluster for signaling, and the
+// members of a room whose node is full on other nodes (which relay it).
+type clusterPlacer struct {
+	c        *cluster.Cluster
+	relays   *relay.Dialer
+	capacity int        // node_capacity; 0: rooms never span
+	members  func() int // members on this node now
+}
 
-func (p clusterPlacer) Place(ctx context.Context, room string) (string, error) {
-	n, err := p.c.Home(ctx, room)
+func (p clusterPlacer) Full() bool { return p.capacity > 0 && p.members() >= p.capacity }
+
+func (p clusterPlacer) Place(ctx context.Context, room string, joining bool) (string, error) {
+	home, err := p.c.Home(ctx, room)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", signaling.ErrUnplaced, err)
 	}
-	if n.ID == p.c.ID() {
-		return "", nil
+	self := p.c.ID()
+	base := func(n cluster.Node) string {
+		if n.ID == self {
+			return ""
+		}
+		return n.PublicURL
 	}
-	return n.PublicURL, nil
+	if !joining || (home.ID == self && !p.Full()) || (home.ID != self && !home.Full()) {
+		return base(home), nil
+	}
+	// The room's node is full: the member goes to a node with room, which
+	// relays the room from its home.
+	if home.ID == self {
+		_ = p.c.Heartbeat(ctx) // announce this node full at once, so the other node does not send the member back
+	}
+	nodes, err := p.c.Nodes(ctx)
+	if err != nil {
+		return base(home), nil
+	}
+	for i := range nodes {
+		if nodes[i].ID == self {
+			nodes[i].Load.Members, nodes[i].Capacity = p.members(), p.capacity
+		}
+	}
+	to := cluster.SpillTarget(nodes, home, self)
+	if to.ID != self || home.ID == self {
+		return base(to), nil
+	}
+	if err := p.relays.Ensure(room, home.PublicURL); err != nil {
+		return base(home), nil
+	}
+	return "", nil
 }
 
 // newCluster joins the cluster when redis_url is set; a.cluster stays nil
@@ -54,14 +91,9 @@ func (a *app) newCluster() error {
 	}
 	cpu := &cpuMeter{}
 	c, err := cluster.New(cluster.Config{URL: cfg.RedisURL, NodeID: cfg.NodeID, PublicURL: public, RTC: rtc, RTMP: rtmp,
-		Logger: a.log, Held: a.heldRooms, Listed: a.listedRooms,
+		Logger: a.log, Held: a.heldRooms, Listed: a.listedRooms, Capacity: cfg.NodeCapacity,
 		Load: func() cluster.Load {
-			st := a.rooms.Stats()
-			members := 0
-			for _, n := range st.MembersByKind {
-				members += n
-			}
-			return cluster.Load{Members: members, Tracks: st.Tracks, CPU: cpu.cores()}
+			return cluster.Load{Members: a.memberCount(), Tracks: a.rooms.Stats().Tracks, CPU: cpu.cores()}
 		}})
 	if err != nil {
 		return err

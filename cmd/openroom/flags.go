@@ -86,6 +86,7 @@ func newFlagSet(stderr io.Writer, c *config.Config, file *string) *flag.FlagSet 
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "cluster mode: the Redis nodes share rooms through")
 	fs.StringVar(&c.NodeID, "node-id", c.NodeID, "this node's name in the cluster")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "this node's own base URL")
+	fs.IntVar(&c.NodeCapacity, "node-capacity", c.NodeCapacity, "members this node hosts before its rooms span nodes (0: no limit)")
 	return fs
 }
 

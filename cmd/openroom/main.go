@@ -76,6 +76,8 @@ Server flags (an empty address disables that listener):
   --node-id ID         this node's name in the cluster (default: random)
   --public-url URL     this node's own base URL, where members of its rooms are sent
                        (default http://{node-ip}:{http port})
+  --node-capacity N    members this node hosts before new members of its rooms go to
+                       other nodes, which relay the room from here (default 0: no limit)
   --turn ADDR          TURN server over UDP and TCP (default :3478)
   --turn-tls ADDR      TURN over TLS, with --turn-cert and --turn-key, or https's
                        certificate (default :5349)

@@ -106,6 +106,7 @@ type app struct {
 	guard   *guard           // caps and counts every TCP listener's connections (guard.go)
 	spread  *sfu.Spreader    // large rooms' fan-out over the other cores; nil on one core
 	cluster *cluster.Cluster // nil unless redis_url is set (cluster.go)
+	relays  *relayParts      // rooms spanning nodes (relay.go); nil unless cluster
 	archive *cluster.Archive // the rooms' chat and boards in Redis; nil unless cluster
 
 	stderr              io.Writer // where the start banner goes (banner.go); set by runServer
@@ -157,13 +158,16 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 	var dir signaling.Directory
 	roomOpts := room.Options{Capacity: cfg.RoomCapacity, Timeout: cfg.MemberTimeout, Logger: log}
 	if a.cluster != nil {
-		placer, dir = clusterPlacer{a.cluster}, clusterDirectory{a.cluster}
+		dir = clusterDirectory{a.cluster}
 		a.archive = a.cluster.Archive()
 		roomOpts.Archive = a.archive
 	}
 	a.rooms = room.NewManager(roomOpts)
 	var urls signaling.StreamURLs
 	a.mux = http.NewServeMux()
+	if a.cluster != nil {
+		placer = a.newRelays()
+	}
 	if a.rtmpLn != nil {
 		grace := cfg.RTMPPushGrace
 		if grace == 0 {
@@ -401,6 +405,7 @@ func (a *app) serve(ctx context.Context) error {
 	waitHTTPS()
 	a.sig.Close()
 	a.whip.Close()
+	a.relays.close()
 	if a.turn != nil {
 		_ = a.turn.Close() // ends the Serve calls
 	}

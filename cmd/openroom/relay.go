@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/openroom/openroom/metrics"
+	"github.com/openroom/openroom/relay"
+)
+
+// relayParts are the two ends of the relays of rooms that span nodes: the
+// links this node accepts as a room's home, and those it dials as a satellite.
+type relayParts struct {
+	stats  *relay.Stats
+	accept *relay.Handler
+	dial   *relay.Dialer
+}
+
+// newRelays sets up the relays of a cluster node, registers the home's
+// endpoint, and returns the placer that sends members of full nodes' rooms
+// to satellites.
+func (a *app) newRelays() clusterPlacer {
+	st := &relay.Stats{}
+	c := a.cluster
+	a.relays = &relayParts{
+		stats:  st,
+		accept: relay.NewHandler(relay.HandlerOptions{Rooms: a.rooms, Secret: a.cfg.Secret, Stats: st, Logger: a.log}),
+		dial: relay.NewDialer(relay.DialerOptions{Rooms: a.rooms, Secret: a.cfg.Secret, Node: c.ID(), Stats: st, Logger: a.log,
+			Home: func(ctx context.Context, room string) (string, bool, error) {
+				n, ok, err := c.Locate(ctx, room)
+				if err != nil {
+					return "", false, err
+				}
+				// Nowhere: its home died; this node's heartbeat claims the
+				// rooms it holds, so it lives here now.
+				return n.PublicURL, !ok || n.ID == c.ID(), nil
+			}}),
+	}
+	a.mux.Handle("GET "+relay.Path+"{room}", http.Handler(a.relays.accept))
+	return clusterPlacer{c: c, relays: a.relays.dial, capacity: a.cfg.NodeCapacity, members: a.memberCount}
+}
+
+// memberCount is the members connected to this node now, of every kind:
+// other nodes' publishers relayed here are not counted (they cost the relay,
+// not a connection).
+func (a *app) memberCount() int {
+	n := 0
+	for _, k := range a.rooms.Stats().MembersByKind {
+		n += k
+	}
+	if a.relays != nil {
+		n -= int(a.relays.stats.Members.Load())
+	}
+	return n
+}
+
+// close ends the relay links (nil-safe: a node out of cluster mode has none).
+func (r *relayParts) close() {
+	if r == nil {
+		return
+	}
+	r.dial.Close()
+	r.accept.Close()
+}
+
+// metrics reads the relay counters for /metrics.
+func (r *relayParts) metrics() metrics.RelayStats {
+	s := r.stats.Snapshot()
+	return metrics.RelayStats{Links: float64(s.Links), TracksSent: float64(s.TracksOut), TracksReceived: float64(s.TracksIn),
+		PacketsSent: float64(s.PacketsOut), BytesSent: float64(s.BytesOut), PacketsReceived: float64(s.PacketsIn),
+		BytesReceived: float64(s.BytesIn), Dropped: float64(s.Dropped)}
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openroom/openroom/cluster"
+	"github.com/openroom/openroom/internal/testclient"
+	"github.com/openroom/openroom/internal/testutil"
+)
+
+// startSpanNode runs a cluster node with WebRTC on loopback that hosts at
+// most capacity members before its rooms span other nodes.
+func startSpanNode(t *testing.T, redisURL, id string, capacity int) *clusterNode {
+	t.Helper()
+	return startNode(t, "--http", "127.0.0.1:0", "--rtc-port", strconv.Itoa(freeUDPPort(t, "127.0.0.1")),
+		"--node-ip", "127.0.0.1", "--rtmp", "", "--turn", "", "--secret", testSecret, "--redis-url", redisURL,
+		"--node-id", id, "--node-capacity", strconv.Itoa(capacity), "--drain", "0s")
+}
+
+// metric reads one series' value from a node's /metrics (0 when absent).
+func metric(t *testing.T, addr, series string) float64 {
+	t.Helper()
+	res, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if name, v, ok := strings.Cut(sc.Text(), " "); ok && name == series {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// TestClusterSpanningRoom: a room whose home node is full spans others. Its
+// publisher is on node a, which hosts at most 2 members; subscribers joined
+// at nodes b and c are kept there, and each of those nodes pulls the room's
+// tracks from a once. A publisher on c reaches a and, through a, b.
+func TestClusterSpanningRoom(t *testing.T) {
+	noLeaks(t)
+	redis := testutil.StartRedis(t, 0)
+	a := startSpanNode(t, redis.URL(), "a", 2)
+	b := startSpanNode(t, redis.URL(), "b", 3)
+	c := startSpanNode(t, redis.URL(), "c", 3)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, n := range []*clusterNode{a, b, c} {
+				t.Logf("node %s log:\n%s", n.addr, n.stderr.String())
+			}
+		}
+	})
+	client := func(n *clusterNode, user string, publish bool) *testclient.Client {
+		t.Helper()
+		_, sig := loginInfo(t, n.addr, user)
+		return testclient.JoinTest(t, testclient.Options{URL: "http://" + n.addr, Room: "span", UserSig: sig, Publish: publish})
+	}
+	pub := client(a, "pub", true)
+	subA := client(a, "sub-a", false)
+	// b and c learn that a is full from its heartbeat.
+	view, err := cluster.New(cluster.Config{URL: redis.URL(), NodeID: "test-view"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer view.Close()
+	testutil.Eventually(t, 10*time.Second, "node a announces itself full", func() bool {
+		n, ok, err := view.Node(context.Background(), "a")
+		return err == nil && ok && n.Full()
+	})
+	subs := []*testclient.Client{subA,
+		client(b, "sub-b1", false), client(b, "sub-b2", false),
+		client(c, "sub-c1", false), client(c, "sub-c2", false)}
+	for _, s := range subs {
+		for _, kind := range []string{"audio", "video"} {
+			testutil.Eventually(t, 15*time.Second, s.UserID+" receives pub's "+kind, func() bool {
+				return s.Received("pub", kind) > 20
+			})
+		}
+	}
+	_ = pub
+
+	// Each track crossed to each satellite once: a offered its 2 tracks to
+	// b and to c, whatever the number of subscribers there.
+	for _, tc := range []struct {
+		node   *clusterNode
+		series string
+		want   float64
+	}{
+		{a, `openroom_relay_tracks_total{direction="sent"}`, 4},
+		{b, `openroom_relay_tracks_total{direction="received"}`, 2},
+		{c, `openroom_relay_tracks_total{direction="received"}`, 2},
+		{a, "openroom_relay_links", 2},
+	} {
+		if got := metric(t, tc.node.addr, tc.series); got != tc.want {
+			t.Errorf("%s at %s: got %v; want %v", tc.series, tc.node.addr, got, tc.want)
+		}
+	}
+	// One copy per packet to each satellite: b received about what one of
+	// its subscribers did, not twice that.
+	got, per := metric(t, b.addr, `openroom_relay_packets_total{direction="received"}`), float64(subs[1].Received("pub", "audio")+subs[1].Received("pub", "video"))
+	t.Logf("relay into b: %v packets, %v bytes; each b subscriber got %v packets from pub", got,
+		metric(t, b.addr, `openroom_relay_bytes_total{direction="received"}`), per)
+	if got > 1.5*per+100 {
+		t.Errorf("relay packets into b: got %v for %v packets to each of its subscribers; want about one copy per packet", got, per)
+	}
+
+	// A publisher on a satellite reaches the home and the other satellite.
+	pubC := client(c, "pub-c", true)
+	for _, s := range []*testclient.Client{subA, subs[1]} {
+		testutil.Eventually(t, 15*time.Second, s.UserID+" receives pub-c's video", func() bool {
+			return s.Received("pub-c", "video") > 20
+		})
+	}
+	_ = pubC
+}

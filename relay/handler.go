@@ -1,0 +1,117 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Path is where a home node accepts relay links: GET Path+{room}.
+const Path = "/cluster/relay/"
+
+// MaxLinks bounds the links one node accepts at once (one per room and satellite).
+const MaxLinks = 1024
+
+// Handler accepts the relay links of satellite nodes for rooms that live
+// here. Register it at Path+"{room}".
+type Handler struct {
+	rooms  Rooms
+	secret string
+	stats  *Stats
+	log    *slog.Logger
+	now    func() time.Time
+	up     websocket.Upgrader
+
+	ctx    context.Context    // ends every link at Close
+	cancel context.CancelFunc //
+	mu     sync.Mutex         // guards n and closed
+	n      int                // links running
+	closed bool
+	wg     sync.WaitGroup // the links' handler goroutines
+}
+
+// HandlerOptions configure a Handler.
+type HandlerOptions struct {
+	Rooms  Rooms
+	Secret string // the cluster's shared secret
+	Stats  *Stats // optional
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// NewHandler returns a Handler; Close it to end its links.
+func NewHandler(o HandlerOptions) *Handler {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Stats == nil {
+		o.Stats = &Stats{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Handler{rooms: o.Rooms, secret: o.Secret, stats: o.Stats, log: o.Logger, now: o.Now, ctx: ctx, cancel: cancel,
+		up: websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096}}
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, Path)
+	node := r.Header.Get(headerNode)
+	got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if err := verify(h.secret, name, node, r.Header.Get(headerExpires), got, h.now()); err != nil {
+		h.log.Warn("relay: refused a link", "room", name, "node", node, "from", r.RemoteAddr, "err", err)
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
+	if !h.rooms.Exists(name) {
+		http.Error(w, "relay: room "+name+" is not open on this node", http.StatusNotFound)
+		return
+	}
+	if !h.reserve() {
+		http.Error(w, "relay: this node carries as many relay links as it can", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.release()
+	ws, err := h.up.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader answered
+	}
+	l := NewLink(ws, Options{Rooms: h.rooms, Room: name, Peer: node, Stats: h.stats, Logger: h.log, Now: h.now})
+	if err := l.Run(h.ctx); err != nil && !errors.Is(err, context.Canceled) {
+		h.log.Debug("relay link ended", "room", name, "node", node, "err", err)
+	}
+}
+
+func (h *Handler) reserve() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed || h.n >= MaxLinks {
+		return false
+	}
+	h.n++
+	h.wg.Add(1)
+	return true
+}
+
+func (h *Handler) release() {
+	h.mu.Lock()
+	h.n--
+	h.mu.Unlock()
+	h.wg.Done()
+}
+
+// Close ends every link and waits for them.
+func (h *Handler) Close() {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	h.cancel()
+	h.wg.Wait()
+}

@@ -1,0 +1,547 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/openroom/openroom/auth"
+	"github.com/openroom/openroom/room"
+	"github.com/openroom/openroom/sfu"
+)
+
+// Rooms is what a Link needs of the node's rooms (room.Manager has it).
+type Rooms interface {
+	Exists(name string) bool
+	Create(name, info string) (string, error)
+	Watch(room string, media sfu.Member) (func(), error)
+	Enter(req room.EnterRequest) ([]room.MemberInfo, error)
+	Publish(room, userID string, s room.Session, t *sfu.Track) error
+	Unpublish(room, userID string, s room.Session, t *sfu.Track)
+	Leave(room, userID string, s room.Session, reason string) error
+	Touch(room, userID string, s room.Session) error
+	Members(room string) ([]room.MemberInfo, error)
+	Kind(room, userID string) (string, error)
+}
+
+// Link timing and bounds.
+const (
+	pingEvery = 5 * time.Second
+	// readTimeout: a peer silent this long (it pings every pingEvery) is gone.
+	readTimeout  = 3 * pingEvery
+	writeTimeout = 5 * time.Second
+	// satelliteIdle: a satellite's link ends once no member of its own has
+	// been in the room this long (the first joins a moment after the link
+	// starts).
+	satelliteIdle = 5 * time.Second
+	// mediaQueue bounds the packets waiting for the socket: about 0.4 s of a
+	// room with four 2.5 Mbit/s videos. Beyond it new packets are dropped
+	// (counted); subscribers' NACKs and keyframe requests repair the gap.
+	mediaQueue = 1024
+	ctlQueue   = 256
+	maxFrame   = 64 << 10
+	bufSize    = 1600
+)
+
+// Options configure a Link.
+type Options struct {
+	Rooms Rooms
+	Room  string
+	// Peer is the other node's ID (logs, and the link's member ID).
+	Peer string
+	// Satellite is set on the end that dialed: its link ends when no member
+	// of its own is left in the room.
+	Satellite bool
+	Stats     *Stats // shared by the node's links; optional
+	Logger    *slog.Logger
+	Now       func() time.Time
+}
+
+// Link is one end of a room's relay between two nodes (see the package
+// comment). It joins its room's router as a media-only member: the router
+// offers it every track, and it sends the peer those it did not publish
+// itself.
+type Link struct {
+	o   Options
+	ws  *websocket.Conn
+	log *slog.Logger
+
+	ctl   chan []byte  // control frames for the writer (priority over media)
+	media chan *[]byte // media frames for the writer; full: dropped
+	done  chan struct{}
+
+	wake chan struct{} // the router queued a change (cap 1)
+
+	mu      sync.Mutex               // guards queued, mine and outN
+	queued  []change                 // tracks the router offered or took back, for the loop
+	mine    map[*sfu.Track]bool      // tracks this link published: never offered back
+	outN    map[uint16]*outTrack     // tracks offered to the peer, by number (keyframe requests)
+	remotes atomic.Int32             // members this link entered into the room (the reader's count)
+	out     map[*sfu.Track]*outTrack // owned by the loop
+	next    uint16                   // owned by the loop: the next track number
+}
+
+type change struct {
+	t   *sfu.Track
+	add bool
+}
+
+// outTrack is a track offered to the peer.
+type outTrack struct {
+	n    uint16
+	t    *sfu.Track
+	sink *sink
+	sr   []uint64 // owned by the loop: the NTP time last reported per layer
+}
+
+// inTrack is a track the peer offered, published here.
+type inTrack struct {
+	t      *sfu.Track
+	member *remoteMember // nil: not published (its owner is a member of this node)
+}
+
+// remoteMember is a publisher of the peer's, as a member of this node's room.
+// It is its own room.Session.
+type remoteMember struct {
+	userID string
+	tracks int
+	gone   atomic.Bool // the room removed it (a kick, a timeout)
+}
+
+func (r *remoteMember) Notify(room.Event) {}
+func (r *remoteMember) Kick(string)       { r.gone.Store(true) }
+
+// NewLink returns a link over ws, an open WebSocket to the peer node. Run it.
+func NewLink(ws *websocket.Conn, o Options) *Link {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Stats == nil {
+		o.Stats = &Stats{}
+	}
+	return &Link{
+		o: o, ws: ws, log: o.Logger.With("part", "relay", "room", o.Room, "peer", o.Peer),
+		ctl: make(chan []byte, ctlQueue), media: make(chan *[]byte, mediaQueue), done: make(chan struct{}),
+		wake: make(chan struct{}, 1), mine: map[*sfu.Track]bool{}, outN: map[uint16]*outTrack{},
+		out: map[*sfu.Track]*outTrack{}, next: 1,
+	}
+}
+
+// ID is the link's member ID in the router.
+func (l *Link) ID() string { return "relay:" + l.o.Peer }
+
+// AddTrack queues t for the loop (the router calls it with its lock held).
+func (l *Link) AddTrack(t *sfu.Track) { l.queue(change{t, true}) }
+
+// RemoveTrack queues t's removal.
+func (l *Link) RemoveTrack(t *sfu.Track) { l.queue(change{t, false}) }
+
+func (l *Link) queue(c change) {
+	l.mu.Lock()
+	if l.mine[c.t] {
+		l.mu.Unlock()
+		return // the peer's own track, published here by this link
+	}
+	l.queued = append(l.queued, c)
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ErrRoomGone ends a link whose room closed on this node.
+var ErrRoomGone = errors.New("relay: the room is no longer open on this node")
+
+// Run relays until ctx ends, the peer goes, or the room has no use for the
+// link any more; then it takes back everything it published and closes ws.
+func (l *Link) Run(ctx context.Context) error {
+	l.o.Stats.Links.Add(1)
+	defer l.o.Stats.Links.Add(-1)
+	unwatch, err := l.o.Rooms.Watch(l.o.Room, l)
+	if err != nil {
+		_ = l.ws.Close()
+		return fmt.Errorf("%w: %v", ErrRoomGone, err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	readErr := make(chan error, 1)
+	in := map[uint16]*inTrack{}
+	members := map[string]*remoteMember{}
+	go func() {
+		defer wg.Done()
+		readErr <- l.read(in, members)
+	}()
+	go func() {
+		defer wg.Done()
+		l.write()
+	}()
+	l.log.Info("relay link up", "satellite", l.o.Satellite)
+	err = l.loop(ctx, readErr)
+	close(l.done)
+	_ = l.ws.Close()
+	unwatch()
+	wg.Wait()
+	for _, o := range l.out {
+		o.t.RemoveSink(o.sink)
+	}
+	for _, it := range in {
+		if it.member != nil {
+			l.o.Rooms.Unpublish(l.o.Room, it.member.userID, it.member, it.t)
+		}
+		it.t.Close()
+	}
+	for _, m := range members {
+		_ = l.o.Rooms.Leave(l.o.Room, m.userID, m, room.ReasonDisconnected)
+		l.o.Stats.Members.Add(-1)
+	}
+	l.log.Info("relay link down", "err", err)
+	return err
+}
+
+// loop offers and takes back tracks as the router tells, reports sender
+// reports, pings, and decides when the link has no more use.
+func (l *Link) loop(ctx context.Context, readErr <-chan error) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastPing := l.o.Now()
+	idleSince := l.o.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-readErr:
+			return err
+		case <-l.wake:
+			l.applyQueued()
+		case <-tick.C:
+			now := l.o.Now()
+			if !l.o.Rooms.Exists(l.o.Room) {
+				return ErrRoomGone
+			}
+			if l.o.Satellite {
+				ms, _ := l.o.Rooms.Members(l.o.Room)
+				if len(ms) > int(l.remotes.Load()) {
+					idleSince = now
+				} else if now.Sub(idleSince) >= satelliteIdle {
+					return nil // nobody of this node is left in the room
+				}
+			}
+			l.sendSenderReports()
+			if now.Sub(lastPing) >= pingEvery {
+				lastPing = now
+				l.sendCtl(msg{Type: msgPing})
+			}
+		}
+	}
+}
+
+func (l *Link) applyQueued() {
+	l.mu.Lock()
+	q := l.queued
+	l.queued = nil
+	l.mu.Unlock()
+	var members []room.MemberInfo
+	for _, c := range q {
+		if !c.add {
+			if o := l.out[c.t]; o != nil {
+				o.t.RemoveSink(o.sink)
+				delete(l.out, c.t)
+				l.mu.Lock()
+				delete(l.outN, o.n)
+				l.mu.Unlock()
+				l.sendCtl(msg{Type: msgUntrack, N: o.n})
+			}
+			continue
+		}
+		if l.out[c.t] != nil {
+			continue
+		}
+		if members == nil {
+			members, _ = l.o.Rooms.Members(l.o.Room)
+		}
+		l.offer(c.t, members)
+	}
+}
+
+// offer announces t to the peer and starts sending its packets.
+func (l *Link) offer(t *sfu.Track, members []room.MemberInfo) {
+	o := &outTrack{n: l.next, t: t, sr: make([]uint64, t.Layers())}
+	l.next++
+	if l.next == 0 {
+		l.next = 1
+	}
+	o.sink = &sink{l: l, n: o.n}
+	m := msg{Type: msgTrack, N: o.n, ID: t.ID(), Owner: t.Owner(), Kind: t.Kind().String(),
+		Mime: t.Codec().MimeType, ClockRate: t.Codec().ClockRate, Channels: t.Codec().Channels, Fmtp: t.Codec().SDPFmtpLine,
+		Source: string(t.Source()), RIDs: t.RIDs(), AudioLevel: t.AudioLevelExtension(), ReplayGOP: t.ReplaysGOP()}
+	for _, mi := range members {
+		if mi.UserID == t.Owner() {
+			m.Nick, m.MemberKind = mi.NickName, mi.Kind
+		}
+	}
+	l.out[t] = o
+	l.mu.Lock()
+	l.outN[o.n] = o
+	l.mu.Unlock()
+	l.sendCtl(m)
+	l.o.Stats.TracksOut.Add(1)
+	t.AddSink(o.sink)
+	if t.Kind() == webrtc.RTPCodecTypeVideo {
+		t.RequestKeyframe() // the peer's subscribers start from one
+	}
+}
+
+func (l *Link) sendSenderReports() {
+	for _, o := range l.out {
+		for i := range o.sr {
+			ntp, ts, ok := o.t.SenderReport(i)
+			if ok && ntp != o.sr[i] {
+				o.sr[i] = ntp
+				l.sendCtl(msg{Type: msgSR, N: o.n, Layer: i, NTP: ntp, RTP: ts})
+			}
+		}
+	}
+}
+
+// sendCtl queues a control message; it never blocks (a full queue, which
+// only a stalled peer fills, drops it).
+func (l *Link) sendCtl(m msg) {
+	b, _ := json.Marshal(m)
+	select {
+	case l.ctl <- b:
+	default:
+		l.o.Stats.Dropped.Add(1)
+	}
+}
+
+// write sends the queued frames, control first, until the link ends.
+func (l *Link) write() {
+	for {
+		select {
+		case <-l.done:
+			return
+		case b := <-l.ctl:
+			if !l.writeFrame(websocket.TextMessage, b) {
+				return
+			}
+			continue
+		default:
+		}
+		select {
+		case <-l.done:
+			return
+		case b := <-l.ctl:
+			if !l.writeFrame(websocket.TextMessage, b) {
+				return
+			}
+		case bp := <-l.media:
+			ok := l.writeFrame(websocket.BinaryMessage, *bp)
+			putBuf(bp)
+			if !ok {
+				return
+			}
+		}
+	}
+}
+
+func (l *Link) writeFrame(typ int, b []byte) bool {
+	_ = l.ws.SetWriteDeadline(l.o.Now().Add(writeTimeout))
+	if err := l.ws.WriteMessage(typ, b); err != nil {
+		_ = l.ws.Close() // the reader sees it and ends the link
+		return false
+	}
+	if typ == websocket.BinaryMessage {
+		l.o.Stats.PacketsOut.Add(1)
+		l.o.Stats.BytesOut.Add(uint64(len(b)))
+	}
+	return true
+}
+
+// read handles the peer's frames until the socket fails. It owns in and
+// members.
+func (l *Link) read(in map[uint16]*inTrack, members map[string]*remoteMember) error {
+	l.ws.SetReadLimit(maxFrame)
+	var buf bytes.Buffer
+	var pkt rtp.Packet
+	lastTouch := time.Time{}
+	for {
+		_ = l.ws.SetReadDeadline(l.o.Now().Add(readTimeout))
+		typ, r, err := l.ws.NextReader()
+		if err != nil {
+			return fmt.Errorf("relay: the peer's socket: %w", err)
+		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			return fmt.Errorf("relay: the peer's socket: %w", err)
+		}
+		if now := l.o.Now(); now.Sub(lastTouch) >= time.Second {
+			lastTouch = now
+			for _, m := range members {
+				_ = l.o.Rooms.Touch(l.o.Room, m.userID, m)
+			}
+		}
+		if typ == websocket.BinaryMessage {
+			n, layer, b, err := mediaHeaderOf(buf.Bytes())
+			it := in[n]
+			if err != nil || it == nil || it.member == nil || pkt.Unmarshal(b) != nil {
+				continue // a track just ended, or one not published here
+			}
+			l.o.Stats.PacketsIn.Add(1)
+			l.o.Stats.BytesIn.Add(uint64(buf.Len()))
+			it.t.WriteLayerRTP(layer, &pkt)
+			continue
+		}
+		var m msg
+		if json.Unmarshal(buf.Bytes(), &m) != nil {
+			return fmt.Errorf("relay: the peer sent a control frame that is not JSON: %.80q", buf.String())
+		}
+		l.handle(m, in, members)
+	}
+}
+
+// handle applies one control message of the peer's.
+func (l *Link) handle(m msg, in map[uint16]*inTrack, members map[string]*remoteMember) {
+	switch m.Type {
+	case msgTrack:
+		if in[m.N] == nil {
+			in[m.N] = l.publish(m, members)
+		}
+	case msgUntrack:
+		it := in[m.N]
+		if it == nil {
+			return
+		}
+		delete(in, m.N)
+		if it.member != nil {
+			l.o.Rooms.Unpublish(l.o.Room, it.member.userID, it.member, it.t)
+			if it.member.tracks--; it.member.tracks == 0 {
+				delete(members, it.member.userID)
+				l.remotes.Add(-1)
+				l.o.Stats.Members.Add(-1)
+				_ = l.o.Rooms.Leave(l.o.Room, it.member.userID, it.member, room.ReasonLeft)
+			}
+		}
+		it.t.Close()
+	case msgKeyframe:
+		l.mu.Lock()
+		o := l.outN[m.N]
+		l.mu.Unlock()
+		if o != nil {
+			o.t.RequestLayerKeyframe(m.Layer)
+		}
+	case msgSR:
+		if it := in[m.N]; it != nil {
+			it.t.SetSenderReport(m.Layer, m.NTP, m.RTP)
+		}
+	}
+}
+
+// publish makes the peer's track m a track of this node's room, owned by a
+// member named like its publisher (entered with its first track).
+func (l *Link) publish(m msg, members map[string]*remoteMember) *inTrack {
+	kind := webrtc.NewRTPCodecType(m.Kind)
+	n := m.N
+	t := sfu.NewTrack(sfu.TrackOptions{
+		ID: m.ID, Owner: m.Owner, Kind: kind, Source: sfu.Source(m.Source), RIDs: m.RIDs,
+		Codec:               webrtc.RTPCodecCapability{MimeType: m.Mime, ClockRate: m.ClockRate, Channels: m.Channels, SDPFmtpLine: m.Fmtp},
+		AudioLevelExtension: m.AudioLevel, ReplayGOP: m.ReplayGOP, Now: l.o.Now,
+		RequestLayerKeyframe: func(layer int) {
+			l.sendCtl(msg{Type: msgKeyframe, N: n, Layer: layer})
+		},
+	})
+	it := &inTrack{t: t}
+	if kind == 0 || !room.ValidName(m.Owner) {
+		l.log.Warn("relay: the peer offered a track this node cannot publish", "track", m.ID, "owner", m.Owner, "kind", m.Kind)
+		return it
+	}
+	rm := members[m.Owner]
+	if rm == nil {
+		if _, err := l.o.Rooms.Kind(l.o.Room, m.Owner); err == nil {
+			// The same user is a member here too (joined twice): its own
+			// session wins; the peer's copy is not shown.
+			l.log.Warn("relay: the peer's publisher is also a member here; its tracks from the peer are not shown", "user", m.Owner)
+			return it
+		}
+		rm = &remoteMember{userID: m.Owner}
+		kindName := m.MemberKind
+		if kindName == "" {
+			kindName = "webrtc"
+		}
+		if _, err := l.o.Rooms.Enter(room.EnterRequest{Room: l.o.Room, UserID: m.Owner, NickName: m.Nick, Kind: kindName,
+			Privileges: auth.PrivAll, Session: rm}); err != nil {
+			l.log.Warn("relay: the peer's publisher cannot enter the room here", "user", m.Owner, "err", err)
+			return it
+		}
+		members[m.Owner] = rm
+		l.remotes.Add(1)
+		l.o.Stats.Members.Add(1)
+	}
+	l.mu.Lock()
+	l.mine[t] = true
+	l.mu.Unlock()
+	if err := l.o.Rooms.Publish(l.o.Room, m.Owner, rm, t); err != nil {
+		l.log.Warn("relay: cannot publish the peer's track", "user", m.Owner, "track", m.ID, "err", err)
+		return it
+	}
+	rm.tracks++
+	it.member = rm
+	l.o.Stats.TracksIn.Add(1)
+	return it
+}
+
+// sink sends a track's packets to the peer.
+type sink struct {
+	l *Link
+	n uint16
+}
+
+func (s *sink) WriteRTP(p *sfu.ExtPacket) error {
+	size := mediaHeader + p.MarshalSize()
+	bp := getBuf(size)
+	b := (*bp)[:size]
+	putMediaHeader(b, s.n, p.Layer)
+	if _, err := p.MarshalTo(b[mediaHeader:]); err != nil {
+		putBuf(bp)
+		return nil
+	}
+	*bp = b
+	select {
+	case s.l.media <- bp:
+	default:
+		putBuf(bp)
+		s.l.o.Stats.Dropped.Add(1)
+	}
+	return nil
+}
+
+var bufs = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+func getBuf(size int) *[]byte {
+	if size > bufSize {
+		b := make([]byte, size)
+		return &b
+	}
+	bp := bufs.Get().(*[]byte)
+	*bp = (*bp)[:cap(*bp)]
+	return bp
+}
+
+func putBuf(bp *[]byte) {
+	if cap(*bp) == bufSize {
+		bufs.Put(bp)
+	}
+}
