@@ -58,6 +58,9 @@ func (a *app) registerOps(webrtc bool) {
 		}
 		return metrics.WHIPStats{Sessions: map[string]float64{"whip": float64(st.WHIP), "whep": float64(st.WHEP)}, Refused: refused}
 	}
+	if a.cluster != nil {
+		src.Cluster = a.clusterStats // clusterviews.go
+	}
 	a.mux.Handle("GET /metrics", metrics.Handler(src))
 }
 
