@@ -8,7 +8,8 @@
 //	GET  /admin                                            the page (no token needed: it asks for one)
 //	GET  /admin/static/{file}                              its script and stylesheet
 //	GET  /admin/api/rooms                                  {now, rooms, stats} with per-track kbit/s;
-//	                                                       each room has recording: bool when recording is on
+//	                                                       each room has recording: bool when recording is on;
+//	                                                       in cluster mode node, nodes and clusterError too (below)
 //	POST /admin/api/rooms/{room}/members/{user}/kick       body {reason?} -> {code: 0}
 //	POST /admin/api/rooms/{room}/close                     body {reason?} -> {code: 0}
 //	POST /admin/api/rooms/{room}/recording                 body {action: "start"|"stop"} -> {code: 0, recording: bool}
@@ -20,8 +21,21 @@
 // Every /admin/api call needs Authorization: Bearer <admin token>. Errors are
 // JSON {code, message}: 4010 (401) bad or missing token, 3 (404) no such room
 // or member, 4040 (404) no such endpoint, admin disabled or recording off,
-// 4050 (405) wrong method, 4001 (400) malformed body. With no token configured
-// every route is 404.
+// 4050 (405) wrong method, 4001 (400) malformed body, 5020 (502) the room's
+// node does not answer or refuses the token (cluster mode). With no token
+// configured every route is 404.
+//
+// In cluster mode (Options.Cluster) the listing is the cluster's: it adds
+// "node" (this node's ID), "nodes" [{id, publicURL, members, tracks, cpu,
+// rooms, self}] (every live node; this node's figures live, the others' as of
+// their last heartbeat), and the other nodes' rooms, each room with "node"
+// (the node it lives on); another node's members have userID, nickName and
+// kind only (tracks empty, joined and lastSeen 0, no recording field). When
+// Redis cannot be read within a second, the listing is this node's rooms with
+// "clusterError" saying why. A kick or close for a room on another node is
+// passed to that node (same method, path, body and token, marked with
+// ForwardedHeader so it is never passed on again) and its answer returned:
+// every node needs the same admin token. "stats" stays this node's.
 //
 // A download cannot send the Authorization header (it is a link, or a <video>
 // source), so each listed RecordingFile carries a download URL signed with
@@ -59,6 +73,9 @@ type Options struct {
 	// Recordings records rooms; nil when recording is off: no recording field
 	// in the listing, and the recording routes answer 404 code 4040.
 	Recordings Recordings
+	// Cluster is the cluster in cluster mode (cluster.go); nil on a single
+	// node, whose answers do not change.
+	Cluster Cluster
 }
 
 // Answer codes (shared with docs/api.md where they overlap).
@@ -98,6 +115,10 @@ type handler struct {
 	rates     *rates
 	page      *asset
 	assets    map[string]*asset // by file name under static/
+
+	cluster        Cluster       // nil: a single node
+	client         *http.Client  // passes kicks and closes to the room's node (cluster.go)
+	clusterTimeout time.Duration // bounds each call to the cluster (a field: tests need not wait a second)
 }
 
 type asset struct {
@@ -124,6 +145,12 @@ func Handler(o Options) http.Handler {
 		log:       o.Logger,
 		rates:     newRates(o.Now),
 		assets:    map[string]*asset{},
+
+		cluster: o.Cluster,
+		// No keep-alive: kicks and closes on other nodes are rare, and no
+		// idle connection outlives the call.
+		client:         &http.Client{Timeout: forwardTimeout, Transport: &http.Transport{DisableKeepAlives: true}},
+		clusterTimeout: clusterTimeout,
 	}
 	for _, name := range []string{"admin.html", "admin.js", "admin.css"} {
 		body, err := static.ReadFile("static/" + name)
@@ -264,7 +291,7 @@ func (h *handler) serveAPI(w http.ResponseWriter, r *http.Request, rest string) 
 	switch {
 	case len(parts) == 1 && parts[0] == "rooms":
 		if allowMethod(w, r, true, http.MethodGet, http.MethodHead) {
-			h.list(w)
+			h.list(w, r)
 		}
 	case len(parts) == 3 && parts[0] == "rooms" && parts[2] == "close":
 		if allowMethod(w, r, true, http.MethodPost) {
@@ -291,7 +318,7 @@ func (h *handler) serveAPI(w http.ResponseWriter, r *http.Request, rest string) 
 	}
 }
 
-func (h *handler) list(w http.ResponseWriter) {
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	details := h.rooms.Details()
 	stats := h.rooms.Stats()
 	l := h.rates.listing(details, stats)
@@ -300,6 +327,9 @@ func (h *handler) list(w http.ResponseWriter) {
 			on := h.recs.Recording(l.Rooms[i].Name)
 			l.Rooms[i].Recording = &on
 		}
+	}
+	if h.cluster != nil { // after the recording fields: other nodes' rooms have none here
+		h.addCluster(r.Context(), &l)
 	}
 	writeValue(w, http.StatusOK, l)
 }
@@ -313,8 +343,8 @@ func (h *handler) recordingOn(w http.ResponseWriter) bool {
 }
 
 func (h *handler) kick(w http.ResponseWriter, r *http.Request, roomName, user string) {
-	reason, ok := readReason(w, r, DefaultKickReason)
-	if !ok {
+	reason, body, ok := readReason(w, r, DefaultKickReason)
+	if !ok || h.forward(w, r, roomName, body) {
 		return
 	}
 	if err := h.rooms.Kick(roomName, user, reason); err != nil {
@@ -326,8 +356,8 @@ func (h *handler) kick(w http.ResponseWriter, r *http.Request, roomName, user st
 }
 
 func (h *handler) closeRoom(w http.ResponseWriter, r *http.Request, roomName string) {
-	reason, ok := readReason(w, r, DefaultCloseReason)
-	if !ok {
+	reason, body, ok := readReason(w, r, DefaultCloseReason)
+	if !ok || h.forward(w, r, roomName, body) {
 		return
 	}
 	members, _ := h.rooms.Members(roomName) // for the log line only
@@ -354,8 +384,9 @@ func (h *handler) answerError(w http.ResponseWriter, err error) {
 }
 
 // readReason reads an optional JSON body {reason}; an empty body or reason
-// gives def. On a bad body it answers 400 and reports false.
-func readReason(w http.ResponseWriter, r *http.Request, def string) (string, bool) {
+// gives def. It returns the body too, to pass on to the room's node. On a bad
+// body it answers 400 and reports false.
+func readReason(w http.ResponseWriter, r *http.Request, def string) (string, []byte, bool) {
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err == nil && len(b) > maxBody {
 		err = fmt.Errorf("body over %d bytes", maxBody)
@@ -368,17 +399,17 @@ func readReason(w http.ResponseWriter, r *http.Request, def string) (string, boo
 	}
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("%v: want an empty body or JSON {reason?}", err))
-		return "", false
+		return "", nil, false
 	}
 	if body.Reason == nil || strings.TrimSpace(*body.Reason) == "" {
-		return def, true
+		return def, b, true
 	}
 	reason := strings.TrimSpace(*body.Reason)
 	if len(reason) > maxReason || !utf8.ValidString(reason) {
 		writeJSON(w, http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("reason: want at most %d bytes of UTF-8", maxReason))
-		return "", false
+		return "", nil, false
 	}
-	return reason, true
+	return reason, b, true
 }
 
 func writeJSON(w http.ResponseWriter, status, code int, message string) {

@@ -39,7 +39,12 @@ func newRates(now func() time.Time) *rates {
 type listingView struct {
 	Now   int64      `json:"now"` // server clock, Unix ms (joined and lastSeen are on it)
 	Rooms []roomView `json:"rooms"`
-	Stats statsView  `json:"stats"`
+	Stats statsView  `json:"stats"` // this node's
+	// Cluster mode only (cluster.go): this node's ID, the live nodes, and why
+	// the other nodes' rooms are missing when Redis could not be read.
+	Node         string     `json:"node,omitempty"`
+	Nodes        []nodeView `json:"nodes,omitempty"`
+	ClusterError string     `json:"clusterError,omitempty"`
 }
 
 type roomView struct {
@@ -50,6 +55,8 @@ type roomView struct {
 	// Recording is whether the room records now; absent (nil) when recording
 	// is off, which tells the page to show no recording controls.
 	Recording *bool `json:"recording,omitempty"`
+	// Node is the node the room lives on; cluster mode only.
+	Node string `json:"node,omitempty"`
 }
 
 type memberView struct {

@@ -25,6 +25,22 @@ type Sources struct {
 	WHIP      func() WHIPStats
 	Recording func() RecordingStats
 	Relay     func() RelayStats // cluster mode only
+	// Cluster reads the cluster's nodes (cluster mode); nil on a single node:
+	// no cluster series. It must give up on Redis within about a second: a
+	// scrape must not hang.
+	Cluster func() ClusterStats
+}
+
+// ClusterStats are the cluster's figures, read from Redis at scrape time.
+type ClusterStats struct {
+	RedisUp bool          // Redis answered; when false, Nodes is not known (not exported)
+	Nodes   []ClusterNode // the live nodes
+}
+
+// ClusterNode is one live node's load.
+type ClusterNode struct {
+	ID                          string
+	Members, Tracks, CPU, Rooms float64 // CPU in cores
 }
 
 // WHIPStats are the WHIP/WHEP server's counters.
@@ -75,6 +91,9 @@ type collector struct {
 	whipSessions, whipRefused               *prometheus.Desc
 	recRooms, recFiles, recBytes            *prometheus.Desc
 	recErrors, recDropped                   *prometheus.Desc
+	clusterNodes, redisUp                   *prometheus.Desc
+	nodeMembers, nodeTracks, nodeCPU        *prometheus.Desc
+	nodeRooms                               *prometheus.Desc
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -115,6 +134,12 @@ func Handler(src Sources) http.Handler {
 		recBytes:     desc("recording_bytes_total", "Bytes written to recordings."),
 		recErrors:    desc("recording_write_errors_total", "Recordings stopped by a write error (disk full, directory gone)."),
 		recDropped:   desc("recording_dropped_packets_total", "Packets recorders dropped because their writer fell behind (a slow disk)."),
+		clusterNodes: desc("cluster_nodes", "Live nodes of the cluster (registered in Redis)."),
+		redisUp:      desc("cluster_redis_up", "1 when this node could read the cluster from Redis at this scrape, 0 when not."),
+		nodeMembers:  desc("cluster_node_members", "Members on each live node (this node's now, the others' at their last heartbeat).", "node"),
+		nodeTracks:   desc("cluster_node_tracks", "Published tracks on each live node.", "node"),
+		nodeCPU:      desc("cluster_node_cpu_cores", "CPU cores each live node's process used between its last two heartbeats.", "node"),
+		nodeRooms:    desc("cluster_node_rooms", "Rooms living on each live node.", "node"),
 	})
 	if src.Relay != nil {
 		reg.MustRegister(newRelayCollector(src.Relay))
@@ -197,5 +222,23 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.recBytes, st.Bytes)
 		counter(c.recErrors, st.WriteErrors)
 		counter(c.recDropped, st.Dropped)
+	}
+	if c.src.Cluster != nil {
+		st := c.src.Cluster()
+		up := 0.0
+		if st.RedisUp {
+			up = 1
+		}
+		gauge(c.redisUp, up)
+		// Redis down: the nodes are not known; no series rather than stale ones.
+		if st.RedisUp {
+			gauge(c.clusterNodes, float64(len(st.Nodes)))
+			for _, n := range st.Nodes {
+				gauge(c.nodeMembers, n.Members, n.ID)
+				gauge(c.nodeTracks, n.Tracks, n.ID)
+				gauge(c.nodeCPU, n.CPU, n.ID)
+				gauge(c.nodeRooms, n.Rooms, n.ID)
+			}
+		}
 	}
 }

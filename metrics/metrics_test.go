@@ -82,3 +82,57 @@ func TestMetricsSkipPartsThatAreOff(t *testing.T) {
 		t.Errorf("got openroom metrics with no sources; want only runtime metrics")
 	}
 }
+
+func TestMetricsCluster(t *testing.T) {
+	up := ClusterStats{RedisUp: true, Nodes: []ClusterNode{
+		{ID: "a", Members: 3, Tracks: 4, CPU: 0.5, Rooms: 1},
+		{ID: "b", Members: 1, Tracks: 0, CPU: 1.25, Rooms: 2},
+	}}
+	tests := []struct {
+		name     string
+		cluster  func() ClusterStats // nil: a single node
+		want     []string
+		wantNone []string // prefixes that must not appear
+	}{
+		{
+			name:    "Redis up",
+			cluster: func() ClusterStats { return up },
+			want: []string{
+				"openroom_cluster_redis_up 1",
+				"openroom_cluster_nodes 2",
+				`openroom_cluster_node_members{node="a"} 3`,
+				`openroom_cluster_node_members{node="b"} 1`,
+				`openroom_cluster_node_tracks{node="a"} 4`,
+				`openroom_cluster_node_cpu_cores{node="b"} 1.25`,
+				`openroom_cluster_node_rooms{node="b"} 2`,
+				"openroom_rooms 1", // the node-local series as ever
+			},
+		},
+		{
+			name:     "Redis down",
+			cluster:  func() ClusterStats { return ClusterStats{} },
+			want:     []string{"openroom_cluster_redis_up 0", "openroom_rooms 1"},
+			wantNone: []string{"openroom_cluster_nodes", "openroom_cluster_node_"},
+		},
+		{
+			name:     "single node",
+			want:     []string{"openroom_rooms 1"},
+			wantNone: []string{"openroom_cluster_"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := scrape(t, Sources{Rooms: func() room.Stats { return room.Stats{Rooms: 1} }, Cluster: tt.cluster})
+			for _, want := range tt.want {
+				if !strings.Contains(out, want+"\n") {
+					t.Errorf("got no %q in the scrape", want)
+				}
+			}
+			for _, none := range tt.wantNone {
+				if strings.Contains(out, "\n"+none) {
+					t.Errorf("got %q series; want none", none)
+				}
+			}
+		})
+	}
+}

@@ -10,11 +10,19 @@
 // server (a link cannot send the Authorization header) and expire in an hour,
 // so they are refreshed with the list.
 //
+// In cluster mode (the listing carries `node`), each room shows the node it
+// lives on, and the Nodes card lists every live node's load (`nodes`) or, when
+// the server could not read the cluster, why (`clusterError`). Another node's
+// rooms list their members without media figures; Kick and Close work on them
+// (the server passes them to the room's node). On a single node nothing of
+// this shows.
+//
 // Test hooks: #admin-token, #admin-login, #admin-error, [data-room="{room}"],
 // [data-member="{room}/{user}"], .kick, .close-room; rates in
 // .kbps-in / .kbps-out cells whose data-kbps holds the number;
 // [data-room="{room}"] .record-room and .rec-badge; #recordings
-// [data-recording="{room}/{name}"] rows with a.download and a.play links.
+// [data-recording="{room}/{name}"] rows with a.download and a.play links;
+// [data-room="{room}"] .room-node; #nodes [data-node="{id}"] rows, #cluster-error.
 
 const API = new URL('../api/', import.meta.url); // /admin/api/
 const TOKEN_KEY = 'openroom.admin.token';
@@ -200,6 +208,7 @@ function signOut(message) {
   roomViews.clear();
   lastData = null;
   clearRecordings();
+  clearNodes();
   showLogin();
   if (message) showError(message, 'auth');
   else clearError();
@@ -375,6 +384,7 @@ function render(data, mine) {
   lastData = data;
   lastSeq = mine;
   renderSummary(data.stats);
+  renderNodes(data);
   const filter = /** @type {HTMLInputElement} */ ($('filter')).value.trim().toLowerCase();
   const container = $('rooms');
   const names = new Set();
@@ -387,7 +397,7 @@ function render(data, mine) {
       v = createRoom(r.room);
       roomViews.set(r.room, v);
     }
-    updateRoom(v, r, data.now, mine);
+    updateRoom(v, r, data.now, mine, data.node);
     const match =
       !filter ||
       r.room.toLowerCase().includes(filter) ||
@@ -407,6 +417,60 @@ function render(data, mine) {
   $('no-match').hidden = data.rooms.length === 0 || visible > 0;
   // The recordings' "in progress" flags and running durations follow the rooms.
   if (lastRecordings) renderRecordings(lastRecordings);
+}
+
+/** @type {Map<string, {el: HTMLElement, parts: Record<string, HTMLElement>}>} by node ID */
+const nodeRows = new Map();
+
+/** Shows the Nodes card in cluster mode (the listing has `node`); hides it on a single node. */
+function renderNodes(data) {
+  const cluster = typeof data.node === 'string';
+  $('nodes').hidden = !cluster;
+  if (!cluster) return;
+  setText($('nodes-note'), `figures above: this node, ${data.node}`);
+  const err = data.clusterError || '';
+  setText($('cluster-error'), err);
+  $('cluster-error').hidden = !err;
+  $('nodes-wrap').hidden = !Array.isArray(data.nodes);
+  const tbody = $('nodes-body');
+  const ids = new Set();
+  let prev = null;
+  for (const n of data.nodes || []) {
+    ids.add(n.id);
+    let row = nodeRows.get(n.id);
+    if (!row) {
+      const parts = {
+        id: el('td', { textContent: n.id }),
+        rooms: el('td', { className: 'num' }),
+        members: el('td', { className: 'num' }),
+        tracks: el('td', { className: 'num' }),
+        cpu: el('td', { className: 'num' }),
+      };
+      const tr = el('tr', { dataset: { node: n.id } }, parts.id, parts.rooms, parts.members, parts.tracks, parts.cpu);
+      row = { el: tr, parts };
+      nodeRows.set(n.id, row);
+    }
+    row.el.toggleAttribute('data-self', !!n.self);
+    row.parts.id.title = n.publicURL || '';
+    setText(row.parts.rooms, fmtCount(n.rooms));
+    setText(row.parts.members, fmtCount(n.members));
+    setText(row.parts.tracks, fmtCount(n.tracks));
+    setText(row.parts.cpu, `${Number(n.cpu || 0).toFixed(2)} cores`);
+    placeAfter(tbody, row.el, prev);
+    prev = row.el;
+  }
+  for (const [id, row] of nodeRows) {
+    if (!ids.has(id)) {
+      row.el.remove();
+      nodeRows.delete(id);
+    }
+  }
+}
+
+function clearNodes() {
+  nodeRows.clear();
+  $('nodes-body').replaceChildren();
+  $('nodes').hidden = true;
 }
 
 /** Puts node right after prev (first when prev is null), moving it only if needed. */
@@ -435,6 +499,7 @@ function createRoom(name) {
   const parts = {
     name: el('h3', { className: 'room-name', textContent: name }),
     info: el('span', { className: 'room-info' }),
+    node: el('span', { className: 'room-node', hidden: true }),
     count: el('span', { className: 'room-count' }),
     age: el('span', { className: 'room-age' }),
     rate: el('span', { className: 'room-rate' }),
@@ -470,7 +535,7 @@ function createRoom(name) {
     el(
       'header',
       { className: 'room-head' },
-      el('div', { className: 'room-title' }, parts.name, parts.badge, parts.info),
+      el('div', { className: 'room-title' }, parts.name, parts.node, parts.badge, parts.info),
       el('div', { className: 'room-meta' }, parts.count, parts.age, parts.rate),
       el('div', { className: 'room-actions' }, parts.record, parts.close),
     ),
@@ -491,8 +556,20 @@ function setRecordingView(v, on) {
   p.record.setAttribute('aria-pressed', String(on));
 }
 
-function updateRoom(v, r, now, mine) {
+function updateRoom(v, r, now, mine, self) {
   const p = v.parts;
+  // Cluster mode: the room's node. Another node's room comes with its members
+  // only: its media figures are on that node's own page.
+  const remote = !!r.node && r.node !== self;
+  p.node.hidden = !r.node;
+  setText(p.node, r.node ? `on ${r.node}` : '');
+  p.node.title = remote
+    ? `Lives on node ${r.node}: its media figures are on that node's /admin`
+    : r.node
+      ? 'Lives on this node'
+      : '';
+  p.node.toggleAttribute('data-remote', remote);
+  p.rate.hidden = remote;
   // No recording field: the server does not record, so no controls at all.
   const canRecord = typeof r.recording === 'boolean';
   p.record.hidden = !canRecord;
@@ -522,7 +599,7 @@ function updateRoom(v, r, now, mine) {
       mv = createMember(r.room, m.userID);
       v.members.set(m.userID, mv);
     }
-    updateMember(mv, m, now);
+    updateMember(mv, m, now, remote);
     placeAfter(p.tbody, mv.el, prev);
     prev = mv.el;
   }
@@ -569,7 +646,7 @@ function createMember(room, user) {
   return { el: row, parts, trackRows: new Map(), tbody: null };
 }
 
-function updateMember(mv, m, now) {
+function updateMember(mv, m, now, remote) {
   const p = mv.parts;
   setText(p.nick, m.nickName && m.nickName !== m.userID ? m.nickName : '');
   p.nick.hidden = !p.nick.textContent;
@@ -581,6 +658,18 @@ function updateMember(mv, m, now) {
   p.kind.dataset.kind = m.kind || '';
   p.kind.title = KIND_HINTS[m.kind] || '';
 
+  if (remote) {
+    // Another node publishes who is in its rooms, not since when nor how.
+    setText(p.state, '–');
+    p.state.dataset.tone = 'none';
+    for (const cell of [p.joined, p.seen]) {
+      setText(cell, '–');
+      cell.title = "on the room's node";
+      cell.classList.remove('late');
+    }
+    updateTracks(mv, m.tracks, remote);
+    return;
+  }
   const state = m.state || (m.kind === 'http' ? 'no media' : m.kind === 'rtmp' ? 'bridge' : 'no media yet');
   setText(p.state, state);
   p.state.dataset.tone = m.state ? stateClass(m.state) : 'none';
@@ -595,9 +684,11 @@ function updateMember(mv, m, now) {
   updateTracks(mv, m.tracks);
 }
 
-function updateTracks(mv, tracks) {
+function updateTracks(mv, tracks, remote = false) {
   if (tracks.length === 0) {
-    if (!mv.noTracks) mv.noTracks = el('span', { className: 'faint', textContent: 'none' });
+    if (!mv.noTracks) mv.noTracks = el('span', { className: 'faint' });
+    setText(mv.noTracks, remote ? '–' : 'none');
+    mv.noTracks.title = remote ? "on the room's node" : '';
     if (mv.parts.tracks.firstChild !== mv.noTracks) mv.parts.tracks.replaceChildren(mv.noTracks);
     mv.trackRows.clear();
     mv.tbody = null;

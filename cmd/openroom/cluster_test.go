@@ -27,11 +27,12 @@ type clusterNode struct {
 	once   sync.Once
 }
 
-// startClusterNode runs a node with neither WebRTC, RTMP nor TURN.
-func startClusterNode(t *testing.T, redisURL, id string) *clusterNode {
+// startClusterNode runs a node with neither WebRTC, RTMP nor TURN, and the
+// extra flags.
+func startClusterNode(t *testing.T, redisURL, id string, extra ...string) *clusterNode {
 	t.Helper()
-	return startNode(t, "--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "", "--turn", "",
-		"--node-ip", "127.0.0.1", "--secret", testSecret, "--redis-url", redisURL, "--node-id", id, "--drain", "0s")
+	return startNode(t, append([]string{"--http", "127.0.0.1:0", "--rtc-port", "0", "--rtmp", "", "--turn", "",
+		"--node-ip", "127.0.0.1", "--secret", testSecret, "--redis-url", redisURL, "--node-id", id, "--drain", "0s"}, extra...)...)
 }
 
 // startNode runs a node with these flags until the test ends.

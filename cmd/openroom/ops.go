@@ -61,6 +61,9 @@ func (a *app) registerOps(webrtc bool) {
 	if a.relays != nil {
 		src.Relay = a.relays.metrics
 	}
+	if a.cluster != nil {
+		src.Cluster = a.clusterStats // clusterviews.go
+	}
 	a.mux.Handle("GET /metrics", metrics.Handler(src))
 }
 

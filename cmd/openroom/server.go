@@ -197,6 +197,9 @@ func newApp(cfg config.Config, log *slog.Logger) (*app, error) {
 	if a.records.Enabled() {
 		adminOpts.Recordings = adminRecordings{a.records}
 	}
+	if a.cluster != nil {
+		adminOpts.Cluster = adminCluster{a} // clusterviews.go
+	}
 	adminHandler := admin.Handler(adminOpts)
 	a.mux.Handle("/admin/", adminHandler)
 	a.mux.Handle("/admin", adminHandler)
