@@ -33,6 +33,8 @@ type DialerOptions struct {
 	Stats  *Stats
 	Logger *slog.Logger
 	Now    func() time.Time
+	// SatelliteIdle: see Options.SatelliteIdle.
+	SatelliteIdle time.Duration
 }
 
 // Dialer keeps this node's satellite rooms linked to their homes: one link
@@ -103,7 +105,13 @@ func (d *Dialer) keep(roomName, base string) {
 		d.mu.Lock()
 		delete(d.rooms, roomName)
 		d.mu.Unlock()
+		d.o.Rooms.RemoveIfEmpty(roomName) // made by Ensure; nobody of this node came, or all left
 	}()
+	idle := d.o.SatelliteIdle
+	if idle <= 0 {
+		idle = DefaultSatelliteIdle
+	}
+	idleSince := d.o.Now()
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			select {
@@ -113,6 +121,11 @@ func (d *Dialer) keep(roomName, base string) {
 			}
 			if !d.o.Rooms.Exists(roomName) {
 				return
+			}
+			if ms, _ := d.o.Rooms.Members(roomName); len(ms) > 0 {
+				idleSince = d.o.Now()
+			} else if d.o.Now().Sub(idleSince) >= idle {
+				return // the home is out of reach and nobody here waits for it
 			}
 			if d.o.Home != nil {
 				ctx, cancel := context.WithTimeout(d.ctx, 3*time.Second)
@@ -134,7 +147,7 @@ func (d *Dialer) keep(roomName, base string) {
 			d.log.Warn("relay: cannot link the room to its home; retrying", "room", roomName, "home", base, "err", err)
 			continue
 		}
-		l := NewLink(ws, Options{Rooms: d.o.Rooms, Room: roomName, Peer: base, Satellite: true, Stats: d.o.Stats, Logger: d.o.Logger, Now: d.o.Now})
+		l := NewLink(ws, Options{Rooms: d.o.Rooms, Room: roomName, Peer: base, Satellite: true, SatelliteIdle: d.o.SatelliteIdle, Stats: d.o.Stats, Logger: d.o.Logger, Now: d.o.Now})
 		err = l.Run(d.ctx)
 		if err == nil || errors.Is(err, ErrRoomGone) || d.ctx.Err() != nil {
 			return // nobody of this node needs it any more

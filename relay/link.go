@@ -32,6 +32,7 @@ type Rooms interface {
 	Touch(room, userID string, s room.Session) error
 	Members(room string) ([]room.MemberInfo, error)
 	Kind(room, userID string) (string, error)
+	RemoveIfEmpty(room string) bool
 }
 
 // Link timing and bounds.
@@ -40,10 +41,10 @@ const (
 	// readTimeout: a peer silent this long (it pings every pingEvery) is gone.
 	readTimeout  = 3 * pingEvery
 	writeTimeout = 5 * time.Second
-	// satelliteIdle: a satellite's link ends once no member of its own has
-	// been in the room this long (the first joins a moment after the link
-	// starts).
-	satelliteIdle = 5 * time.Second
+	// DefaultSatelliteIdle: a satellite's link ends once no member of its own
+	// has been in the room this long (the first joins a moment after the
+	// link starts).
+	DefaultSatelliteIdle = 5 * time.Second
 	// mediaQueue bounds the packets waiting for the socket: about 0.4 s of a
 	// room with four 2.5 Mbit/s videos. Beyond it new packets are dropped
 	// (counted); subscribers' NACKs and keyframe requests repair the gap.
@@ -62,9 +63,11 @@ type Options struct {
 	// Satellite is set on the end that dialed: its link ends when no member
 	// of its own is left in the room.
 	Satellite bool
-	Stats     *Stats // shared by the node's links; optional
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// SatelliteIdle overrides DefaultSatelliteIdle (tests).
+	SatelliteIdle time.Duration
+	Stats         *Stats // shared by the node's links; optional
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Link is one end of a room's relay between two nodes (see the package
@@ -131,6 +134,9 @@ func NewLink(ws *websocket.Conn, o Options) *Link {
 	}
 	if o.Stats == nil {
 		o.Stats = &Stats{}
+	}
+	if o.SatelliteIdle <= 0 {
+		o.SatelliteIdle = DefaultSatelliteIdle
 	}
 	return &Link{
 		o: o, ws: ws, log: o.Logger.With("part", "relay", "room", o.Room, "peer", o.Peer),
@@ -236,7 +242,7 @@ func (l *Link) loop(ctx context.Context, readErr <-chan error) error {
 				ms, _ := l.o.Rooms.Members(l.o.Room)
 				if len(ms) > int(l.remotes.Load()) {
 					idleSince = now
-				} else if now.Sub(idleSince) >= satelliteIdle {
+				} else if now.Sub(idleSince) >= l.o.SatelliteIdle {
 					return nil // nobody of this node is left in the room
 				}
 			}

@@ -121,3 +121,18 @@ func (m *Manager) CloseRoom(room, reason string) error {
 	}
 	return nil
 }
+
+// RemoveIfEmpty removes a room nobody is in (a node that relayed it from
+// another is done with it), keeping what the archive holds of it: the room
+// goes on elsewhere. It reports whether it removed the room.
+func (m *Manager) RemoveIfEmpty(room string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.rooms[room]
+	if !ok || len(r.members) > 0 {
+		return false
+	}
+	delete(m.rooms, room)
+	m.log.Info("room closed", "room", room)
+	return true
+}

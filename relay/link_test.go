@@ -1,0 +1,317 @@
+package relay
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+	"go.uber.org/goleak"
+
+	"github.com/openroom/openroom/auth"
+	"github.com/openroom/openroom/internal/testutil"
+	"github.com/openroom/openroom/room"
+	"github.com/openroom/openroom/sfu"
+)
+
+const testSecret = "relay-test-secret"
+
+func noLeaks(t *testing.T) {
+	t.Helper()
+	opt := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
+}
+
+// collector is a media-only member that counts the packets of every track
+// it is offered, by owner and kind.
+type collector struct {
+	id     string
+	mu     sync.Mutex // guards tracks and counts
+	tracks map[*sfu.Track]*countSink
+}
+
+type countSink struct{ n atomic.Int64 }
+
+func (s *countSink) WriteRTP(*sfu.ExtPacket) error { s.n.Add(1); return nil }
+
+func newCollector(id string) *collector {
+	return &collector{id: id, tracks: map[*sfu.Track]*countSink{}}
+}
+
+func (c *collector) ID() string { return c.id }
+
+func (c *collector) AddTrack(t *sfu.Track) {
+	s := &countSink{}
+	c.mu.Lock()
+	c.tracks[t] = s
+	c.mu.Unlock()
+	go t.AddSink(s) // not under the router's lock
+}
+
+func (c *collector) RemoveTrack(t *sfu.Track) {
+	c.mu.Lock()
+	delete(c.tracks, t)
+	c.mu.Unlock()
+}
+
+// received reports the packets received of owner's track of kind, and
+// whether such a track is offered now.
+func (c *collector) received(owner, kind string) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for t, s := range c.tracks {
+		if t.Owner() == owner && t.Kind().String() == kind {
+			return s.n.Load(), true
+		}
+	}
+	return 0, false
+}
+
+func (c *collector) track(owner, kind string) *sfu.Track {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for t := range c.tracks {
+		if t.Owner() == owner && t.Kind().String() == kind {
+			return t
+		}
+	}
+	return nil
+}
+
+// session is a local member's session.
+type session struct{}
+
+func (session) Notify(room.Event) {}
+func (session) Kick(string)       {}
+
+// node is one side: its rooms, and the relay's two ends.
+type node struct {
+	rooms  *room.Manager
+	stats  *Stats
+	srv    *httptest.Server
+	accept *Handler
+	dial   *Dialer
+}
+
+func newNode(t *testing.T, id string) *node {
+	t.Helper()
+	n := &node{rooms: room.NewManager(room.Options{Timeout: time.Minute}), stats: &Stats{}}
+	n.accept = NewHandler(HandlerOptions{Rooms: n.rooms, Secret: testSecret, Stats: n.stats})
+	mux := http.NewServeMux()
+	mux.Handle("GET "+Path+"{room}", n.accept)
+	n.srv = httptest.NewServer(mux)
+	n.dial = NewDialer(DialerOptions{Rooms: n.rooms, Secret: testSecret, Node: id, Stats: n.stats, SatelliteIdle: 300 * time.Millisecond})
+	t.Cleanup(func() {
+		n.dial.Close()
+		n.accept.Close()
+		n.srv.Close()
+	})
+	return n
+}
+
+// join enters user into the room with a collector for its media.
+func (n *node) join(t *testing.T, roomName, user string) (*collector, session) {
+	t.Helper()
+	s := session{}
+	if _, err := n.rooms.Enter(room.EnterRequest{Room: roomName, UserID: user, NickName: "李雷 " + user, Kind: "webrtc",
+		Privileges: auth.PrivAll, Session: s, Create: true}); err != nil {
+		t.Fatalf("enter %s: %v", user, err)
+	}
+	c := newCollector(user)
+	if err := n.rooms.AttachMedia(roomName, user, s, c); err != nil {
+		t.Fatal(err)
+	}
+	return c, s
+}
+
+// publish publishes a video track of user's and returns it with a counter
+// of the keyframe requests it gets.
+func (n *node) publish(t *testing.T, roomName, user string, s session, kind webrtc.RTPCodecType) (*sfu.Track, *atomic.Int64) {
+	t.Helper()
+	var kf atomic.Int64
+	codec := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	if kind == webrtc.RTPCodecTypeAudio {
+		codec = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	}
+	tr := sfu.NewTrack(sfu.TrackOptions{ID: user + "-" + kind.String(), Owner: user, Kind: kind, Codec: codec,
+		RequestKeyframe: func() { kf.Add(1) }})
+	if err := n.rooms.Publish(roomName, user, s, tr); err != nil {
+		t.Fatal(err)
+	}
+	return tr, &kf
+}
+
+// feed writes count packets into tr.
+func feed(tr *sfu.Track, ssrc uint32, from, count int) {
+	for i := from; i < from+count; i++ {
+		tr.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: uint16(i), Timestamp: uint32(i * 3000), SSRC: ssrc},
+			Payload: []byte{0x10, 0x00, 0x00, byte(i)}})
+	}
+}
+
+// TestLinkRelaysBothWays: a satellite linked to the room's home gets the
+// home's tracks (as members named like their publishers) and packets, asks
+// the home for keyframes, and sends its own publisher's track to the home;
+// no track comes back to the node it came from.
+func TestLinkRelaysBothWays(t *testing.T) {
+	noLeaks(t)
+	home, sat := newNode(t, "home"), newNode(t, "sat")
+	homeSub, _ := home.join(t, "r", "lei")
+	_, pubS := home.join(t, "r", "pub")
+	video, keyframes := home.publish(t, "r", "pub", pubS, webrtc.RTPCodecTypeVideo)
+	home.publish(t, "r", "pub", pubS, webrtc.RTPCodecTypeAudio)
+
+	satSub, satS := sat.join(t, "r", "mei")
+	if err := sat.dial.Ensure("r", home.srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 5*time.Second, "the home's publisher is a member at the satellite", func() bool {
+		ms, _ := sat.rooms.Members("r")
+		for _, m := range ms {
+			if m.UserID == "pub" && m.NickName == "李雷 pub" && len(m.Tracks) == 2 {
+				return true
+			}
+		}
+		return false
+	})
+	testutil.Eventually(t, 5*time.Second, "the satellite's member gets pub's video", func() bool {
+		feed(video, 1, 0, 10)
+		n, _ := satSub.received("pub", "video")
+		return n >= 10
+	})
+	// A keyframe request at the satellite reaches the home's publisher.
+	before := keyframes.Load()
+	time.Sleep(600 * time.Millisecond) // past both tracks' keyframe throttle (500 ms)
+	satSub.track("pub", "video").RequestKeyframe()
+	testutil.Eventually(t, 5*time.Second, "the satellite's keyframe request reaches the publisher", func() bool {
+		return keyframes.Load() > before
+	})
+
+	// The satellite's publisher reaches the home; its track does not come back.
+	satVideo, _ := sat.publish(t, "r", "mei", satS, webrtc.RTPCodecTypeVideo)
+	testutil.Eventually(t, 5*time.Second, "the home's member gets mei's video", func() bool {
+		feed(satVideo, 2, 0, 5)
+		n, _ := homeSub.received("mei", "video")
+		return n >= 5
+	})
+	time.Sleep(100 * time.Millisecond)
+	if got := sat.stats.TracksIn.Load(); got != 2 {
+		t.Errorf("tracks into the satellite: got %d; want 2 (pub's two; never its own back)", got)
+	}
+	if got := home.stats.TracksOut.Load(); got != 2 {
+		t.Errorf("tracks out of the home: got %d; want 2", got)
+	}
+
+	// The home's publisher leaves: it leaves the satellite too.
+	if err := home.rooms.Leave("r", "pub", pubS, room.ReasonLeft); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 5*time.Second, "pub left the satellite", func() bool {
+		_, err := sat.rooms.Kind("r", "pub")
+		_, offered := satSub.received("pub", "video")
+		return err != nil && !offered
+	})
+
+	// The satellite's last own member leaves: its link ends, the home forgets
+	// mei, and the satellite's room goes.
+	if err := sat.rooms.Leave("r", "mei", satS, room.ReasonLeft); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 5*time.Second, "the link ends once nobody of the satellite is left", func() bool {
+		_, err := home.rooms.Kind("r", "mei")
+		return home.stats.Links.Load() == 0 && sat.stats.Links.Load() == 0 && err != nil && !sat.rooms.Exists("r")
+	})
+}
+
+// TestHandlerRefuses: a link request not signed with the cluster's secret,
+// expired, or for a room that is not open on the node is refused.
+func TestHandlerRefuses(t *testing.T) {
+	noLeaks(t)
+	home := newNode(t, "home")
+	home.join(t, "open", "lei")
+	now := time.Now()
+	exp := now.Add(tokenTTL).Unix()
+	tests := []struct {
+		name, room, secret string
+		exp                int64
+		want               int
+	}{
+		{name: "signed", room: "open", secret: testSecret, exp: exp, want: http.StatusSwitchingProtocols},
+		{name: "another secret", room: "open", secret: "other", exp: exp, want: http.StatusUnauthorized},
+		{name: "expired", room: "open", secret: testSecret, exp: now.Add(-time.Second).Unix(), want: http.StatusUnauthorized},
+		{name: "too far ahead", room: "open", secret: testSecret, exp: now.Add(time.Hour).Unix(), want: http.StatusUnauthorized},
+		{name: "signed for another room", room: "other", secret: testSecret, exp: exp, want: http.StatusUnauthorized},
+		{name: "room not open here", room: "closed", secret: testSecret, exp: exp, want: http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			signedRoom := tt.room
+			if tt.name == "signed for another room" {
+				signedRoom = "open"
+			}
+			h.Set("Authorization", "Bearer "+mac(tt.secret, signedRoom, "sat", tt.exp))
+			h.Set(headerNode, "sat")
+			h.Set(headerExpires, strconv.FormatInt(tt.exp, 10))
+			ws, res, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(home.srv.URL, "http")+Path+tt.room, h)
+			if ws != nil {
+				ws.Close()
+			}
+			if res == nil {
+				t.Fatalf("dial: %v", err)
+			}
+			res.Body.Close()
+			if res.StatusCode != tt.want {
+				t.Errorf("status: got %d; want %d", res.StatusCode, tt.want)
+			}
+		})
+	}
+}
+
+// TestLinkBadPeer: a peer that sends frames of unknown tracks, short frames
+// or a control frame that is not JSON harms nothing: the link drops what it
+// cannot use and ends on garbage, and the room goes on.
+func TestLinkBadPeer(t *testing.T) {
+	noLeaks(t)
+	home := newNode(t, "home")
+	sub, _ := home.join(t, "r", "lei")
+	exp := time.Now().Add(tokenTTL).Unix()
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+mac(testSecret, "r", "evil", exp))
+	h.Set(headerNode, "evil")
+	h.Set(headerExpires, strconv.FormatInt(exp, 10))
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(home.srv.URL, "http")+Path+"r", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	for _, f := range []struct {
+		typ int
+		b   []byte
+	}{
+		{websocket.BinaryMessage, []byte{0}},                       // shorter than the header
+		{websocket.BinaryMessage, []byte{0, 9, 0, 0x80, 96, 0, 1}}, // no such track
+		{websocket.TextMessage, []byte(`{"type":"track","n":1,"id":"x","owner":"bad name!","kind":"video","mime":"video/VP8","clockRate":90000}`)},
+		{websocket.BinaryMessage, []byte{0, 1, 0, 0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1}}, // the refused track's
+		{websocket.TextMessage, []byte(`{"type":"keyframe","n":77}`)},
+		{websocket.TextMessage, []byte(`not json`)},
+	} {
+		if err := ws.WriteMessage(f.typ, f.b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testutil.Eventually(t, 5*time.Second, "the link ends on garbage", func() bool { return home.stats.Links.Load() == 0 })
+	if _, offered := sub.received("bad name!", "video"); offered {
+		t.Error("a track with an invalid owner was published")
+	}
+	if ms, _ := home.rooms.Members("r"); len(ms) != 1 {
+		t.Errorf("members: got %v; want lei alone", ms)
+	}
+}
