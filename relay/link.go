@@ -32,7 +32,11 @@ type Rooms interface {
 	Touch(room, userID string, s room.Session) error
 	Members(room string) ([]room.MemberInfo, error)
 	Kind(room, userID string) (string, error)
+	SetMuted(room, userID string, s room.Session, kind string, muted bool) error
 	RemoveIfEmpty(room string) bool
+	Observe(room string, o room.Session) ([]room.MemberInfo, func(), error)
+	RelayChat(room string, msg room.ChatMessage) error
+	RelayBoard(room, from string, op room.BoardOp) error
 }
 
 // Link timing and bounds.
@@ -85,9 +89,11 @@ type Link struct {
 
 	wake chan struct{} // the router queued a change (cap 1)
 
-	mu      sync.Mutex               // guards queued, mine and outN
+	mu      sync.Mutex               // guards queued, events, mine, ours and outN
 	queued  []change                 // tracks the router offered or took back, for the loop
+	events  []msg                    // the room's events to tell the peer, for the loop
 	mine    map[*sfu.Track]bool      // tracks this link published: never offered back
+	ours    map[string]bool          // members this link entered (the peer's): their events are not sent back
 	outN    map[uint16]*outTrack     // tracks offered to the peer, by number (keyframe requests)
 	remotes atomic.Int32             // members this link entered into the room (the reader's count)
 	out     map[*sfu.Track]*outTrack // owned by the loop
@@ -113,11 +119,10 @@ type inTrack struct {
 	member *remoteMember // nil: not published (its owner is a member of this node)
 }
 
-// remoteMember is a publisher of the peer's, as a member of this node's room.
-// It is its own room.Session.
+// remoteMember is a member of the peer's room, as a member of this node's
+// room. It is its own room.Session.
 type remoteMember struct {
 	userID string
-	tracks int
 	gone   atomic.Bool // the room removed it (a kick, a timeout)
 }
 
@@ -141,7 +146,7 @@ func NewLink(ws *websocket.Conn, o Options) *Link {
 	return &Link{
 		o: o, ws: ws, log: o.Logger.With("part", "relay", "room", o.Room, "peer", o.Peer),
 		ctl: make(chan []byte, ctlQueue), media: make(chan *[]byte, mediaQueue), done: make(chan struct{}),
-		wake: make(chan struct{}, 1), mine: map[*sfu.Track]bool{}, outN: map[uint16]*outTrack{},
+		wake: make(chan struct{}, 1), mine: map[*sfu.Track]bool{}, ours: map[string]bool{}, outN: map[uint16]*outTrack{},
 		out: map[*sfu.Track]*outTrack{}, next: 1,
 	}
 }
@@ -163,11 +168,71 @@ func (l *Link) queue(c change) {
 	}
 	l.queued = append(l.queued, c)
 	l.mu.Unlock()
+	l.poke()
+}
+
+func (l *Link) poke() {
 	select {
 	case l.wake <- struct{}{}:
 	default:
 	}
 }
+
+// Notify queues what the peer must hear of a room event (the room calls it
+// with its lock held: the link observes the room). Events of the members
+// this link entered came from the peer: they are not sent back.
+func (l *Link) Notify(ev room.Event) {
+	var m msg
+	var subject string
+	switch ev.Type {
+	case "member_joined":
+		if ev.Member == nil {
+			return
+		}
+		subject = ev.Member.UserID
+		m = msg{Type: msgMember, UserID: subject, Nick: ev.Member.NickName, MemberKind: ev.Member.Kind}
+	case "member_left":
+		subject = ev.UserID
+		m = msg{Type: msgLeave, UserID: subject}
+	case "mute":
+		if ev.Muted == nil {
+			return
+		}
+		subject = ev.UserID
+		m = msg{Type: msgMute, UserID: subject, Kind: ev.Kind, Muted: *ev.Muted}
+	case "chat":
+		if ev.ChatMessage == nil {
+			return
+		}
+		c := *ev.ChatMessage
+		c.ClientID = ""
+		subject = c.From // "" for an operator's message: sent on
+		m = msg{Type: msgChat, Chat: &c}
+	case "board":
+		if ev.BoardEntry == nil {
+			return
+		}
+		subject = ev.UserID
+		op := ev.BoardEntry.Op
+		if op.Kind == "undo" { // the peer erases the stroke undone here (its own undo list differs)
+			op.Kind = "erase"
+		}
+		m = msg{Type: msgBoard, UserID: subject, Op: &op}
+	default:
+		return
+	}
+	l.mu.Lock()
+	if subject != "" && l.ours[subject] {
+		l.mu.Unlock()
+		return
+	}
+	l.events = append(l.events, m)
+	l.mu.Unlock()
+	l.poke()
+}
+
+// Kick is never called: the link observes the room, it is no member.
+func (l *Link) Kick(string) {}
 
 // ErrRoomGone ends a link whose room closed on this node.
 var ErrRoomGone = errors.New("relay: the room is no longer open on this node")
@@ -177,6 +242,27 @@ var ErrRoomGone = errors.New("relay: the room is no longer open on this node")
 func (l *Link) Run(ctx context.Context) error {
 	l.o.Stats.Links.Add(1)
 	defer l.o.Stats.Links.Add(-1)
+	present, unobserve, err := l.o.Rooms.Observe(l.o.Room, l)
+	if err != nil {
+		_ = l.ws.Close()
+		return fmt.Errorf("%w: %v", ErrRoomGone, err)
+	}
+	defer unobserve()
+	// The members first (the events observed since follow them in the
+	// queue), then the tracks, which name them.
+	l.mu.Lock()
+	snapshot := make([]msg, 0, len(present))
+	for _, mi := range present {
+		snapshot = append(snapshot, msg{Type: msgMember, UserID: mi.UserID, Nick: mi.NickName, MemberKind: mi.Kind})
+		for _, kind := range []string{"audio", "video"} {
+			if muted := (kind == "audio" && mi.AudioMuted) || (kind == "video" && mi.VideoMuted); muted {
+				snapshot = append(snapshot, msg{Type: msgMute, UserID: mi.UserID, Kind: kind, Muted: true})
+			}
+		}
+	}
+	l.events = append(snapshot, l.events...)
+	l.mu.Unlock()
+	l.flushEvents()
 	unwatch, err := l.o.Rooms.Watch(l.o.Room, l)
 	if err != nil {
 		_ = l.ws.Close()
@@ -211,8 +297,7 @@ func (l *Link) Run(ctx context.Context) error {
 		it.t.Close()
 	}
 	for _, m := range members {
-		_ = l.o.Rooms.Leave(l.o.Room, m.userID, m, room.ReasonDisconnected)
-		l.o.Stats.Members.Add(-1)
+		l.leave(m, members, room.ReasonDisconnected)
 	}
 	l.log.Info("relay link down", "err", err)
 	return err
@@ -232,6 +317,7 @@ func (l *Link) loop(ctx context.Context, readErr <-chan error) error {
 		case err := <-readErr:
 			return err
 		case <-l.wake:
+			l.flushEvents()
 			l.applyQueued()
 		case <-tick.C:
 			now := l.o.Now()
@@ -252,6 +338,17 @@ func (l *Link) loop(ctx context.Context, readErr <-chan error) error {
 				l.sendCtl(msg{Type: msgPing})
 			}
 		}
+	}
+}
+
+// flushEvents sends the queued room events to the peer.
+func (l *Link) flushEvents() {
+	l.mu.Lock()
+	evs := l.events
+	l.events = nil
+	l.mu.Unlock()
+	for _, m := range evs {
+		l.sendCtl(m)
 	}
 }
 
@@ -422,6 +519,28 @@ func (l *Link) read(in map[uint16]*inTrack, members map[string]*remoteMember) er
 // handle applies one control message of the peer's.
 func (l *Link) handle(m msg, in map[uint16]*inTrack, members map[string]*remoteMember) {
 	switch m.Type {
+	case msgMember:
+		l.enter(m.UserID, m.Nick, m.MemberKind, members)
+	case msgLeave:
+		if rm := members[m.UserID]; rm != nil {
+			l.leave(rm, members, room.ReasonLeft)
+		}
+	case msgMute:
+		if rm := members[m.UserID]; rm != nil {
+			_ = l.o.Rooms.SetMuted(l.o.Room, rm.userID, rm, m.Kind, m.Muted)
+		}
+	case msgChat:
+		if m.Chat != nil && (m.Chat.From == "" || members[m.Chat.From] != nil) {
+			if err := l.o.Rooms.RelayChat(l.o.Room, *m.Chat); err != nil {
+				l.log.Debug("relay: a chat message of the peer's was not delivered", "err", err)
+			}
+		}
+	case msgBoard:
+		if m.Op != nil && members[m.UserID] != nil {
+			if err := l.o.Rooms.RelayBoard(l.o.Room, m.UserID, *m.Op); err != nil {
+				l.log.Debug("relay: a board op of the peer's was not applied", "err", err)
+			}
+		}
 	case msgTrack:
 		if in[m.N] == nil {
 			in[m.N] = l.publish(m, members)
@@ -434,12 +553,6 @@ func (l *Link) handle(m msg, in map[uint16]*inTrack, members map[string]*remoteM
 		delete(in, m.N)
 		if it.member != nil {
 			l.o.Rooms.Unpublish(l.o.Room, it.member.userID, it.member, it.t)
-			if it.member.tracks--; it.member.tracks == 0 {
-				delete(members, it.member.userID)
-				l.remotes.Add(-1)
-				l.o.Stats.Members.Add(-1)
-				_ = l.o.Rooms.Leave(l.o.Room, it.member.userID, it.member, room.ReasonLeft)
-			}
 		}
 		it.t.Close()
 	case msgKeyframe:
@@ -456,8 +569,57 @@ func (l *Link) handle(m msg, in map[uint16]*inTrack, members map[string]*remoteM
 	}
 }
 
-// publish makes the peer's track m a track of this node's room, owned by a
-// member named like its publisher (entered with its first track).
+// enter makes a member of the peer's room a member here, with a session of
+// the link's; nil when it cannot be (a bad name, the same user joined here
+// too, the room full).
+func (l *Link) enter(userID, nick, kind string, members map[string]*remoteMember) *remoteMember {
+	if rm := members[userID]; rm != nil {
+		return rm
+	}
+	if !room.ValidName(userID) {
+		l.log.Warn("relay: the peer named a member by an invalid name", "user", userID)
+		return nil
+	}
+	if _, err := l.o.Rooms.Kind(l.o.Room, userID); err == nil {
+		// The same user is a member here too (joined twice): its own
+		// session wins; the peer's copy is not shown.
+		l.log.Warn("relay: a member of the peer's is also a member here; the peer's copy is not shown", "user", userID)
+		return nil
+	}
+	if kind == "" {
+		kind = "webrtc"
+	}
+	rm := &remoteMember{userID: userID}
+	l.mu.Lock()
+	l.ours[userID] = true // before Enter: its member_joined is not sent back
+	l.mu.Unlock()
+	if _, err := l.o.Rooms.Enter(room.EnterRequest{Room: l.o.Room, UserID: userID, NickName: nick, Kind: kind,
+		Privileges: auth.PrivAll, Session: rm}); err != nil {
+		l.mu.Lock()
+		delete(l.ours, userID)
+		l.mu.Unlock()
+		l.log.Warn("relay: a member of the peer's cannot enter the room here", "user", userID, "err", err)
+		return nil
+	}
+	members[userID] = rm
+	l.remotes.Add(1)
+	l.o.Stats.Members.Add(1)
+	return rm
+}
+
+// leave takes a member of the peer's out of the room here.
+func (l *Link) leave(rm *remoteMember, members map[string]*remoteMember, reason string) {
+	_ = l.o.Rooms.Leave(l.o.Room, rm.userID, rm, reason)
+	delete(members, rm.userID)
+	l.mu.Lock()
+	delete(l.ours, rm.userID) // after Leave: its member_left is not sent back
+	l.mu.Unlock()
+	l.remotes.Add(-1)
+	l.o.Stats.Members.Add(-1)
+}
+
+// publish makes the peer's track m a track of this node's room, owned by the
+// member of its publisher's name (entered now if the peer did not name it).
 func (l *Link) publish(m msg, members map[string]*remoteMember) *inTrack {
 	kind := webrtc.NewRTPCodecType(m.Kind)
 	n := m.N
@@ -470,31 +632,13 @@ func (l *Link) publish(m msg, members map[string]*remoteMember) *inTrack {
 		},
 	})
 	it := &inTrack{t: t}
-	if kind == 0 || !room.ValidName(m.Owner) {
-		l.log.Warn("relay: the peer offered a track this node cannot publish", "track", m.ID, "owner", m.Owner, "kind", m.Kind)
+	if kind == 0 {
+		l.log.Warn("relay: the peer offered a track of no known kind", "track", m.ID, "kind", m.Kind)
 		return it
 	}
-	rm := members[m.Owner]
+	rm := l.enter(m.Owner, m.Nick, m.MemberKind, members)
 	if rm == nil {
-		if _, err := l.o.Rooms.Kind(l.o.Room, m.Owner); err == nil {
-			// The same user is a member here too (joined twice): its own
-			// session wins; the peer's copy is not shown.
-			l.log.Warn("relay: the peer's publisher is also a member here; its tracks from the peer are not shown", "user", m.Owner)
-			return it
-		}
-		rm = &remoteMember{userID: m.Owner}
-		kindName := m.MemberKind
-		if kindName == "" {
-			kindName = "webrtc"
-		}
-		if _, err := l.o.Rooms.Enter(room.EnterRequest{Room: l.o.Room, UserID: m.Owner, NickName: m.Nick, Kind: kindName,
-			Privileges: auth.PrivAll, Session: rm}); err != nil {
-			l.log.Warn("relay: the peer's publisher cannot enter the room here", "user", m.Owner, "err", err)
-			return it
-		}
-		members[m.Owner] = rm
-		l.remotes.Add(1)
-		l.o.Stats.Members.Add(1)
+		return it
 	}
 	l.mu.Lock()
 	l.mine[t] = true
@@ -503,7 +647,6 @@ func (l *Link) publish(m msg, members map[string]*remoteMember) *inTrack {
 		l.log.Warn("relay: cannot publish the peer's track", "user", m.Owner, "track", m.ID, "err", err)
 		return it
 	}
-	rm.tracks++
 	it.member = rm
 	l.o.Stats.TracksIn.Add(1)
 	return it

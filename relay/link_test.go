@@ -3,6 +3,7 @@ package relay
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -163,7 +164,7 @@ func feed(tr *sfu.Track, ssrc uint32, from, count int) {
 func TestLinkRelaysBothWays(t *testing.T) {
 	noLeaks(t)
 	home, sat := newNode(t, "home"), newNode(t, "sat")
-	homeSub, _ := home.join(t, "r", "lei")
+	homeSub, homeS := home.join(t, "r", "lei")
 	_, pubS := home.join(t, "r", "pub")
 	video, keyframes := home.publish(t, "r", "pub", pubS, webrtc.RTPCodecTypeVideo)
 	home.publish(t, "r", "pub", pubS, webrtc.RTPCodecTypeAudio)
@@ -207,6 +208,49 @@ func TestLinkRelaysBothWays(t *testing.T) {
 	}
 	if got := home.stats.TracksOut.Load(); got != 2 {
 		t.Errorf("tracks out of the home: got %d; want 2", got)
+	}
+
+	// Members, chat and board cross both ways, once.
+	testutil.Eventually(t, 5*time.Second, "mei, who publishes nothing yet, is a member at the home", func() bool {
+		_, err := home.rooms.Kind("r", "mei")
+		return err == nil
+	})
+	if _, err := home.rooms.Chat("r", "lei", homeS, "", "你好 from the home", nil, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sat.rooms.Chat("r", "mei", satS, "", "hello from the satellite", nil, "c2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := home.rooms.Board("r", "lei", homeS, room.BoardOp{Kind: "stroke", ID: "s1", Points: [][]float64{{0.1, 0.1}, {0.2, 0.2}}, Color: "#ff0000", Width: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sat.rooms.SetMuted("r", "mei", satS, "audio", true); err != nil {
+		t.Fatal(err)
+	}
+	texts := func(n *node, user string) []string {
+		h, _ := n.rooms.History("r", user)
+		var out []string
+		for _, m := range h {
+			out = append(out, m.From+": "+m.Text)
+		}
+		slices.Sort(out) // each node numbers the messages in the order it got them
+		return out
+	}
+	want := "lei: 你好 from the home,mei: hello from the satellite"
+	testutil.Eventually(t, 5*time.Second, "both rooms hold both messages, once", func() bool {
+		return strings.Join(texts(home, "lei"), ",") == want && strings.Join(texts(sat, "mei"), ",") == want
+	})
+	testutil.Eventually(t, 5*time.Second, "the satellite's board has the home's stroke, and the home sees mei muted", func() bool {
+		st, _ := sat.rooms.BoardState("r")
+		ms, _ := home.rooms.Members("r")
+		muted := false
+		for _, m := range ms {
+			muted = muted || (m.UserID == "mei" && m.AudioMuted)
+		}
+		return len(st.Ops) == 1 && st.Ops[0].UserID == "lei" && muted
+	})
+	if st, _ := home.rooms.BoardState("r"); len(st.Ops) != 1 {
+		t.Errorf("home board: got %d ops; want 1 (the stroke never comes back)", len(st.Ops))
 	}
 
 	// The home's publisher leaves: it leaves the satellite too.

@@ -21,6 +21,8 @@ package relay
 import (
 	"encoding/binary"
 	"errors"
+
+	"github.com/openroom/openroom/room"
 )
 
 // Message types of the control frames.
@@ -30,6 +32,11 @@ const (
 	msgKeyframe = "keyframe" // the receiver of track N asks for a keyframe of Layer
 	msgSR       = "sr"       // track N's Layer: the publisher's sender report (NTP, RTP)
 	msgPing     = "ping"     // keeps the link alive through idle rooms
+	msgMember   = "member"   // UserID is in the sender's room (Nick, MemberKind)
+	msgLeave    = "leave"    // UserID left the sender's room
+	msgMute     = "mute"     // UserID muted or unmuted Kind (Muted)
+	msgChat     = "chat"     // a chat message of the sender's room (Chat)
+	msgBoard    = "board"    // UserID's board op in the sender's room (Op)
 )
 
 // msg is one control message. Fields not used by a type are omitted.
@@ -56,6 +63,12 @@ type msg struct {
 	Layer int    `json:"layer,omitempty"`
 	NTP   uint64 `json:"ntp,omitempty"`
 	RTP   uint32 `json:"rtp,omitempty"`
+
+	// member, leave, mute, board
+	UserID string            `json:"userID,omitempty"`
+	Muted  bool              `json:"muted,omitempty"`
+	Chat   *room.ChatMessage `json:"chat,omitempty"`
+	Op     *room.BoardOp     `json:"op,omitempty"`
 }
 
 const mediaHeader = 3

@@ -70,18 +70,28 @@ func (m *Manager) Chat(room, from string, s Session, to, text string, data json.
 		}
 	}
 	msg := m.appendChatLocked(r, ChatMessage{From: from, NickName: mem.name(), To: to, Text: text, Data: data})
+	m.deliverChatLocked(r, msg, clientID)
+	msg.ClientID = clientID
+	return msg, nil
+}
+
+// deliverChatLocked sends msg to the members who may see it (the sender's
+// copy with clientID) and to the room's observers.
+func (m *Manager) deliverChatLocked(r *Room, msg ChatMessage, clientID string) {
 	for id, rcpt := range r.members {
 		if rcpt.session == nil || !msg.visibleTo(id) {
 			continue
 		}
 		out := msg
-		if id == from {
+		if id == msg.From && clientID != "" {
 			out.ClientID = clientID
 		}
 		rcpt.session.Notify(Event{Type: "chat", ChatMessage: &out})
 	}
-	msg.ClientID = clientID
-	return msg, nil
+	if len(r.observers) > 0 {
+		out := msg
+		r.notifyObserversLocked(Event{Type: "chat", ChatMessage: &out})
+	}
 }
 
 // SystemMessage posts an operator's message to everyone in the room.
@@ -101,14 +111,20 @@ func (m *Manager) SystemMessage(room, text string, data json.RawMessage) (ChatMe
 }
 
 func (m *Manager) appendChatLocked(r *Room, msg ChatMessage) ChatMessage {
+	msg.Time = m.opts.Now().UnixMilli()
+	return m.addChatLocked(r, msg, true)
+}
+
+// addChatLocked numbers msg and keeps it; archive: hand it to the archive too
+// (not for a message another node already kept).
+func (m *Manager) addChatLocked(r *Room, msg ChatMessage, archive bool) ChatMessage {
 	r.chatSeq++
 	msg.ID = r.chatSeq
-	msg.Time = m.opts.Now().UnixMilli()
 	r.chat = append(r.chat, msg)
 	if len(r.chat) > ChatHistory {
 		r.chat = append(r.chat[:0:0], r.chat[len(r.chat)-ChatHistory:]...)
 	}
-	if m.opts.Archive != nil {
+	if archive && m.opts.Archive != nil {
 		m.opts.Archive.Chat(r.name, msg) // queued: no I/O under the lock
 	}
 	return msg

@@ -156,6 +156,9 @@ type Room struct {
 	// lastSpeakers is what the room was last told (`speakers`), for a member
 	// who joins after it; guarded by Manager.mu.
 	lastSpeakers []SpeakerInfo
+	// observers are told what the members are, and every chat message
+	// (Observe); guarded by Manager.mu.
+	observers map[Session]struct{}
 }
 
 type member struct {
@@ -499,6 +502,7 @@ func (m *Manager) broadcastLocked(r *Room, except string, ev Event) {
 			mem.session.Notify(ev)
 		}
 	}
+	r.notifyObserversLocked(ev)
 }
 
 func (r *Room) othersLocked(except string) []MemberInfo {
