@@ -17,6 +17,9 @@ type ListedRoom struct {
 	Created time.Time      `json:"created"`
 	Members []ListedMember `json:"members"`
 	Node    string         `json:"node"` // the node it lives on
+	// Satellite: the node relays the room from its home (a room that spans
+	// nodes); every member is listed on each node it spans.
+	Satellite bool `json:"satellite,omitempty"`
 }
 
 // ListedMember is a member of a ListedRoom.
@@ -44,7 +47,7 @@ func (c *Cluster) Rooms(ctx context.Context) ([]ListedRoom, error) {
 		return nil, err
 	}
 	var out []ListedRoom
-	seen := map[string]bool{}
+	seen := map[string]int{} // index in out
 	for i, v := range vals {
 		s, ok := v.(string)
 		if !ok {
@@ -55,11 +58,16 @@ func (c *Cluster) Rooms(ctx context.Context) ([]ListedRoom, error) {
 			continue
 		}
 		for _, r := range rooms {
-			if seen[r.Name] { // a room moving between nodes may show on both for a beat
+			r.Node = nodes[i].ID
+			// A room that spans nodes is listed once, as its home lists it (a
+			// room moving between nodes may show on both for a beat).
+			if j, ok := seen[r.Name]; ok {
+				if out[j].Satellite && !r.Satellite {
+					out[j] = r
+				}
 				continue
 			}
-			seen[r.Name] = true
-			r.Node = nodes[i].ID
+			seen[r.Name] = len(out)
 			out = append(out, r)
 		}
 	}

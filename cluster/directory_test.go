@@ -28,7 +28,9 @@ func TestDirectory(t *testing.T) {
 		t.Cleanup(func() { _ = c.Close() })
 		return c
 	}
-	a := mk("a", listing(ListedRoom{Name: "standup", Created: t0.Add(time.Minute), Members: []ListedMember{{UserID: "lei", NickName: "李雷", Kind: "webrtc"}}}))
+	// a also relays b's class (a room that spans both): it is listed as its home lists it.
+	a := mk("a", listing(ListedRoom{Name: "standup", Created: t0.Add(time.Minute), Members: []ListedMember{{UserID: "lei", NickName: "李雷", Kind: "webrtc"}}},
+		ListedRoom{Name: "class", Created: t0, Satellite: true, Members: []ListedMember{{UserID: "mei", Kind: "webrtc"}, {UserID: "lily", Kind: "webrtc"}}}))
 	b := mk("b", listing(ListedRoom{Name: "class", Info: "math", Created: t0}, ListedRoom{Name: "z", Created: t0.Add(time.Minute)}))
 	empty := mk("c", listing())
 	for _, n := range []*Cluster{a, b, empty} {
@@ -58,7 +60,12 @@ func TestDirectory(t *testing.T) {
 	stop()
 	<-done
 	rooms, err = a.Rooms(ctx)
-	if err != nil || len(rooms) != 1 || rooms[0].Name != "standup" {
-		t.Errorf("after b stopped: got %+v, %v; want only a's standup", rooms, err)
+	got = nil
+	for _, rm := range rooms {
+		got = append(got, fmt.Sprintf("%s@%s/%d", rm.Name, rm.Node, len(rm.Members)))
+	}
+	// a's relayed class is all that is left of it (its link would end, or a become its home).
+	if want := "[class@a/2 standup@a/1]"; err != nil || fmt.Sprint(got) != want {
+		t.Errorf("after b stopped: got %v, %v; want %s", got, err, want)
 	}
 }

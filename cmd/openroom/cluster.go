@@ -144,7 +144,7 @@ func (a *app) listedRooms() []cluster.ListedRoom {
 	rooms := a.rooms.Rooms()
 	out := make([]cluster.ListedRoom, 0, len(rooms))
 	for _, r := range rooms {
-		lr := cluster.ListedRoom{Name: r.Name, Info: r.Info, Created: r.Created}
+		lr := cluster.ListedRoom{Name: r.Name, Info: r.Info, Created: r.Created, Satellite: a.relays != nil && a.relays.dial.Linked(r.Name)}
 		ms, _ := a.rooms.Members(r.Name)
 		for _, m := range ms {
 			lr.Members = append(lr.Members, cluster.ListedMember{UserID: m.UserID, NickName: m.NickName, Kind: m.Kind})
