@@ -280,6 +280,30 @@ func (c *Cluster) Node(ctx context.Context, id string) (Node, bool, error) {
 // node when it lives nowhere (a new room, or one whose node died). Two nodes
 // placing one room at once agree: the claim is atomic.
 func (c *Cluster) Home(ctx context.Context, room string) (Node, error) {
+	return c.place(ctx, room, func(nodes []Node) Node {
+		return slices.MinFunc(nodes, func(a, b Node) int {
+			if a.Load.Members != b.Load.Members {
+				return a.Load.Members - b.Load.Members
+			}
+			if a.Load.Tracks != b.Load.Tracks {
+				return a.Load.Tracks - b.Load.Tracks
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+	})
+}
+
+// Claim makes this node the home of a room that lives nowhere or on a node
+// that is gone (a satellite whose home died keeps the room), and returns the
+// node it lives on then: this one, or one that placed it first.
+func (c *Cluster) Claim(ctx context.Context, room string) (Node, error) {
+	self := Node{ID: c.cfg.NodeID, PublicURL: c.cfg.PublicURL, RTC: c.cfg.RTC, RTMP: c.cfg.RTMP, Capacity: c.cfg.Capacity}
+	return c.place(ctx, room, func([]Node) Node { return self })
+}
+
+// place returns the node room lives on, placing it on pick(live nodes) when
+// it lives nowhere.
+func (c *Cluster) place(ctx context.Context, room string, pick func([]Node) Node) (Node, error) {
 	owner, err := c.rdb.Get(ctx, roomKey(room)).Result()
 	if err := c.observe(err); err != nil && !errors.Is(err, redis.Nil) {
 		return Node{}, err
@@ -301,15 +325,7 @@ func (c *Cluster) Home(ctx context.Context, room string) (Node, error) {
 	if len(nodes) == 0 {
 		return Node{}, ErrNoNode
 	}
-	best := slices.MinFunc(nodes, func(a, b Node) int {
-		if a.Load.Members != b.Load.Members {
-			return a.Load.Members - b.Load.Members
-		}
-		if a.Load.Tracks != b.Load.Tracks {
-			return a.Load.Tracks - b.Load.Tracks
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	best := pick(nodes)
 	prev, err := c.rdb.SetArgs(ctx, roomKey(room), best.ID, redis.SetArgs{Mode: "NX", TTL: c.cfg.RoomLease, Get: true}).Result()
 	if err := c.observe(err); errors.Is(err, redis.Nil) {
 		return best, nil // ours: placed on best

@@ -91,6 +91,9 @@ func TestRegistryAndPlacement(t *testing.T) {
 	if h, err := a.Home(ctx, "standup"); err != nil || h.ID != "b" {
 		t.Fatalf("after 1.2 s of heartbeats: Home got %q, %v; want b", h.ID, err)
 	}
+	if h, err := a.Claim(ctx, "standup"); err != nil || h.ID != "b" {
+		t.Errorf("Claim of a room whose node lives: got %q, %v; want b (it stays there)", h.ID, err)
+	}
 
 	// b dies (no more heartbeats): its registration expires, and the room moves to a.
 	testutil.Eventually(t, 5*time.Second, "b's registration expires", func() bool {
@@ -98,6 +101,9 @@ func TestRegistryAndPlacement(t *testing.T) {
 		_, ok, _ := a.Node(ctx, "b")
 		return !ok
 	})
+	if h, err := a.Claim(ctx, "standup"); err != nil || h.ID != "a" || h.PublicURL != "http://a:8080" {
+		t.Errorf("after b died: Claim got %+v, %v; want a", h, err)
+	}
 	if h, err := a.Home(ctx, "standup"); err != nil || h.ID != "a" {
 		t.Errorf("after b died: Home got %q, %v; want a", h.ID, err)
 	}

@@ -27,13 +27,13 @@ func (a *app) newRelays() clusterPlacer {
 		accept: relay.NewHandler(relay.HandlerOptions{Rooms: a.rooms, Secret: a.cfg.Secret, Stats: st, Logger: a.log}),
 		dial: relay.NewDialer(relay.DialerOptions{Rooms: a.rooms, Secret: a.cfg.Secret, Node: c.ID(), Stats: st, Logger: a.log,
 			Home: func(ctx context.Context, room string) (string, bool, error) {
-				n, ok, err := c.Locate(ctx, room)
+				// Its home died: this node, which holds the room, takes it
+				// (unless another node placed it first: then it relays from there).
+				n, err := c.Claim(ctx, room)
 				if err != nil {
 					return "", false, err
 				}
-				// Nowhere: its home died; this node's heartbeat claims the
-				// rooms it holds, so it lives here now.
-				return n.PublicURL, !ok || n.ID == c.ID(), nil
+				return n.PublicURL, n.ID == c.ID(), nil
 			}}),
 	}
 	a.mux.Handle("GET "+relay.Path+"{room}", http.Handler(a.relays.accept))
