@@ -121,3 +121,44 @@ func TestClusterSpanningRoom(t *testing.T) {
 	}
 	_ = pubC
 }
+
+// TestClusterSpanningRoomOutlivesItsHome: the node a spanning room lives on
+// goes; the satellite keeps its members and takes the room, so a member
+// joining through a third node is sent there.
+func TestClusterSpanningRoomOutlivesItsHome(t *testing.T) {
+	noLeaks(t)
+	redis := testutil.StartRedis(t, 0)
+	a := startSpanNode(t, redis.URL(), "a", 1)
+	b := startSpanNode(t, redis.URL(), "b", 0)
+	c := startSpanNode(t, redis.URL(), "c", 0)
+	_, sig := loginInfo(t, a.addr, "host")
+	testclient.JoinTest(t, testclient.Options{URL: "http://" + a.addr, Room: "webinar", UserSig: sig})
+	view, err := cluster.New(cluster.Config{URL: redis.URL(), NodeID: "test-view"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer view.Close()
+	testutil.Eventually(t, 10*time.Second, "node a announces itself full", func() bool {
+		n, ok, err := view.Node(context.Background(), "a")
+		return err == nil && ok && n.Full()
+	})
+	_, sig = loginInfo(t, b.addr, "pub-b")
+	pub := testclient.JoinTest(t, testclient.Options{URL: "http://" + b.addr, Room: "webinar", UserSig: sig, Publish: true})
+	testutil.Eventually(t, 10*time.Second, "b relays the room from a", func() bool {
+		return metric(t, b.addr, "openroom_relay_links") == 1
+	})
+	a.stop()
+	testutil.Eventually(t, 10*time.Second, "the room lives on b", func() bool {
+		n, ok, err := view.Locate(context.Background(), "webinar")
+		return err == nil && ok && n.ID == "b"
+	})
+	m, _ := join(t, c.addr, "webinar", "late")
+	if m["type"] != "redirect" || m["url"] != "ws://"+b.addr+"/ws" {
+		t.Errorf("join at c: got %v; want a redirect to b (ws://%s/ws)", m, b.addr)
+	}
+	select {
+	case <-pub.Done():
+		t.Error("b's publisher was dropped with a")
+	default:
+	}
+}
