@@ -53,15 +53,7 @@ type Dialer struct {
 
 // NewDialer returns a Dialer; Close it to end its links.
 func NewDialer(o DialerOptions) *Dialer {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Stats == nil {
-		o.Stats = &Stats{}
-	}
+	o.Logger, o.Now, o.Stats = common(o.Logger, o.Now, o.Stats)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Dialer{o: o, log: o.Logger.With("part", "relay"), ctx: ctx, cancel: cancel, rooms: map[string]bool{}}
 }

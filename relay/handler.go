@@ -47,15 +47,7 @@ type HandlerOptions struct {
 
 // NewHandler returns a Handler; Close it to end its links.
 func NewHandler(o HandlerOptions) *Handler {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Stats == nil {
-		o.Stats = &Stats{}
-	}
+	o.Logger, o.Now, o.Stats = common(o.Logger, o.Now, o.Stats)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Handler{rooms: o.Rooms, secret: o.Secret, stats: o.Stats, log: o.Logger, now: o.Now, ctx: ctx, cancel: cancel,
 		up: websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096}}

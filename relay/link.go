@@ -131,15 +131,7 @@ func (r *remoteMember) Kick(string)       { r.gone.Store(true) }
 
 // NewLink returns a link over ws, an open WebSocket to the peer node. Run it.
 func NewLink(ws *websocket.Conn, o Options) *Link {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Stats == nil {
-		o.Stats = &Stats{}
-	}
+	o.Logger, o.Now, o.Stats = common(o.Logger, o.Now, o.Stats)
 	if o.SatelliteIdle <= 0 {
 		o.SatelliteIdle = DefaultSatelliteIdle
 	}
@@ -435,9 +427,7 @@ func (l *Link) sendCtl(m msg) {
 func (l *Link) write() {
 	for {
 		select {
-		case <-l.done:
-			return
-		case b := <-l.ctl:
+		case b := <-l.ctl: // first, when both wait
 			if !l.writeFrame(websocket.TextMessage, b) {
 				return
 			}

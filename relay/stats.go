@@ -1,6 +1,25 @@
 package relay
 
-import "sync/atomic"
+import (
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// common fills in the options every part of the relay takes: a discarding
+// logger, the wall clock, counters of its own.
+func common(log *slog.Logger, now func() time.Time, st *Stats) (*slog.Logger, func() time.Time, *Stats) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if st == nil {
+		st = &Stats{}
+	}
+	return log, now, st
+}
 
 // Stats count a node's relay traffic, over all its links (metrics read them).
 type Stats struct {

@@ -23,6 +23,28 @@ func startSpanNode(t *testing.T, redisURL, id string, capacity int) *clusterNode
 		"--node-id", id, "--node-capacity", strconv.Itoa(capacity), "--drain", "0s")
 }
 
+// view is the test's own look at the cluster's Redis.
+type view struct{ *cluster.Cluster }
+
+func clusterView(t *testing.T, redisURL string) view {
+	t.Helper()
+	c, err := cluster.New(cluster.Config{URL: redisURL, NodeID: "test-view"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return view{c}
+}
+
+// waitFull waits until node id announces itself full.
+func (v view) waitFull(t *testing.T, id string) {
+	t.Helper()
+	testutil.Eventually(t, 10*time.Second, "node "+id+" announces itself full", func() bool {
+		n, ok, err := v.Node(context.Background(), id)
+		return err == nil && ok && n.Full()
+	})
+}
+
 // metric reads one series' value from a node's /metrics (0 when absent).
 func metric(t *testing.T, addr, series string) float64 {
 	t.Helper()
@@ -65,16 +87,7 @@ func TestClusterSpanningRoom(t *testing.T) {
 	}
 	pub := client(a, "pub", true)
 	subA := client(a, "sub-a", false)
-	// b and c learn that a is full from its heartbeat.
-	view, err := cluster.New(cluster.Config{URL: redis.URL(), NodeID: "test-view"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer view.Close()
-	testutil.Eventually(t, 10*time.Second, "node a announces itself full", func() bool {
-		n, ok, err := view.Node(context.Background(), "a")
-		return err == nil && ok && n.Full()
-	})
+	clusterView(t, redis.URL()).waitFull(t, "a") // b and c learn it from a's heartbeat
 	subs := []*testclient.Client{subA,
 		client(b, "sub-b1", false), client(b, "sub-b2", false),
 		client(c, "sub-c1", false), client(c, "sub-c2", false)}
@@ -133,15 +146,8 @@ func TestClusterSpanningRoomOutlivesItsHome(t *testing.T) {
 	c := startSpanNode(t, redis.URL(), "c", 0)
 	_, sig := loginInfo(t, a.addr, "host")
 	testclient.JoinTest(t, testclient.Options{URL: "http://" + a.addr, Room: "webinar", UserSig: sig})
-	view, err := cluster.New(cluster.Config{URL: redis.URL(), NodeID: "test-view"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer view.Close()
-	testutil.Eventually(t, 10*time.Second, "node a announces itself full", func() bool {
-		n, ok, err := view.Node(context.Background(), "a")
-		return err == nil && ok && n.Full()
-	})
+	view := clusterView(t, redis.URL())
+	view.waitFull(t, "a")
 	_, sig = loginInfo(t, b.addr, "pub-b")
 	pub := testclient.JoinTest(t, testclient.Options{URL: "http://" + b.addr, Room: "webinar", UserSig: sig, Publish: true})
 	testutil.Eventually(t, 10*time.Second, "b relays the room from a", func() bool {
