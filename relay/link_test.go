@@ -359,3 +359,45 @@ func TestLinkBadPeer(t *testing.T) {
 		t.Errorf("members: got %v; want lei alone", ms)
 	}
 }
+
+// signedDial opens a relay link to node's room as node id, by hand.
+func signedDial(t *testing.T, n *node, roomName, id string) *websocket.Conn {
+	t.Helper()
+	exp := time.Now().Add(tokenTTL).Unix()
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+mac(testSecret, roomName, id, exp))
+	h.Set(headerNode, id)
+	h.Set(headerExpires, strconv.FormatInt(exp, 10))
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(n.srv.URL, "http")+Path+roomName, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
+// TestHandlerReplacesLink: a node that dials again for a room replaces its
+// link (the old one is dead to it); another node's link stays.
+func TestHandlerReplacesLink(t *testing.T) {
+	noLeaks(t)
+	home := newNode(t, "home")
+	home.join(t, "r", "lei")
+	first := signedDial(t, home, "r", "sat")
+	other := signedDial(t, home, "r", "sat2")
+	testutil.Eventually(t, 5*time.Second, "two links up", func() bool { return home.stats.Links.Load() == 2 })
+	signedDial(t, home, "r", "sat")
+	_ = first.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		if _, _, err := first.ReadMessage(); err != nil {
+			if strings.Contains(err.Error(), "timeout") {
+				t.Fatalf("the first link: got %v; want it closed by the home", err)
+			}
+			break
+		}
+	}
+	testutil.Eventually(t, 5*time.Second, "two links up again", func() bool { return home.stats.Links.Load() == 2 })
+	_ = other.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, _, err := other.ReadMessage(); err != nil && !strings.Contains(err.Error(), "timeout") {
+		t.Errorf("the other node's link: got %v; want it up", err)
+	}
+}
