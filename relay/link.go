@@ -51,7 +51,8 @@ const (
 	DefaultSatelliteIdle = 5 * time.Second
 	// mediaQueue bounds the packets waiting for the socket: about 0.4 s of a
 	// room with four 2.5 Mbit/s videos. Beyond it new packets are dropped
-	// (counted); subscribers' NACKs and keyframe requests repair the gap.
+	// (counted): the far side resends none (its tracks answer NACKs from
+	// what they got), so its subscribers' keyframe requests repair the gap.
 	mediaQueue = 1024
 	ctlQueue   = 256
 	maxFrame   = 64 << 10
@@ -276,6 +277,8 @@ func (l *Link) Run(ctx context.Context) error {
 	l.log.Info("relay link up", "satellite", l.o.Satellite)
 	err = l.loop(ctx, readErr)
 	close(l.done)
+	// Say goodbye (the peer logs no abnormal closure), then close.
+	_ = l.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), l.o.Now().Add(time.Second))
 	_ = l.ws.Close()
 	unwatch()
 	wg.Wait()
@@ -333,6 +336,19 @@ func (l *Link) loop(ctx context.Context, readErr <-chan error) error {
 	}
 }
 
+// nextNumber is a track number no live track of the link has (0 is none).
+func (l *Link) nextNumber() uint16 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for {
+		n := l.next
+		l.next++
+		if n != 0 && l.outN[n] == nil {
+			return n
+		}
+	}
+}
+
 // flushEvents sends the queued room events to the peer.
 func (l *Link) flushEvents() {
 	l.mu.Lock()
@@ -374,11 +390,7 @@ func (l *Link) applyQueued() {
 
 // offer announces t to the peer and starts sending its packets.
 func (l *Link) offer(t *sfu.Track, members []room.MemberInfo) {
-	o := &outTrack{n: l.next, t: t, sr: make([]uint64, t.Layers())}
-	l.next++
-	if l.next == 0 {
-		l.next = 1
-	}
+	o := &outTrack{n: l.nextNumber(), t: t, sr: make([]uint64, t.Layers())}
 	o.sink = &sink{l: l, n: o.n}
 	m := msg{Type: msgTrack, N: o.n, ID: t.ID(), Owner: t.Owner(), Kind: t.Kind().String(),
 		Mime: t.Codec().MimeType, ClockRate: t.Codec().ClockRate, Channels: t.Codec().Channels, Fmtp: t.Codec().SDPFmtpLine,
@@ -412,14 +424,21 @@ func (l *Link) sendSenderReports() {
 	}
 }
 
-// sendCtl queues a control message; it never blocks (a full queue, which
-// only a stalled peer fills, drops it).
+// sendCtl queues a control message; it never blocks. A full queue, which
+// only a stalled peer fills, ends the link rather than leave the two ends
+// out of step (a track, a member or a chat message lost): the satellite
+// dials again and both start over. A keyframe request (droppable) is dropped
+// instead.
 func (l *Link) sendCtl(m msg) {
 	b, _ := json.Marshal(m)
 	select {
 	case l.ctl <- b:
 	default:
 		l.o.Stats.Dropped.Add(1)
+		if m.Type != msgKeyframe {
+			l.log.Warn("relay: the peer is too slow to take the room's events; starting the link over")
+			_ = l.ws.Close() // the reader fails and the link ends
+		}
 	}
 }
 

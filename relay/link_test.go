@@ -352,6 +352,15 @@ func TestLinkBadPeer(t *testing.T) {
 		}
 	}
 	testutil.Eventually(t, 5*time.Second, "the link ends on garbage", func() bool { return home.stats.Links.Load() == 0 })
+	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+				t.Errorf("the link's end: got %v; want a close frame (1000)", err)
+			}
+			break
+		}
+	}
 	if _, offered := sub.received("bad name!", "video"); offered {
 		t.Error("a track with an invalid owner was published")
 	}

@@ -18,10 +18,8 @@
 # and both nodes' /metrics (rtp and relay counters); the subscribers' load tool measures
 # its node (--server-pid: CPU per packet its subscribers received) and the one-way delay.
 #
-# The subscribers-only load: `openroom load` wants a publisher of its own. Until it takes
-# --publishers 0, the load tool is built from a copy of this tree (git archive HEAD) in
-# which that one condition is relaxed (see build_load below); the nodes are built from
-# the working tree as it is (or BENCH_SRC).
+# The subscribers' load tool runs with --publishers 0 (the publisher is the other load
+# tool's); it is built from this repository, the nodes from BENCH_SRC.
 #
 # Environment:
 #   BENCH_SRC        the source tree to build the nodes from (default: this repository)
@@ -260,21 +258,8 @@ SRC="$(cd "${BENCH_SRC:-$ROOT}" && pwd)"
 say "building openroom from $SRC ($(source_rev "$SRC"))"
 (cd "$SRC" && go build -o "$BIN/openroom" ./cmd/openroom)
 
-# build_load: the load tool from HEAD, with --publishers 0 allowed (subscribers of a
-# publisher another process runs). Fails when the condition it relaxes has changed.
-build_load() {
-  local src="$BIN/load-src"
-  mkdir -p "$src"
-  git -C "$ROOT" archive HEAD | tar -x -C "$src"
-  local f="$src/internal/loadgen/loadgen.go"
-  grep -q 'if cfg.Publishers < 1 || cfg.Subscribers < 0' "$f" ||
-    die "internal/loadgen: the publisher check changed; update build_load (or drop it if --publishers 0 works)"
-  sed -i 's/if cfg.Publishers < 1 || cfg.Subscribers < 0/if cfg.Publishers < 0 || cfg.Publishers+cfg.Subscribers < 1 || cfg.Subscribers < 0/' "$f"
-  (cd "$src" && go build -o "$BIN/openroom-load" ./cmd/openroom)
-  rm -rf "$src"
-}
-say "building the load tool (openroom load, HEAD, with --publishers 0)"
-build_load
+say "building the load tool (openroom load) from $ROOT"
+(cd "$ROOT" && go build -o "$BIN/openroom-load" ./cmd/openroom)
 
 "$ROOT/scripts/netns-run.sh" "$SELF" --inner "$S" "$BIN"
 

@@ -170,8 +170,9 @@ type Result struct {
 // Run drives one load run against the server and measures it. It leaves the
 // room and closes every connection before returning.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
-	if cfg.Publishers < 1 || cfg.Subscribers < 0 || cfg.JoinParallel < 1 || (cfg.Video.Bitrate > 0 && (cfg.Video.FPS < 1 || cfg.Video.MaxPayload < 100)) {
-		return Result{}, errors.New("loadgen: need at least 1 publisher, 0 or more subscribers, 1 parallel join, and with video 1 fps and 100-byte payloads")
+	if cfg.Publishers < 0 || cfg.Subscribers < 0 || cfg.Publishers+cfg.Subscribers < 1 || cfg.JoinParallel < 1 ||
+		(cfg.Video.Bitrate > 0 && (cfg.Video.FPS < 1 || cfg.Video.MaxPayload < 100)) {
+		return Result{}, errors.New("loadgen: need 0 or more publishers and subscribers, at least one member, 1 parallel join, and with video 1 fps and 100-byte payloads")
 	}
 	proc := procFS{root: cfg.procRoot()}
 	hc := &http.Client{Timeout: 10 * time.Second}

@@ -50,3 +50,22 @@ func TestPaddingOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestRunRefusesBadMembers(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		pubs, subs int
+	}{
+		{"no member", 0, 0},
+		{"negative publishers", -1, 5},
+		{"negative subscribers", 1, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Publishers, cfg.Subscribers = tc.pubs, tc.subs
+			if _, err := Run(t.Context(), cfg, nil); err == nil {
+				t.Errorf("Run with %d publishers and %d subscribers: got nil; want an error", tc.pubs, tc.subs)
+			}
+		})
+	}
+}
