@@ -308,10 +308,12 @@ func (c *Cluster) place(ctx context.Context, room string, pick func([]Node) Node
 	if err := c.observe(err); err != nil && !errors.Is(err, redis.Nil) {
 		return Node{}, err
 	}
+	orphaned := false
 	if owner != "" {
 		if n, ok, err := c.Node(ctx, owner); err != nil || ok {
 			return n, err
 		}
+		orphaned = true
 		// Its node is gone but the lease has not expired yet: take it over
 		// only when the lease is the dead node's (compare and set).
 		if err := c.observe(releaseScript.Run(ctx, c.rdb, []string{roomKey(room)}, owner).Err()); err != nil && !errors.Is(err, redis.Nil) {
@@ -325,7 +327,15 @@ func (c *Cluster) place(ctx context.Context, room string, pick func([]Node) Node
 	if len(nodes) == 0 {
 		return Node{}, ErrNoNode
 	}
-	best := pick(nodes)
+	best, ok := Node{}, false
+	if orphaned {
+		// Its node died: a node that relayed the room (a satellite) still
+		// has members in it, so the room goes on there.
+		best, ok = c.satelliteOf(ctx, room, nodes)
+	}
+	if !ok {
+		best = pick(nodes)
+	}
 	prev, err := c.rdb.SetArgs(ctx, roomKey(room), best.ID, redis.SetArgs{Mode: "NX", TTL: c.cfg.RoomLease, Get: true}).Result()
 	if err := c.observe(err); errors.Is(err, redis.Nil) {
 		return best, nil // ours: placed on best

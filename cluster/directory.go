@@ -31,6 +31,35 @@ type ListedMember struct {
 
 func roomsKey(node string) string { return keyPrefix + "rooms:" + node }
 
+// satelliteOf returns the first of nodes that lists room as a satellite
+// (relaying it from its home), as their last heartbeats published.
+func (c *Cluster) satelliteOf(ctx context.Context, room string, nodes []Node) (Node, bool) {
+	keys := make([]string, len(nodes))
+	for i, n := range nodes {
+		keys[i] = roomsKey(n.ID)
+	}
+	vals, err := c.rdb.MGet(ctx, keys...).Result()
+	if c.observe(err) != nil {
+		return Node{}, false
+	}
+	for i, v := range vals {
+		s, ok := v.(string)
+		if !ok {
+			continue
+		}
+		var rooms []ListedRoom
+		if json.Unmarshal([]byte(s), &rooms) != nil {
+			continue
+		}
+		for _, r := range rooms {
+			if r.Name == room && r.Satellite {
+				return nodes[i], true
+			}
+		}
+	}
+	return Node{}, false
+}
+
 // Rooms lists every live node's rooms, oldest first (then by name), as
 // room.Manager.Rooms orders them on one node.
 func (c *Cluster) Rooms(ctx context.Context) ([]ListedRoom, error) {

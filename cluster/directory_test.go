@@ -69,3 +69,40 @@ func TestDirectory(t *testing.T) {
 		t.Errorf("after b stopped: got %v, %v; want %s", got, err, want)
 	}
 }
+
+// TestOrphanedRoomGoesToItsSatellite: when a room's node dies, a join
+// placing it again sends it to the node that relayed it (its members are
+// there), not to the least-loaded node.
+func TestOrphanedRoomGoesToItsSatellite(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	r := testutil.StartRedis(t, 0)
+	ctx := context.Background()
+	mk := func(id string, members int, listed ...ListedRoom) *Cluster {
+		c, err := New(Config{URL: r.URL(), NodeID: id, PublicURL: "http://" + id, NodeTTL: time.Minute,
+			Load: func() Load { return Load{Members: members} }, Listed: func() []ListedRoom { return listed }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		if err := c.Heartbeat(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a := mk("a", 0)
+	mk("b", 5, ListedRoom{Name: "class", Satellite: true})
+	c := mk("c", 1)
+	if h, err := a.Home(ctx, "class"); err != nil || h.ID != "a" {
+		t.Fatalf("Home: got %q, %v; want a (the least loaded)", h.ID, err)
+	}
+	// a dies: its registration goes, its lease on class stays.
+	actx, stop := context.WithCancel(ctx)
+	stop()
+	a.Run(actx)
+	if h, err := c.Home(ctx, "class"); err != nil || h.ID != "b" {
+		t.Errorf("Home after a died: got %q, %v; want b (its satellite), not c (the least loaded)", h.ID, err)
+	}
+	if h, err := c.Home(ctx, "other"); err != nil || h.ID != "c" {
+		t.Errorf("Home of a new room: got %q, %v; want c (the least loaded)", h.ID, err)
+	}
+}
