@@ -23,7 +23,7 @@ func newRelayCollector(read func() RelayStats) *relayCollector {
 		links:   desc("relay_links", "Relay links to other nodes up now (one per room and node pair the room spans)."),
 		tracks:  prometheus.NewDesc("openroom_relay_tracks_total", "Tracks relayed between nodes: sent (offered to another node, one crossing each) and received.", []string{"direction"}, nil),
 		packets: desc("relay_packets_total", "RTP packets relayed between nodes, by direction (sent, received).", "direction"),
-		bytes:   desc("relay_bytes_total", "Bytes relayed between nodes (RTP with its 3-byte frame header), by direction.", "direction"),
+		bytes:   desc("relay_bytes_total", "Bytes relayed between nodes (RTP with its 5-byte record header), by direction.", "direction"),
 		dropped: desc("relay_dropped_total", "Relay frames dropped because the link to another node fell behind."),
 	}
 }

@@ -56,6 +56,7 @@ const (
 	mediaQueue = 1024
 	ctlQueue   = 256
 	maxFrame   = 64 << 10
+	maxBatch   = 32 << 10 // bytes of records in one frame (a frame may pass it by one record)
 	bufSize    = 1600
 )
 
@@ -444,6 +445,7 @@ func (l *Link) sendCtl(m msg) {
 
 // write sends the queued frames, control first, until the link ends.
 func (l *Link) write() {
+	batch := make([]byte, 0, maxBatch+bufSize)
 	for {
 		select {
 		case b := <-l.ctl: // first, when both wait
@@ -461,11 +463,26 @@ func (l *Link) write() {
 				return
 			}
 		case bp := <-l.media:
-			ok := l.writeFrame(websocket.BinaryMessage, *bp)
+			// The records waiting go in one frame: one write for a burst.
+			batch = append(batch[:0], *bp...)
 			putBuf(bp)
-			if !ok {
+			records := 1
+		more:
+			for len(batch) < maxBatch {
+				select {
+				case bp := <-l.media:
+					batch = append(batch, *bp...)
+					putBuf(bp)
+					records++
+				default:
+					break more
+				}
+			}
+			if !l.writeFrame(websocket.BinaryMessage, batch) {
 				return
 			}
+			l.o.Stats.PacketsOut.Add(uint64(records))
+			l.o.Stats.BytesOut.Add(uint64(len(batch)))
 		}
 	}
 }
@@ -475,10 +492,6 @@ func (l *Link) writeFrame(typ int, b []byte) bool {
 	if err := l.ws.WriteMessage(typ, b); err != nil {
 		_ = l.ws.Close() // the reader sees it and ends the link
 		return false
-	}
-	if typ == websocket.BinaryMessage {
-		l.o.Stats.PacketsOut.Add(1)
-		l.o.Stats.BytesOut.Add(uint64(len(b)))
 	}
 	return true
 }
@@ -507,14 +520,18 @@ func (l *Link) read(in map[uint16]*inTrack, members map[string]*remoteMember) er
 			}
 		}
 		if typ == websocket.BinaryMessage {
-			n, layer, b, err := mediaHeaderOf(buf.Bytes())
-			it := in[n]
-			if err != nil || it == nil || it.member == nil || pkt.Unmarshal(b) != nil {
-				continue // a track just ended, or one not published here
+			for rest := buf.Bytes(); len(rest) > 0; {
+				n, layer, b, next, err := nextRecord(rest)
+				if err != nil {
+					break // the rest of the frame cannot be read
+				}
+				l.o.Stats.PacketsIn.Add(1)
+				l.o.Stats.BytesIn.Add(uint64(len(rest) - len(next)))
+				rest = next
+				if it := in[n]; it != nil && it.member != nil && pkt.Unmarshal(b) == nil {
+					it.t.WriteLayerRTP(layer, &pkt) // else a track just ended, or one not published here
+				}
 			}
-			l.o.Stats.PacketsIn.Add(1)
-			l.o.Stats.BytesIn.Add(uint64(buf.Len()))
-			it.t.WriteLayerRTP(layer, &pkt)
 			continue
 		}
 		var m msg
@@ -671,7 +688,7 @@ func (s *sink) WriteRTP(p *sfu.ExtPacket) error {
 	size := mediaHeader + p.MarshalSize()
 	bp := getBuf(size)
 	b := (*bp)[:size]
-	putMediaHeader(b, s.n, p.Layer)
+	putMediaHeader(b, s.n, p.Layer, size-mediaHeader)
 	if _, err := p.MarshalTo(b[mediaHeader:]); err != nil {
 		putBuf(bp)
 		return nil

@@ -336,14 +336,16 @@ func TestLinkBadPeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
+	pkt := []byte{0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1} // an RTP header, no payload
 	for _, f := range []struct {
 		typ int
 		b   []byte
 	}{
-		{websocket.BinaryMessage, []byte{0}},                       // shorter than the header
-		{websocket.BinaryMessage, []byte{0, 9, 0, 0x80, 96, 0, 1}}, // no such track
+		{websocket.BinaryMessage, []byte{0}},                              // shorter than a record's header
+		{websocket.BinaryMessage, append([]byte{0, 15, 0, 9, 0}, pkt...)}, // no such track
+		{websocket.BinaryMessage, append([]byte{0, 99, 0, 9, 0}, pkt...)}, // a record longer than its frame
 		{websocket.TextMessage, []byte(`{"type":"track","n":1,"id":"x","owner":"bad name!","kind":"video","mime":"video/VP8","clockRate":90000}`)},
-		{websocket.BinaryMessage, []byte{0, 1, 0, 0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1}}, // the refused track's
+		{websocket.BinaryMessage, append(append([]byte{0, 15, 0, 1, 0}, pkt...), 0, 1)}, // the refused track's, and a stub
 		{websocket.TextMessage, []byte(`{"type":"keyframe","n":77}`)},
 		{websocket.TextMessage, []byte(`not json`)},
 	} {

@@ -12,10 +12,12 @@
 // satellite.
 //
 // The wire: text frames carry JSON control messages (msg); binary frames
-// carry one RTP packet each, after a 3-byte header: the track's number (as the
-// sender announced it, big endian) and its simulcast layer. The packets are
-// the publisher's own, every layer of them, so each satellite chooses layers
-// per subscriber as the home does.
+// carry RTP packets, as many as were waiting (one write for a keyframe's
+// burst), each a record: its length (2 bytes, big endian, of what follows),
+// the track's number as the sender announced it (2 bytes), its simulcast
+// layer (1 byte), and the packet. The packets are the publisher's own, every
+// layer of them, so each satellite chooses layers per subscriber as the home
+// does.
 package relay
 
 import (
@@ -71,20 +73,28 @@ type msg struct {
 	Op     *room.BoardOp     `json:"op,omitempty"`
 }
 
-const mediaHeader = 3
+// mediaHeader is a record's header: length, track number, layer.
+const mediaHeader = 5
 
-var errShortFrame = errors.New("relay: media frame shorter than its header")
+var errShortRecord = errors.New("relay: media record shorter than its header, or than its length says")
 
-// putMediaHeader writes track n's layer header at the start of b.
-func putMediaHeader(b []byte, n uint16, layer int) {
-	binary.BigEndian.PutUint16(b, n)
-	b[2] = byte(layer)
+// putMediaHeader writes the header of a record of track n's layer whose
+// packet takes size bytes at the start of b.
+func putMediaHeader(b []byte, n uint16, layer, size int) {
+	binary.BigEndian.PutUint16(b, uint16(size+mediaHeader-2))
+	binary.BigEndian.PutUint16(b[2:], n)
+	b[4] = byte(layer)
 }
 
-// mediaHeaderOf reads a media frame's header; the RTP packet follows it.
-func mediaHeaderOf(b []byte) (n uint16, layer int, rtp []byte, err error) {
+// nextRecord reads the first record of b: its track number, layer and RTP
+// packet, and what follows it.
+func nextRecord(b []byte) (n uint16, layer int, pkt, rest []byte, err error) {
 	if len(b) < mediaHeader {
-		return 0, 0, nil, errShortFrame
+		return 0, 0, nil, nil, errShortRecord
 	}
-	return binary.BigEndian.Uint16(b), int(b[2]), b[mediaHeader:], nil
+	end := 2 + int(binary.BigEndian.Uint16(b))
+	if end < mediaHeader || end > len(b) {
+		return 0, 0, nil, nil, errShortRecord
+	}
+	return binary.BigEndian.Uint16(b[2:]), int(b[4]), b[mediaHeader:end], b[end:], nil
 }
