@@ -37,6 +37,7 @@ type Rooms interface {
 	Observe(room string, o room.Session) ([]room.MemberInfo, func(), error)
 	RelayChat(room string, msg room.ChatMessage) error
 	RelayBoard(room, from string, op room.BoardOp) error
+	SetRelayedQuality(room, userID string, s room.Session, q string) error
 }
 
 // Link timing and bounds.
@@ -212,6 +213,24 @@ func (l *Link) Notify(ev room.Event) {
 			op.Kind = "erase"
 		}
 		m = msg{Type: msgBoard, UserID: subject, Op: &op}
+	case "quality":
+		if ev.Members == nil {
+			return
+		}
+		// The ratings of the members the peer does not rate itself.
+		l.mu.Lock()
+		var list []room.QualityInfo
+		for _, q := range *ev.Members {
+			if !l.ours[q.UserID] {
+				list = append(list, q)
+			}
+		}
+		if len(list) > 0 {
+			l.events = append(l.events, msg{Type: msgQuality, Quality: list})
+		}
+		l.mu.Unlock()
+		l.poke()
+		return
 	default:
 		return
 	}
@@ -565,6 +584,12 @@ func (l *Link) handle(m msg, in map[uint16]*inTrack, members map[string]*remoteM
 		if m.Op != nil && members[m.UserID] != nil {
 			if err := l.o.Rooms.RelayBoard(l.o.Room, m.UserID, *m.Op); err != nil {
 				l.log.Debug("relay: a board op of the peer's was not applied", "err", err)
+			}
+		}
+	case msgQuality:
+		for _, q := range m.Quality {
+			if rm := members[q.UserID]; rm != nil {
+				_ = l.o.Rooms.SetRelayedQuality(l.o.Room, rm.userID, rm, q.Quality)
 			}
 		}
 	case msgTrack:

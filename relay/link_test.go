@@ -20,6 +20,7 @@ import (
 	"github.com/openroom/openroom/internal/testutil"
 	"github.com/openroom/openroom/room"
 	"github.com/openroom/openroom/sfu"
+	"github.com/openroom/openroom/sfu/quality"
 )
 
 const testSecret = "relay-test-secret"
@@ -47,6 +48,11 @@ func newCollector(id string) *collector {
 }
 
 func (c *collector) ID() string { return c.id }
+
+// QualityStats makes the collector's member rated "poor" (a third lost).
+func (c *collector) QualityStats() quality.Stats {
+	return quality.Stats{PacketLoss: 0.3, Bitrate: 1e6, TargetBitrate: 1e6, LastPacketAge: 10 * time.Millisecond}
+}
 
 func (c *collector) AddTrack(t *sfu.Track) {
 	s := &countSink{}
@@ -86,11 +92,31 @@ func (c *collector) track(owner, kind string) *sfu.Track {
 	return nil
 }
 
-// session is a local member's session.
-type session struct{}
+// session is a local member's session; it keeps the last quality list.
+type session struct {
+	mu   sync.Mutex // guards last
+	last map[string]string
+}
 
-func (session) Notify(room.Event) {}
-func (session) Kick(string)       {}
+func (s *session) Notify(ev room.Event) {
+	if ev.Type != "quality" || ev.Members == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.last = map[string]string{}
+	for _, q := range *ev.Members {
+		s.last[q.UserID] = q.Quality
+	}
+}
+func (*session) Kick(string) {}
+
+// quality is user's rating in the last quality list the session got.
+func (s *session) quality(user string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last[user]
+}
 
 // node is one side: its rooms, and the relay's two ends.
 type node struct {
@@ -118,9 +144,9 @@ func newNode(t *testing.T, id string) *node {
 }
 
 // join enters user into the room with a collector for its media.
-func (n *node) join(t *testing.T, roomName, user string) (*collector, session) {
+func (n *node) join(t *testing.T, roomName, user string) (*collector, *session) {
 	t.Helper()
-	s := session{}
+	s := &session{}
 	if _, err := n.rooms.Enter(room.EnterRequest{Room: roomName, UserID: user, NickName: "李雷 " + user, Kind: "webrtc",
 		Privileges: auth.PrivAll, Session: s, Create: true}); err != nil {
 		t.Fatalf("enter %s: %v", user, err)
@@ -134,7 +160,7 @@ func (n *node) join(t *testing.T, roomName, user string) (*collector, session) {
 
 // publish publishes a video track of user's and returns it with a counter
 // of the keyframe requests it gets.
-func (n *node) publish(t *testing.T, roomName, user string, s session, kind webrtc.RTPCodecType) (*sfu.Track, *atomic.Int64) {
+func (n *node) publish(t *testing.T, roomName, user string, s *session, kind webrtc.RTPCodecType) (*sfu.Track, *atomic.Int64) {
 	t.Helper()
 	var kf atomic.Int64
 	codec := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
@@ -248,6 +274,11 @@ func TestLinkRelaysBothWays(t *testing.T) {
 			muted = muted || (m.UserID == "mei" && m.AudioMuted)
 		}
 		return len(st.Ops) == 1 && st.Ops[0].UserID == "lei" && muted
+	})
+	// The home rates its members; the satellite shows the home's rating.
+	home.rooms.TickQuality()
+	testutil.Eventually(t, 5*time.Second, "the satellite shows lei's rating from the home", func() bool {
+		return satS.quality("lei") == "poor"
 	})
 	if st, _ := home.rooms.BoardState("r"); len(st.Ops) != 1 {
 		t.Errorf("home board: got %d ops; want 1 (the stroke never comes back)", len(st.Ops))

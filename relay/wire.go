@@ -39,6 +39,7 @@ const (
 	msgMute     = "mute"     // UserID muted or unmuted Kind (Muted)
 	msgChat     = "chat"     // a chat message of the sender's room (Chat)
 	msgBoard    = "board"    // UserID's board op in the sender's room (Op)
+	msgQuality  = "quality"  // the connection quality of members of the sender's node (Quality)
 )
 
 // msg is one control message. Fields not used by a type are omitted.
@@ -71,6 +72,8 @@ type msg struct {
 	Muted  bool              `json:"muted,omitempty"`
 	Chat   *room.ChatMessage `json:"chat,omitempty"`
 	Op     *room.BoardOp     `json:"op,omitempty"`
+	// quality
+	Quality []room.QualityInfo `json:"quality,omitempty"`
 }
 
 // mediaHeader is a record's header: length, track number, layer.

@@ -84,12 +84,40 @@ func (m *Manager) TickQuality() {
 		if !changed {
 			continue
 		}
-		list := make([]QualityInfo, 0, len(r.members))
-		for _, mem := range r.members {
-			if q := mem.quality.Quality(); q != "" {
-				list = append(list, QualityInfo{UserID: mem.userID, Quality: string(q)})
-			}
-		}
-		m.broadcastLocked(r, "", Event{Type: "quality", Members: &list})
+		m.broadcastQualityLocked(r)
 	}
+}
+
+// broadcastQualityLocked sends the room's quality list: each member's
+// rating, its own node's for a member of another node.
+func (m *Manager) broadcastQualityLocked(r *Room) {
+	list := make([]QualityInfo, 0, len(r.members))
+	for _, mem := range r.members {
+		q := string(mem.quality.Quality())
+		if mem.relayedQuality != "" {
+			q = mem.relayedQuality
+		}
+		if q != "" {
+			list = append(list, QualityInfo{UserID: mem.userID, Quality: q})
+		}
+	}
+	m.broadcastLocked(r, "", Event{Type: "quality", Members: &list})
+}
+
+// SetRelayedQuality records the rating another node gave one of its members,
+// a member here through that node's relay (session s), and tells the room
+// when it changed.
+func (m *Manager) SetRelayedQuality(room, userID string, s Session, q string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, mem, err := m.lookupLocked(room, userID, s)
+	if err != nil {
+		return err
+	}
+	if mem.relayedQuality == q {
+		return nil
+	}
+	mem.relayedQuality = q
+	m.broadcastQualityLocked(r)
+	return nil
 }

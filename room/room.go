@@ -175,6 +175,9 @@ type member struct {
 	videoMuted bool
 	state      string // media connection state reported by the member's transport
 	quality    quality.Tracker
+	// relayedQuality is the rating the member's own node gave it, for a
+	// member of another node's (a room that spans nodes); "" otherwise.
+	relayedQuality string
 }
 
 // name is how people see the member: its display name, else its user ID.
