@@ -261,9 +261,12 @@ test('a member that reaches only TURN over TCP gets media through it', { timeout
   });
   try {
     await withDeadline(140_000, 'isolated member', async () => {
-      browser = await launchBrowser();
       const hostURL = `http://${ISOLATED_HOST_IP}:${server.port}`;
+      // The isolated browser's veth pair and routes first: a Chromium already running
+      // here sees them appear as a network change (ERR_NETWORK_CHANGED), drops its loads
+      // and ICE, and its member stays "connecting" (seen twice in the suite).
       isolated = await launchIsolatedBrowser(wrapper, hostURL);
+      browser = await launchBrowser();
       const room = uniqueRoom('turn-isolated');
       members.push(await openMember(browser, server.url, room, 'alice', { relay: false }));
       members.push(await openMember(isolated.browser, hostURL, room, 'bob', { relay: false }));
