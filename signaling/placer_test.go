@@ -13,20 +13,59 @@ import (
 
 // fakePlacer places rooms from a table; a room not in it lives here.
 type fakePlacer struct {
-	mu    sync.Mutex
-	homes map[string]string // room -> base URL ("" here)
-	err   error
-	asked int
+	mu      sync.Mutex
+	homes   map[string]string // room -> base URL ("" here)
+	err     error
+	asked   int
+	full    bool // this node is full
+	joining []bool
 }
 
-func (p *fakePlacer) Place(_ context.Context, room string, _ bool) (string, error) {
+func (p *fakePlacer) Place(_ context.Context, room string, joining bool) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.asked++
+	p.joining = append(p.joining, joining)
 	return p.homes[room], p.err
 }
 
-func (p *fakePlacer) Full() bool { return false }
+func (p *fakePlacer) Full() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.full
+}
+
+// TestJoinOnAFullNode: a join for a room open here on a full node asks the
+// cluster where to go (the room may span nodes); if the cluster cannot
+// say, the member is served here all the same.
+func TestJoinOnAFullNode(t *testing.T) {
+	t.Parallel()
+	placer := &fakePlacer{homes: map[string]string{}}
+	ts := startServer(t, false, nil, func(o *Options) { o.Placer = placer })
+	a := dial(t, ts)
+	a.send(map[string]any{"type": "join", "room": "webinar", "userSig": ts.userSig(t, "a")})
+	a.expect("joined")
+	placer.mu.Lock()
+	placer.full, placer.asked, placer.joining = true, 0, nil
+	placer.homes["webinar"] = "http://10.0.0.3:8080" // a node with room
+	placer.mu.Unlock()
+	b := dial(t, ts)
+	b.send(map[string]any{"type": "join", "room": "webinar", "userSig": ts.userSig(t, "b")})
+	if m := b.expect("redirect"); m["url"] != "ws://10.0.0.3:8080/ws" {
+		t.Errorf("redirect: got %v; want ws://10.0.0.3:8080/ws", m)
+	}
+	placer.mu.Lock()
+	placer.err = ErrUnplaced
+	placer.mu.Unlock()
+	c := dial(t, ts)
+	c.send(map[string]any{"type": "join", "room": "webinar", "userSig": ts.userSig(t, "c")})
+	c.expect("joined") // Redis away: served here, over capacity
+	placer.mu.Lock()
+	defer placer.mu.Unlock()
+	if placer.asked != 2 || !placer.joining[0] || !placer.joining[1] {
+		t.Errorf("placer: asked %d times, joining %v; want 2 joins", placer.asked, placer.joining)
+	}
+}
 
 func TestJoinRedirect(t *testing.T) {
 	t.Parallel()
