@@ -93,7 +93,8 @@ func (a *app) newCluster() error {
 	c, err := cluster.New(cluster.Config{URL: cfg.RedisURL, NodeID: cfg.NodeID, PublicURL: public, RTC: rtc, RTMP: rtmp,
 		Logger: a.log, Held: a.heldRooms, Listed: a.listedRooms, Capacity: cfg.NodeCapacity,
 		Load: func() cluster.Load {
-			return cluster.Load{Members: a.memberCount(), Tracks: a.rooms.Stats().Tracks, CPU: cpu.cores()}
+			st := a.rooms.Stats()
+			return cluster.Load{Members: a.connected(st), Tracks: st.Tracks, CPU: cpu.cores()}
 		}})
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/openroom/openroom/metrics"
 	"github.com/openroom/openroom/relay"
+	"github.com/openroom/openroom/room"
 )
 
 // relayParts are the two ends of the relays of rooms that span nodes: the
@@ -40,19 +41,19 @@ func (a *app) newRelays() clusterPlacer {
 	return clusterPlacer{c: c, relays: a.relays.dial, capacity: a.cfg.NodeCapacity, members: a.memberCount}
 }
 
-// memberCount is the members connected to this node now, of every kind:
-// other nodes' publishers relayed here are not counted (they cost the relay,
-// not a connection).
-func (a *app) memberCount() int {
-	n := 0
-	for _, k := range a.rooms.Stats().MembersByKind {
-		n += k
-	}
+// connected is the members of st connected to this node, of every kind:
+// the other nodes' members relayed here are not counted (they cost the
+// relay, not a connection).
+func (a *app) connected(st room.Stats) int {
+	n := members(st)
 	if a.relays != nil {
 		n -= int(a.relays.stats.Members.Load())
 	}
 	return n
 }
+
+// memberCount is the members connected to this node now.
+func (a *app) memberCount() int { return a.connected(a.rooms.Stats()) }
 
 // close ends the relay links (nil-safe: a node out of cluster mode has none).
 func (r *relayParts) close() {
