@@ -225,12 +225,19 @@ func (m *Manager) Board(room, from string, s Session, op BoardOp) (BoardEntry, e
 	if err != nil {
 		return BoardEntry{}, err
 	}
+	return m.drawLocked(r, from, op, true)
+}
+
+// drawLocked applies from's op to r's board and sends it to every member,
+// the sender included, in the room's order; archive: hand it to the archive
+// too (not for an op another node already kept).
+func (m *Manager) drawLocked(r *Room, from string, op BoardOp, archive bool) (BoardEntry, error) {
 	e, err := r.board.apply(from, op)
 	if err != nil {
 		return BoardEntry{}, err
 	}
-	if m.opts.Archive != nil {
-		m.opts.Archive.Board(room, e) // queued: no I/O under the lock
+	if archive && m.opts.Archive != nil {
+		m.opts.Archive.Board(r.name, e) // queued: no I/O under the lock
 	}
 	m.broadcastLocked(r, "", Event{Type: "board", UserID: from, BoardEntry: &e}) // "": the sender too
 	return e, nil

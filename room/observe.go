@@ -61,10 +61,6 @@ func (m *Manager) RelayBoard(room, from string, op BoardOp) error {
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrNoRoom, room)
 	}
-	e, err := r.board.apply(from, op)
-	if err != nil {
-		return err
-	}
-	m.broadcastLocked(r, "", Event{Type: "board", UserID: from, BoardEntry: &e})
-	return nil
+	_, err := m.drawLocked(r, from, op, false)
+	return err
 }
