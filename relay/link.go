@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -92,15 +91,14 @@ type Link struct {
 
 	wake chan struct{} // the router queued a change (cap 1)
 
-	mu      sync.Mutex               // guards queued, events, mine, ours and outN
-	queued  []change                 // tracks the router offered or took back, for the loop
-	events  []msg                    // the room's events to tell the peer, for the loop
-	mine    map[*sfu.Track]bool      // tracks this link published: never offered back
-	ours    map[string]bool          // members this link entered (the peer's): their events are not sent back
-	outN    map[uint16]*outTrack     // tracks offered to the peer, by number (keyframe requests)
-	remotes atomic.Int32             // members this link entered into the room (the reader's count)
-	out     map[*sfu.Track]*outTrack // owned by the loop
-	next    uint16                   // owned by the loop: the next track number
+	mu     sync.Mutex               // guards queued, events, mine, ours and outN
+	queued []change                 // tracks the router offered or took back, for the loop
+	events []msg                    // the room's events to tell the peer, for the loop
+	mine   map[*sfu.Track]bool      // tracks this link published: never offered back
+	ours   map[string]bool          // members this link entered (the peer's): their events are not sent back
+	outN   map[uint16]*outTrack     // tracks offered to the peer, by number (keyframe requests)
+	out    map[*sfu.Track]*outTrack // owned by the loop
+	next   uint16                   // owned by the loop: the next track number
 }
 
 type change struct {
@@ -123,14 +121,13 @@ type inTrack struct {
 }
 
 // remoteMember is a member of the peer's room, as a member of this node's
-// room. It is its own room.Session.
-type remoteMember struct {
-	userID string
-	gone   atomic.Bool // the room removed it (a kick, a timeout)
-}
+// room. It is its own room.Session: it hears nothing (the link observes the
+// room), and a kick here removes only this node's copy (its own node
+// decides about the member).
+type remoteMember struct{ userID string }
 
 func (r *remoteMember) Notify(room.Event) {}
-func (r *remoteMember) Kick(string)       { r.gone.Store(true) }
+func (r *remoteMember) Kick(string)       {}
 
 // NewLink returns a link over ws, an open WebSocket to the peer node. Run it.
 func NewLink(ws *websocket.Conn, o Options) *Link {
@@ -341,7 +338,10 @@ func (l *Link) loop(ctx context.Context, readErr <-chan error) error {
 			}
 			if l.o.Satellite {
 				ms, _ := l.o.Rooms.Members(l.o.Room)
-				if len(ms) > int(l.remotes.Load()) {
+				l.mu.Lock()
+				remotes := len(l.ours)
+				l.mu.Unlock()
+				if len(ms) > remotes {
 					idleSince = now
 				} else if now.Sub(idleSince) >= l.o.SatelliteIdle {
 					return nil // nobody of this node is left in the room
@@ -385,7 +385,6 @@ func (l *Link) applyQueued() {
 	q := l.queued
 	l.queued = nil
 	l.mu.Unlock()
-	var members []room.MemberInfo
 	for _, c := range q {
 		if !c.add {
 			if o := l.out[c.t]; o != nil {
@@ -401,25 +400,18 @@ func (l *Link) applyQueued() {
 		if l.out[c.t] != nil {
 			continue
 		}
-		if members == nil {
-			members, _ = l.o.Rooms.Members(l.o.Room)
-		}
-		l.offer(c.t, members)
+		l.offer(c.t)
 	}
 }
 
-// offer announces t to the peer and starts sending its packets.
-func (l *Link) offer(t *sfu.Track, members []room.MemberInfo) {
+// offer announces t to the peer and starts sending its packets. Its owner
+// was named to the peer before (member: the room's events go first).
+func (l *Link) offer(t *sfu.Track) {
 	o := &outTrack{n: l.nextNumber(), t: t, sr: make([]uint64, t.Layers())}
 	o.sink = &sink{l: l, n: o.n}
 	m := msg{Type: msgTrack, N: o.n, ID: t.ID(), Owner: t.Owner(), Kind: t.Kind().String(),
 		Mime: t.Codec().MimeType, ClockRate: t.Codec().ClockRate, Channels: t.Codec().Channels, Fmtp: t.Codec().SDPFmtpLine,
 		Source: string(t.Source()), RIDs: t.RIDs(), AudioLevel: t.AudioLevelExtension(), ReplayGOP: t.ReplaysGOP()}
-	for _, mi := range members {
-		if mi.UserID == t.Owner() {
-			m.Nick, m.MemberKind = mi.NickName, mi.Kind
-		}
-	}
 	l.out[t] = o
 	l.mu.Lock()
 	l.outN[o.n] = o
@@ -653,7 +645,6 @@ func (l *Link) enter(userID, nick, kind string, members map[string]*remoteMember
 		return nil
 	}
 	members[userID] = rm
-	l.remotes.Add(1)
 	l.o.Stats.Members.Add(1)
 	return rm
 }
@@ -665,7 +656,6 @@ func (l *Link) leave(rm *remoteMember, members map[string]*remoteMember, reason 
 	l.mu.Lock()
 	delete(l.ours, rm.userID) // after Leave: its member_left is not sent back
 	l.mu.Unlock()
-	l.remotes.Add(-1)
 	l.o.Stats.Members.Add(-1)
 }
 
@@ -687,7 +677,7 @@ func (l *Link) publish(m msg, members map[string]*remoteMember) *inTrack {
 		l.log.Warn("relay: the peer offered a track of no known kind", "track", m.ID, "kind", m.Kind)
 		return it
 	}
-	rm := l.enter(m.Owner, m.Nick, m.MemberKind, members)
+	rm := l.enter(m.Owner, "", "", members) // entered by its member message; bare if that never came
 	if rm == nil {
 		return it
 	}

@@ -47,12 +47,14 @@ type msg struct {
 	Type string `json:"type"`
 	N    uint16 `json:"n,omitempty"`
 
+	// member (with UserID below)
+	Nick       string `json:"nick,omitempty"`
+	MemberKind string `json:"memberKind,omitempty"` // the member's kind on its node (webrtc, rtmp...)
+
 	// track
 	ID         string   `json:"id,omitempty"`
 	Owner      string   `json:"owner,omitempty"`
-	Nick       string   `json:"nick,omitempty"`
-	MemberKind string   `json:"memberKind,omitempty"` // the publisher's kind on its node (webrtc, rtmp...)
-	Kind       string   `json:"kind,omitempty"`       // audio or video
+	Kind       string   `json:"kind,omitempty"` // audio or video
 	Mime       string   `json:"mime,omitempty"`
 	ClockRate  uint32   `json:"clockRate,omitempty"`
 	Channels   uint16   `json:"channels,omitempty"`
