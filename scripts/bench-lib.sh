@@ -1,4 +1,4 @@
-# Shared by the benchmark scripts (bench-server.sh, bench-livekit.sh), sourced
+# Shared by the benchmark scripts (bench-server.sh, bench-livekit.sh, bench-span.sh), sourced
 # once they have defined say(). Outside the namespace: bench_dir and
 # source_rev. Inside: cleanup() stops the processes in server_pid and load_pid.
 
@@ -24,6 +24,14 @@ source_rev() {
     rev="$rev+edits"
   fi
   echo "$rev"
+}
+
+# require_netns: the --inner half of a script runs only inside scripts/netns-run.sh
+# (its addresses, and no traffic anywhere else); sets IP to the namespace's address.
+require_netns() {
+  [[ "${OPENROOM_NETNS:-}" == "1" && -n "${OPENROOM_TEST_IP:-}" && -n "${OPENROOM_TEST_IP2:-}" ]] ||
+    die "--inner must run inside scripts/netns-run.sh"
+  IP="$OPENROOM_TEST_IP"
 }
 
 # stop_pid PID: SIGTERM, then SIGKILL after 10 s.

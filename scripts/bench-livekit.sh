@@ -72,9 +72,7 @@ parse_case() {
 # Inside the namespace: bench-livekit.sh --inner BINDIR
 if [[ "${1:-}" == "--inner" ]]; then
   BIN="$2"
-  [[ "${OPENROOM_NETNS:-}" == "1" && -n "${OPENROOM_TEST_IP:-}" && -n "${OPENROOM_TEST_IP2:-}" ]] ||
-    die "--inner must run inside scripts/netns-run.sh"
-  IP="$OPENROOM_TEST_IP"
+  require_netns
   OR_HTTP=18080
   OR_RTC=17882
   LK_PORT=7880

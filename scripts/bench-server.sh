@@ -62,9 +62,7 @@ source "$ROOT/scripts/bench-lib.sh"
 if [[ "${1:-}" == "--inner" ]]; then
   N="$2"
   BIN="$3"
-  [[ "${OPENROOM_NETNS:-}" == "1" && -n "${OPENROOM_TEST_IP:-}" && -n "${OPENROOM_TEST_IP2:-}" ]] ||
-    die "--inner must run inside scripts/netns-run.sh"
-  IP="$OPENROOM_TEST_IP"
+  require_netns
   HTTP_PORT=18080
   RTC_PORT=17882
   RUNS="${BENCH_RUNS:-1}"

@@ -50,9 +50,7 @@ source "$ROOT/scripts/bench-lib.sh"
 if [[ "${1:-}" == "--inner" ]]; then
   S="$2"
   BIN="$3"
-  [[ "${OPENROOM_NETNS:-}" == "1" && -n "${OPENROOM_TEST_IP:-}" && -n "${OPENROOM_TEST_IP2:-}" ]] ||
-    die "--inner must run inside scripts/netns-run.sh"
-  IP="$OPENROOM_TEST_IP"
+  require_netns
   REDIS_PORT=16379
   A_HTTP=18080 B_HTTP=18081 A_RTC=17882 B_RTC=17883
   RUNS="${BENCH_RUNS:-3}"
