@@ -79,9 +79,11 @@ func TestClusterAdminAndMetrics(t *testing.T) {
 	}
 
 	var l adminListing
-	testutil.Eventually(t, 10*time.Second, "b's /admin lists a's room (after a's heartbeat)", func() bool {
+	// The room is in Redis once claimed; a's member count comes with its next
+	// heartbeat: wait for both (a listing between them showed a with 0 members).
+	testutil.Eventually(t, 10*time.Second, "b's /admin lists a's room and a's member (after a's heartbeat)", func() bool {
 		l = listing(t, b.addr)
-		return len(l.Rooms) == 1 && len(l.Nodes) == 2
+		return len(l.Rooms) == 1 && len(l.Nodes) == 2 && l.Nodes[0].ID == "a" && l.Nodes[0].Members == 1
 	})
 	t.Run("listing at b", func(t *testing.T) {
 		if l.Node != "b" || l.ClusterError != "" {
