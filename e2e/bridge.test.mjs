@@ -36,6 +36,10 @@ import {
   waitForTiles,
 } from './harness.mjs';
 
+// The glass-to-glass tests are measurements (figures for docs/benchmarks.md), not
+// checks: the paths they time are tested above. OPENROOM_E2E_MEASURE=1 runs them.
+const MEASURE_SKIP = process.env.OPENROOM_E2E_MEASURE === '1' ? false : 'a measurement: OPENROOM_E2E_MEASURE=1 runs it';
+
 before(async () => {
   requireNetns();
   for (const tool of ['/usr/bin/ffmpeg', '/usr/bin/ffprobe']) {
@@ -594,7 +598,7 @@ test('mixed room: 2 pushers + 2 browsers, everyone gets everyone', { timeout: 90
   );
 });
 
-test('glass-to-glass latency: rtmp pusher -> browser (measurement)', { timeout: 60_000 }, async (t) => {
+test('glass-to-glass latency: rtmp pusher -> browser (measurement)', { skip: MEASURE_SKIP, timeout: 60_000 }, async (t) => {
   const s = await bridgeSetup(t);
   await s.run(() =>
     withDeadline(55_000, 'latency pusher->browser', async () => {
@@ -651,7 +655,7 @@ const CANVAS_CAMERA = () => {
   };
 };
 
-test('glass-to-glass latency: browser -> HTTP-FLV -> ffmpeg (measurement)', { timeout: 60_000 }, async (t) => {
+test('glass-to-glass latency: browser -> HTTP-FLV -> ffmpeg (measurement)', { skip: MEASURE_SKIP, timeout: 60_000 }, async (t) => {
   const s = await bridgeSetup(t);
   await s.run(() =>
     withDeadline(55_000, 'latency browser->FLV', async () => {

@@ -19,6 +19,9 @@
 #   OPENROOM_FUZZTIME         fuzz every target this long after go test (e.g. 5s); unset: no fuzzing
 #                             (go test still runs every seed and saved input; scripts/fuzz.sh alone fuzzes)
 #   OPENROOM_GO_TEST_ARGS     extra args for go test (e.g. "-run TestRoom -v")
+#   OPENROOM_E2E_NETWORK=0    skip the Chromium calls of e2e/network.test.mjs (poor link, recovery,
+#                             active speaker: about 90 s)
+#   OPENROOM_E2E_MEASURE=1    also run the e2e measurements (glass-to-glass latency, first remote frame x5)
 set -euo pipefail
 
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."

@@ -70,6 +70,7 @@ type bwe struct {
 	rembAt     time.Time
 	probing    bool
 	probeRate  float64 // total rate sent during the running probe
+	probeFrom  float64 // the estimate when the running probe began: it must prove more
 	last       float64 // what estimate returned last
 	probeEnd   time.Time
 	probeOK    bool      // the last probe succeeded
@@ -233,8 +234,15 @@ func (b *bwe) estimate(mediaRate float64) float64 {
 		case losing || queue >= probeQueueing:
 			b.failProbeLocked(now)
 			b.probeFull = true
-		case !now.Before(b.probeEnd) && proven <= b.last:
-			b.failProbeLocked(now) // no more arrived than the estimate already allowed
+		case !now.Before(b.probeEnd) && proven <= b.probeFrom:
+			// No more arrived than the estimate allowed when the probe
+			// began. Not the estimate now: that follows the media rate,
+			// which a keyframe or a starved publisher's burst lifts for a
+			// moment, and judging by it failed probes the link carried
+			// (a 5 Mbit/s link left at 320 px for 18 s: probes at 1.3x
+			// of 320 kbit/s, fully delivered, "proved" less than the
+			// 411 kbit/s the estimate had meanwhile reached).
+			b.failProbeLocked(now)
 		case !now.Before(b.probeEnd):
 			b.probing = false
 			b.gcc.Unwatch()
@@ -373,7 +381,7 @@ func (b *bwe) wantProbe(est, sending, media, wanted float64) float64 {
 	}
 	// Judged after the padding stops plus probeSettle: the feedback about its
 	// last packets (loss, queueing) arrives that much later.
-	b.probing, b.probeRate, b.probeEnd = true, target, now.Add(probeDuration+probeSettle)
+	b.probing, b.probeRate, b.probeFrom, b.probeEnd = true, target, est, now.Add(probeDuration+probeSettle)
 	b.gcc.Watch(probeAckedWindow, probeQueueing)
 	return pad
 }

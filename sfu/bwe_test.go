@@ -267,6 +267,40 @@ func TestBWEProbeJudgedByWhatArrived(t *testing.T) {
 	}
 }
 
+// TestBWEProbeJudgedAgainstItsStart: a probe proves more than the estimate it
+// started from, even when a burst of media lifts the estimate while it runs
+// (judged against that, carried probes failed and a 5 Mbit/s link stayed on
+// the lowest layers for 18 s).
+func TestBWEProbeJudgedAgainstItsStart(t *testing.T) {
+	t.Parallel()
+	g := &fakeGCC{target: 600_000, usage: "normal"}
+	b, clock := withFakeGCC(g)
+	*clock = clock.Add(probeFirstAfter)
+	est := b.estimate(256_000) // held to 1.25 x what flows
+	if est != 320_000 {
+		t.Fatalf("estimate before the probe: got %.0f; want 320000", est)
+	}
+	if pad := b.wantProbe(est, 300_000, 256_000, 1_500_000); pad == 0 {
+		t.Fatal("got no probe; want one")
+	}
+	g.acked = 2_000_000 // the link carries all of it
+	*clock = clock.Add(probeDuration / 2)
+	if mid := b.estimate(400_000); mid <= 0.9*b.probeRate {
+		t.Fatalf("a burst of media during the probe: estimate %.0f; want it above what the probe can prove (%.0f)", mid, 0.9*b.probeRate)
+	}
+	*clock = clock.Add(probeDuration/2 + probeSettle)
+	got := b.estimate(256_000)
+	if b.probing || !b.probeOK {
+		t.Fatalf("after the probe: probing %v, succeeded %v; want it ended and succeeded (estimate %.0f)", b.probing, b.probeOK, got)
+	}
+	if want := 0.9 * b.probeRate; got < want {
+		t.Errorf("estimate after the probe: got %.0f; want at least %.0f", got, want)
+	}
+	if b.nextProbe.After(*clock) {
+		t.Errorf("the next probe waits %v; want it to start at once", b.nextProbe.Sub(*clock))
+	}
+}
+
 // TestBWENoProbeRightAfterLoss: a link that lost packets gets no probe until
 // probeAfterLoss has passed, and then a small one, even after a climb of
 // successful probes.
