@@ -488,12 +488,15 @@ describe('a member behind 500 kbit/s', { skip: CALL_SKIP }, () => {
     const belowTop = (w) => remotes.every((u) => w[u] > 0 && w[u] < tops[u]);
     const topsText = () => remotes.map((u) => `${u} ${[...topsSeen[u]].join('/')} px`).join(', ');
 
-    // Up: 500 kbit/s -> 5 Mbit/s.
-    await c.link.setRate(GOOD_RATE);
-    const tUp = performance.now();
-    let climbedAt = null;
     let up;
+    let down;
+    let climbedAt = null;
+    let fellAt = null;
+    let tDown;
     try {
+      // Up: 500 kbit/s -> 5 Mbit/s.
+      await c.link.setRate(GOOD_RATE);
+      const tUp = performance.now();
       // Sample until both are on the top layer and have stayed there 3 s (or 18 s in all).
       up = await sampleStats([c.carol], {
         duration: 18_000,
@@ -505,27 +508,19 @@ describe('a member behind 500 kbit/s', { skip: CALL_SKIP }, () => {
         },
         until: (s) => climbedAt !== null && s.carol.at(-1).t - tUp - climbedAt >= 3000,
       });
-    } catch (err) {
-      watching = false;
-      await watcher;
-      throw err;
-    }
-    say(`recovery up (${POOR_RATE} -> ${GOOD_RATE}, load average ${loadavg()}): ${climbedAt === null ? 'did NOT stay on the top layer on both within 18 s' : `both on the top layer after ${(climbedAt / 1000).toFixed(1)} s (held 3 s)`}; ` +
-      `the publishers' top layers: ${topsText()}`);
-    say(`  widths at carol: ${timeline(up.carol, tUp)}`);
-    for (const u of remotes) say(`  ${formatSummary('carol', summarize(up.carol, u))}`);
-    if (climbedAt === null || climbedAt > 15_000) {
-      failures.push(`after ${GOOD_RATE}, carol's videos did not both reach the top layer (${topsText()}) within 15 s (last ${JSON.stringify(widthsOf(up.carol.at(-1).stats))}${climbedAt ? `, took ${(climbedAt / 1000).toFixed(1)} s` : ''})`);
-    }
+      say(`recovery up (${POOR_RATE} -> ${GOOD_RATE}, load average ${loadavg()}): ${climbedAt === null ? 'did NOT stay on the top layer on both within 18 s' : `both on the top layer after ${(climbedAt / 1000).toFixed(1)} s (held 3 s)`}; ` +
+        `the publishers' top layers: ${topsText()}`);
+      say(`  widths at carol: ${timeline(up.carol, tUp)}`);
+      for (const u of remotes) say(`  ${formatSummary('carol', summarize(up.carol, u))}`);
+      if (climbedAt === null || climbedAt > 15_000) {
+        failures.push(`after ${GOOD_RATE}, carol's videos did not both reach the top layer (${topsText()}) within 15 s (last ${JSON.stringify(widthsOf(up.carol.at(-1).stats))}${climbedAt ? `, took ${(climbedAt / 1000).toFixed(1)} s` : ''})`);
+      }
 
-    const qUp = await c.link.qdisc();
-    say(`  carol's downlink qdisc dropped ${qUp.drops - q0.drops} of ${qUp.packets - q0.packets} packets on the way up`);
-    // Down: 5 Mbit/s -> 500 kbit/s, then 5 s more to see the freezes it caused.
-    await c.link.setRate(POOR_RATE);
-    const tDown = performance.now();
-    let fellAt = null;
-    let down;
-    try {
+      const qUp = await c.link.qdisc();
+      say(`  carol's downlink qdisc dropped ${qUp.drops - q0.drops} of ${qUp.packets - q0.packets} packets on the way up`);
+      // Down: 5 Mbit/s -> 500 kbit/s, then 5 s more to see the freezes it caused.
+      await c.link.setRate(POOR_RATE);
+      tDown = performance.now();
       down = await sampleStats([c.carol], {
         duration: 10_000,
         interval: 250,
