@@ -145,7 +145,8 @@ EOF
         --log-level warn --drain 1s >"$LOGS/$tag.server.log" 2>&1 &
       server_pid=$!
       wait_http "http://$IP:$OR_HTTP/healthz" "$LOGS/$tag.server.log" "openroom"
-      load=("$BIN/openroom" load --url "http://$IP:$OR_HTTP" --local-ip "$OPENROOM_TEST_IP2")
+      # --arrival read: delays measured as lkload measures them (when the tool reads a packet)
+      load=("$BIN/openroom" load --url "http://$IP:$OR_HTTP" --local-ip "$OPENROOM_TEST_IP2" --arrival read)
     else
       "${pin_server[@]}" "$BIN/livekit-server" --config "$BIN/livekit.yaml" >"$LOGS/$tag.server.log" 2>&1 &
       server_pid=$!

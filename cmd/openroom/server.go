@@ -254,6 +254,10 @@ func (a *app) adopt(s *sockets, cfg *config.Config, turnTLS *tls.Config) {
 	}
 }
 
+// udpReadBuffer is the WebRTC port's socket receive buffer, as LiveKit and
+// mediasoup advise for production (Linux caps it at net.core.rmem_max).
+const udpReadBuffer = 4 << 20
+
 // newEngine makes the SFU over the WebRTC port's sockets, which a owns from
 // here on (closed with the rest on failure too).
 func (a *app) newEngine(conns []net.PacketConn, loopback bool) (*sfu.Engine, error) {
@@ -272,6 +276,13 @@ func (a *app) newEngine(conns []net.PacketConn, loopback bool) (*sfu.Engine, err
 			return nil, err
 		}
 		bc.ObserveReads(arrivals.Observe)
+		// The default buffer (~200 KB) holds some 90 packets: a stall of a few
+		// ms at a large room's rate loses publishers' packets, which every
+		// subscriber then NACKs. Packets that waited too long are dropped by age.
+		if got, err := bc.SetReadBuffer(udpReadBuffer); err == nil && got > 0 && got < udpReadBuffer && i == 0 {
+			a.log.Warn("the WebRTC port's UDP receive buffer is smaller than asked: bursts may be lost (raise it: sysctl -w net.core.rmem_max=4194304)",
+				"bytes", got, "asked", udpReadBuffer)
+		}
 		a.udp = append(a.udp, bc)
 		ec.UDPs = append(ec.UDPs, bc)
 	}

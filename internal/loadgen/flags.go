@@ -23,5 +23,6 @@ func (c *Config) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Warmup, "warmup", c.Warmup, "after every subscriber receives media, before measuring")
 	fs.DurationVar(&c.Window, "window", c.Window, "measurement window")
 	fs.DurationVar(&c.ReadyTimeout, "ready-timeout", c.ReadyTimeout, "for a publisher to connect and the subscribers to receive media")
+	fs.StringVar(&c.Arrival, "arrival", c.Arrival, `what the one-way delay is measured to: "kernel" (when a packet reached the member's socket) or "read" (when the member read it)`)
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the payload noise")
 }

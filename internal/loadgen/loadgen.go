@@ -35,6 +35,10 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/pion/transport/v5"
+
+	"github.com/openroom/openroom/sfu/twcc"
 )
 
 // Config of one load run.
@@ -55,8 +59,12 @@ type Config struct {
 	Warmup       time.Duration // after every subscriber receives video, before the window
 	Window       time.Duration // the measurement window
 	ReadyTimeout time.Duration // for the publisher to connect, and for all subscribers to receive video
-	Seed         uint64        // payload noise and initial sequence numbers
-	ProcRoot     string        // the proc filesystem; empty: /proc
+	// Arrival is what a packet's one-way delay is measured to: ArrivalKernel
+	// (the default, "" too) or ArrivalRead. With a Server other than openroom's
+	// signaling it is always ArrivalRead.
+	Arrival  string
+	Seed     uint64 // payload noise and initial sequence numbers
+	ProcRoot string // the proc filesystem; empty: /proc
 	// Progress, if set, is called about once a second with how the run goes.
 	Progress func(Progress)
 }
@@ -170,6 +178,12 @@ type Result struct {
 // Run drives one load run against the server and measures it. It leaves the
 // room and closes every connection before returning.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
+	if cfg.Arrival != "" && cfg.Arrival != ArrivalKernel && cfg.Arrival != ArrivalRead {
+		return Result{}, fmt.Errorf("loadgen: arrival %q: want %q or %q", cfg.Arrival, ArrivalKernel, ArrivalRead)
+	}
+	if cfg.Server != nil && cfg.Arrival == ArrivalKernel {
+		return Result{}, fmt.Errorf("loadgen: arrival %q needs openroom's signaling (its members' sockets); use %q", ArrivalKernel, ArrivalRead)
+	}
 	if cfg.Publishers < 0 || cfg.Subscribers < 0 || cfg.Publishers+cfg.Subscribers < 1 || cfg.JoinParallel < 1 ||
 		(cfg.Video.Bitrate > 0 && (cfg.Video.FPS < 1 || cfg.Video.MaxPayload < 100)) {
 		return Result{}, errors.New("loadgen: need 0 or more publishers and subscribers, at least one member, 1 parallel join, and with video 1 fps and 100-byte payloads")
@@ -178,25 +192,35 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Result, error) {
 	hc := &http.Client{Timeout: 10 * time.Second}
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 	srv := cfg.Server
+	var arrivals *twcc.ArrivalTable // nil: arrivals are when packets are read
 	if srv == nil {
 		pionLog := quietPion(ctx, log)
-		pubAPI, err := newAPI(cfg.LocalIP, true, pionLog)
+		var nw transport.Net
+		if cfg.Arrival != ArrivalRead {
+			arrivals = twcc.NewArrivalTableBits(arrivalBits)
+			sn, err := newStampedNet(arrivals)
+			if err != nil {
+				return Result{}, err
+			}
+			nw = sn
+		}
+		pubAPI, err := newAPI(cfg.LocalIP, true, nw, pionLog)
 		if err != nil {
 			return Result{}, err
 		}
-		subAPI, err := newAPI(cfg.LocalIP, false, pionLog)
+		subAPI, err := newAPI(cfg.LocalIP, false, nw, pionLog)
 		if err != nil {
 			return Result{}, err
 		}
 		srv = &signaling{hc: hc, pubAPI: pubAPI, subAPI: subAPI, baseURL: cfg.URL}
 	}
-	r := &runState{start: time.Now(), phase: "publishers"}
+	r := &runState{start: time.Now(), phase: "publishers", arrivals: arrivals}
 	stopProgress := r.reportProgress(cfg.Progress)
 	defer stopProgress()
 
 	// Phase 1: the publishers alone.
 	for i := range cfg.Publishers {
-		m := newMember(fmt.Sprintf("load-pub-%03d", i), log, &r.delays)
+		m := newMember(fmt.Sprintf("load-pub-%03d", i), log, &r.delays, r.arrivals)
 		pub, err := startPublisher(ctx, srv, cfg.Room, m, cfg.Video, cfg.AudioPayload)
 		if err != nil {
 			closePublishers(r.publishers())
@@ -299,7 +323,7 @@ func joinSubscribers(ctx context.Context, srv Server, cfg Config, r *runState, l
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			m := newMember(fmt.Sprintf("load-sub-%03d", i), log, &r.delays)
+			m := newMember(fmt.Sprintf("load-sub-%03d", i), log, &r.delays, r.arrivals)
 			conn, err := srv.Subscribe(ctx, cfg.Room, m)
 			if err != nil {
 				errs[i] = err

@@ -1,6 +1,8 @@
 package loadgen
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -53,19 +55,32 @@ func TestPaddingOnly(t *testing.T) {
 
 func TestRunRefusesBadMembers(t *testing.T) {
 	for _, tc := range []struct {
-		name       string
-		pubs, subs int
+		name string
+		set  func(*Config)
 	}{
-		{"no member", 0, 0},
-		{"negative publishers", -1, 5},
-		{"negative subscribers", 1, -1},
+		{"no member", func(c *Config) { c.Publishers, c.Subscribers = 0, 0 }},
+		{"negative publishers", func(c *Config) { c.Publishers, c.Subscribers = -1, 5 }},
+		{"negative subscribers", func(c *Config) { c.Publishers, c.Subscribers = 1, -1 }},
+		{"unknown arrival", func(c *Config) { c.Arrival = "socket" }},
+		{"kernel arrival on another server", func(c *Config) { c.Arrival, c.Server = ArrivalKernel, nopServer{} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()
-			cfg.Publishers, cfg.Subscribers = tc.pubs, tc.subs
+			tc.set(&cfg)
 			if _, err := Run(t.Context(), cfg, nil); err == nil {
-				t.Errorf("Run with %d publishers and %d subscribers: got nil; want an error", tc.pubs, tc.subs)
+				t.Errorf("Run(%+v): got nil; want an error", cfg)
 			}
 		})
 	}
+}
+
+// nopServer is a Server nobody can join.
+type nopServer struct{}
+
+func (nopServer) Subscribe(context.Context, string, *Member) (Conn, error) {
+	return nil, errors.New("nop")
+}
+
+func (nopServer) Publish(context.Context, string, *Member, PublishOptions) (Publication, error) {
+	return nil, errors.New("nop")
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/openroom/openroom/internal/pionlog"
@@ -41,8 +42,9 @@ var videoFeedback = []webrtc.RTCPFeedback{
 // pion's default interceptors (NACK, sender and receiver reports, TWCC feedback,
 // like a browser), ICE over UDP4 on localIP only (any address when empty). A
 // publishing API also sends the audio-level extension's negotiation and stamps
-// transport-wide sequence numbers, as browsers do.
-func newAPI(localIP string, publish bool, log *slog.Logger) (*webrtc.API, error) {
+// transport-wide sequence numbers, as browsers do. nw, when not nil, is the
+// network its sockets are opened on.
+func newAPI(localIP string, publish bool, nw transport.Net, log *slog.Logger) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	codecs := []struct {
 		c    webrtc.RTPCodecParameters
@@ -72,6 +74,9 @@ func newAPI(localIP string, publish bool, log *slog.Logger) (*webrtc.API, error)
 	se := webrtc.SettingEngine{LoggerFactory: pionlog.Factory{Log: log}}
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if nw != nil {
+		se.SetNet(nw)
+	}
 	if localIP != "" {
 		want := net.ParseIP(localIP)
 		if want == nil {

@@ -4,12 +4,17 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/openroom/openroom/sfu/twcc"
 )
 
 // runState is what a run has so far, for its progress reports and its result.
 type runState struct {
 	start  time.Time
 	delays delayHist // every member's one-way delays
+	// arrivals has when packets reached the members' sockets; nil: unknown
+	// (a packet arrives when it is read).
+	arrivals *twcc.ArrivalTable
 
 	mu    sync.Mutex // guards phase, pubs, subs
 	phase string

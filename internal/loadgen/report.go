@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 )
 
 // CommandFlags are a load command's flags besides the load's own
@@ -14,6 +16,7 @@ import (
 type CommandFlags struct {
 	AudioOnly, JSON, Quiet bool
 	LogLevel               slog.Level
+	CPUProfile             string // a file: the tool's own CPU profile over the run
 }
 
 // AddFlags registers the flags on fs; logHelp describes --log-level.
@@ -22,6 +25,7 @@ func (f *CommandFlags) AddFlags(fs *flag.FlagSet, logHelp string) {
 	fs.BoolVar(&f.JSON, "json", false, "print the result as one JSON object")
 	fs.BoolVar(&f.Quiet, "quiet", false, "no progress line")
 	fs.TextVar(&f.LogLevel, "log-level", slog.LevelInfo, logHelp)
+	fs.StringVar(&f.CPUProfile, "cpu-profile", "", "write the load tool's own CPU profile over the run to this file (go tool pprof)")
 }
 
 // RunAndReport runs the load cfg describes, as the flags say, and reports
@@ -35,6 +39,14 @@ func (f *CommandFlags) RunAndReport(ctx context.Context, cfg Config, stdout, std
 	}
 	if !f.Quiet {
 		cfg.Progress = func(p Progress) { fmt.Fprintln(stderr, ProgressLine(p)) }
+	}
+	if f.CPUProfile != "" {
+		stop, err := startCPUProfile(f.CPUProfile)
+		if err != nil {
+			log.Error("load run failed", "err", err)
+			return 1
+		}
+		defer stop()
 	}
 	res, err := Run(ctx, cfg, log)
 	if err != nil {
@@ -90,4 +102,20 @@ func PrintResult(w io.Writer, r Result) {
 	fmt.Fprintf(w, "load generator CPU        %.1f %% of one core\n", r.LoadgenCorePercent)
 	fmt.Fprintf(w, "machine busy              %.1f %% of %d CPUs (other processes: %.1f %% of one core)\n",
 		r.MachineBusyPercent, r.CPUs, r.OtherCorePercent)
+}
+
+// startCPUProfile profiles this process into path until stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("loadgen: cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/openroom/openroom/sfu/twcc"
 )
 
 // Server is how the members join the server under test. The default
@@ -64,7 +66,10 @@ type Member struct {
 	userID string
 	log    *slog.Logger
 	delays *delayHist // shared by every member of the run
-	conn   Conn       // a subscriber's, set by the run once it has joined
+	// arrivals, when not nil, has when received packets reached the member's
+	// socket (shared by the run's members); else a packet arrives when read.
+	arrivals *twcc.ArrivalTable
+	conn     Conn // a subscriber's, set by the run once it has joined
 
 	gotMedia     chan struct{} // closed at the first received media packet
 	mediaOnce    sync.Once
@@ -81,8 +86,8 @@ type Member struct {
 	rx   []*rxStream // one per received track
 }
 
-func newMember(userID string, log *slog.Logger, delays *delayHist) *Member {
-	return &Member{userID: userID, log: log.With("member", userID), delays: delays,
+func newMember(userID string, log *slog.Logger, delays *delayHist, arrivals *twcc.ArrivalTable) *Member {
+	return &Member{userID: userID, log: log.With("member", userID), delays: delays, arrivals: arrivals,
 		gotMedia: make(chan struct{}), dialAt: time.Now()}
 }
 
@@ -121,6 +126,11 @@ func (m *Member) Receive(video bool, read func([]byte) (int, error)) {
 			continue
 		}
 		now := time.Now().UnixNano()
+		if m.arrivals != nil {
+			if at, ok := arrivedAt(m.arrivals, buf[:n]); ok {
+				now = at
+			}
+		}
 		if payload, ok := rtpPayload(buf[:n]); ok {
 			if sent, num, ok := readStamp(payload, video); ok {
 				if m.delays != nil {

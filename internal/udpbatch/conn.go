@@ -147,6 +147,16 @@ func (c *Conn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	return c.WriteToAddrPort(b, u.AddrPort())
 }
 
+// SetReadBuffer asks the kernel for an n-byte receive buffer and returns the
+// size it granted (0 where unknown): Linux caps it at net.core.rmem_max.
+// A burst that overflows the buffer is lost, however fresh it was.
+func (c *Conn) SetReadBuffer(n int) (int, error) {
+	if err := c.conn.SetReadBuffer(n); err != nil {
+		return 0, fmt.Errorf("udpbatch: receive buffer: %w", err)
+	}
+	return readBufferSize(c.raw), nil
+}
+
 // Dropped counts the queued packets the kernel refused.
 func (c *Conn) Dropped() uint64 { return c.dropped.Load() }
 

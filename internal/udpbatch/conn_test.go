@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -429,4 +430,25 @@ func TestObserveReads(t *testing.T) {
 			t.Errorf("allocations per read: got %v; want 0", allocs)
 		}
 	})
+}
+
+// TestSetReadBuffer asks for a buffer under any Linux cap (net.core.rmem_max
+// is at least 208 KiB) and gets exactly that back.
+func TestSetReadBuffer(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the granted size is read on Linux only")
+	}
+	u, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const want = 64 << 10
+	if got, err := c.SetReadBuffer(want); err != nil || got != want {
+		t.Errorf("SetReadBuffer(%d) = %d, %v; want %d, nil", want, got, err, want)
+	}
 }

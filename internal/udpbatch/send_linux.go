@@ -131,6 +131,18 @@ func enableRxTimestamps(raw syscall.RawConn) {
 	})
 }
 
+// readBufferSize is the socket's receive buffer as asked for: SO_RCVBUF reads
+// twice that (the kernel's bookkeeping share); 0 when it cannot be read.
+func readBufferSize(raw syscall.RawConn) int {
+	size := 0
+	_ = raw.Control(func(fd uintptr) {
+		if v, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF); err == nil {
+			size = v / 2
+		}
+	})
+	return size
+}
+
 // oobSize holds one SCM_TIMESTAMPNS control message.
 const oobSize = 64
 

@@ -36,3 +36,6 @@ func (c *Conn) readTimed(b []byte) (int, int64, netip.AddrPort, error) {
 	n, addr, err := c.conn.ReadFromUDPAddrPort(b)
 	return n, time.Now().UnixNano(), addr, err
 }
+
+// readBufferSize is unknown here.
+func readBufferSize(syscall.RawConn) int { return 0 }

@@ -14,11 +14,12 @@ import "sync/atomic"
 // It is a fixed table: a slot is reused by a later packet, and a lookup that
 // misses falls back to the time of reading. Safe for concurrent use.
 type ArrivalTable struct {
-	slots [arrivalSlots]arrivalSlot
+	slots []arrivalSlot // a power of two of them
+	shift uint32        // 32 - log2(len(slots)): a hash's top bits pick the slot
 }
 
-// arrivalSlots covers about 0.8 s at 20,000 packets/s into the server.
-const arrivalSlots = 1 << 14
+// arrivalBits: 1<<14 slots cover about 0.8 s at 20,000 packets/s into the server.
+const arrivalBits = 14
 
 type arrivalSlot struct {
 	key atomic.Uint64 // 1<<48 | ssrc<<16 | seq; 0 while being written
@@ -26,14 +27,22 @@ type arrivalSlot struct {
 }
 
 // NewArrivalTable returns an empty table (about 256 KiB).
-func NewArrivalTable() *ArrivalTable { return &ArrivalTable{} }
+func NewArrivalTable() *ArrivalTable { return NewArrivalTableBits(arrivalBits) }
+
+// NewArrivalTableBits returns an empty table of 1<<bits slots (16 bytes each),
+// bits clamped to 8..24: a table must hold the packets that arrive between a
+// packet's arrival and its lookup.
+func NewArrivalTableBits(bits int) *ArrivalTable {
+	bits = min(max(bits, 8), 24)
+	return &ArrivalTable{slots: make([]arrivalSlot, 1<<bits), shift: uint32(32 - bits)}
+}
 
 func arrivalKey(ssrc uint32, seq uint16) uint64 {
 	return 1<<48 | uint64(ssrc)<<16 | uint64(seq)
 }
 
 func (t *ArrivalTable) slot(ssrc uint32, seq uint16) *arrivalSlot {
-	h := (ssrc*0x9E3779B1 ^ uint32(seq)*0x85EBCA77) >> (32 - 14)
+	h := (ssrc*0x9E3779B1 ^ uint32(seq)*0x85EBCA77) >> t.shift
 	return &t.slots[h]
 }
 

@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&srv.URL, "url", "", "the LiveKit server's URL, e.g. ws://10.99.0.1:7880")
 	fs.StringVar(&srv.APIKey, "api-key", os.Getenv("LIVEKIT_API_KEY"), "API key (default $LIVEKIT_API_KEY)")
 	fs.StringVar(&srv.APISecret, "api-secret", os.Getenv("LIVEKIT_API_SECRET"), "API secret (default $LIVEKIT_API_SECRET)")
+	cfg.Arrival = loadgen.ArrivalRead // the SDK's sockets are not the tool's to stamp
 	cfg.AddFlags(fs)
 	cmd.AddFlags(fs, "log level (debug shows the SDK's and pion's logs)")
 	if err := fs.Parse(args); err != nil {
