@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,29 @@ const (
 	maxKeyframeForwardAge = time.Second // see dropStale
 )
 
+// Shedding: a video down track that dropped stale video stays off for a
+// while (shedMin, doubling to shedMax while the server stays behind, each
+// stretch 0.5-1.5x at random) before it asks for a keyframe again. Without
+// it every subscriber of an overloaded server dropped the same late packet,
+// asked for the same keyframe, and resumed at once, so the server fell
+// behind again within a second or two and what it delivered was up to a
+// second old. Shed at random, the subscribers it can serve get fresh media,
+// the others get audio and rejoin the video a few at a time.
+//
+// Shedding begins before video is stale: while the server stays shedFrom
+// behind its socket (ExtPacket.Behind: a keyframe's fan-out makes packets
+// late for a moment, which is no reason), each video packet sheds its down
+// track with a chance that grows to shedChance at maxForwardAge (random early
+// detection, as queues do), so that a server falling behind sheds some
+// subscribers, not all of them at once.
+const (
+	shedMin    = time.Second
+	shedMax    = 4 * time.Second
+	shedReset  = 10 * time.Second // a shed this long after the last one starts at shedMin again
+	shedFrom   = 200 * time.Millisecond
+	shedChance = 0.05
+)
+
 // What else a NACKed number can come to, after the sequencer's verdicts
 // (DownTrack.nackVerdicts).
 const (
@@ -74,6 +98,8 @@ type DownTrack struct {
 	keyLayer int        // its layer ...
 	keyInTS  uint64     // ... and its timestamp as the publisher sent it (see dropStale)
 	repairAt int64      // unix ns a keyframe was last asked for to repair a loss (see handleNACK)
+	shedTill int64      // unix ns video stays off until, after a stale drop (see shedMin)
+	shedFor  time.Duration
 	hdr      rtp.Header
 	hdrExt   [1]rtp.Extension
 	scratch  []byte // VP8 payload copy for picture ID rewriting
@@ -204,13 +230,23 @@ func (d *DownTrack) WriteRTP(p *ExtPacket) error {
 	}
 	now := p.Arrival
 	if p.Received != 0 {
-		if late := time.Duration(now - p.Received); late > maxForwardAge && (d.seqmap != nil || late > maxAudioForwardAge) {
+		late := time.Duration(now - p.Received)
+		if late > maxForwardAge && (d.seqmap != nil || late > maxAudioForwardAge) {
 			if d.dropStale(p, late) {
 				return nil
 			}
+		} else if p.Behind > shedFrom && d.seqmap != nil &&
+			rand.Float64()*float64(maxForwardAge-shedFrom) < shedChance*float64(min(p.Behind, maxForwardAge)-shedFrom) && d.shedEarly(p) {
+			return nil
 		}
 	}
 	d.mu.Lock()
+	if now < d.shedTill && d.seqmap != nil {
+		d.mu.Unlock()
+		d.stale.Add(1)
+		d.track.stale.Add(1)
+		return nil
+	}
 	r, ok, needKeyframe := d.fwd.forward(p, now)
 	if !ok {
 		var key uint64
@@ -236,7 +272,8 @@ func (d *DownTrack) WriteRTP(p *ExtPacket) error {
 // next ones, come late). After a
 // dropped video packet the forwarder stops until the next keyframe: the
 // frames after it cannot be decoded, and sending them would only cost CPU the
-// server lacks. The keyframe is asked for by the first packet after (WriteRTP).
+// server lacks. The video is shed for a while (see shedMin); then the keyframe
+// is asked for by the first packet after (WriteRTP).
 func (d *DownTrack) dropStale(p *ExtPacket, late time.Duration) bool {
 	if d.seqmap != nil { // video
 		d.mu.Lock()
@@ -244,13 +281,47 @@ func (d *DownTrack) dropStale(p *ExtPacket, late time.Duration) bool {
 		if late <= maxKeyframeForwardAge && (p.Keyframe || (d.keySeen && p.Layer == d.keyLayer && p.ExtTS == d.keyInTS)) {
 			return false
 		}
-		if d.fwd.current >= 0 {
-			d.fwd.stop()
-		}
+		d.shedLocked(p.Arrival)
 	}
 	d.stale.Add(1)
 	d.track.stale.Add(1)
 	return true
+}
+
+// shedEarly sheds the video before it is stale (see shedFrom), unless p is
+// part of a keyframe (cut short, it would be wasted), and reports whether p
+// was dropped.
+func (d *DownTrack) shedEarly(p *ExtPacket) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if p.Keyframe || (d.keySeen && p.Layer == d.keyLayer && p.ExtTS == d.keyInTS) {
+		return false
+	}
+	d.shedLocked(p.Arrival)
+	d.stale.Add(1)
+	d.track.stale.Add(1)
+	return true
+}
+
+// shedLocked stops the video at unix ns now and keeps it off for a while,
+// unless it is off already. d.mu is held.
+func (d *DownTrack) shedLocked(now int64) {
+	if d.fwd.current >= 0 {
+		d.fwd.stop()
+	}
+	if now >= d.shedTill {
+		d.shedFor = nextShed(d.shedFor, time.Duration(now-d.shedTill))
+		d.shedTill = now + int64(d.shedFor/2+rand.N(d.shedFor))
+	}
+}
+
+// nextShed is the length of a shed that begins since after the last one
+// (of length last) ended.
+func nextShed(last, since time.Duration) time.Duration {
+	if last == 0 || since >= shedReset {
+		return shedMin
+	}
+	return min(2*last, shedMax)
 }
 
 // writeLocked sends p as the forwarder rewrote it and remembers it for NACKs.

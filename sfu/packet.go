@@ -1,6 +1,8 @@
 package sfu
 
 import (
+	"time"
+
 	"github.com/pion/rtp"
 )
 
@@ -18,6 +20,33 @@ type ExtPacket struct {
 	// stamp; unix ns), 0 when unknown. Arrival - Received is how long the
 	// server took to get to it: see maxForwardAge.
 	Received int64
+	// Behind is how far behind its socket the server stayed over the last
+	// half second (the least Arrival - Received of its packets of the
+	// layer): a sustained lag, where a keyframe's fan-out is a passing one.
+	Behind time.Duration
+}
+
+// lagWindow follows how far behind the server stays: the least lag of each
+// lagEpoch, of which the last complete one counts.
+type lagWindow struct {
+	start int64         // unix ns the current epoch began
+	least time.Duration // the current epoch's least lag so far
+	last  time.Duration // the last complete epoch's
+}
+
+const lagEpoch = 500 * time.Millisecond
+
+// note takes a packet's lag at unix ns now and returns the sustained lag.
+func (w *lagWindow) note(now int64, lag time.Duration) time.Duration {
+	switch {
+	case now-w.start >= int64(2*lagEpoch): // an epoch without packets: no lag known
+		w.start, w.least, w.last = now, lag, 0
+	case now-w.start >= int64(lagEpoch):
+		w.start, w.last, w.least = now, w.least, lag
+	default:
+		w.least = min(w.least, lag)
+	}
+	return w.last
 }
 
 // unwrapper extends 16- or 32-bit counters to 64 bits. Reordered packets

@@ -12,8 +12,8 @@ import (
 
 // TestStaleVideoNotForwarded: video the server got to more than
 // maxForwardAge after it reached the socket is dropped, the forwarder waits
-// for a keyframe (asked for by the first fresh packet), and the subscriber
-// sees one continuous stream across the gap.
+// for a keyframe (asked for by the first fresh packet once the video's shed
+// is over), and the subscriber sees one continuous stream across the gap.
 func TestStaleVideoNotForwarded(t *testing.T) {
 	t.Parallel()
 	f := newH264Sub(t)
@@ -49,6 +49,14 @@ func TestStaleVideoNotForwarded(t *testing.T) {
 	if got := asked.Load(); got != 0 {
 		t.Errorf("while stale: got %d keyframe requests; want 0 (the server is behind: a keyframe would be late too)", got)
 	}
+	write(true, 0)
+	if got := len(w.take()); got != 0 {
+		t.Errorf("fresh keyframe while shed: got %d forwarded; want 0", got)
+	}
+	if got := asked.Load(); got != 0 {
+		t.Errorf("while shed: got %d keyframe requests; want 0", got)
+	}
+	clock.Advance(shedMin * 3 / 2)
 	write(false, 0)
 	if got := len(w.take()); got != 0 {
 		t.Errorf("fresh delta after the gap: got %d forwarded; want 0 (undecodable)", got)
@@ -135,5 +143,96 @@ func TestLateDuplicateNotStale(t *testing.T) {
 	}
 	if out := w.take(); len(out) < 4 || out[len(out)-1].payload[1] != 4 {
 		t.Errorf("forwarded: got %d packets; want the fresh one after the duplicate forwarded", len(out))
+	}
+}
+
+// TestNextShed: a shed starts at shedMin, doubles up to shedMax while the
+// server falls behind again soon after, and starts over after shedReset.
+func TestNextShed(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name        string
+		last, since time.Duration
+		want        time.Duration
+	}{
+		{"first", 0, time.Hour, shedMin},
+		{"again soon", shedMin, time.Second, 2 * shedMin},
+		{"at the cap", shedMax, 0, shedMax},
+		{"long after", shedMax, shedReset, shedMin},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := nextShed(tc.last, tc.since); got != tc.want {
+				t.Errorf("nextShed(%v, %v) = %v; want %v", tc.last, tc.since, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLagWindow: the sustained lag is the least lag of the last complete
+// half second, so one late burst (a keyframe's fan-out) does not count and a
+// lag that lasts does; after a silence no lag is known.
+func TestLagWindow(t *testing.T) {
+	t.Parallel()
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	var w lagWindow
+	at := int64(time.Hour)
+	step := func(lags ...int) (last time.Duration) {
+		for _, l := range lags {
+			last = w.note(at, ms(l))
+			at += int64(ms(100))
+		}
+		return last
+	}
+	for _, tc := range []struct {
+		name string
+		lags []int
+		want time.Duration
+	}{
+		{"start", []int{5}, 0},
+		{"a burst within the epoch", []int{300, 350, 10, 5, 5}, ms(5)},
+		{"a lasting lag", []int{300, 320, 310, 300, 330, 340, 300, 300, 300, 300}, ms(300)},
+		{"caught up", []int{5, 5, 5, 5, 5, 5, 5, 5, 5, 5}, ms(5)},
+	} {
+		if got := step(tc.lags...); got != tc.want {
+			t.Errorf("%s: got %v; want %v", tc.name, got, tc.want)
+		}
+	}
+	at += int64(2 * lagEpoch)
+	if got := step(400); got != 0 {
+		t.Errorf("after a silence: got %v; want 0", got)
+	}
+}
+
+// TestShedEarly: while the server stays behind its socket by more than
+// shedFrom (but less than maxForwardAge, so nothing is stale), video is shed
+// at random; at a lag below shedFrom it never is.
+func TestShedEarly(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		lag      time.Duration
+		wantShed bool
+	}{
+		{"below shedFrom", shedFrom - 50*time.Millisecond, false},
+		{"above shedFrom", maxForwardAge - 20*time.Millisecond, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newH264Sub(t)
+			const n = 1000 // at a chance of ~5 % a packet, shedding is all but certain
+			for i := range n {
+				pl := []byte{0x41, 1}
+				if i == 0 {
+					pl[0] = 0x65
+				}
+				f.tr.WriteLayerRTPReceived(0, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i),
+					Timestamp: uint32(i) * 3000, Marker: true}, Payload: pl}, f.clock.Now().Add(-tc.lag).UnixNano())
+				f.clock.Advance(33 * time.Millisecond)
+			}
+			shed := f.d.Stats().Stale
+			if got := shed > 0; got != tc.wantShed {
+				t.Errorf("shed %d of %d packets at a lag of %v; want shedding %v", shed, n, tc.lag, tc.wantShed)
+			}
+		})
 	}
 }

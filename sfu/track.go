@@ -94,6 +94,7 @@ type layer struct {
 	rx      rxStats     // arrival statistics, for the publisher's connection quality
 	nacks   nackTracker // what is missing, to ask the publisher for (Track.sendNACK only)
 	ext     ExtPacket   // handed to sinks; reused so the packet path does not allocate
+	lag     lagWindow   // how far behind the server stays (ExtPacket.Behind)
 	spread  spreadState // the runs a large fan-out is split into (Track.spread)
 	pending struct{ n, packetsIn, bytesIn, packetsOut, bytesOut uint64 }
 
@@ -317,6 +318,9 @@ func (t *Track) WriteLayerRTPReceived(i int, p *rtp.Packet, received int64) {
 		// first copy's (a resend the server asked for while the first was
 		// only late). It is no sign that the server falls behind.
 		ext.Received = 0
+	}
+	if ext.Received != 0 {
+		ext.Behind = l.lag.note(now, time.Duration(now-ext.Received))
 	}
 	l.rx.note(ext.ExtSeq, len(p.Payload) > 0 && (!started || ext.ExtSeq > prevHighest), ext.ExtTS, now, t.codec.ClockRate)
 	if t.sendNACK != nil {
