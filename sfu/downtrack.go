@@ -42,7 +42,7 @@ const nackMaxAge = time.Second
 const (
 	maxForwardAge         = 400 * time.Millisecond
 	maxAudioForwardAge    = 500 * time.Millisecond
-	maxKeyframeForwardAge = time.Second // see dropStale
+	maxKeyframeForwardAge = 600 * time.Millisecond // see dropStale
 )
 
 // Shedding: a video down track that dropped stale video stays off for a
@@ -62,7 +62,7 @@ const (
 // subscribers, not all of them at once.
 const (
 	shedMin    = time.Second
-	shedMax    = 4 * time.Second
+	shedMax    = 2 * time.Second
 	shedReset  = 10 * time.Second // a shed this long after the last one starts at shedMin again
 	shedFrom   = 200 * time.Millisecond
 	shedChance = 0.05
@@ -315,8 +315,8 @@ func (d *DownTrack) shedLocked(now int64) {
 	}
 }
 
-// nextShed is the length of a shed that begins since after the last one
-// (of length last) ended.
+// nextShed is the length of a shed that begins a time since after the last
+// one (of length last) ended.
 func nextShed(last, since time.Duration) time.Duration {
 	if last == 0 || since >= shedReset {
 		return shedMin

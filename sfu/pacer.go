@@ -13,7 +13,9 @@ import (
 // but never all at once. Video that waited longer than maxVideoDelay is
 // dropped: a late frame is worse than a missing one, which NACK or the next
 // keyframe repairs. Audio always goes first and is dropped only when the
-// queue is full of audio; resends go next, then new video.
+// queue is full of audio, or older than maxAudioForwardAge (it waits that
+// long only when the server is starved of CPU; a jitter buffer would throw it
+// away); resends go next, then new video.
 const (
 	pacingFactor    = 2.5
 	pacerBurst      = 40 * time.Millisecond // bytes allowed at once = rate * burst
@@ -344,7 +346,11 @@ func (p *pacer) drain(batch *[]*queued) time.Duration {
 			if q == nil {
 				break
 			}
-			if class != classAudio && now-q.at > int64(maxVideoDelay) { // resends and video go stale
+			maxAge := maxVideoDelay // resends and video go stale
+			if class == classAudio {
+				maxAge = maxAudioForwardAge // audio waits that long only on a server starved of CPU
+			}
+			if now-q.at > int64(maxAge) {
 				p.dropped++
 				p.release(q)
 				continue

@@ -187,13 +187,35 @@ func TestPacerDropsStaleVideo(t *testing.T) {
 	got := ids(w.take())
 	want := []pktID{{false, 0}, {true, 5}}
 	if !slices.Equal(got, want) {
-		t.Errorf("sent: got %v; want %v (video older than %v dropped, audio never for age)", got, want, maxVideoDelay)
+		t.Errorf("sent: got %v; want %v (video older than %v dropped, audio up to %v kept)", got, want, maxVideoDelay, maxAudioForwardAge)
 	}
 	if p.dropped != 5 {
 		t.Errorf("dropped: got %d; want 5", p.dropped)
 	}
 	if got := p.delay(); got != 0 {
 		t.Errorf("delay after drain: got %v; want 0", got)
+	}
+}
+
+// TestPacerDropsStaleAudio: audio that waited longer than
+// maxAudioForwardAge (a server starved of CPU) is dropped too.
+func TestPacerDropsStaleAudio(t *testing.T) {
+	t.Parallel()
+	clock := fakeclock.New()
+	p := manualPacer(clock, 1e6)
+	w := &recordWriter{}
+	for i := range 5 {
+		writePkt(p, w, true, uint16(i), 1000)
+	}
+	writePkt(p, w, false, 0, 100)
+	clock.Advance(maxAudioForwardAge + 10*time.Millisecond)
+	writePkt(p, w, false, 1, 100)
+	p.drainNow()
+	if got, want := ids(w.take()), []pktID{{false, 1}}; !slices.Equal(got, want) {
+		t.Errorf("sent: got %v; want %v (audio older than %v dropped)", got, want, maxAudioForwardAge)
+	}
+	if p.dropped != 6 {
+		t.Errorf("dropped: got %d; want 6", p.dropped)
 	}
 }
 

@@ -16,6 +16,7 @@ func (c *Config) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Video.KeyframeInterval, "keyframe-interval", c.Video.KeyframeInterval, "a keyframe this often")
 	fs.IntVar(&c.Video.KeyframeWeight, "keyframe-weight", c.Video.KeyframeWeight, "a keyframe is this many times another frame")
 	fs.IntVar(&c.Video.MaxPayload, "video-payload", c.Video.MaxPayload, "largest video RTP payload, bytes")
+	fs.Float64Var(&c.Video.Pacing, "pacing", c.Video.Pacing, "spread a frame's packets at this many times the video bitrate, as a browser's pacer does (2.5); 0: back to back")
 	fs.IntVar(&c.AudioPayload, "audio-payload", c.AudioPayload, "Opus RTP payload, bytes (50 packets/s)")
 	fs.IntVar(&c.JoinParallel, "join-parallel", c.JoinParallel, "subscribers joining at once")
 	fs.DurationVar(&c.Settle, "settle", c.Settle, "after the publishers connect, before the idle RSS")

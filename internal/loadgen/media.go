@@ -36,6 +36,18 @@ type VideoProfile struct {
 	KeyframeInterval time.Duration // a keyframe this often (and when the server asks)
 	KeyframeWeight   int           // a keyframe is this many times the size of another frame
 	MaxPayload       int           // largest RTP payload, bytes
+	// Pacing spreads a frame's packets at this many times Bitrate, as a
+	// browser's pacer does (libwebrtc: 2.5); 0 sends them back to back.
+	Pacing float64
+}
+
+// packetGap is how long a paced packet of n payload bytes takes at the pacing
+// rate; 0 without pacing.
+func (p VideoProfile) packetGap(n int) time.Duration {
+	if p.Pacing <= 0 || p.Bitrate <= 0 {
+		return 0
+	}
+	return time.Duration(float64(n*8) / (p.Pacing * float64(p.Bitrate)) * float64(time.Second))
 }
 
 // frameSizes returns the slice sizes (bytes) of a keyframe and of another frame,

@@ -156,3 +156,22 @@ func TestDelayPercentiles(t *testing.T) {
 		}
 	}
 }
+
+func TestPacketGap(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    VideoProfile
+		n    int
+		want time.Duration
+	}{
+		{"unpaced", VideoProfile{Bitrate: 1_000_000}, 1100, 0},
+		{"browser pacing", VideoProfile{Bitrate: 1_000_000, Pacing: 2.5}, 1100, 3520 * time.Microsecond},
+		{"no video", VideoProfile{Pacing: 2.5}, 1100, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.p.packetGap(tc.n); got != tc.want {
+				t.Errorf("packetGap(%d) = %v; want %v", tc.n, got, tc.want)
+			}
+		})
+	}
+}

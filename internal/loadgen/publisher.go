@@ -218,7 +218,16 @@ func (p *publisher) pumpVideo(ctx context.Context, rng *rand.Rand) {
 			p.keyframes.Add(1)
 		}
 		payloads := pz.frame(isKey, size)
+		next := time.Now()
 		for i, pl := range payloads {
+			if gap := p.profile.packetGap(len(pl)); gap > 0 {
+				if i > 0 {
+					if wait := time.Until(next); wait > 0 {
+						time.Sleep(wait)
+					}
+				}
+				next = next.Add(gap)
+			}
 			pkt.Marker = i == len(payloads)-1
 			pkt.Payload = pl
 			putStamp(pl[stampAt(pl, true):], time.Now().UnixNano(), stamp)
