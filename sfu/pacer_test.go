@@ -168,8 +168,9 @@ func summary(s []uint16) string {
 	return fmt.Sprintf("[%d..%d] (%d)", s[0], s[len(s)-1], len(s))
 }
 
-func TestPacerDropsStaleVideo(t *testing.T) {
-	t.Parallel()
+// queuedPacer is a paced connection with 5 video packets (0-4) and an audio
+// packet (0) queued at the clock's time.
+func queuedPacer() (*fakeclock.Clock, *pacer, *recordWriter) {
 	clock := fakeclock.New()
 	p := manualPacer(clock, 1e6)
 	w := &recordWriter{}
@@ -177,6 +178,12 @@ func TestPacerDropsStaleVideo(t *testing.T) {
 		writePkt(p, w, true, uint16(i), 1000)
 	}
 	writePkt(p, w, false, 0, 100)
+	return clock, p, w
+}
+
+func TestPacerDropsStaleVideo(t *testing.T) {
+	t.Parallel()
+	clock, p, w := queuedPacer()
 	clock.Advance(300 * time.Millisecond)
 	writePkt(p, w, true, 5, 1000) // behind the others: queued, not sent at once
 	clock.Advance(150 * time.Millisecond)
@@ -201,13 +208,7 @@ func TestPacerDropsStaleVideo(t *testing.T) {
 // maxAudioForwardAge (a server starved of CPU) is dropped too.
 func TestPacerDropsStaleAudio(t *testing.T) {
 	t.Parallel()
-	clock := fakeclock.New()
-	p := manualPacer(clock, 1e6)
-	w := &recordWriter{}
-	for i := range 5 {
-		writePkt(p, w, true, uint16(i), 1000)
-	}
-	writePkt(p, w, false, 0, 100)
+	clock, p, w := queuedPacer()
 	clock.Advance(maxAudioForwardAge + 10*time.Millisecond)
 	writePkt(p, w, false, 1, 100)
 	p.drainNow()
