@@ -113,7 +113,7 @@ func Handler(src Sources) http.Handler {
 		bytes:        desc("rtp_payload_bytes_total", "RTP payload bytes: in from publishers, out to subscribers.", "direction"),
 		nacks:        desc("nacked_packets_total", "Packets subscribers asked to have resent (NACK)."),
 		plis:         desc("keyframe_requests_total", "Keyframe requests (PLI/FIR) passed on to publishers."),
-		stale:        desc("stale_dropped_total", "Packets not forwarded to a subscriber because the server got to them too late after they arrived (video 400 ms, audio 500 ms) or shed the subscriber's video while behind: it is short of CPU."),
+		stale:        desc("stale_dropped_total", "Packets not forwarded to a subscriber because the server got to them too late after they arrived (video 300 ms, audio 400 ms) or shed the subscriber's video while behind: it is short of CPU."),
 		conns:        desc("signaling_connections", "Open signaling WebSockets."),
 		messages:     desc("signaling_messages_total", "Signaling messages received, by type.", "type"),
 		errors:       desc("signaling_errors_total", "Signaling error replies sent, by code.", "code"),

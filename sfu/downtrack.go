@@ -37,12 +37,14 @@ const nackMaxAge = time.Second
 // video. At 200 ms for video, a server near its capacity (300 subscribers on
 // 66 % of a core) lost 11-13 % in bursts: one keyframe's fan-out made the
 // packets behind it late, every subscriber then waited for a keyframe, and
-// that keyframe's fan-out did the same. 400 ms (the pacer's bound too)
-// leaves that headroom.
+// that keyframe's fan-out did the same. Shedding (below) broke that loop; at
+// 300 ms a server at 1 x 300 drops nothing, and an overloaded one delivers
+// with a p99 under 500 ms (400 ms let scheduling delays after the check push
+// it over: docs/benchmarks.md).
 const (
-	maxForwardAge         = 400 * time.Millisecond
-	maxAudioForwardAge    = 500 * time.Millisecond
-	maxKeyframeForwardAge = 600 * time.Millisecond // see dropStale
+	maxForwardAge         = 300 * time.Millisecond
+	maxAudioForwardAge    = 400 * time.Millisecond
+	maxKeyframeForwardAge = 500 * time.Millisecond // see dropStale
 )
 
 // Shedding: a video down track that dropped stale video stays off for a

@@ -19,7 +19,7 @@ import (
 const (
 	pacingFactor    = 2.5
 	pacerBurst      = 40 * time.Millisecond // bytes allowed at once = rate * burst
-	maxVideoDelay   = 400 * time.Millisecond
+	maxVideoDelay   = maxForwardAge
 	maxQueued       = 256 // packets per subscriber; the bound on its memory
 	minPacingRate   = 100_000
 	paddingPerPkt   = 255 // bytes of padding in one probe packet (the RTP maximum)

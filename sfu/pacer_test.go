@@ -184,10 +184,10 @@ func queuedPacer() (*fakeclock.Clock, *pacer, *recordWriter) {
 func TestPacerDropsStaleVideo(t *testing.T) {
 	t.Parallel()
 	clock, p, w := queuedPacer()
-	clock.Advance(300 * time.Millisecond)
+	clock.Advance(maxVideoDelay - 100*time.Millisecond)
 	writePkt(p, w, true, 5, 1000) // behind the others: queued, not sent at once
 	clock.Advance(150 * time.Millisecond)
-	if got, want := p.delay(), 450*time.Millisecond; got != want {
+	if got, want := p.delay(), maxVideoDelay+50*time.Millisecond; got != want {
 		t.Errorf("delay: got %v; want %v", got, want)
 	}
 	p.drainNow()
