@@ -91,17 +91,17 @@ type DownTrack struct {
 	pacer *pacer // nil: write straight to pion (tests, benchmarks)
 	now   func() time.Time
 
-	mu       sync.Mutex // guards fwd, seqmap, hdr, scratch, padBuf, key*, repairAt: packets of two layers may arrive at once
+	mu       sync.Mutex // guards fwd, seqmap, hdr, scratch, padBuf, key*, repairAt, shed*: packets of two layers may arrive at once
 	fwd      *forwarder
-	seqmap   *sequencer // nil for audio
-	keySeen  bool       // a keyframe was forwarded; keyTS and keyAt are the last one's
-	keyTS    uint32     // its rewritten timestamp: the packets that carry it are keyframe packets
-	keyAt    int64      // unix ns its first packet was sent: losses before it no longer matter
-	keyLayer int        // its layer ...
-	keyInTS  uint64     // ... and its timestamp as the publisher sent it (see dropStale)
-	repairAt int64      // unix ns a keyframe was last asked for to repair a loss (see handleNACK)
-	shedTill int64      // unix ns video stays off until, after a stale drop (see shedMin)
-	shedFor  time.Duration
+	seqmap   *sequencer    // nil for audio
+	keySeen  bool          // a keyframe was forwarded; keyTS and keyAt are the last one's
+	keyTS    uint32        // its rewritten timestamp: the packets that carry it are keyframe packets
+	keyAt    int64         // unix ns its first packet was sent: losses before it no longer matter
+	keyLayer int           // its layer ...
+	keyInTS  uint64        // ... and its timestamp as the publisher sent it (see dropStale)
+	repairAt int64         // unix ns a keyframe was last asked for to repair a loss (see handleNACK)
+	shedTill int64         // unix ns video stays off until, after a stale drop (see shedMin)
+	shedFor  time.Duration // the last shed's length, before its random stretch
 	hdr      rtp.Header
 	hdrExt   [1]rtp.Extension
 	scratch  []byte // VP8 payload copy for picture ID rewriting
@@ -317,8 +317,8 @@ func (d *DownTrack) shedLocked(now int64) {
 	}
 }
 
-// nextShed is the length of a shed that begins a time since after the last
-// one (of length last) ended.
+// nextShed is how long a shed lasts that begins since after the last one
+// (which lasted last) ended.
 func nextShed(last, since time.Duration) time.Duration {
 	if last == 0 || since >= shedReset {
 		return shedMin

@@ -60,8 +60,9 @@ type Config struct {
 	Window       time.Duration // the measurement window
 	ReadyTimeout time.Duration // for the publisher to connect, and for all subscribers to receive video
 	// Arrival is what a packet's one-way delay is measured to: ArrivalKernel
-	// (the default, "" too) or ArrivalRead. With a Server other than openroom's
-	// signaling it is always ArrivalRead.
+	// or ArrivalRead; "": ArrivalKernel on openroom's signaling, else
+	// ArrivalRead (another Server's sockets are its client library's, and
+	// ArrivalKernel is refused there).
 	Arrival  string
 	Seed     uint64 // payload noise and initial sequence numbers
 	ProcRoot string // the proc filesystem; empty: /proc
