@@ -245,8 +245,7 @@ func (d *DownTrack) WriteRTP(p *ExtPacket) error {
 	d.mu.Lock()
 	if now < d.shedTill && d.seqmap != nil {
 		d.mu.Unlock()
-		d.stale.Add(1)
-		d.track.stale.Add(1)
+		d.countStale()
 		return nil
 	}
 	r, ok, needKeyframe := d.fwd.forward(p, now)
@@ -280,13 +279,12 @@ func (d *DownTrack) dropStale(p *ExtPacket, late time.Duration) bool {
 	if d.seqmap != nil { // video
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		if late <= maxKeyframeForwardAge && (p.Keyframe || (d.keySeen && p.Layer == d.keyLayer && p.ExtTS == d.keyInTS)) {
+		if late <= maxKeyframeForwardAge && d.inKeyframeLocked(p) {
 			return false
 		}
 		d.shedLocked(p.Arrival)
 	}
-	d.stale.Add(1)
-	d.track.stale.Add(1)
+	d.countStale()
 	return true
 }
 
@@ -296,13 +294,24 @@ func (d *DownTrack) dropStale(p *ExtPacket, late time.Duration) bool {
 func (d *DownTrack) shedEarly(p *ExtPacket) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if p.Keyframe || (d.keySeen && p.Layer == d.keyLayer && p.ExtTS == d.keyInTS) {
+	if d.inKeyframeLocked(p) {
 		return false
 	}
 	d.shedLocked(p.Arrival)
+	d.countStale()
+	return true
+}
+
+// inKeyframeLocked reports whether p starts a keyframe or belongs to the last
+// one forwarded. d.mu is held.
+func (d *DownTrack) inKeyframeLocked(p *ExtPacket) bool {
+	return p.Keyframe || (d.keySeen && p.Layer == d.keyLayer && p.ExtTS == d.keyInTS)
+}
+
+// countStale counts a packet not forwarded because the server is behind.
+func (d *DownTrack) countStale() {
 	d.stale.Add(1)
 	d.track.stale.Add(1)
-	return true
 }
 
 // shedLocked stops the video at unix ns now and keeps it off for a while,

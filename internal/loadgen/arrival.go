@@ -77,14 +77,3 @@ type stampedConn struct {
 }
 
 func (c *stampedConn) ReadFrom(p []byte) (int, net.Addr, error) { return c.b.ReadFrom(p) }
-
-// arrivedAt returns when RTP packet pkt (its header in clear) reached the
-// socket, if table has it.
-func arrivedAt(table *twcc.ArrivalTable, pkt []byte) (int64, bool) {
-	if len(pkt) < 12 {
-		return 0, false
-	}
-	seq := uint16(pkt[2])<<8 | uint16(pkt[3])
-	ssrc := uint32(pkt[8])<<24 | uint32(pkt[9])<<16 | uint32(pkt[10])<<8 | uint32(pkt[11])
-	return table.Lookup(ssrc, seq)
-}

@@ -51,9 +51,9 @@ func TestStampedNetRecordsArrivals(t *testing.T) {
 				t.Fatal(err)
 			}
 			read := time.Now().UnixNano()
-			at, ok := arrivedAt(table, buf[:n])
+			at, ok := table.LookupPacket(buf[:n])
 			if ok != tc.stamps {
-				t.Fatalf("arrivedAt: ok %v; want %v", ok, tc.stamps)
+				t.Fatalf("LookupPacket: ok %v; want %v", ok, tc.stamps)
 			}
 			if ok && (at < sent || at > read) {
 				t.Errorf("arrived at %d; want between the send %d and the read %d", at, sent, read)

@@ -127,7 +127,7 @@ func (m *Member) Receive(video bool, read func([]byte) (int, error)) {
 		}
 		now := time.Now().UnixNano()
 		if m.arrivals != nil {
-			if at, ok := arrivedAt(m.arrivals, buf[:n]); ok {
+			if at, ok := m.arrivals.LookupPacket(buf[:n]); ok {
 				now = at
 			}
 		}

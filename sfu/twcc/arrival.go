@@ -69,12 +69,30 @@ func (t *ArrivalTable) Lookup(ssrc uint32, seq uint16) (int64, bool) {
 }
 
 // Observe records a datagram read from the socket at unix ns at, if it is
-// SRTP (RFC 7983: first byte 128..191; RTCP's payload types 192..223 are not).
+// SRTP.
 func (t *ArrivalTable) Observe(b []byte, at int64) {
-	if len(b) < 12 || b[0] < 128 || b[0] > 191 || (b[1] >= 192 && b[1] <= 223) {
-		return
+	if ssrc, seq, ok := rtpKey(b); ok {
+		t.Record(ssrc, seq, at)
 	}
-	seq := uint16(b[2])<<8 | uint16(b[3])
-	ssrc := uint32(b[8])<<24 | uint32(b[9])<<16 | uint32(b[10])<<8 | uint32(b[11])
-	t.Record(ssrc, seq, at)
+}
+
+// LookupPacket is Lookup for an RTP packet (or SRTP: its header is in clear).
+func (t *ArrivalTable) LookupPacket(b []byte) (int64, bool) {
+	ssrc, seq, ok := rtpKey(b)
+	if !ok {
+		return 0, false
+	}
+	return t.Lookup(ssrc, seq)
+}
+
+// rtpKey returns an RTP packet's SSRC and sequence number; ok is false for
+// anything else (RFC 7983: first byte 128..191; RTCP's payload types
+// 192..223 are not RTP).
+func rtpKey(b []byte) (ssrc uint32, seq uint16, ok bool) {
+	if len(b) < 12 || b[0] < 128 || b[0] > 191 || (b[1] >= 192 && b[1] <= 223) {
+		return 0, 0, false
+	}
+	seq = uint16(b[2])<<8 | uint16(b[3])
+	ssrc = uint32(b[8])<<24 | uint32(b[9])<<16 | uint32(b[10])<<8 | uint32(b[11])
+	return ssrc, seq, true
 }
