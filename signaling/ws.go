@@ -242,6 +242,10 @@ func (c *conn) writeLoop() {
 				return
 			}
 		case <-c.refresh:
+			// select picks among ready cases at random: what was queued
+			// before the refresh (joined, above all) goes first, or a
+			// mini-program would get its userlist before it is in the room.
+			flush()
 			c.sendUserlist(write)
 		case <-ping.C:
 			_ = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout))
