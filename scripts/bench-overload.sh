@@ -14,6 +14,9 @@
 #              better than with busy loops (the machine's speed still drifts);
 #   else HOGS  busy loops (default 1) beside the server on its core: on a fast day one leaves
 #              it enough CPU for 1 x 300, and the run shows no overload.
+# CPU_AFTER    with CPU_QUOTA: the share (%) the server has after the squeeze instead of the
+#              whole core, for a recovery with little to spare (1 x 300 needs about 55-85 %
+#              of a core here, depending on the day).
 set -euo pipefail
 [[ "${OPENROOM_NETNS:-}" == 1 ]] || { echo "run inside scripts/netns-run.sh" >&2; exit 2; }
 OUT=${OUT:-$(mktemp -d /tmp/openroom-overload.XXXXXX)}
@@ -29,23 +32,25 @@ sleep 1
 CG="" HOG=()
 if [[ -n "${CPU_QUOTA:-}" ]]; then
   quota=$((CPU_QUOTA * 100)) # of a 10,000 us period
+  after=""
+  [[ -n "${CPU_AFTER:-}" ]] && after=$((CPU_AFTER * 100))
   if [[ -d /sys/fs/cgroup/cpu && -w /sys/fs/cgroup/cpu ]]; then
     CG=/sys/fs/cgroup/cpu/openroom-overload.$$
     mkdir "$CG"
     echo 10000 >"$CG/cpu.cfs_period_us"
     echo "$quota" >"$CG/cpu.cfs_quota_us"
-    release() { echo -1 >"$CG/cpu.cfs_quota_us"; }
+    release() { echo "${after:--1}" >"$CG/cpu.cfs_quota_us"; }
   elif [[ -f /sys/fs/cgroup/cgroup.controllers ]] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
     echo +cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
     CG=/sys/fs/cgroup/openroom-overload.$$
     mkdir "$CG"
     echo "$quota 10000" >"$CG/cpu.max"
-    release() { echo "max 10000" >"$CG/cpu.max"; }
+    release() { echo "${after:-max} 10000" >"$CG/cpu.max"; }
   else
     kill $SRV; echo "bench-overload: CPU_QUOTA needs a writable CPU cgroup (v1 or v2)" >&2; exit 1
   fi
   echo $SRV >"$CG/cgroup.procs" # every thread of it
-  what="CPU quota of $CPU_QUOTA % lifted"
+  what="CPU quota of $CPU_QUOTA % lifted${CPU_AFTER:+ to $CPU_AFTER %}"
 else
   for _ in $(seq "${HOGS:-1}"); do
     taskset -c 0 sh -c 'while :; do :; done' &

@@ -54,7 +54,9 @@ const (
 // asked for the same keyframe, and resumed at once, so the server fell
 // behind again within a second or two and what it delivered was up to a
 // second old. Shed at random, the subscribers it can serve get fresh media,
-// the others get audio and rejoin the video a few at a time.
+// the others get audio and rejoin the video a few at a time: once its shed
+// is over, a down track resumes only when its track's gate lets it (see
+// resumeStart), so that the server does not overshoot again.
 //
 // Shedding begins before video is stale: while the server stays shedFrom
 // behind its socket (ExtPacket.Behind: a keyframe's fan-out makes packets
@@ -100,6 +102,7 @@ type DownTrack struct {
 	keyLayer int           // its layer ...
 	keyInTS  uint64        // ... and its timestamp as the publisher sent it (see dropStale)
 	repairAt int64         // unix ns a keyframe was last asked for to repair a loss (see handleNACK)
+	shedding bool          // the video is shed: off until shedTill, then until the track's resume gate lets it back
 	shedTill int64         // unix ns video stays off until, after a stale drop (see shedMin)
 	shedFor  time.Duration // the last shed's length, before its random stretch
 	hdr      rtp.Header
@@ -243,7 +246,7 @@ func (d *DownTrack) WriteRTP(p *ExtPacket) error {
 		}
 	}
 	d.mu.Lock()
-	if now < d.shedTill && d.seqmap != nil {
+	if d.shedding && !d.resumeLocked(now, p.Behind) {
 		d.mu.Unlock()
 		d.countStale()
 		return nil
@@ -323,7 +326,25 @@ func (d *DownTrack) shedLocked(now int64) {
 	if now >= d.shedTill {
 		d.shedFor = nextShed(d.shedFor, time.Duration(now-d.shedTill))
 		d.shedTill = now + int64(d.shedFor/2+rand.N(d.shedFor))
+		d.shedding = true
+		d.track.resume.shed()
 	}
+}
+
+// resumeLocked reports whether shed video resumes at unix ns now, the server
+// being behind its socket by behind: once its time is up and the track's gate
+// lets it (see resumeStart). Refused, it tries again about one
+// resumeInterval later. d.mu is held.
+func (d *DownTrack) resumeLocked(now int64, behind time.Duration) bool {
+	if now < d.shedTill {
+		return false
+	}
+	if !d.track.resume.admit(now, behind) {
+		d.shedTill = now + int64(resumeInterval/2+rand.N(resumeInterval))
+		return false
+	}
+	d.shedding = false
+	return true
 }
 
 // nextShed is how long a shed lasts that begins since after the last one

@@ -236,3 +236,49 @@ func TestShedEarly(t *testing.T) {
 		})
 	}
 }
+
+// TestShedResumeWaitsForServer: shed video does not come back while the
+// server stays behind (resumeLag), even after its shed is over; once the
+// server keeps up, it asks for a keyframe and resumes.
+func TestShedResumeWaitsForServer(t *testing.T) {
+	t.Parallel()
+	f := newH264Sub(t)
+	var seq uint16
+	write := func(key bool, late time.Duration) {
+		pl := []byte{0x41, 1}
+		if key {
+			pl[0] = 0x65
+		}
+		f.tr.WriteLayerRTPReceived(0, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq,
+			Timestamp: uint32(seq) * 3000, Marker: true}, Payload: pl}, f.clock.Now().Add(-late).UnixNano())
+		seq++
+		f.clock.Advance(33 * time.Millisecond)
+	}
+	behind := resumeLag + 50*time.Millisecond // behind, but not enough to shed
+	write(true, behind)
+	for range int(2 * lagEpoch / (33 * time.Millisecond)) {
+		write(false, behind)
+	}
+	write(false, maxForwardAge+time.Millisecond) // stale: shed
+	f.w.take()
+	f.asked.Store(0)
+	for range int(shedMax / (33 * time.Millisecond)) {
+		write(false, behind)
+	}
+	if got := len(f.w.take()); got != 0 {
+		t.Errorf("while the server stays %v behind: got %d forwarded; want 0", behind, got)
+	}
+	if got := f.asked.Load(); got != 0 {
+		t.Errorf("while the server stays %v behind: got %d keyframe requests; want 0", behind, got)
+	}
+	for range int(2 * (lagEpoch + resumeInterval) / (33 * time.Millisecond)) {
+		write(false, 0)
+	}
+	if got := f.asked.Load(); got == 0 {
+		t.Errorf("the server caught up: got no keyframe request; want one")
+	}
+	write(true, 0)
+	if got := len(f.w.take()); got != 1 {
+		t.Errorf("the keyframe after: got %d forwarded; want 1", got)
+	}
+}

@@ -79,6 +79,8 @@ type Track struct {
 	closeOnce sync.Once
 	done      chan struct{}
 
+	resume resumeGate // lets shed down tracks back (see resumeStart)
+
 	// Counters read by metrics; atomics, never a shared lock.
 	packetsIn, bytesIn, packetsOut, bytesOut, nacks, keyframes, stale atomic.Uint64
 }
