@@ -60,16 +60,18 @@ const (
 //
 // Shedding begins before video is stale: while the server stays shedFrom
 // behind its socket (ExtPacket.Behind: a keyframe's fan-out makes packets
-// late for a moment, which is no reason), each video packet sheds its down
-// track with a chance that grows to shedChance at maxForwardAge (random early
-// detection, as queues do), so that a server falling behind sheds some
-// subscribers, not all of them at once.
+// late for a moment, which is no reason), each video down track is drawn once
+// a lagEpoch and shed with a chance that grows to shedShare at maxForwardAge
+// (random early detection, as queues do), so that a server falling behind
+// sheds some subscribers, not all of them at once. (A chance per packet, as
+// before, shed nearly every subscriber within a second at 250 ms: a 1 Mbit/s
+// video has 50 packets an epoch.)
 const (
-	shedMin    = time.Second
-	shedMax    = 2 * time.Second
-	shedReset  = 10 * time.Second // a shed this long after the last one starts at shedMin again
-	shedFrom   = 200 * time.Millisecond
-	shedChance = 0.05
+	shedMin   = time.Second
+	shedMax   = 2 * time.Second
+	shedReset = 10 * time.Second // a shed this long after the last one starts at shedMin again
+	shedFrom  = 200 * time.Millisecond
+	shedShare = 0.25
 )
 
 // What else a NACKed number can come to, after the sequencer's verdicts
@@ -116,6 +118,7 @@ type DownTrack struct {
 	resent  atomic.Uint64
 	repairs atomic.Uint64 // keyframes asked for because a lost packet could not be resent
 	stale   atomic.Uint64 // packets not forwarded because the server got to them too late
+	drawAt  atomic.Int64  // unix ns d was last drawn for early shedding (shedDraw)
 	// nackVerdicts counts what NACKed numbers came to (for debug logs), by
 	// resendVerdict and the outcomes after it (nackBeforeKeyframe...).
 	nackVerdicts [nackOutcomes]atomic.Uint64
@@ -240,8 +243,7 @@ func (d *DownTrack) WriteRTP(p *ExtPacket) error {
 			if d.dropStale(p, late) {
 				return nil
 			}
-		} else if p.Behind > shedFrom && d.seqmap != nil &&
-			rand.Float64()*float64(maxForwardAge-shedFrom) < shedChance*float64(min(p.Behind, maxForwardAge)-shedFrom) && d.shedEarly(p) {
+		} else if p.Behind > shedFrom && d.seqmap != nil && d.shedDraw(now, p.Behind) && d.shedEarly(p) {
 			return nil
 		}
 	}
@@ -289,6 +291,16 @@ func (d *DownTrack) dropStale(p *ExtPacket, late time.Duration) bool {
 	}
 	d.countStale()
 	return true
+}
+
+// shedDraw draws d for early shedding at unix ns now, the server being
+// behind its socket by behind, at most once a lagEpoch (see shedShare).
+func (d *DownTrack) shedDraw(now int64, behind time.Duration) bool {
+	last := d.drawAt.Load()
+	if now-last < int64(lagEpoch) || !d.drawAt.CompareAndSwap(last, now) {
+		return false
+	}
+	return rand.Float64()*float64(maxForwardAge-shedFrom) < shedShare*float64(min(behind, maxForwardAge)-shedFrom)
 }
 
 // shedEarly sheds the video before it is stale (see shedFrom), unless p is

@@ -219,7 +219,7 @@ func TestShedEarly(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newH264Sub(t)
-			const n = 1000 // at a chance of ~5 % a packet, shedding is all but certain
+			const n = 1000 // 66 draws at a chance of 20 %: shedding is all but certain
 			for i := range n {
 				pl := []byte{0x41, 1}
 				if i == 0 {
@@ -280,5 +280,26 @@ func TestShedResumeWaitsForServer(t *testing.T) {
 	write(true, 0)
 	if got := len(f.w.take()); got != 1 {
 		t.Errorf("the keyframe after: got %d forwarded; want 1", got)
+	}
+}
+
+// TestShedDraw: a down track is drawn for early shedding once a lagEpoch,
+// at a chance of shedShare at maxForwardAge, however many packets it gets.
+func TestShedDraw(t *testing.T) {
+	t.Parallel()
+	var d DownTrack
+	at := int64(time.Hour)
+	const epochs = 400
+	picked := 0
+	for range epochs {
+		for i := range 50 { // a 1 Mbit/s video's packets in an epoch
+			if d.shedDraw(at+int64(i)*int64(lagEpoch/50), maxForwardAge) {
+				picked++
+			}
+		}
+		at += int64(lagEpoch)
+	}
+	if want := shedShare * epochs; float64(picked) < want*0.6 || float64(picked) > want*1.4 {
+		t.Errorf("picked %d times in %d epochs; want about %.0f", picked, epochs, want)
 	}
 }
