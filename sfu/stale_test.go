@@ -10,6 +10,22 @@ import (
 	"github.com/openroom/openroom/internal/fakeclock"
 )
 
+// lateFrames returns a writer of one-packet H.264 frames to f's track, 33 ms
+// apart, each of which reached the socket late before the track got it.
+func lateFrames(f *h264Sub) func(key bool, late time.Duration) {
+	var seq uint16
+	return func(key bool, late time.Duration) {
+		pl := []byte{0x41, 1, 2, 3}
+		if key {
+			pl[0] = 0x65
+		}
+		f.tr.WriteLayerRTPReceived(0, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: 1000 + seq,
+			Timestamp: uint32(seq) * 3000, Marker: true}, Payload: pl}, f.clock.Now().Add(-late).UnixNano())
+		seq++
+		f.clock.Advance(33 * time.Millisecond)
+	}
+}
+
 // TestStaleVideoNotForwarded: video the server got to more than
 // maxForwardAge after it reached the socket is dropped, the forwarder waits
 // for a keyframe (asked for by the first fresh packet once the video's shed
@@ -17,19 +33,8 @@ import (
 func TestStaleVideoNotForwarded(t *testing.T) {
 	t.Parallel()
 	f := newH264Sub(t)
-	clock, tr, d, w, asked := f.clock, f.tr, f.d, f.w, &f.asked
-	var seq uint16
-	write := func(key bool, late time.Duration) {
-		pl := []byte{0x41, 1, 2, 3}
-		if key {
-			pl[0] = 0x65
-		}
-		received := clock.Now().Add(-late).UnixNano()
-		tr.WriteLayerRTPReceived(0, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: 1000 + seq,
-			Timestamp: uint32(seq) * 3000, Marker: true}, Payload: pl}, received)
-		seq++
-		clock.Advance(33 * time.Millisecond)
-	}
+	clock, d, w, asked := f.clock, f.d, f.w, &f.asked
+	write := lateFrames(f)
 	write(true, 0)
 	write(false, 10*time.Millisecond)
 	write(false, maxForwardAge-time.Millisecond)
@@ -220,14 +225,9 @@ func TestShedEarly(t *testing.T) {
 			t.Parallel()
 			f := newH264Sub(t)
 			const n = 1000 // 66 draws at a chance of 20 %: shedding is all but certain
+			write := lateFrames(f)
 			for i := range n {
-				pl := []byte{0x41, 1}
-				if i == 0 {
-					pl[0] = 0x65
-				}
-				f.tr.WriteLayerRTPReceived(0, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i),
-					Timestamp: uint32(i) * 3000, Marker: true}, Payload: pl}, f.clock.Now().Add(-tc.lag).UnixNano())
-				f.clock.Advance(33 * time.Millisecond)
+				write(i == 0, tc.lag)
 			}
 			shed := f.d.Stats().Stale
 			if got := shed > 0; got != tc.wantShed {
@@ -243,17 +243,7 @@ func TestShedEarly(t *testing.T) {
 func TestShedResumeWaitsForServer(t *testing.T) {
 	t.Parallel()
 	f := newH264Sub(t)
-	var seq uint16
-	write := func(key bool, late time.Duration) {
-		pl := []byte{0x41, 1}
-		if key {
-			pl[0] = 0x65
-		}
-		f.tr.WriteLayerRTPReceived(0, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq,
-			Timestamp: uint32(seq) * 3000, Marker: true}, Payload: pl}, f.clock.Now().Add(-late).UnixNano())
-		seq++
-		f.clock.Advance(33 * time.Millisecond)
-	}
+	write := lateFrames(f)
 	behind := resumeLag + 50*time.Millisecond // behind, but not enough to shed
 	write(true, behind)
 	for range int(2 * lagEpoch / (33 * time.Millisecond)) {
