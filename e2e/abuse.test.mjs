@@ -30,22 +30,11 @@ import {
   spawnTracked,
   requireNetns,
   withDeadline,
+  serverMetrics,
 } from './harness.mjs';
 
 /** The attacker's source addresses: its own, so that the members' are not the ones capped. */
 const ATTACKER_IPS = Array.from({ length: 20 }, (_, i) => `127.0.0.${i + 2}`);
-
-/** Reads openroom's and Go's metrics into {name or name{labels}: value}. */
-async function metrics(server) {
-  const res = await fetch(`http://127.0.0.1:${server.port}/metrics`, { signal: AbortSignal.timeout(10_000) });
-  const out = {};
-  for (const line of (await res.text()).split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out[line.slice(0, i)] = Number(line.slice(i + 1));
-  }
-  return out;
-}
 
 function summary(m) {
   const pick = (re) =>
@@ -116,7 +105,7 @@ test('abuse: an attacker holding ~1860 connections of four kinds does not stop t
       { timeout: 20_000, interval: 500, message: 'the pusher to be playable over HTTP-FLV' },
     );
     await sleep(2000); // the probe's viewer gone
-    const base = await metrics(server);
+    const base = await serverMetrics(server);
     console.log(`# baseline: ${summary(base)}`);
 
     const want = { idle: 1000, drip: 300, ws: 500, flv: 60 };
@@ -130,7 +119,7 @@ test('abuse: an attacker holding ~1860 connections of four kinds does not stop t
       { timeout: 30_000, interval: 250, message: `the attacker to hold ${JSON.stringify(want)} (has ${JSON.stringify(attacker.report())})` },
     );
     const attackStart = Date.now();
-    const during = await metrics(server);
+    const during = await serverMetrics(server);
     console.log(`# under attack: ${summary(during)}; attacker ${JSON.stringify(attacker.report())}`);
 
     // Two members call as usual meanwhile.
@@ -146,7 +135,7 @@ test('abuse: an attacker holding ~1860 connections of four kinds does not stop t
 
     // Hold on long enough for every timeout to fire once (idle 10 s, join 15 s).
     await sleep(Math.max(0, 20_000 - (Date.now() - attackStart)));
-    const late = await metrics(server);
+    const late = await serverMetrics(server);
     const report = attacker.report();
     console.log(`# after 20 s of attack: ${summary(late)}; attacker ${JSON.stringify(report)}`);
     assert.ok((report.closedByServer.idle ?? 0) > 0, `idle connections cut by the header timeout (attacker: ${JSON.stringify(report)})`);
@@ -165,7 +154,7 @@ test('abuse: an attacker holding ~1860 connections of four kinds does not stop t
     let after;
     await waitFor(
       async () => {
-        after = await metrics(server);
+        after = await serverMetrics(server);
         return after['openroom_tcp_connections'] <= base['openroom_tcp_connections'] + 2 && after.go_goroutines <= base.go_goroutines + 25;
       },
       { timeout: 30_000, interval: 1000, message: `connections and goroutines back to the baseline (baseline ${summary(base)}; now ${after && summary(after)})` },
@@ -177,7 +166,7 @@ test('abuse: an attacker holding ~1860 connections of four kinds does not stop t
     const rssStart = Date.now();
     const rss = [];
     while (Date.now() - rssStart < 60_000) {
-      after = await metrics(server);
+      after = await serverMetrics(server);
       rss.push(grownBy(after).toFixed(0));
       if (grownBy(after) < 30) break;
       await sleep(5000);
@@ -220,7 +209,7 @@ test('abuse: under ulimit -n 1024 the server survives 1100 idle connections and 
   let after;
   await waitFor(
     async () => {
-      after = await metrics(server).catch(() => null);
+      after = await serverMetrics(server).catch(() => null);
       return after && after['openroom_tcp_connections'] <= 2;
     },
     { timeout: 20_000, interval: 500, message: 'the server to serve requests again' },

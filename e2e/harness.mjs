@@ -257,6 +257,18 @@ export function buildServer() {
   return buildPromise;
 }
 
+/** Reads a server's metrics (openroom's and Go's) into {name or name{labels}: value}. */
+export async function serverMetrics(server) {
+  const res = await fetch(`http://127.0.0.1:${server.port}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  const out = {};
+  for (const line of (await res.text()).split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out[line.slice(0, i)] = Number(line.slice(i + 1));
+  }
+  return out;
+}
+
 /**
  * Starts the openroom server on a free port of the namespace:
  *   openroom --http 0.0.0.0:PORT --rtc-port UDPPORT --node-ip $OPENROOM_TEST_IP ...args

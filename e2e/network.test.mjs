@@ -43,6 +43,7 @@ import {
   requireNetns,
   buildServer,
   startServer,
+  serverMetrics,
   launchBrowser,
   closeBrowser,
   uniqueRoom,
@@ -371,10 +372,12 @@ describe('a member behind 500 kbit/s', { skip: CALL_SKIP }, () => {
   const poorWindow = async (attempt) => {
     const q0 = await c.link.qdisc();
     const u0 = await udpDrops(c.link);
+    const m0 = await serverMetrics(c.server);
     const tq0 = performance.now();
     const series = await sampleStats([c.alice, c.bob, c.carol], { duration: WINDOW_MS, interval: 1000 });
     const q1 = await c.link.qdisc();
     const u1 = await udpDrops(c.link);
+    const m1 = await serverMetrics(c.server);
     const qSecs = (performance.now() - tq0) / 1000;
     const secs = (series.carol.at(-1).t - series.carol[0].t) / 1000;
     const last = series.carol.at(-1).stats;
@@ -386,6 +389,9 @@ describe('a member behind 500 kbit/s', { skip: CALL_SKIP }, () => {
       `${q1.drops - q0.drops} packets dropped (${q1.packets - q0.packets} sent), backlog ${q1.backlog} B; ` +
       `UDP datagrams dropped for full receive buffers: ${u1.here - u0.here} on the good path, ${u1.weak - u0.weak} at carol`);
     say(`  UDP sockets here that dropped datagrams: ${await socketDrops()}`);
+    const grew = (name) => (m1[name] ?? 0) - (m0[name] ?? 0);
+    say(`  the server: ${grew('openroom_stale_dropped_total')} packets not forwarded for being late (it was behind), ` +
+      `${grew('openroom_keyframe_requests_total')} keyframe requests to publishers`);
     say(`  carol's connections: ${last.pairs.map((p) => `${p.local} -> ${p.remote} rtt ${p.rtt ?? '?'} s`).join('; ') || 'none selected'}`);
     say(`  carol's tiles (device px): ${JSON.stringify(sizes)}`);
     const seenByCarol = ['alice', 'bob'].map((u) => summarize(series.carol, u));

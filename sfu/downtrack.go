@@ -58,6 +58,13 @@ const (
 // is over, a down track resumes only when its track's gate lets it (see
 // resumeStart), so that the server does not overshoot again.
 //
+// Only a server that has been behind for a while (shedLag, over a whole
+// lagEpoch) sheds. Late video after a stall (the process descheduled on a
+// busy machine, a pause) is dropped, and the first fresh packet asks for a
+// keyframe at once: keeping a subscriber's video off for seconds would not
+// give a server that keeps up anything back. (On a starved CI machine a
+// three-member room froze 2-4 s at a time so.)
+//
 // Shedding begins before video is stale: while the server stays shedFrom
 // behind its socket (ExtPacket.Behind: a keyframe's fan-out makes packets
 // late for a moment, which is no reason), each video down track is drawn once
@@ -70,6 +77,7 @@ const (
 	shedMin   = time.Second
 	shedMax   = 2 * time.Second
 	shedReset = 10 * time.Second // a shed this long after the last one starts at shedMin again
+	shedLag   = 100 * time.Millisecond
 	shedFrom  = 200 * time.Millisecond
 	shedShare = 0.25
 )
@@ -275,11 +283,11 @@ func (d *DownTrack) WriteRTP(p *ExtPacket) error {
 // maxKeyframeForwardAge: a late keyframe is a picture the subscriber can show,
 // where waiting for the next would freeze it (fanning a keyframe out to
 // hundreds of subscribers takes long enough that its last packets, and the
-// next ones, come late). After a
-// dropped video packet the forwarder stops until the next keyframe: the
-// frames after it cannot be decoded, and sending them would only cost CPU the
-// server lacks. The video is shed for a while (see shedMin); then the keyframe
-// is asked for by the first packet after (WriteRTP).
+// next ones, come late). After a dropped video packet the forwarder stops
+// until the next keyframe: the frames after it cannot be decoded, and sending
+// them would only cost CPU the server lacks. A server that has been behind
+// for a while sheds the video (see shedMin, shedLag); the keyframe is asked
+// for by the first fresh packet after (WriteRTP).
 func (d *DownTrack) dropStale(p *ExtPacket, late time.Duration) bool {
 	if d.seqmap != nil { // video
 		d.mu.Lock()
@@ -287,7 +295,11 @@ func (d *DownTrack) dropStale(p *ExtPacket, late time.Duration) bool {
 		if late <= maxKeyframeForwardAge && d.inKeyframeLocked(p) {
 			return false
 		}
-		d.shedLocked(p.Arrival)
+		if p.Behind > shedLag {
+			d.shedLocked(p.Arrival)
+		} else if d.fwd.current >= 0 {
+			d.fwd.stop() // a stall: resume at the next keyframe, asked for by the first fresh packet
+		}
 	}
 	d.countStale()
 	return true

@@ -27,59 +27,79 @@ func lateFrames(f *h264Sub) func(key bool, late time.Duration) {
 }
 
 // TestStaleVideoNotForwarded: video the server got to more than
-// maxForwardAge after it reached the socket is dropped, the forwarder waits
-// for a keyframe (asked for by the first fresh packet once the video's shed
-// is over), and the subscriber sees one continuous stream across the gap.
+// maxForwardAge after it reached the socket is dropped and the forwarder waits
+// for a keyframe, asked for by the first fresh packet; the subscriber sees one
+// continuous stream across the gap. After a stall the keyframe is asked for
+// at once; a server that had been behind (shedLag) sheds the video first, and
+// a fresh keyframe is not forwarded until the shed is over.
 func TestStaleVideoNotForwarded(t *testing.T) {
 	t.Parallel()
-	f := newH264Sub(t)
-	clock, d, w, asked := f.clock, f.d, f.w, &f.asked
-	write := lateFrames(f)
-	write(true, 0)
-	write(false, 10*time.Millisecond)
-	write(false, maxForwardAge-time.Millisecond)
-	if got := len(w.take()); got != 3 {
-		t.Fatalf("fresh: got %d forwarded; want 3", got)
-	}
-	asked.Store(0)
-	for range 5 {
-		write(false, maxForwardAge+50*time.Millisecond)
-	}
-	if got := len(w.take()); got != 0 {
-		t.Errorf("stale: got %d forwarded; want 0", got)
-	}
-	if got := d.Stats().Stale; got != 5 {
-		t.Errorf("stats: got %d stale; want 5", got)
-	}
-	if got := asked.Load(); got != 0 {
-		t.Errorf("while stale: got %d keyframe requests; want 0 (the server is behind: a keyframe would be late too)", got)
-	}
-	write(true, 0)
-	if got := len(w.take()); got != 0 {
-		t.Errorf("fresh keyframe while shed: got %d forwarded; want 0", got)
-	}
-	if got := asked.Load(); got != 0 {
-		t.Errorf("while shed: got %d keyframe requests; want 0", got)
-	}
-	clock.Advance(shedMin * 3 / 2)
-	write(false, 0)
-	if got := len(w.take()); got != 0 {
-		t.Errorf("fresh delta after the gap: got %d forwarded; want 0 (undecodable)", got)
-	}
-	if got := asked.Load(); got != 1 {
-		t.Errorf("fresh delta after the gap: got %d keyframe requests; want 1", got)
-	}
-	write(true, 0)
-	write(false, 0)
-	out := w.take()
-	if len(out) != 2 {
-		t.Fatalf("after the keyframe: got %d forwarded; want 2", len(out))
-	}
-	if out[0].hdr.SequenceNumber != 3 || out[1].hdr.SequenceNumber != 4 {
-		t.Errorf("sequence numbers after the gap: got %d, %d; want 3, 4 (continuous)", out[0].hdr.SequenceNumber, out[1].hdr.SequenceNumber)
-	}
-	if out[0].hdr.Timestamp <= 2*3000 {
-		t.Errorf("timestamp after the gap: got %d; want past %d", out[0].hdr.Timestamp, 2*3000)
+	for _, tc := range []struct {
+		name  string
+		lag   time.Duration // how far behind the server was for two lagEpochs before
+		sheds bool
+	}{
+		{"a stall", 0, false},
+		{"after a lasting lag", shedLag + 50*time.Millisecond, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newH264Sub(t)
+			clock, d, w, asked := f.clock, f.d, f.w, &f.asked
+			write := lateFrames(f)
+			write(true, tc.lag)
+			for range int(2 * lagEpoch / (33 * time.Millisecond)) {
+				write(false, tc.lag)
+			}
+			write(false, maxForwardAge-time.Millisecond)
+			sent := w.take()
+			if len(sent) < 3 {
+				t.Fatalf("fresh: got %d forwarded; want them all", len(sent))
+			}
+			lastSeq, lastTS := sent[len(sent)-1].hdr.SequenceNumber, sent[len(sent)-1].hdr.Timestamp
+			asked.Store(0)
+			for range 5 {
+				write(false, maxForwardAge+50*time.Millisecond)
+			}
+			if got := len(w.take()); got != 0 {
+				t.Errorf("stale: got %d forwarded; want 0", got)
+			}
+			if got := d.Stats().Stale; got != 5 {
+				t.Errorf("stats: got %d stale; want 5", got)
+			}
+			if got := asked.Load(); got != 0 {
+				t.Errorf("while stale: got %d keyframe requests; want 0 (a keyframe asked for now would be late too)", got)
+			}
+			if tc.sheds {
+				write(true, 0)
+				if got := len(w.take()); got != 0 {
+					t.Errorf("fresh keyframe while shed: got %d forwarded; want 0", got)
+				}
+				if got := asked.Load(); got != 0 {
+					t.Errorf("while shed: got %d keyframe requests; want 0", got)
+				}
+				clock.Advance(shedMin * 3 / 2)
+			}
+			write(false, 0)
+			if got := len(w.take()); got != 0 {
+				t.Errorf("fresh delta after the gap: got %d forwarded; want 0 (undecodable)", got)
+			}
+			if got := asked.Load(); got != 1 {
+				t.Errorf("fresh delta after the gap: got %d keyframe requests; want 1", got)
+			}
+			write(true, 0)
+			write(false, 0)
+			out := w.take()
+			if len(out) != 2 {
+				t.Fatalf("after the keyframe: got %d forwarded; want 2", len(out))
+			}
+			if got, want := out[0].hdr.SequenceNumber, lastSeq+1; got != want || out[1].hdr.SequenceNumber != want+1 {
+				t.Errorf("sequence numbers after the gap: got %d, %d; want %d, %d (continuous)", got, out[1].hdr.SequenceNumber, want, want+1)
+			}
+			if out[0].hdr.Timestamp <= lastTS {
+				t.Errorf("timestamp after the gap: got %d; want past %d", out[0].hdr.Timestamp, lastTS)
+			}
+		})
 	}
 }
 
@@ -244,7 +264,7 @@ func TestShedResumeWaitsForServer(t *testing.T) {
 	t.Parallel()
 	f := newH264Sub(t)
 	write := lateFrames(f)
-	behind := resumeLag + 50*time.Millisecond // behind, but not enough to shed
+	behind := resumeLag + 50*time.Millisecond // lastingly behind (shedLag), but not enough to shed early
 	write(true, behind)
 	for range int(2 * lagEpoch / (33 * time.Millisecond)) {
 		write(false, behind)
