@@ -29,22 +29,31 @@ func lateFrames(f *h264Sub) func(key bool, late time.Duration) {
 // TestStaleVideoNotForwarded: video the server got to more than
 // maxForwardAge after it reached the socket is dropped and the forwarder waits
 // for a keyframe, asked for by the first fresh packet; the subscriber sees one
-// continuous stream across the gap. After a stall the keyframe is asked for
-// at once; a server that had been behind (shedLag) sheds the video first, and
-// a fresh keyframe is not forwarded until the shed is over.
+// continuous stream across the gap. After a stall in a small room the
+// keyframe is asked for at once; a server that had been behind (shedLag), or
+// a track with more than shedFanout subscribers, sheds the video first, and a
+// fresh keyframe is not forwarded until the shed is over.
 func TestStaleVideoNotForwarded(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name  string
-		lag   time.Duration // how far behind the server was for two lagEpochs before
-		sheds bool
+		name   string
+		lag    time.Duration // how far behind the server was for two lagEpochs before
+		others int           // subscribers besides the one watched
+		sheds  bool
 	}{
-		{"a stall", 0, false},
-		{"after a lasting lag", shedLag + 50*time.Millisecond, true},
+		{"a stall", 0, 0, false},
+		{"a stall, a few subscribers", 0, shedFanout - 1, false},
+		{"a stall, many subscribers", 0, shedFanout, true},
+		{"after a lasting lag", shedLag + 50*time.Millisecond, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newH264Sub(t)
+			for range tc.others {
+				o := newDownTrack(f.tr, nil, f.clock.Now)
+				bindRecorder(t, o, h264, 96)
+				f.tr.AddSink(o)
+			}
 			clock, d, w, asked := f.clock, f.d, f.w, &f.asked
 			write := lateFrames(f)
 			write(true, tc.lag)
