@@ -37,10 +37,13 @@ if [[ "${1:-}" == "--inside-netns" ]]; then
   say "inside private network namespace: $(ip -br -4 addr | awk '{print $1" "$3}' | tr '\n' ' ')"
   # No network in here: Go must use only what go vet already downloaded.
   export GOPROXY=off GOFLAGS="${GOFLAGS:--mod=readonly}" GOTOOLCHAIN=local
+  phase_start=$(date +%s)
+  took() { echo "test.sh: $1 took $(( $(date +%s) - phase_start )) s"; phase_start=$(date +%s); }
   if [[ "${OPENROOM_SKIP_GO:-}" != "1" ]]; then
     say "go test -race -count=1 ./... ${OPENROOM_GO_TEST_ARGS:-}"
     # shellcheck disable=SC2086
     go test -race -count=1 ${OPENROOM_GO_TEST_ARGS:-} ./... || die "go test failed (see above)"
+    took "go test"
   fi
   # Fuzzing is opt-in (OPENROOM_FUZZTIME=5s, or scripts/fuzz.sh alone): go test above already
   # ran every seed and saved input, and a useful fuzz run does not fit the 20-minute CI budget.
@@ -57,9 +60,11 @@ if [[ "${1:-}" == "--inside-netns" ]]; then
       mkdir -p /tmp/openroom-e2e
       go build -o /tmp/openroom-e2e/openroom ./cmd/openroom || die "go build ./cmd/openroom failed"
       export OPENROOM_BIN=/tmp/openroom-e2e/openroom
+      took "go build"
     fi
     say "npm run test:e2e"
     npm run --silent test:e2e || die "e2e tests failed (see above; server and page logs are in each failure)"
+    took "the e2e tests"
   fi
   say "all tests passed"
   exit 0
@@ -181,6 +186,7 @@ if [[ "${OPENROOM_SKIP_GO:-}" != "1" ]]; then
   go list -deps -test ./... >/dev/null || die "go list -deps -test failed (missing modules?)"
 fi
 
+echo "test.sh: checks, installs, jest and go vet took $(( $(date +%s) - start )) s"
 say "entering a private network namespace (scripts/netns-run.sh)"
 set +e
 "$ROOT/scripts/netns-run.sh" "$ROOT/scripts/test.sh" --inside-netns
