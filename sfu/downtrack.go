@@ -80,9 +80,9 @@ const (
 const (
 	shedMin    = time.Second
 	shedMax    = 2 * time.Second
-	shedReset  = 10 * time.Second // a shed this long after the last one starts at shedMin again
-	shedLag    = 100 * time.Millisecond
-	shedFanout = resumeStart // a room this small never waits at the resume gate either
+	shedReset  = 10 * time.Second       // a shed this long after the last one starts at shedMin again
+	shedLag    = 100 * time.Millisecond // behind this long over a whole lagEpoch, any room sheds
+	shedFanout = resumeStart            // a room this small never waits at the resume gate either
 	shedFrom   = 200 * time.Millisecond
 	shedShare  = 0.25
 )
@@ -290,9 +290,9 @@ func (d *DownTrack) WriteRTP(p *ExtPacket) error {
 // hundreds of subscribers takes long enough that its last packets, and the
 // next ones, come late). After a dropped video packet the forwarder stops
 // until the next keyframe: the frames after it cannot be decoded, and sending
-// them would only cost CPU the server lacks. A server that has been behind
-// for a while sheds the video (see shedMin, shedLag); the keyframe is asked
-// for by the first fresh packet after (WriteRTP).
+// them would only cost CPU the server lacks. Where shedding pays (see
+// shedFanout, shedLag) the video is shed for a while first; the keyframe is
+// asked for by the first fresh packet after (WriteRTP).
 func (d *DownTrack) dropStale(p *ExtPacket, late time.Duration) bool {
 	if d.seqmap != nil { // video
 		d.mu.Lock()
