@@ -28,7 +28,9 @@
 // (boostRealtimeThreads), and a window that missed a bound while the cameras fell
 // behind (the machine, not the SFU, starved the browsers) is measured again
 // (STARVED_FPS, MAX_WINDOWS; the recovery cycle once); one that met every bound passes
-// even then. Alone:
+// even then. A poor-link window in which the server got to packets too late was starved
+// too; in the last one, starved as well, carol's total freeze time is printed, not
+// judged, while no single freeze reaches 2 s (every other bound still holds). Alone:
 //   scripts/netns-run.sh node --test --test-concurrency=1 e2e/network.test.mjs
 // OPENROOM_E2E_DEBUG_LOG=FILE keeps the server's debug log of the poor-link call in FILE.
 // Every figure is printed (fps, freezes, concealment, widths, bit rates), pass or fail.
