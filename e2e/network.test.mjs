@@ -93,7 +93,7 @@ const WINDOW_MS = 20_000;
 // in which the server got to packets too late (openroom_stale_dropped_total) was
 // starved too.
 const STARVED_FPS = VIDEO_FPS - 1;
-// Two: after two starved windows the third was starved too in both runs seen (2026-12-07),
+// Two: both runs seen that reached a third window (2026-12-07) failed it as well,
 // and it costs 30 s of a suite near its 20-minute budget; the last window's rule
 // (lastStarved) covers what a starved machine cannot show.
 const MAX_WINDOWS = 2;
