@@ -56,14 +56,15 @@ func TestStaleVideoNotForwarded(t *testing.T) {
 			}
 			clock, d, w, asked := f.clock, f.d, f.w, &f.asked
 			write := lateFrames(f)
+			deltas := int(2 * lagEpoch / (33 * time.Millisecond))
 			write(true, tc.lag)
-			for range int(2 * lagEpoch / (33 * time.Millisecond)) {
+			for range deltas {
 				write(false, tc.lag)
 			}
 			write(false, maxForwardAge-time.Millisecond)
 			sent := w.take()
-			if len(sent) < 3 {
-				t.Fatalf("fresh: got %d forwarded; want them all", len(sent))
+			if want := deltas + 2; len(sent) != want {
+				t.Fatalf("fresh: got %d forwarded; want %d (all)", len(sent), want)
 			}
 			lastSeq, lastTS := sent[len(sent)-1].hdr.SequenceNumber, sent[len(sent)-1].hdr.Timestamp
 			asked.Store(0)
