@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/rtcp"
+	"github.com/openroom/openroom/sfu/rtcpin"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -692,7 +692,7 @@ func fmtp(line string) map[string]string {
 
 // onReceiverReport keeps the subscriber's view of this track: loss, jitter
 // and round-trip time (from LSR/DLSR), for connection quality.
-func (d *DownTrack) onReceiverReport(r rtcp.ReceptionReport, now time.Time) {
+func (d *DownTrack) onReceiverReport(r rtcpin.Report, now time.Time) {
 	b := d.bound.Load()
 	if b == nil || r.SSRC != uint32(b.ssrc) {
 		return

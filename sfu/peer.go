@@ -17,6 +17,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/openroom/openroom/sfu/quality"
+	"github.com/openroom/openroom/sfu/rtcpin"
 	"github.com/openroom/openroom/sfu/twcc"
 )
 
@@ -742,9 +743,15 @@ func (p *Peer) offer() {
 // cached GOP when the publisher cannot make keyframes on demand; NACKs are
 // answered from the track's cache, REMB feeds the estimate of clients without
 // transport-cc, receiver reports feed the connection quality.
+//
+// The datagrams are read in place (rtcpin): one buffer per reader, nothing
+// allocated per report. A malformed datagram is logged and skipped; what came
+// before the fault in it still counts.
 func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, current func() *DownTrack) {
+	buf := make([]byte, maxPacketSize)
+	var seqs []uint16
 	for {
-		pkts, _, err := sender.ReadRTCP()
+		n, _, err := sender.Read(buf)
 		if err != nil {
 			return
 		}
@@ -753,29 +760,31 @@ func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, current func() *Down
 			continue // an answered m-line whose track ended
 		}
 		t := d.track
-		p.lastHeard.Store(p.now().UnixNano())
+		now := p.now()
+		p.lastHeard.Store(now.UnixNano())
 		p.engine.batch.Cork() // the resends a NACK asks for leave together
-		for _, pkt := range pkts {
-			switch pkt := pkt.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+		err = rtcpin.Walk(buf[:n], func(pkt rtcpin.Packet) bool {
+			switch {
+			case pkt.IsKeyframeRequest():
 				d.pictureLost()
-			case *rtcp.TransportLayerNack:
-				var seqs []uint16
-				for _, pair := range pkt.Nacks {
-					seqs = append(seqs, pair.PacketList()...)
-				}
+			case pkt.Type == rtcpin.TypeRTPFB && pkt.Count == rtcpin.FmtNACK:
+				seqs, _ = pkt.NACKs(seqs[:0])
 				t.CountNACKs(len(seqs))
 				p.bwe.onNACK()
 				d.handleNACK(seqs)
-			case *rtcp.ReceiverEstimatedMaximumBitrate:
-				p.bwe.onREMB(float64(pkt.Bitrate))
-			case *rtcp.ReceiverReport:
-				for _, r := range pkt.Reports {
-					d.onReceiverReport(r, p.now())
+			case pkt.Type == rtcpin.TypePSFB && pkt.Count == rtcpin.FmtApplications:
+				if bitrate, ok := pkt.REMB(); ok {
+					p.bwe.onREMB(bitrate)
 				}
+			default:
+				pkt.Reports(func(r rtcpin.Report) { d.onReceiverReport(r, now) })
 			}
-		}
+			return true
+		})
 		p.engine.batch.Uncork()
+		if err != nil {
+			p.log.Debug("subscriber RTCP skipped", "err", err)
+		}
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"math"
 	"sync"
 	"time"
-
-	"github.com/pion/rtcp"
 )
 
 // Loss-based control, after GCC's sender-side loss controller: more than
@@ -102,10 +100,15 @@ func (e *Estimator) sent(size int) uint16 {
 	return seq
 }
 
-// OnFeedback takes one transport-cc report from the receiver.
-func (e *Estimator) OnFeedback(fb *rtcp.TransportLayerCC) error {
+// OnFeedback takes one transport-cc report from the receiver: raw is the
+// RTCP packet, header included and padding removed (rtcpin.Packet.Raw).
+func (e *Estimator) OnFeedback(raw []byte) error {
+	fb, err := parseFeedback(raw)
+	if err != nil {
+		return err
+	}
 	e.mu.Lock()
-	err := e.onFeedbackLocked(fb)
+	err = e.onFeedbackLocked(fb)
 	congested := e.signal() == usageOver || e.avgLoss > e.cfg.CongestedLoss
 	newly := congested && !e.congested
 	e.congested = congested
@@ -117,21 +120,18 @@ func (e *Estimator) OnFeedback(fb *rtcp.TransportLayerCC) error {
 	return err
 }
 
-func (e *Estimator) onFeedbackLocked(fb *rtcp.TransportLayerCC) error {
+func (e *Estimator) onFeedbackLocked(fb feedback) error {
 	now := e.nowNs()
 	// A compound report reaches every stream it names: take it once.
-	key := [3]uint32{uint32(fb.FbPktCount), uint32(fb.BaseSequenceNumber), fb.ReferenceTime}
+	key := [3]uint32{uint32(fb.fbCount), uint32(fb.baseSeq), fb.ref}
 	if e.haveRef && key == e.lastFb {
 		return nil
 	}
 	e.lastFb = key
-	e.ref = unwrapRef(e.ref, fb.ReferenceTime, !e.haveRef)
+	e.ref = unwrapRef(e.ref, fb.ref, !e.haveRef)
 	e.haveRef = true
 	var err error
-	e.results, err = decode(fb, e.ref, e.results[:0])
-	if len(e.results) > maxFeedbackPk {
-		e.results = e.results[:maxFeedbackPk]
-	}
+	e.results, err = fb.decode(e.ref, e.results[:0], maxFeedbackPk)
 	// A packet is counted lost once, however many reports list it missing,
 	// and un-counted when a later report has it arrive: a receiver re-reports
 	// from the oldest late packet (libwebrtc moves its feedback window back),

@@ -32,8 +32,11 @@ type arrival struct {
 	received bool
 }
 
-// report builds the transport-cc feedback for arrivals (in sequence order).
-func report(count uint8, arr []arrival) *rtcp.TransportLayerCC {
+// report builds the transport-cc feedback for arrivals (in sequence order),
+// marshalled: arrival times in the report's 250 µs units, each delta rounded
+// from the last time reported, so that the rounding does not add up.
+func report(t testing.TB, count uint8, arr []arrival) []byte {
+	t.Helper()
 	fb := &rtcp.TransportLayerCC{BaseSequenceNumber: arr[0].seq, PacketStatusCount: uint16(len(arr)), FbPktCount: count}
 	var ref time.Duration
 	for _, a := range arr {
@@ -48,12 +51,16 @@ func report(count uint8, arr []arrival) *rtcp.TransportLayerCC {
 		sym := uint16(rtcp.TypeTCCPacketNotReceived)
 		if a.received {
 			sym = rtcp.TypeTCCPacketReceivedLargeDelta
-			fb.RecvDeltas = append(fb.RecvDeltas, &rtcp.RecvDelta{Type: sym, Delta: (a.at - prev).Microseconds()})
-			prev = a.at
+			delta := (a.at - prev + 125*time.Microsecond).Truncate(250 * time.Microsecond)
+			if a.at < prev {
+				delta = -(prev - a.at + 125*time.Microsecond).Truncate(250 * time.Microsecond)
+			}
+			fb.RecvDeltas = append(fb.RecvDeltas, &rtcp.RecvDelta{Type: sym, Delta: delta.Microseconds()})
+			prev += delta
 		}
 		fb.PacketChunks = append(fb.PacketChunks, &rtcp.RunLengthChunk{PacketStatusSymbol: sym, RunLength: 1})
 	}
-	return fb
+	return marshalFeedback(t, fb)
 }
 
 // call runs an estimator over l for d: the sender sends 1200-byte packets at
@@ -98,7 +105,7 @@ func callStamped(t *testing.T, e *Estimator, clock *time.Duration, l *link, d ti
 		if n == 0 {
 			continue
 		}
-		if err := e.OnFeedback(report(count, pending[:n])); err != nil {
+		if err := e.OnFeedback(report(t, count, pending[:n])); err != nil {
 			t.Fatal(err)
 		}
 		count++
@@ -192,7 +199,7 @@ func TestFeedbackTakenOnce(t *testing.T) {
 	for i := range arr {
 		arr[i] = arrival{seq: uint16(i), received: i%2 == 0, at: time.Duration(i) * time.Millisecond}
 	}
-	fb := report(0, arr)
+	fb := report(t, 0, arr)
 	for range 3 {
 		if err := e.OnFeedback(fb); err != nil {
 			t.Fatal(err)
@@ -272,7 +279,7 @@ func TestLossOfReorderedPackets(t *testing.T) {
 				for j := range arr {
 					arr[j].at = time.Duration(arr[j].seq) * time.Millisecond
 				}
-				if err := e.OnFeedback(report(uint8(i), arr)); err != nil {
+				if err := e.OnFeedback(report(t, uint8(i), arr)); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -1,10 +1,9 @@
 package twcc
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
-
-	"github.com/pion/rtcp"
 )
 
 // ErrBadFeedback is returned for a transport-cc report whose chunks and
@@ -22,57 +21,126 @@ type packetResult struct {
 // refUnit is the feedback reference time's unit: 64 ms, in µs.
 const refUnit = 64_000
 
-// decode appends to dst what fb reports of each packet, in sequence order.
-// base is fb's reference time unwrapped (in refUnit).
-func decode(fb *rtcp.TransportLayerCC, base int64, dst []packetResult) ([]packetResult, error) {
-	seq := fb.BaseSequenceNumber
-	left := int(fb.PacketStatusCount)
+// deltaUnit is a receive delta's unit: 250 µs.
+const deltaUnit = 250
+
+// Packet status symbols (draft-holmer-rmcat-transport-wide-cc-extensions-01).
+const (
+	symbolNotReceived = 0
+	symbolSmallDelta  = 1
+	symbolLargeDelta  = 2
+	symbolNoDelta     = 3
+)
+
+// feedback is one transport-cc report, read in place.
+type feedback struct {
+	baseSeq uint16
+	count   int    // packet status count
+	ref     uint32 // reference time, 24 bits, in refUnit
+	fbCount uint8  // feedback packet count
+	body    []byte // packet status chunks, then receive deltas
+}
+
+// feedbackFixed is the size of a report before its chunks: RTCP header, two
+// SSRCs, base sequence number, status count, reference time, feedback count.
+const feedbackFixed = 20
+
+// parseFeedback reads the fixed fields of raw, one transport-cc RTCP packet
+// (header included, padding removed).
+func parseFeedback(raw []byte) (feedback, error) {
+	if len(raw) < feedbackFixed {
+		return feedback{}, fmt.Errorf("%w: %d bytes, fewer than the fixed %d", ErrBadFeedback, len(raw), feedbackFixed)
+	}
+	return feedback{
+		baseSeq: binary.BigEndian.Uint16(raw[12:]),
+		count:   int(binary.BigEndian.Uint16(raw[14:])),
+		ref:     uint32(raw[16])<<16 | uint32(raw[17])<<8 | uint32(raw[18]),
+		fbCount: raw[19],
+		body:    raw[feedbackFixed:],
+	}, nil
+}
+
+// chunkSymbols calls fn with each of chunk's status symbols, at most left of
+// them, and returns how many it gave.
+func chunkSymbols(chunk uint16, left int, fn func(symbol uint8) bool) int {
+	if chunk&0x8000 == 0 { // run length: 2-bit symbol, 13-bit length
+		symbol := uint8(chunk>>13) & 3
+		n := min(int(chunk&0x1fff), left)
+		for i := range n {
+			if !fn(symbol) {
+				return i
+			}
+		}
+		return n
+	}
+	if chunk&0x4000 == 0 { // status vector of 14 one-bit symbols: received (small delta) or not
+		n := min(14, left)
+		for i := range n {
+			if !fn(uint8(chunk>>(13-i)) & 1) {
+				return i
+			}
+		}
+		return n
+	}
+	n := min(7, left) // status vector of 7 two-bit symbols
+	for i := range n {
+		if !fn(uint8(chunk>>(12-2*i)) & 3) {
+			return i
+		}
+	}
+	return n
+}
+
+// decode appends to dst what fb reports of each packet, in sequence order, at
+// most limit packets. base is fb's reference time unwrapped (in refUnit).
+func (fb feedback) decode(base int64, dst []packetResult, limit int) ([]packetResult, error) {
+	// The deltas follow the chunks: find where the chunks end first.
+	chunks := 0
+	for left := fb.count; left > 0; chunks++ {
+		if 2*chunks+2 > len(fb.body) {
+			return dst, fmt.Errorf("%w: chunks for %d statuses do not fit", ErrBadFeedback, fb.count)
+		}
+		n := chunkSymbols(binary.BigEndian.Uint16(fb.body[2*chunks:]), left, func(uint8) bool { return true })
+		if n == 0 { // a run of length 0 describes nothing and would never end
+			return dst, fmt.Errorf("%w: an empty run", ErrBadFeedback)
+		}
+		left -= n
+	}
+	deltas := fb.body[2*chunks:]
+	seq := fb.baseSeq
 	arrival := base * refUnit
-	deltas := fb.RecvDeltas
-	add := func(symbol uint16) error {
+	left := min(fb.count, limit)
+	var err error
+	add := func(symbol uint8) bool {
 		r := packetResult{seq: seq}
 		switch symbol {
-		case rtcp.TypeTCCPacketReceivedSmallDelta, rtcp.TypeTCCPacketReceivedLargeDelta:
-			if len(deltas) == 0 {
-				return fmt.Errorf("%w: fewer deltas than received packets", ErrBadFeedback)
+		case symbolSmallDelta:
+			if len(deltas) < 1 {
+				err = fmt.Errorf("%w: fewer deltas than received packets", ErrBadFeedback)
+				return false
 			}
-			arrival += deltas[0].Delta
+			arrival += int64(deltas[0]) * deltaUnit
 			deltas = deltas[1:]
 			r.received, r.timed, r.arrival = true, true, arrival
-		case rtcp.TypeTCCPacketReceivedWithoutDelta:
+		case symbolLargeDelta:
+			if len(deltas) < 2 {
+				err = fmt.Errorf("%w: fewer deltas than received packets", ErrBadFeedback)
+				return false
+			}
+			arrival += int64(int16(binary.BigEndian.Uint16(deltas))) * deltaUnit
+			deltas = deltas[2:]
+			r.received, r.timed, r.arrival = true, true, arrival
+		case symbolNoDelta:
 			r.received = true
 		}
 		dst = append(dst, r)
 		seq++
-		left--
-		return nil
+		return true
 	}
-	for _, c := range fb.PacketChunks {
-		if left <= 0 {
-			break
-		}
-		switch c := c.(type) {
-		case *rtcp.RunLengthChunk:
-			for n := min(int(c.RunLength), left); n > 0; n-- {
-				if err := add(c.PacketStatusSymbol); err != nil {
-					return dst, err
-				}
-			}
-		case *rtcp.StatusVectorChunk:
-			for _, s := range c.SymbolList {
-				if left <= 0 {
-					break
-				}
-				if c.SymbolSize == rtcp.TypeTCCSymbolSizeOneBit && s == 1 {
-					s = rtcp.TypeTCCPacketReceivedSmallDelta
-				}
-				if err := add(s); err != nil {
-					return dst, err
-				}
-			}
-		}
+	for i := 0; i < chunks && left > 0 && err == nil; i++ {
+		left -= chunkSymbols(binary.BigEndian.Uint16(fb.body[2*i:]), left, add)
 	}
-	return dst, nil
+	return dst, err
 }
 
 // unwrapRef continues the 24-bit reference time ref from last (unwrapped).

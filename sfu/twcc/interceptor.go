@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"sync"
 
+	"github.com/openroom/openroom/sfu/rtcpin"
 	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 )
@@ -68,25 +68,21 @@ func extensionID(info *interceptor.StreamInfo) uint8 {
 }
 
 // BindRTCPReader feeds transport-cc reports to the estimator; every packet is
-// passed on unchanged (parsed once: the attributes keep the parse).
+// passed on unchanged. Read in place: nothing is parsed into objects.
 func (s *sender) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
 	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		n, a, err := r.Read(b, a)
 		if err != nil {
 			return n, a, err
 		}
-		if a == nil {
-			a = interceptor.Attributes{}
-		}
-		pkts, perr := a.GetRTCPPackets(b[:n])
-		if perr != nil {
-			return n, a, nil // the reader after this one reports it
-		}
-		for _, p := range pkts {
-			if fb, ok := p.(*rtcp.TransportLayerCC); ok {
-				_ = s.est.OnFeedback(fb)
+		// A malformed datagram is the reader's after this one to report;
+		// the reports before the fault still count.
+		_ = rtcpin.Walk(b[:n], func(p rtcpin.Packet) bool {
+			if p.IsTransportCC() {
+				_ = s.est.OnFeedback(p.Raw)
 			}
-		}
+			return true
+		})
 		return n, a, nil
 	})
 }
