@@ -255,3 +255,31 @@ func BenchmarkFeedback(b *testing.B) {
 		}
 	})
 }
+
+// FuzzFeedback: any transport-cc report decodes without a panic, to at most
+// its status count (and the limit) of packets, in sequence order.
+func FuzzFeedback(f *testing.F) {
+	f.Add(marshalFeedback(f, &rtcp.TransportLayerCC{BaseSequenceNumber: 65535, PacketStatusCount: 3, ReferenceTime: 2,
+		PacketChunks: []rtcp.PacketStatusChunk{
+			&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketReceivedSmallDelta, RunLength: 2},
+			&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketNotReceived, RunLength: 1},
+		},
+		RecvDeltas: []*rtcp.RecvDelta{{Type: rtcp.TypeTCCPacketReceivedSmallDelta, Delta: 1000}, {Type: rtcp.TypeTCCPacketReceivedSmallDelta, Delta: 250}}}))
+	f.Add(make([]byte, feedbackFixed))
+	const limit = 1000
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		fb, err := parseFeedback(raw)
+		if err != nil {
+			return
+		}
+		got, _ := fb.decode(0, nil, limit)
+		if len(got) > min(fb.count, limit) {
+			t.Fatalf("%d results for a status count of %d (limit %d)", len(got), fb.count, limit)
+		}
+		for i, r := range got {
+			if r.seq != fb.baseSeq+uint16(i) {
+				t.Fatalf("result %d is for %d; want %d", i, r.seq, fb.baseSeq+uint16(i))
+			}
+		}
+	})
+}
