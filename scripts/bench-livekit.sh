@@ -15,8 +15,8 @@
 #      OPENROOM_TEST_IP, the clients use OPENROOM_TEST_IP2; no route out), for each case,
 #      BENCH_RUNS times: openroom, then LiveKit, each a fresh server process, with the load
 #      tool as another process, the server pinned to one CPU and the load tool to another;
-#   3. prints one row per run, then per case the medians per server and the ratios; stops
-#      every process it started.
+#   3. prints one row per run, then per case the medians per server and the ratios, and the
+#      CPU ratio of each back-to-back pair of runs; stops every process it started.
 #
 # Cases (BENCH_CASES, space-separated; KIND-PxS: P publishers, S subscribers; audio: the
 # publishers send audio only):
@@ -274,4 +274,21 @@ jq -rs '
   ($rs | map(select(.server == "livekit")) | stats) as $l |
   row($c; "openroom"; $o), row($c; "LiveKit"; $l),
   "| \($c) | **openroom / LiveKit**\($failed) | | **\(ratio($o.cpu; $l.cpu))** | \(ratio($o.p50; $l.p50)) / \(ratio($o.p95; $l.p95)) / **\(ratio($o.p99; $l.p99))** | \(if $o.loss == 0 and $l.loss == 0 then "0 and 0" else ratio($o.loss; $l.loss) end) | **\(ratio($o.rss; $l.rss))** | **\(ratio($o.join; $l.join))** |"
+' "$BIN/results"
+echo
+echo "CPU per forwarded packet, openroom / LiveKit run by run (each pair ran back to back, so"
+echo "the machine's drift between runs weighs less in them than in the medians above):"
+echo
+jq -rs '
+  def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+  def r2: (. * 100 | round) / 100;
+  . as $all |
+  ($all | map(.case) | reduce .[] as $c ([]; if index([$c]) then . else . + [$c] end)) as $order |
+  $order[] as $c |
+  [ $all | map(select(.case == $c and (.failed | not))) | group_by(.run)[]
+    | (map(select(.server == "openroom"))[0].cpu_ns_per_forwarded) as $o
+    | (map(select(.server == "livekit"))[0].cpu_ns_per_forwarded) as $l
+    | select($o != null and $l != null and $l != 0) | $o / $l ] as $pairs |
+  if ($pairs | length) == 0 then empty else
+  "- \($c): \($pairs | map(r2 | tostring) | join(", ")) (median \($pairs | median | r2)x)" end
 ' "$BIN/results"
