@@ -764,19 +764,16 @@ func (p *Peer) readSubscriberRTCP(sender *webrtc.RTPSender, current func() *Down
 		p.lastHeard.Store(now.UnixNano())
 		p.engine.batch.Cork() // the resends a NACK asks for leave together
 		err = rtcpin.Walk(buf[:n], func(pkt rtcpin.Packet) bool {
-			switch {
-			case pkt.IsKeyframeRequest():
+			if pkt.IsKeyframeRequest() {
 				d.pictureLost()
-			case pkt.Type == rtcpin.TypeRTPFB && pkt.Count == rtcpin.FmtNACK:
-				seqs, _ = pkt.NACKs(seqs[:0])
+			} else if nacked, ok := pkt.NACKs(seqs[:0]); ok {
+				seqs = nacked
 				t.CountNACKs(len(seqs))
 				p.bwe.onNACK()
 				d.handleNACK(seqs)
-			case pkt.Type == rtcpin.TypePSFB && pkt.Count == rtcpin.FmtApplications:
-				if bitrate, ok := pkt.REMB(); ok {
-					p.bwe.onREMB(bitrate)
-				}
-			default:
+			} else if bitrate, ok := pkt.REMB(); ok {
+				p.bwe.onREMB(bitrate)
+			} else {
 				pkt.Reports(func(r rtcpin.Report) { d.onReceiverReport(r, now) })
 			}
 			return true

@@ -51,10 +51,7 @@ func report(t testing.TB, count uint8, arr []arrival) []byte {
 		sym := uint16(rtcp.TypeTCCPacketNotReceived)
 		if a.received {
 			sym = rtcp.TypeTCCPacketReceivedLargeDelta
-			delta := (a.at - prev + 125*time.Microsecond).Truncate(250 * time.Microsecond)
-			if a.at < prev {
-				delta = -(prev - a.at + 125*time.Microsecond).Truncate(250 * time.Microsecond)
-			}
+			delta := (a.at - prev).Round(250 * time.Microsecond)
 			fb.RecvDeltas = append(fb.RecvDeltas, &rtcp.RecvDelta{Type: sym, Delta: delta.Microseconds()})
 			prev += delta
 		}

@@ -60,31 +60,34 @@ func parseFeedback(raw []byte) (feedback, error) {
 	}, nil
 }
 
+// chunkLen is how many statuses chunk gives, at most left: a run's length,
+// 14 one-bit or 7 two-bit symbols.
+func chunkLen(chunk uint16, left int) int {
+	switch {
+	case chunk&0x8000 == 0: // run length: 2-bit symbol, 13-bit length
+		return min(int(chunk&0x1fff), left)
+	case chunk&0x4000 == 0: // status vector of one-bit symbols: received (small delta) or not
+		return min(14, left)
+	default: // status vector of two-bit symbols
+		return min(7, left)
+	}
+}
+
 // chunkSymbols calls fn with each of chunk's status symbols, at most left of
 // them, and returns how many it gave.
 func chunkSymbols(chunk uint16, left int, fn func(symbol uint8) bool) int {
-	if chunk&0x8000 == 0 { // run length: 2-bit symbol, 13-bit length
-		symbol := uint8(chunk>>13) & 3
-		n := min(int(chunk&0x1fff), left)
-		for i := range n {
-			if !fn(symbol) {
-				return i
-			}
-		}
-		return n
-	}
-	if chunk&0x4000 == 0 { // status vector of 14 one-bit symbols: received (small delta) or not
-		n := min(14, left)
-		for i := range n {
-			if !fn(uint8(chunk>>(13-i)) & 1) {
-				return i
-			}
-		}
-		return n
-	}
-	n := min(7, left) // status vector of 7 two-bit symbols
+	n := chunkLen(chunk, left)
 	for i := range n {
-		if !fn(uint8(chunk>>(12-2*i)) & 3) {
+		var symbol uint8
+		switch {
+		case chunk&0x8000 == 0:
+			symbol = uint8(chunk>>13) & 3
+		case chunk&0x4000 == 0:
+			symbol = uint8(chunk>>(13-i)) & 1
+		default:
+			symbol = uint8(chunk>>(12-2*i)) & 3
+		}
+		if !fn(symbol) {
 			return i
 		}
 	}
@@ -100,7 +103,7 @@ func (fb feedback) decode(base int64, dst []packetResult, limit int) ([]packetRe
 		if 2*chunks+2 > len(fb.body) {
 			return dst, fmt.Errorf("%w: chunks for %d statuses do not fit", ErrBadFeedback, fb.count)
 		}
-		n := chunkSymbols(binary.BigEndian.Uint16(fb.body[2*chunks:]), left, func(uint8) bool { return true })
+		n := chunkLen(binary.BigEndian.Uint16(fb.body[2*chunks:]), left)
 		if n == 0 { // a run of length 0 describes nothing and would never end
 			return dst, fmt.Errorf("%w: an empty run", ErrBadFeedback)
 		}
@@ -114,21 +117,18 @@ func (fb feedback) decode(base int64, dst []packetResult, limit int) ([]packetRe
 	add := func(symbol uint8) bool {
 		r := packetResult{seq: seq}
 		switch symbol {
-		case symbolSmallDelta:
-			if len(deltas) < 1 {
+		case symbolSmallDelta, symbolLargeDelta:
+			size := int(symbol) // a small delta is one byte, unsigned; a large one two, signed
+			if len(deltas) < size {
 				err = fmt.Errorf("%w: fewer deltas than received packets", ErrBadFeedback)
 				return false
 			}
-			arrival += int64(deltas[0]) * deltaUnit
-			deltas = deltas[1:]
-			r.received, r.timed, r.arrival = true, true, arrival
-		case symbolLargeDelta:
-			if len(deltas) < 2 {
-				err = fmt.Errorf("%w: fewer deltas than received packets", ErrBadFeedback)
-				return false
+			delta := int64(deltas[0])
+			if size == 2 {
+				delta = int64(int16(binary.BigEndian.Uint16(deltas)))
 			}
-			arrival += int64(int16(binary.BigEndian.Uint16(deltas))) * deltaUnit
-			deltas = deltas[2:]
+			arrival += delta * deltaUnit
+			deltas = deltas[size:]
 			r.received, r.timed, r.arrival = true, true, arrival
 		case symbolNoDelta:
 			r.received = true

@@ -56,11 +56,7 @@ func TestInterceptorStampsAndReads(t *testing.T) {
 			SymbolList: []uint16{rtcp.TypeTCCPacketReceivedSmallDelta, rtcp.TypeTCCPacketNotReceived, rtcp.TypeTCCPacketReceivedSmallDelta}}},
 		RecvDeltas: []*rtcp.RecvDelta{{Type: rtcp.TypeTCCPacketReceivedSmallDelta, Delta: 1000}, {Type: rtcp.TypeTCCPacketReceivedSmallDelta, Delta: 500}},
 	}
-	fb.Header = rtcp.Header{Padding: fb.Len()%4 != 0, Count: rtcp.FormatTCC, Type: rtcp.TypeTransportSpecificFeedback, Length: fb.Len()/4 - 1}
-	raw, err := fb.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := marshalFeedback(t, fb)
 	r := i.BindRTCPReader(interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
 		return copy(b, raw), a, nil
 	}))
