@@ -253,9 +253,12 @@ echo "Medians per case and server, and the ratios openroom / LiveKit:"
 echo
 echo "| case | server | runs | CPU ns / fwd pkt | delay p50 / p95 / p99 ms | loss % | RSS / sub MB | publisher join ms |"
 echo "|---|---|---|---|---|---|---|---|"
-jq -rs '
+# Shared by both summaries below.
+jq_defs='
   def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
   def r(d): if . == null then "-" else (. * pow(10; d) | round) / pow(10; d) end;
+'
+jq -rs "$jq_defs"'
   def ratio(a; b): if a == null or b == null or b == 0 then "-" else (a / b | r(2) | tostring) + "x" end;
   def stats: map(select(.failed | not)) | {
     runs: length,
@@ -279,9 +282,7 @@ echo
 echo "CPU per forwarded packet, openroom / LiveKit run by run (each pair ran back to back, so"
 echo "the machine's drift between runs weighs less in them than in the medians above):"
 echo
-jq -rs '
-  def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-  def r2: (. * 100 | round) / 100;
+jq -rs "$jq_defs"'
   . as $all |
   ($all | map(.case) | reduce .[] as $c ([]; if index([$c]) then . else . + [$c] end)) as $order |
   $order[] as $c |
@@ -290,5 +291,5 @@ jq -rs '
     | (map(select(.server == "livekit"))[0].cpu_ns_per_forwarded) as $l
     | select($o != null and $l != null and $l != 0) | $o / $l ] as $pairs |
   if ($pairs | length) == 0 then empty else
-  "- \($c): \($pairs | map(r2 | tostring) | join(", ")) (median \($pairs | median | r2)x)" end
+  "- \($c): \($pairs | map(r(2) | tostring) | join(", ")) (median \($pairs | median | r(2))x)" end
 ' "$BIN/results"
