@@ -34,6 +34,26 @@ require_netns() {
   IP="$OPENROOM_TEST_IP"
 }
 
+# steer_receives: with BENCH_RPS=CPU, the kernel's receive work for every packet sent in
+# the namespace (IP and UDP input, the socket queue, waking the reader) runs on CPU, by
+# receive packet steering on the namespace's loopback, instead of on the sending process's
+# CPU. On loopback a server is otherwise charged for delivering its packets into the load
+# tool's sockets, which on a real network is the receivers' machines' work. Needs a mount
+# namespace of its own (the sysfs mounted here shows this namespace's devices): the
+# --inner half re-executes itself in one first (see in_private_mounts).
+steer_receives() {
+  [[ -n "${BENCH_RPS:-}" ]] || return 0
+  [[ "$BENCH_RPS" =~ ^[0-9]+$ ]] || die "BENCH_RPS=$BENCH_RPS: want a CPU number, e.g. 1"
+  mount -t sysfs sysfs /sys || die "BENCH_RPS: cannot mount this namespace's sysfs"
+  printf '%x\n' $((1 << BENCH_RPS)) >/sys/class/net/lo/queues/rx-0/rps_cpus ||
+    die "BENCH_RPS: cannot set lo's rps_cpus"
+  say "receive work steered to CPU $BENCH_RPS (lo rps_cpus $(cat /sys/class/net/lo/queues/rx-0/rps_cpus))"
+}
+
+# in_private_mounts: true once the script runs in a mount namespace of its own (or needs
+# none: no BENCH_RPS).
+in_private_mounts() { [[ -z "${BENCH_RPS:-}" || "${BENCH_PRIVATE_MOUNTS:-}" == "1" ]]; }
+
 # stop_pid PID: SIGTERM, then SIGKILL after 10 s.
 stop_pid() {
   local pid="$1"

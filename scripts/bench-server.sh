@@ -34,6 +34,13 @@
 #   BENCH_QUIET_WAIT ... for at most this many seconds (default 900), then run anyway
 #   BENCH_PIN        "SERVER_CPU LOAD_CPU", e.g. "0 1": pin the server and the load tool
 #                    to one CPU each (taskset), so that neither takes the other's time
+#   BENCH_RPS        a CPU (the load tool's, e.g. 1): the kernel's receive work for the
+#                    namespace's packets runs there (receive packet steering on its
+#                    loopback), so that a server's CPU no longer includes delivering its
+#                    packets into the load tool's sockets (see steer_receives in bench-lib.sh).
+#                    A diagnostic of how much that delivery costs, not a fair comparison:
+#                    each steered packet may cost the sender an inter-processor interrupt
+#                    (a VM exit in a guest), which a sender that batches pays far less often
 #   BENCH_MAX_OTHER  a run during which other processes used more than this % of one
 #                    core (default 25) is discarded and repeated, up to BENCH_RETRIES
 #                    times (default 5); the last attempt is kept whatever it shows
@@ -63,6 +70,10 @@ if [[ "${1:-}" == "--inner" ]]; then
   N="$2"
   BIN="$3"
   require_netns
+  if ! in_private_mounts; then
+    BENCH_PRIVATE_MOUNTS=1 exec unshare --mount --propagation private "$SELF" "$@"
+  fi
+  steer_receives
   HTTP_PORT=18080
   RTC_PORT=17882
   RUNS="${BENCH_RUNS:-1}"
