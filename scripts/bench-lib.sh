@@ -67,9 +67,12 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
+# cleanup: stops the load tools and servers still running (load_pid and server_pid may
+# each hold several PIDs, space-separated).
 cleanup() {
-  stop_pid "$load_pid"
-  stop_pid "$server_pid"
+  local p
+  for p in $load_pid; do stop_pid "$p"; done
+  for p in $server_pid; do stop_pid "$p"; done
 }
 
 # machine_busy: the machine's busy % (all CPUs) over 2 s, from /proc/stat.

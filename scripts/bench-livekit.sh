@@ -18,6 +18,14 @@
 #   3. prints one row per run, then per case the medians per server and the ratios, and the
 #      CPU ratio of each back-to-back pair of runs; stops every process it started.
 #
+# With BENCH_TOGETHER=1 each pair runs at the same time instead of back to back: both servers
+# on the server CPU, both load tools on the load CPU, the same load. This machine's speed
+# drifts by up to 2x within an hour (a shared host); two runs a minute apart can differ by
+# 45 % on the same binary, and every moment of drift then lands on both servers alike. The
+# servers share a core (and its caches), so delays are not comparable in this mode (each
+# waits for the other's turns) and each run's "other % core" counts the other pair; the CPU
+# per forwarded packet is what it is for.
+#
 # Cases (BENCH_CASES, space-separated; KIND-PxS: P publishers, S subscribers; audio: the
 # publishers send audio only):
 #   audio-10x30 video-2x20 video-1x50 video-1x100 video-1x300   (the default: all of them)
@@ -28,6 +36,7 @@
 #   BENCH_WINDOW     measurement window (default 20s)
 #   BENCH_OUT        append each run's JSON result (with "server", "case" and "run") to this file
 #   BENCH_PIN        "SERVER_CPU LOAD_CPU" (default "0 1"); "" runs both unpinned
+#   BENCH_TOGETHER   1: each openroom/LiveKit pair runs at the same time (see above)
 #   BENCH_LOAD_ARGS  extra flags for both load tools (see openroom load --help)
 #   BENCH_KEEP_LOGS  keep the servers' and load tools' logs (their directory is printed)
 #   BENCH_QUIET      before each run, wait until the machine is at most this % busy
@@ -109,87 +118,139 @@ EOF
   load_pid=""
   trap cleanup EXIT
   trap 'exit 130' INT TERM
-  # wait_http URL LOG WHAT: waits (20 s at most) until URL answers, while the server lives.
+  # wait_http URL LOG WHAT: waits (20 s at most) until URL answers, while the server just
+  # started (STARTED_PID) lives.
   wait_http() {
     local url="$1" log="$2" what="$3"
     for _ in $(seq 1 200); do
       curl -sf -o /dev/null "$url" && return 0
-      kill -0 "$server_pid" 2>/dev/null || break
+      kill -0 "$STARTED_PID" 2>/dev/null || break
       sleep 0.1
     done
     cat "$log" >&2
     die "$what did not start"
   }
 
-  # run_one CASE SERVER RUN ATTEMPT: one server process, one load run; appends the JSON
-  # result to $BIN/results, or fails (status 3) when other work disturbed the run and
-  # ATTEMPT is not the last.
-  run_one() {
-    local case="$1" server="$2" run="$3" attempt="$4"
-    local tag="$case-$server-run$run-try$attempt"
+  # start_one CASE SERVER TAG: starts SERVER pinned to the server CPU and waits until it
+  # answers; sets STARTED_PID and LOAD (the load tool's command line for it).
+  start_one() {
+    local case="$1" server="$2" tag="$3"
     parse_case "$case"
-    wait_quiet
-    local pin_server=() pin_load=()
+    local pin_server=()
     if [[ -n "${BENCH_PIN-0 1}" ]]; then
-      read -r cpu_server cpu_load <<<"${BENCH_PIN-0 1}"
+      read -r cpu_server _ <<<"${BENCH_PIN-0 1}"
       pin_server=(taskset -c "$cpu_server")
-      pin_load=(taskset -c "$cpu_load")
     fi
-    local media=()
-    [[ "$KIND" == "audio" ]] && media=(--audio-only)
-    local load=()
     if [[ "$server" == "openroom" ]]; then
       OPENROOM_MAX_CONNECTIONS_PER_IP=$((P + S + 64)) \
         "${pin_server[@]}" "$BIN/openroom" --http "$IP:$OR_HTTP" --rtc-port "$OR_RTC" --node-ip "$IP" \
         --rtmp "" --turn "" --turn-tls "" --open-login=true --room-capacity "$((P + S + 1))" \
         --log-level warn --drain 1s >"$LOGS/$tag.server.log" 2>&1 &
-      server_pid=$!
+      STARTED_PID=$!
+      server_pid="$server_pid $STARTED_PID"
       wait_http "http://$IP:$OR_HTTP/healthz" "$LOGS/$tag.server.log" "openroom"
       # --arrival read: delays measured as lkload measures them (when the tool reads a packet)
-      load=("$BIN/openroom" load --url "http://$IP:$OR_HTTP" --local-ip "$OPENROOM_TEST_IP2" --arrival read)
+      LOAD=("$BIN/openroom" load --url "http://$IP:$OR_HTTP" --local-ip "$OPENROOM_TEST_IP2" --arrival read)
     else
       "${pin_server[@]}" "$BIN/livekit-server" --config "$BIN/livekit.yaml" >"$LOGS/$tag.server.log" 2>&1 &
-      server_pid=$!
+      STARTED_PID=$!
+      server_pid="$server_pid $STARTED_PID"
       wait_http "http://$IP:$LK_PORT/" "$LOGS/$tag.server.log" "livekit-server"
-      load=("$BIN/lkload" --url "ws://$IP:$LK_PORT" --api-key "$LK_KEY" --api-secret "$LK_SECRET")
+      LOAD=("$BIN/lkload" --url "ws://$IP:$LK_PORT" --api-key "$LK_KEY" --api-secret "$LK_SECRET")
     fi
-    say "$case run $run/$RUNS, $server (pid $server_pid): $P publishers x $S subscribers"
+  }
+
+  # start_load SERVER_PID TAG: starts the load tool (LOAD) against the server, pinned to
+  # the load CPU; sets STARTED_PID.
+  start_load() {
+    local pid="$1" tag="$2"
+    local pin_load=() media=()
+    if [[ -n "${BENCH_PIN-0 1}" ]]; then
+      read -r _ cpu_load <<<"${BENCH_PIN-0 1}"
+      pin_load=(taskset -c "$cpu_load")
+    fi
+    [[ "$KIND" == "audio" ]] && media=(--audio-only)
     # shellcheck disable=SC2086
-    "${pin_load[@]}" "${load[@]}" --server-pid "$server_pid" --publishers "$P" --subscribers "$S" "${media[@]}" \
+    "${pin_load[@]}" "${LOAD[@]}" --server-pid "$pid" --publishers "$P" --subscribers "$S" "${media[@]}" \
       --window "$WINDOW" --ready-timeout 120s --json --quiet ${BENCH_LOAD_ARGS:-} \
       >"$LOGS/$tag.json" 2>"$LOGS/$tag.load.log" &
-    load_pid=$!
-    if ! wait "$load_pid"; then
-      load_pid=""
-      stop_pid "$server_pid"
-      server_pid=""
+    STARTED_PID=$!
+    load_pid="$load_pid $STARTED_PID"
+  }
+
+  # finish_one CASE SERVER RUN ATTEMPT TAG LOAD_PID SERVER_PID: waits for the load tool,
+  # stops the server, and appends the JSON result to $BIN/results, or fails (status 3)
+  # when other work disturbed the run and ATTEMPT is not the last.
+  finish_one() {
+    local case="$1" server="$2" run="$3" attempt="$4" tag="$5" lpid="$6" spid="$7"
+    if ! wait "$lpid"; then
+      stop_pid "$spid"
       # A failed run (a publisher that never connects, subscribers that never receive) is
       # a result too: it is reported as such and the benchmark goes on.
       local why
       why=$(grep -a 'load run failed' "$LOGS/$tag.load.log" | tail -n 1 | sed -e 's/.*err="\{0,1\}//' -e 's/"$//')
       [[ -n "$why" ]] || why="$(tail -n 1 "$LOGS/$tag.load.log")"
-      say "    FAILED: $why (logs: $LOGS/$tag.*)"
+      say "    FAILED ($server): $why (logs: $LOGS/$tag.*)"
       jq -cn --arg server "$server" --arg case "$case" --argjson run "$run" --arg why "$why" \
         '{server: $server, case: $case, run: $run, failed: $why}' >>"$BIN/results"
       return 0
     fi
-    load_pid=""
-    stop_pid "$server_pid"
-    server_pid=""
+    stop_pid "$spid"
     local other
     other=$(jq -r '.other_core_pct | round' "$LOGS/$tag.json")
-    if ((other > ${BENCH_MAX_OTHER:-25} && attempt < RETRIES)); then
+    if [[ "${BENCH_TOGETHER:-}" != "1" ]] && ((other > ${BENCH_MAX_OTHER:-25} && attempt < RETRIES)); then
       say "    discarded: other processes used ${other}% of a core during the window; again"
       return 3
     fi
     jq -c --arg server "$server" --arg case "$case" --argjson run "$run" \
       '. + {server: $server, case: $case, run: $run}' "$LOGS/$tag.json" >>"$BIN/results"
-    jq -r '"    \(.forwarded / .window_s | round) pkt/s forwarded (\(.delivered_ratio * 1000 | round / 10) %), \(.cpu_ns_per_forwarded) ns CPU each, \(.server_core_pct) % core, delay p50 \(.delay_p50_ms) p99 \(.delay_p99_ms) ms, loss \(.loss_pct) %, \(.rss_per_subscriber_bytes / 1e6 * 1000 | round / 1000) MB per subscriber, publisher joined in \(.publisher_join_p50_ms) ms"' \
+    jq -r --arg server "$server" '"    \($server): \(.forwarded / .window_s | round) pkt/s forwarded (\(.delivered_ratio * 1000 | round / 10) %), \(.cpu_ns_per_forwarded) ns CPU each, \(.server_core_pct) % core, delay p50 \(.delay_p50_ms) p99 \(.delay_p99_ms) ms, loss \(.loss_pct) %, \(.rss_per_subscriber_bytes / 1e6 * 1000 | round / 1000) MB per subscriber, publisher joined in \(.publisher_join_p50_ms) ms"' \
       "$LOGS/$tag.json" >&2
+  }
+
+  # run_one CASE SERVER RUN ATTEMPT: one server process, one load run (see finish_one).
+  run_one() {
+    local case="$1" server="$2" run="$3" attempt="$4"
+    local tag="$case-$server-run$run-try$attempt"
+    wait_quiet
+    start_one "$case" "$server" "$tag"
+    local spid="$STARTED_PID"
+    say "$case run $run/$RUNS, $server (pid $spid): $P publishers x $S subscribers"
+    start_load "$spid" "$tag"
+    local status=0
+    finish_one "$case" "$server" "$run" "$attempt" "$tag" "$STARTED_PID" "$spid" || status=$?
+    server_pid="" load_pid=""
+    return "$status"
+  }
+
+  # run_together CASE RUN: both servers and both load tools at once (BENCH_TOGETHER=1).
+  run_together() {
+    local case="$1" run="$2"
+    local otag="$case-openroom-run$run" ltag="$case-livekit-run$run"
+    wait_quiet
+    start_one "$case" openroom "$otag"
+    local ospid="$STARTED_PID"
+    local oload=("${LOAD[@]}")
+    start_one "$case" livekit "$ltag"
+    local lspid="$STARTED_PID"
+    say "$case run $run/$RUNS, openroom (pid $ospid) and livekit (pid $lspid) together: $P publishers x $S subscribers"
+    start_load "$lspid" "$ltag"
+    local llpid="$STARTED_PID"
+    LOAD=("${oload[@]}")
+    start_load "$ospid" "$otag"
+    local olpid="$STARTED_PID"
+    finish_one "$case" openroom "$run" 1 "$otag" "$olpid" "$ospid" || true
+    finish_one "$case" livekit "$run" 1 "$ltag" "$llpid" "$lspid" || true
+    server_pid="" load_pid=""
   }
 
   for case in "${CASES[@]}"; do
     for run in $(seq 1 "$RUNS"); do
+      if [[ "${BENCH_TOGETHER:-}" == "1" ]]; then
+        run_together "$case" "$run"
+        sleep 1
+        continue
+      fi
       for server in openroom livekit; do
         for attempt in $(seq 1 "$RETRIES"); do
           status=0
@@ -242,7 +303,9 @@ if [[ -n "${BENCH_PIN-0 1}" ]]; then
   pin="server on CPU $cpu_server, load tool on CPU $cpu_load"
 fi
 echo
-echo "openroom ($rev) vs ${lk_version:-livekit-server}; ${BENCH_RUNS:-3} run(s) each, interleaved; ${BENCH_WINDOW:-20s} window; $pin"
+mode="interleaved"
+[[ "${BENCH_TOGETHER:-}" == "1" ]] && mode="each pair at the same time, both servers on one CPU (BENCH_TOGETHER=1)"
+echo "openroom ($rev) vs ${lk_version:-livekit-server}; ${BENCH_RUNS:-3} run(s) each, $mode; ${BENCH_WINDOW:-20s} window; $pin"
 echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(date -u +%F)"
 echo
 echo "| case | server | run | fwd pkt/s | delivered | CPU ns / fwd pkt | server % core | delay p50 / p95 / p99 ms | loss % | RSS / sub MB | publisher join ms | load % core | other % core |"
@@ -279,8 +342,9 @@ jq -rs "$jq_defs"'
   "| \($c) | **openroom / LiveKit**\($failed) | | **\(ratio($o.cpu; $l.cpu))** | \(ratio($o.p50; $l.p50)) / \(ratio($o.p95; $l.p95)) / **\(ratio($o.p99; $l.p99))** | \(if $o.loss == 0 and $l.loss == 0 then "0 and 0" else ratio($o.loss; $l.loss) end) | **\(ratio($o.rss; $l.rss))** | **\(ratio($o.join; $l.join))** |"
 ' "$BIN/results"
 echo
-echo "CPU per forwarded packet, openroom / LiveKit run by run (each pair ran back to back, so"
-echo "the machine's drift between runs weighs less in them than in the medians above):"
+echo "CPU per forwarded packet, openroom / LiveKit run by run (each pair ran back to back, or"
+echo "at the same time, so the machine's drift between runs weighs less in them than in the"
+echo "medians above):"
 echo
 jq -rs "$jq_defs"'
   . as $all |
