@@ -24,7 +24,10 @@
 # 45 % on the same binary, and every moment of drift then lands on both servers alike. The
 # servers share a core (and its caches), so delays are not comparable in this mode (each
 # waits for the other's turns) and each run's "other % core" counts the other pair; the CPU
-# per forwarded packet is what it is for.
+# per forwarded packet is what it is for. Sharing a core may not be neutral either (the server
+# with the larger working set loses more to the other's cache use), so BENCH_TOGETHER=split
+# runs the pair at the same time on separate CPUs instead: openroom on CPU 0 and LiveKit on
+# CPU 1 in odd runs, the other way round in even ones, the load tools unpinned.
 #
 # Cases (BENCH_CASES, space-separated; KIND-PxS: P publishers, S subscribers; audio: the
 # publishers send audio only):
@@ -36,7 +39,8 @@
 #   BENCH_WINDOW     measurement window (default 20s)
 #   BENCH_OUT        append each run's JSON result (with "server", "case" and "run") to this file
 #   BENCH_PIN        "SERVER_CPU LOAD_CPU" (default "0 1"); "" runs both unpinned
-#   BENCH_TOGETHER   1: each openroom/LiveKit pair runs at the same time (see above)
+#   BENCH_TOGETHER   1: each openroom/LiveKit pair runs at the same time on the server CPU;
+#                    split: at the same time, one server on each CPU (see above)
 #   BENCH_LOAD_ARGS  extra flags for both load tools (see openroom load --help)
 #   BENCH_KEEP_LOGS  keep the servers' and load tools' logs (their directory is printed)
 #   BENCH_QUIET      before each run, wait until the machine is at most this % busy
@@ -137,7 +141,9 @@ EOF
     local case="$1" server="$2" tag="$3"
     parse_case "$case"
     local pin_server=()
-    if [[ -n "${BENCH_PIN-0 1}" ]]; then
+    if [[ -n "${SERVER_CPU:-}" ]]; then
+      pin_server=(taskset -c "$SERVER_CPU")
+    elif [[ -n "${BENCH_PIN-0 1}" ]]; then
       read -r cpu_server _ <<<"${BENCH_PIN-0 1}"
       pin_server=(taskset -c "$cpu_server")
     fi
@@ -165,7 +171,7 @@ EOF
   start_load() {
     local pid="$1" tag="$2"
     local pin_load=() media=()
-    if [[ -n "${BENCH_PIN-0 1}" ]]; then
+    if [[ "${BENCH_TOGETHER:-}" != "split" && -n "${BENCH_PIN-0 1}" ]]; then
       read -r _ cpu_load <<<"${BENCH_PIN-0 1}"
       pin_load=(taskset -c "$cpu_load")
     fi
@@ -198,7 +204,7 @@ EOF
     stop_pid "$spid"
     local other
     other=$(jq -r '.other_core_pct | round' "$LOGS/$tag.json")
-    if [[ "${BENCH_TOGETHER:-}" != "1" ]] && ((other > ${BENCH_MAX_OTHER:-25} && attempt < RETRIES)); then
+    if [[ -z "${BENCH_TOGETHER:-}" ]] && ((other > ${BENCH_MAX_OTHER:-25} && attempt < RETRIES)); then
       say "    discarded: other processes used ${other}% of a core during the window; again"
       return 3
     fi
@@ -223,15 +229,19 @@ EOF
     return "$status"
   }
 
-  # run_together CASE RUN: both servers and both load tools at once (BENCH_TOGETHER=1).
+  # run_together CASE RUN: both servers and both load tools at once (BENCH_TOGETHER).
   run_together() {
     local case="$1" run="$2"
     local otag="$case-openroom-run$run" ltag="$case-livekit-run$run"
+    local ocpu="" lcpu=""
+    if [[ "$BENCH_TOGETHER" == "split" ]]; then
+      ocpu=$(((run + 1) % 2)) lcpu=$((run % 2))
+    fi
     wait_quiet
-    start_one "$case" openroom "$otag"
+    SERVER_CPU="$ocpu" start_one "$case" openroom "$otag"
     local ospid="$STARTED_PID"
     local oload=("${LOAD[@]}")
-    start_one "$case" livekit "$ltag"
+    SERVER_CPU="$lcpu" start_one "$case" livekit "$ltag"
     local lspid="$STARTED_PID"
     say "$case run $run/$RUNS, openroom (pid $ospid) and livekit (pid $lspid) together: $P publishers x $S subscribers"
     start_load "$lspid" "$ltag"
@@ -246,7 +256,7 @@ EOF
 
   for case in "${CASES[@]}"; do
     for run in $(seq 1 "$RUNS"); do
-      if [[ "${BENCH_TOGETHER:-}" == "1" ]]; then
+      if [[ -n "${BENCH_TOGETHER:-}" ]]; then
         run_together "$case" "$run"
         sleep 1
         continue
@@ -268,6 +278,7 @@ fi
 # Outside: build, run the inner part in the namespace, print the tables.
 [[ $# -eq 0 ]] || die "usage: [BENCH_CASES=...] [BENCH_RUNS=N] $0 (see the header for the environment)"
 for c in ${BENCH_CASES:-$DEFAULT_CASES}; do parse_case "$c"; done
+[[ "${BENCH_TOGETHER:-}" =~ ^(|1|split)$ ]] || die "BENCH_TOGETHER=$BENCH_TOGETHER: want 1, split or nothing"
 for tool in jq curl taskset; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not found"
 done
@@ -305,6 +316,7 @@ fi
 echo
 mode="interleaved"
 [[ "${BENCH_TOGETHER:-}" == "1" ]] && mode="each pair at the same time, both servers on one CPU (BENCH_TOGETHER=1)"
+[[ "${BENCH_TOGETHER:-}" == "split" ]] && mode="each pair at the same time, one server on each CPU, swapped every run, load tools unpinned (BENCH_TOGETHER=split)"
 echo "openroom ($rev) vs ${lk_version:-livekit-server}; ${BENCH_RUNS:-3} run(s) each, $mode; ${BENCH_WINDOW:-20s} window; $pin"
 echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(date -u +%F)"
 echo
