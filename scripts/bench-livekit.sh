@@ -26,8 +26,9 @@
 # waits for the other's turns) and each run's "other % core" counts the other pair; the CPU
 # per forwarded packet is what it is for. Sharing a core may not be neutral either (the server
 # with the larger working set loses more to the other's cache use), so BENCH_TOGETHER=split
-# runs the pair at the same time on separate CPUs instead: openroom on CPU 0 and LiveKit on
-# CPU 1 in odd runs, the other way round in even ones, the load tools unpinned.
+# runs the pair at the same time on separate CPUs instead: openroom on BENCH_PIN's first CPU
+# and LiveKit on its second in odd runs, the other way round in even ones, the load tools
+# unpinned.
 #
 # Cases (BENCH_CASES, space-separated; KIND-PxS: P publishers, S subscribers; audio: the
 # publishers send audio only):
@@ -235,7 +236,11 @@ EOF
     local otag="$case-openroom-run$run" ltag="$case-livekit-run$run"
     local ocpu="" lcpu=""
     if [[ "$BENCH_TOGETHER" == "split" ]]; then
-      ocpu=$(((run + 1) % 2)) lcpu=$((run % 2))
+      # The two CPUs of BENCH_PIN: openroom on the first in odd runs, on the second in even ones.
+      local c0 c1
+      read -r c0 c1 <<<"${BENCH_PIN:-0 1}"
+      ocpu="$c0" lcpu="$c1"
+      ((run % 2 == 1)) || ocpu="$c1" lcpu="$c0"
     fi
     wait_quiet
     SERVER_CPU="$ocpu" start_one "$case" openroom "$otag"
