@@ -136,8 +136,8 @@ EOF
     die "$what did not start"
   }
 
-  # start_one CASE SERVER TAG: starts SERVER pinned to the server CPU and waits until it
-  # answers; sets STARTED_PID and LOAD (the load tool's command line for it).
+  # start_one CASE SERVER TAG: starts SERVER pinned to the server CPU (SERVER_CPU, when
+  # set, instead) and waits until it answers; sets STARTED_PID.
   start_one() {
     local case="$1" server="$2" tag="$3"
     parse_case "$case"
@@ -156,21 +156,25 @@ EOF
       STARTED_PID=$!
       server_pid="$server_pid $STARTED_PID"
       wait_http "http://$IP:$OR_HTTP/healthz" "$LOGS/$tag.server.log" "openroom"
-      # --arrival read: delays measured as lkload measures them (when the tool reads a packet)
-      LOAD=("$BIN/openroom" load --url "http://$IP:$OR_HTTP" --local-ip "$OPENROOM_TEST_IP2" --arrival read)
     else
       "${pin_server[@]}" "$BIN/livekit-server" --config "$BIN/livekit.yaml" >"$LOGS/$tag.server.log" 2>&1 &
       STARTED_PID=$!
       server_pid="$server_pid $STARTED_PID"
       wait_http "http://$IP:$LK_PORT/" "$LOGS/$tag.server.log" "livekit-server"
-      LOAD=("$BIN/lkload" --url "ws://$IP:$LK_PORT" --api-key "$LK_KEY" --api-secret "$LK_SECRET")
     fi
   }
 
-  # start_load SERVER_PID TAG: starts the load tool (LOAD) against the server, pinned to
-  # the load CPU; sets STARTED_PID.
+  # start_load SERVER SERVER_PID TAG: starts SERVER's load tool against it, pinned to the
+  # load CPU (unpinned in split mode); sets STARTED_PID.
   start_load() {
-    local pid="$1" tag="$2"
+    local server="$1" pid="$2" tag="$3"
+    local load=()
+    if [[ "$server" == "openroom" ]]; then
+      # --arrival read: delays measured as lkload measures them (when the tool reads a packet)
+      load=("$BIN/openroom" load --url "http://$IP:$OR_HTTP" --local-ip "$OPENROOM_TEST_IP2" --arrival read)
+    else
+      load=("$BIN/lkload" --url "ws://$IP:$LK_PORT" --api-key "$LK_KEY" --api-secret "$LK_SECRET")
+    fi
     local pin_load=() media=()
     if [[ "${BENCH_TOGETHER:-}" != "split" && -n "${BENCH_PIN-0 1}" ]]; then
       read -r _ cpu_load <<<"${BENCH_PIN-0 1}"
@@ -178,7 +182,7 @@ EOF
     fi
     [[ "$KIND" == "audio" ]] && media=(--audio-only)
     # shellcheck disable=SC2086
-    "${pin_load[@]}" "${LOAD[@]}" --server-pid "$pid" --publishers "$P" --subscribers "$S" "${media[@]}" \
+    "${pin_load[@]}" "${load[@]}" --server-pid "$pid" --publishers "$P" --subscribers "$S" "${media[@]}" \
       --window "$WINDOW" --ready-timeout 120s --json --quiet ${BENCH_LOAD_ARGS:-} \
       >"$LOGS/$tag.json" 2>"$LOGS/$tag.load.log" &
     STARTED_PID=$!
@@ -223,7 +227,7 @@ EOF
     start_one "$case" "$server" "$tag"
     local spid="$STARTED_PID"
     say "$case run $run/$RUNS, $server (pid $spid): $P publishers x $S subscribers"
-    start_load "$spid" "$tag"
+    start_load "$server" "$spid" "$tag"
     local status=0
     finish_one "$case" "$server" "$run" "$attempt" "$tag" "$STARTED_PID" "$spid" || status=$?
     server_pid="" load_pid=""
@@ -245,14 +249,12 @@ EOF
     wait_quiet
     SERVER_CPU="$ocpu" start_one "$case" openroom "$otag"
     local ospid="$STARTED_PID"
-    local oload=("${LOAD[@]}")
     SERVER_CPU="$lcpu" start_one "$case" livekit "$ltag"
     local lspid="$STARTED_PID"
     say "$case run $run/$RUNS, openroom (pid $ospid) and livekit (pid $lspid) together: $P publishers x $S subscribers"
-    start_load "$lspid" "$ltag"
+    start_load livekit "$lspid" "$ltag"
     local llpid="$STARTED_PID"
-    LOAD=("${oload[@]}")
-    start_load "$ospid" "$otag"
+    start_load openroom "$ospid" "$otag"
     local olpid="$STARTED_PID"
     finish_one "$case" openroom "$run" 1 "$otag" "$olpid" "$ospid" || true
     finish_one "$case" livekit "$run" 1 "$ltag" "$llpid" "$lspid" || true
@@ -314,7 +316,10 @@ if [[ -n "${BENCH_OUT:-}" ]]; then
 fi
 
 pin="unpinned"
-if [[ -n "${BENCH_PIN-0 1}" ]]; then
+if [[ "${BENCH_TOGETHER:-}" == "split" ]]; then
+  read -r cpu_server cpu_load <<<"${BENCH_PIN:-0 1}"
+  pin="servers on CPUs $cpu_server and $cpu_load, load tools unpinned"
+elif [[ -n "${BENCH_PIN-0 1}" ]]; then
   read -r cpu_server cpu_load <<<"${BENCH_PIN-0 1}"
   pin="server on CPU $cpu_server, load tool on CPU $cpu_load"
 fi
