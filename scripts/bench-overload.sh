@@ -86,8 +86,8 @@ wait $LOAD || true
 awk -v stop="$stopped" '
   /\] window:/ {
     match($0, /^\[ *[0-9.]+/); t = substr($0, 2, RLENGTH - 1) + 0; p99 = $(NF-4) + 0; loss = $(NF-1) + 0
-    if (t <= stop) { n++; if (p99 > max) max = p99; if (p99 > 500) over++ }
-    else { m++; at[m] = t; lossAt[m] = loss }
+    if (t <= stop) { n++; if (p99 > max) max = p99; if (p99 > 500) over++; lossIn += loss }
+    else { m++; at[m] = t; lossAt[m] = loss; lossOut += loss; if (loss > worst) worst = loss; if (loss >= 1) lossy++ }
   }
   END {
     clean = "never"
@@ -96,6 +96,7 @@ awk -v stop="$stopped" '
       if (ok) { clean = sprintf("%.0f s", at[i] - stop); break }
     }
     printf "under overload (%d s): per-second p99 up to %.0f ms, %d seconds over 500 ms; clean (5 s in a row under 1 %% loss) %s after\n", n, max, over, clean
+    printf "per-second loss: under overload mean %.1f %%; after (%d s) mean %.1f %%, worst %.1f %%, %d seconds over 1 %%\n", lossIn / (n ? n : 1), m, lossOut / (m ? m : 1), worst, lossy
   }' "$OUT/progress.txt" >"$OUT/summary.txt"
 grep -a -E '^(members|one-way delay|loss|server behind) ' "$OUT/report.txt" >>"$OUT/summary.txt" || true
 cat "$OUT/stopped.txt" "$OUT/summary.txt"
