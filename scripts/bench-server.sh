@@ -44,6 +44,13 @@
 #   BENCH_MAX_OTHER  a run during which other processes used more than this % of one
 #                    core (default 25) is discarded and repeated, up to BENCH_RETRIES
 #                    times (default 5); the last attempt is kept whatever it shows
+#   BENCH_TOGETHER   1: in each run, every server at the same time (ports 18080+i and
+#                    17882+i), each with its own load tool; with BENCH_PIN all servers share
+#                    the server CPU and all load tools the load CPU. The machine's speed
+#                    drifts by up to 45 % between runs a minute apart; builds that run at
+#                    the same time see the same machine, so their ratio holds to a few %
+#                    where back-to-back runs scatter by tens. Nothing is discarded for
+#                    "other work" in this mode (each server is the others' other work)
 #
 # The server runs on its defaults but for: --rtmp "" --turn "" --turn-tls "" (bridge
 # and TURN off), --room-capacity N+1, --log-level warn, --drain 1s; open login on;
@@ -87,13 +94,11 @@ if [[ "${1:-}" == "--inner" ]]; then
   trap cleanup EXIT
   trap 'exit 130' INT TERM
 
-  # run_one INDEX RUN ATTEMPT: one server, one load run; appends the JSON result to
-  # $BIN/results, or fails (status 3) when other work disturbed the run and ATTEMPT
-  # is not the last.
-  run_one() {
-    local i="$1" run="$2" attempt="$3" label="${LABELS[$1]}"
-    local tag="server$i-run$run-try$attempt"
-    wait_quiet
+  # start_one INDEX TAG: starts server INDEX (its own ports: several may run at once) and
+  # its load run; adds their PIDs to server_pid and load_pid.
+  start_one() {
+    local i="$1" tag="$2" label="${LABELS[$1]}"
+    local http=$((HTTP_PORT + i)) rtc=$((RTC_PORT + i))
     local pin_server=() pin_load=()
     if [[ -n "${BENCH_PIN:-}" ]]; then
       read -r cpu_server cpu_load <<<"$BENCH_PIN"
@@ -102,57 +107,101 @@ if [[ "${1:-}" == "--inner" ]]; then
     fi
     # Every member connects from one address: the per-address cap must admit them.
     OPENROOM_MAX_CONNECTIONS_PER_IP=$((N + 64)) \
-      "${pin_server[@]}" "$BIN/openroom-$i" --http "$IP:$HTTP_PORT" --rtc-port "$RTC_PORT" --node-ip "$IP" \
+      "${pin_server[@]}" "$BIN/openroom-$i" --http "$IP:$http" --rtc-port "$rtc" --node-ip "$IP" \
       --rtmp "" --turn "" --turn-tls "" --open-login=true --room-capacity "$((N + 1))" \
       --log-level warn --drain 1s --admin-token bench-profile >"$LOGS/$tag.server.log" 2>&1 &
-    server_pid=$!
+    local pid=$!
+    server_pid="$server_pid $pid"
     local ok=""
     for _ in $(seq 1 200); do
-      if curl -sf -o /dev/null "http://$IP:$HTTP_PORT/healthz"; then ok=1; break; fi
-      kill -0 "$server_pid" 2>/dev/null || break
+      if curl -sf -o /dev/null "http://$IP:$http/healthz"; then ok=1; break; fi
+      kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
     [[ -n "$ok" ]] || { cat "$LOGS/$tag.server.log" >&2; die "server $label did not start"; }
-    say "run $run/$RUNS, server $label (pid $server_pid), $N subscribers"
+    say "run $run/$RUNS, server $label (pid $pid), $N subscribers"
     # shellcheck disable=SC2086
-    "${pin_load[@]}" "$BIN/openroom-loadtool" load --url "http://$IP:$HTTP_PORT" --local-ip "$OPENROOM_TEST_IP2" \
-      --server-pid "$server_pid" --subscribers "$N" --window "$WINDOW" --json --quiet ${BENCH_LOAD_ARGS:-} \
+    "${pin_load[@]}" "$BIN/openroom-loadtool" load --url "http://$IP:$http" --local-ip "$OPENROOM_TEST_IP2" \
+      --server-pid "$pid" --subscribers "$N" --window "$WINDOW" --json --quiet ${BENCH_LOAD_ARGS:-} \
       >"$LOGS/$tag.json" 2>"$LOGS/$tag.load.log" &
-    load_pid=$!
-    local prof_pid=""
+    load_pid="$load_pid $!"
+    STARTED_LOAD=$!
     if [[ -n "${BENCH_PROFILE:-}" ]]; then
       mkdir -p "$BENCH_PROFILE"
       # 10 s of warm-up in the load generator, then the window: profile inside it.
       (sleep 13 && curl -sf -H "Authorization: Bearer bench-profile" -o "$BENCH_PROFILE/$tag.pprof" \
-        "http://$IP:$HTTP_PORT/admin/debug/pprof/profile?seconds=15" &&
+        "http://$IP:$http/admin/debug/pprof/profile?seconds=15" &&
         curl -sf -H "Authorization: Bearer bench-profile" -o "$BENCH_PROFILE/$tag.heap.pprof" \
-          "http://$IP:$HTTP_PORT/admin/debug/pprof/heap?gc=1" &&
+          "http://$IP:$http/admin/debug/pprof/heap?gc=1" &&
         curl -sf -H "Authorization: Bearer bench-profile" -o "$BENCH_PROFILE/$tag.goroutine.txt" \
-          "http://$IP:$HTTP_PORT/admin/debug/pprof/goroutine?debug=1" ||
+          "http://$IP:$http/admin/debug/pprof/goroutine?debug=1" ||
         say "no profile from $label (no /admin/debug/pprof/ in it?)") &
-      prof_pid=$!
+      prof_pids="$prof_pids $!"
     fi
-    if ! wait "$load_pid"; then
-      load_pid=""
+  }
+
+  # finish_one INDEX TAG LOADPID ATTEMPT: waits for a load run and records its JSON
+  # result in $BIN/results, or fails (status 3) when other work disturbed the run and
+  # ATTEMPT is not the last (never when servers ran together: each is the other's
+  # "other work").
+  finish_one() {
+    local i="$1" tag="$2" pid="$3" attempt="$4" label="${LABELS[$1]}"
+    if ! wait "$pid"; then
       tail -n 30 "$LOGS/$tag.load.log" >&2
       die "load generator failed against $label (logs in $LOGS)"
     fi
-    load_pid=""
-    [[ -n "$prof_pid" ]] && wait "$prof_pid" 2>/dev/null
-    stop_pid "$server_pid"
-    server_pid=""
     local other
     other=$(jq -r '.other_core_pct | round' "$LOGS/$tag.json")
-    if ((other > ${BENCH_MAX_OTHER:-25} && attempt < ${BENCH_RETRIES:-5})); then
+    if [[ -z "${BENCH_TOGETHER:-}" ]] && ((other > ${BENCH_MAX_OTHER:-25} && attempt < ${BENCH_RETRIES:-5})); then
       say "    discarded: other processes used ${other}% of a core during the window; again"
       return 3
     fi
     jq -c --arg server "$label" --argjson run "$run" '. + {server: $server, run: $run}' "$LOGS/$tag.json" >>"$BIN/results"
-    jq -r '"    \(.forwarded) packets forwarded, \(.cpu_ns_per_forwarded) ns CPU each, \(.server_core_pct) % core, \(.rss_per_subscriber_bytes / 1048576 * 100 | round / 100) MiB per subscriber, delay p50 \(.delay_p50_ms) p99 \(.delay_p99_ms) ms, loss \(.loss_pct) %, publisher connected in \(.publisher_join_p50_ms) ms"' \
+    jq -r --arg server "$label" '"    \($server): \(.forwarded) packets forwarded, \(.cpu_ns_per_forwarded) ns CPU each, \(.server_core_pct) % core, \(.rss_per_subscriber_bytes / 1048576 * 100 | round / 100) MiB per subscriber, delay p50 \(.delay_p50_ms) p99 \(.delay_p99_ms) ms, loss \(.loss_pct) %, publisher connected in \(.publisher_join_p50_ms) ms"' \
       "$LOGS/$tag.json" >&2
   }
 
+  # stop_all: stops the servers and waits for the profiles.
+  stop_all() {
+    local pid
+    for pid in $prof_pids; do wait "$pid" 2>/dev/null || true; done
+    for pid in $server_pid; do stop_pid "$pid"; done
+    server_pid="" load_pid="" prof_pids=""
+  }
+
+  # run_one INDEX RUN ATTEMPT: one server, one load run.
+  run_one() {
+    local i="$1" attempt="$3" tag="server$1-run$2-try$3"
+    wait_quiet
+    start_one "$i" "$tag"
+    local status=0
+    finish_one "$i" "$tag" "$STARTED_LOAD" "$attempt" || status=$?
+    stop_all
+    return "$status"
+  }
+
+  # run_together RUN: every server at once, each with its load run (the pinning puts
+  # all servers on one CPU and all load tools on the other).
+  run_together() {
+    local i loads=()
+    wait_quiet
+    for i in "${!LABELS[@]}"; do
+      start_one "$i" "server$i-run$1-together"
+      loads+=("$STARTED_LOAD")
+    done
+    for i in "${!LABELS[@]}"; do
+      finish_one "$i" "server$i-run$1-together" "${loads[$i]}" 1
+    done
+    stop_all
+  }
+
+  prof_pids=""
   for run in $(seq 1 "$RUNS"); do
+    if [[ -n "${BENCH_TOGETHER:-}" ]]; then
+      run_together "$run"
+      sleep 1
+      continue
+    fi
     for i in "${!LABELS[@]}"; do
       for attempt in $(seq 1 "${BENCH_RETRIES:-5}"); do
         status=0
