@@ -103,10 +103,11 @@ const (
 // type, sequence numbers, timestamps and VP8 picture IDs; packets go out
 // through the subscriber's pacer; NACKs are answered from the Track's cache.
 type DownTrack struct {
-	track *Track
-	bound atomic.Pointer[binding]
-	pacer *pacer // nil: write straight to pion (tests, benchmarks)
-	now   func() time.Time
+	track  *Track
+	bound  atomic.Pointer[binding]
+	pacer  *pacer      // nil: write straight to pion (tests, benchmarks)
+	direct *directSend // the subscriber's own send path; nil: pion's
+	now    func() time.Time
 
 	mu       sync.Mutex // guards fwd, seqmap, hdr, scratch, padBuf, key*, repairAt, shed*: packets of two layers may arrive at once
 	fwd      *forwarder
@@ -220,7 +221,11 @@ func (d *DownTrack) setDemand(l int) bool {
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	for _, c := range ctx.CodecParameters() {
 		if codecMatches(d.track.codec, c.RTPCodecCapability) {
-			d.bound.Store(&binding{ssrc: ctx.SSRC(), pt: c.PayloadType, w: ctx.WriteStream()})
+			w := ctx.WriteStream()
+			if d.direct != nil {
+				w = d.direct.writer(w, transportCCID(ctx.HeaderExtensions()))
+			}
+			d.bound.Store(&binding{ssrc: ctx.SSRC(), pt: c.PayloadType, w: w})
 			if d.onBind != nil {
 				d.onBind()
 			}

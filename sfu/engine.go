@@ -13,6 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/openroom/openroom/internal/pionlog"
+	"github.com/openroom/openroom/sfu/srtpkeys"
 	"github.com/openroom/openroom/sfu/twcc"
 )
 
@@ -55,7 +56,10 @@ type EngineConfig struct {
 	// subscribers over several cores. The caller owns it and closes it after
 	// every peer is closed.
 	Spreader *Spreader
-	Logger   *slog.Logger
+	// PionSendPath keeps subscribers' RTP on pion's send path instead of the
+	// engine's own (direct.go): for comparisons.
+	PionSendPath bool
+	Logger       *slog.Logger
 }
 
 // Batcher holds a socket's writes back from Cork to the matching Uncork and
@@ -78,6 +82,8 @@ type Engine struct {
 	pubAPI   *webrtc.API
 	se       webrtc.SettingEngine
 	batch    Batcher
+	conns    []net.PacketConn   // the ICE sockets, for the own send path
+	ownSend  bool               // subscribers send RTP on the own path (direct.go)
 	arrivals *twcc.ArrivalTable // when packets reached the socket; nil: unknown
 	slots    *sync.Pool         // the pacers' packet slots, shared by every subscriber
 	spread   *Spreader          // nil: fan-out on the reading goroutine
@@ -128,7 +134,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	if cfg.Batch == nil {
 		cfg.Batch = noBatch{}
 	}
-	return &Engine{pubAPI: api, se: se, batch: cfg.Batch, arrivals: cfg.Arrivals, slots: newSlotPool(), spread: cfg.Spreader, log: cfg.Logger}, nil
+	return &Engine{conns: conns, ownSend: !cfg.PionSendPath, pubAPI: api, se: se, batch: cfg.Batch, arrivals: cfg.Arrivals, slots: newSlotPool(), spread: cfg.Spreader, log: cfg.Logger}, nil
 }
 
 // publisherInterceptors: receiver reports, transport-cc feedback (the
@@ -172,7 +178,7 @@ func publisherInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, arri
 // every packet feeding est (the downlink estimate). NACKs
 // are answered by the DownTracks from the shared packet caches, so pion's NACK
 // responder (a copy of every packet per subscriber) is not used.
-func (e *Engine) subscriberAPI(est *twcc.Estimator) (*webrtc.API, error) {
+func (e *Engine) subscriberAPI(est *twcc.Estimator, keys *srtpkeys.Recorder) (*webrtc.API, error) {
 	m, err := NewMediaEngine()
 	if err != nil {
 		return nil, err
@@ -188,7 +194,12 @@ func (e *Engine) subscriberAPI(est *twcc.Estimator) (*webrtc.API, error) {
 	// takes a lock on every packet sent.
 	ir := &interceptor.Registry{}
 	ir.Add(twcc.NewFactory(est))
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(e.se)), nil
+	se := e.se // this connection's copy
+	if keys != nil {
+		se.SetDTLSKeyLogWriter(keys)
+		se.SetDTLSServerHelloMessageHook(keys.ServerHello)
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
 // videoFeedback is the RTCP feedback every video codec is negotiated with.
@@ -225,8 +236,8 @@ func (e *Engine) newPublisherConnection() (*webrtc.PeerConnection, error) {
 	return e.pubAPI.NewPeerConnection(webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan})
 }
 
-func (e *Engine) newSubscriberConnection(est *twcc.Estimator) (*webrtc.PeerConnection, error) {
-	api, err := e.subscriberAPI(est)
+func (e *Engine) newSubscriberConnection(est *twcc.Estimator, keys *srtpkeys.Recorder) (*webrtc.PeerConnection, error) {
+	api, err := e.subscriberAPI(est, keys)
 	if err != nil {
 		return nil, err
 	}

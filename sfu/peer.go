@@ -18,6 +18,7 @@ import (
 
 	"github.com/openroom/openroom/sfu/quality"
 	"github.com/openroom/openroom/sfu/rtcpin"
+	"github.com/openroom/openroom/sfu/srtpkeys"
 	"github.com/openroom/openroom/sfu/twcc"
 )
 
@@ -141,7 +142,8 @@ const allocInterval = 500 * time.Millisecond
 type Peer struct {
 	cfg    PeerConfig
 	log    *slog.Logger
-	engine *Engine // makes the publisher connection; its batch corks bursts of sends
+	engine *Engine     // makes the publisher connection; its batch corks bursts of sends
+	direct *directSend // the subscriber connection's own send path; nil: pion's (EngineConfig.PionSendPath)
 	sub    *webrtc.PeerConnection
 
 	// The publisher connection is made at the member's first publisher offer:
@@ -216,8 +218,13 @@ func (e *Engine) NewPeer(cfg PeerConfig) (*Peer, error) {
 	est := twcc.New(twcc.Config{Initial: initialEstimate, Min: minEstimate, Max: maxEstimate, Now: cfg.Now,
 		OnCongestion: func() { p.enqueue(p.allocate) }, CongestedLoss: probeMaxLoss})
 	p.bwe.setEstimator(est)
+	var keys *srtpkeys.Recorder
+	if e.ownSend {
+		keys = &srtpkeys.Recorder{}
+		p.direct = newDirectSend(keys, e.conns, est, p.log)
+	}
 	var err error
-	if p.sub, err = e.newSubscriberConnection(est); err != nil {
+	if p.sub, err = e.newSubscriberConnection(est, keys); err != nil {
 		return nil, fmt.Errorf("sfu: subscriber connection: %w", err)
 	}
 	p.pacer = newPacer(cfg.Now, initialEstimate, e.batch, e.slots)
@@ -266,6 +273,14 @@ func (p *Peer) watch(target string, pc *webrtc.PeerConnection) {
 		p.log.Debug("connection state", "target", target, "state", s.String())
 		first, back := p.stateOf(target).observe(s)
 		switch {
+		case target == TargetSubscriber && first && p.direct != nil:
+			ice := pc.SCTP().Transport().ICETransport()
+			p.goroutine(func() { // it asks the ICE agent, whose goroutine may be the caller's
+				if err := p.direct.start(ice); err != nil {
+					p.log.Info("own send path not taken: pion's carries this subscriber", "err", err)
+				}
+			})
+			p.enqueue(p.requestKeyframes)
 		case target == TargetSubscriber && (first || back):
 			// Video starts within one keyframe of connecting, and of coming back
 			// after an outage (an ICE restart): the decoder lost packets meanwhile.
@@ -647,6 +662,7 @@ func (p *Peer) subscribe(t *Track) {
 	default:
 	}
 	dt := newDownTrack(t, p.pacer, p.now)
+	dt.direct = p.direct
 	dt.onBind = func() {
 		if p.subState.connected.Load() { // renegotiated onto a live connection
 			t.RequestLayerKeyframe(dt.TargetLayer())
