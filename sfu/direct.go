@@ -45,17 +45,18 @@ type directSend struct {
 	est   *twcc.Estimator
 	log   *slog.Logger
 
-	mu   sync.Mutex    // guards the fields below; held across a send, which orders the SRTP context's use
-	ctx  *srtp.Context // nil: pion's path
-	conn addrPortWriter
-	addr netip.AddrPort
-	buf  [directBufSize]byte // the marshalled packet
-	out  []byte              // the encrypted one
+	mu     sync.Mutex    // guards the fields below; held across a send, which orders the SRTP context's use
+	ctx    *srtp.Context // nil: pion's path
+	conn   addrPortWriter
+	addr   netip.AddrPort
+	routed bool                // a pair change set conn and addr (start must not put an older pair back)
+	buf    [directBufSize]byte // the marshalled packet
+	out    []byte              // the encrypted one
 }
 
-// directBufSize holds the largest RTP packet a down track sends (the MTU
-// bounds what publishers send; padding packets are small).
-const directBufSize = 1500
+// directBufSize holds the largest RTP packet a down track sends, with room
+// to spare (the MTU bounds what publishers send; padding packets are small).
+const directBufSize = 2048
 
 func newDirectSend(keys *srtpkeys.Recorder, conns []net.PacketConn, est *twcc.Estimator, log *slog.Logger) *directSend {
 	return &directSend{keys: keys, conns: conns, est: est, log: log, out: make([]byte, 0, directBufSize+srtpOverhead)}
@@ -75,17 +76,8 @@ func (s *directSend) start(ice *webrtc.ICETransport) error {
 	if err != nil {
 		return fmt.Errorf("sfu: own SRTP context: %w", err)
 	}
-	pair, err := ice.GetSelectedCandidatePair()
-	if err != nil || pair == nil {
-		return fmt.Errorf("sfu: no selected candidate pair: %w", err)
-	}
-	conn, addr, err := s.route(pair)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.ctx, s.conn, s.addr = ctx, conn, addr
-	s.mu.Unlock()
+	// Follow the pair from now on, then take the current one, unless it has
+	// changed meanwhile.
 	ice.OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) {
 		conn, addr, err := s.route(p)
 		if err != nil {
@@ -95,9 +87,23 @@ func (s *directSend) start(ice *webrtc.ICETransport) error {
 			return
 		}
 		s.mu.Lock()
-		s.conn, s.addr = conn, addr
+		s.conn, s.addr, s.routed = conn, addr, true
 		s.mu.Unlock()
 	})
+	pair, err := ice.GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		return fmt.Errorf("sfu: no selected candidate pair: %w", err)
+	}
+	conn, addr, err := s.route(pair)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if !s.routed {
+		s.conn, s.addr = conn, addr
+	}
+	s.ctx = ctx
+	s.mu.Unlock()
 	return nil
 }
 
