@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -149,7 +148,7 @@ type directWriter struct {
 	s        *directSend
 	fallback webrtc.TrackLocalWriter
 	ext      uint8
-	twcc     [2]byte // guarded by s.mu: the transport-cc extension's payload
+	twcc     [2]byte // guarded by s.mu: the transport-cc extension's payload (twcc.Estimator.Stamp)
 }
 
 // WriteRTP sends one packet. pion's path is taken without s.mu: its own
@@ -162,23 +161,17 @@ func (w *directWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 		return w.fallback.WriteRTP(h, payload)
 	}
 	defer s.mu.Unlock()
-	if w.ext != 0 {
-		// The header keeps w.twcc as the extension's payload: the number put
-		// there below is what MarshalTo writes.
-		if err := h.SetExtension(w.ext, w.twcc[:]); err != nil {
-			return 0, err
-		}
-	}
 	pad := 0
 	if h.Padding {
 		pad = int(h.PaddingSize)
 	}
-	size := h.MarshalSize() + len(payload) + pad
-	if size > len(s.buf) {
-		return 0, fmt.Errorf("sfu: RTP packet of %d bytes: %w", size, errTooLarge)
-	}
 	if w.ext != 0 {
-		binary.BigEndian.PutUint16(w.twcc[:], s.est.Sent(size))
+		// Stamp refuses a packet s.buf cannot hold before it takes a number.
+		if _, err := s.est.Stamp(h, w.ext, &w.twcc, len(payload), len(s.buf)); err != nil {
+			return 0, fmt.Errorf("sfu: own send path: %w", err)
+		}
+	} else if size := h.MarshalSize() + len(payload) + pad; size > len(s.buf) {
+		return 0, fmt.Errorf("sfu: RTP packet of %d bytes: %w", size, errTooLarge)
 	}
 	n, err := h.MarshalTo(s.buf[:])
 	if err != nil {

@@ -273,15 +273,15 @@ func (p *Peer) watch(target string, pc *webrtc.PeerConnection) {
 		p.log.Debug("connection state", "target", target, "state", s.String())
 		first, back := p.stateOf(target).observe(s)
 		switch {
-		case target == TargetSubscriber && first && p.direct != nil:
-			ice := pc.SCTP().Transport().ICETransport()
-			p.goroutine(func() { // it asks the ICE agent, whose goroutine may be the caller's
-				if err := p.direct.start(ice); err != nil {
-					p.log.Info("own send path not taken: pion's carries this subscriber", "err", err)
-				}
-			})
-			p.enqueue(p.requestKeyframes)
 		case target == TargetSubscriber && (first || back):
+			if first && p.direct != nil {
+				ice := pc.SCTP().Transport().ICETransport()
+				p.goroutine(func() { // it asks the ICE agent, whose goroutine may be the caller's
+					if err := p.direct.start(ice); err != nil {
+						p.log.Info("own send path not taken: pion's carries this subscriber", "err", err)
+					}
+				})
+			}
 			// Video starts within one keyframe of connecting, and of coming back
 			// after an outage (an ICE restart): the decoder lost packets meanwhile.
 			p.enqueue(p.requestKeyframes)

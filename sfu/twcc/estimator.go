@@ -88,11 +88,6 @@ func New(cfg Config) *Estimator {
 
 func (e *Estimator) nowNs() int64 { return int64(e.cfg.Now().Sub(e.epoch)) }
 
-// Sent records a packet of size bytes leaving now and returns its
-// transport-wide sequence number, for a sender that stamps its packets itself
-// (sfu's own send path) instead of through the interceptor.
-func (e *Estimator) Sent(size int) uint16 { return e.sent(size) }
-
 // sent records a packet of size bytes leaving now and returns its
 // transport-wide sequence number.
 func (e *Estimator) sent(size int) uint16 {

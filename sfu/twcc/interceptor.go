@@ -2,6 +2,8 @@ package twcc
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/openroom/openroom/sfu/rtcpin"
@@ -44,16 +46,35 @@ func (s *sender) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTP
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		st.mu.Lock()
 		defer st.mu.Unlock()
-		if err := h.SetExtension(id, st.buf[:]); err != nil {
+		if _, err := s.est.Stamp(h, id, &st.buf, len(payload), 0); err != nil {
 			return 0, err
 		}
-		size := h.MarshalSize() + len(payload)
-		if h.Padding {
-			size += int(h.PaddingSize)
-		}
-		binary.BigEndian.PutUint16(st.buf[:], s.est.sent(size))
 		return w.Write(h, payload, a)
 	})
+}
+
+// ErrTooLarge is Stamp's answer for a packet larger than the sender can send.
+var ErrTooLarge = errors.New("twcc: packet larger than the sender's limit")
+
+// Stamp gives h the transport-cc extension id, its payload slot holding the
+// next transport-wide sequence number, and records the packet (h, with
+// payloadLen bytes of payload and its padding) as leaving now. The header
+// keeps slot as the extension's payload: the caller holds it unchanged until
+// h is marshalled. It returns the packet's marshalled size; a packet over
+// limit (0: no limit) gets no number and ErrTooLarge.
+func (e *Estimator) Stamp(h *rtp.Header, id uint8, slot *[2]byte, payloadLen, limit int) (int, error) {
+	if err := h.SetExtension(id, slot[:]); err != nil {
+		return 0, err
+	}
+	size := h.MarshalSize() + payloadLen
+	if h.Padding {
+		size += int(h.PaddingSize)
+	}
+	if limit > 0 && size > limit {
+		return 0, fmt.Errorf("%w: %d bytes, over %d", ErrTooLarge, size, limit)
+	}
+	binary.BigEndian.PutUint16(slot[:], e.sent(size))
+	return size, nil
 }
 
 // extensionID is the transport-cc header extension's ID on a stream, 0 when

@@ -2,6 +2,7 @@ package twcc
 
 import (
 	"encoding/binary"
+	"errors"
 	"testing"
 	"time"
 
@@ -70,5 +71,31 @@ func TestInterceptorStampsAndReads(t *testing.T) {
 	e.mu.Unlock()
 	if lost != 1 || total != 3 {
 		t.Errorf("report counted %d lost of %d; want 1 of 3", lost, total)
+	}
+}
+
+// TestStampLimit: a packet over the caller's limit gets no transport-wide
+// number; the next packet gets the one after the last stamped.
+func TestStampLimit(t *testing.T) {
+	t.Parallel()
+	e := New(Config{Initial: 1e6, Min: 1e5, Max: 1e7})
+	var slot [2]byte
+	h := rtp.Header{Version: 2, SSRC: 1}
+	first, err := e.Stamp(&h, 3, &slot, 100, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := h.MarshalSize() + 100; first != want {
+		t.Errorf("size: got %d; want %d", first, want)
+	}
+	n := binary.BigEndian.Uint16(slot[:])
+	if _, err := e.Stamp(&h, 3, &slot, 300, 200); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("over the limit: got %v; want ErrTooLarge", err)
+	}
+	if _, err := e.Stamp(&h, 3, &slot, 100, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := binary.BigEndian.Uint16(slot[:]); got != n+1 {
+		t.Errorf("after a refused packet: got number %d; want %d", got, n+1)
 	}
 }
