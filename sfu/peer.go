@@ -1000,27 +1000,107 @@ func ridRank(rid string) int {
 	return 3
 }
 
-// forward reads RTP of one layer from remote into t until the track ends,
-// reusing one buffer. arrivals (may be nil) says when each packet reached
-// the socket.
+// forward reads RTP of one layer from remote into t until the track ends.
+// Its goroutine reads; a second one hands on, in one batch, whatever was read
+// while it handed on the last (Track.WriteLayerBatch). In steady state that
+// is one packet. A keyframe reaches the server at once, and while its first
+// packet goes to every subscriber the rest arrive: they go to each
+// subscriber in one run, which the socket sends as one segmented message,
+// at a third of the kernel's cost per packet (internal/udpbatch). arrivals
+// (may be nil) says when each packet reached the socket.
 func forward(remote *webrtc.TrackRemote, t *Track, layer int, batch Batcher, arrivals *twcc.ArrivalTable) {
-	buf := make([]byte, 1500)
-	var pkt rtp.Packet
+	slots := forwardSlots
+	if t.Kind() == webrtc.RTPCodecTypeAudio {
+		slots = forwardAudioSlots // audio comes a packet at a time
+	}
+	q := newForwardQueue(slots)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		q.handOn(t, layer, batch)
+	}()
+	defer func() {
+		close(q.ready)
+		<-done
+	}()
 	for {
-		n, _, err := remote.Read(buf)
+		s := <-q.free // waits while the hand-on goroutine holds every slot
+		n, _, err := remote.Read(s.buf)
 		if err != nil {
 			return
 		}
-		if err := pkt.Unmarshal(buf[:n]); err != nil {
+		if err := s.pkt.Unmarshal(s.buf[:n]); err != nil {
+			q.free <- s
 			continue
 		}
-		var received int64
+		s.received = 0
 		if arrivals != nil {
-			received, _ = arrivals.Lookup(pkt.SSRC, pkt.SequenceNumber)
+			s.received, _ = arrivals.Lookup(s.pkt.SSRC, s.pkt.SequenceNumber)
 		}
-		batch.Cork() // one packet to every subscriber: one batch of sends
-		t.WriteLayerRTPReceived(layer, &pkt, received)
+		q.ready <- s
+	}
+}
+
+// Slots between a layer's reader and its hand-on goroutine: a keyframe's
+// packets for video (more wait in pion's buffer), a few for audio.
+const (
+	forwardSlots      = MaxBatch
+	forwardAudioSlots = 4
+)
+
+// forwardSlot is one packet read, waiting to be handed on.
+type forwardSlot struct {
+	buf      []byte
+	pkt      rtp.Packet
+	received int64
+}
+
+// forwardQueue passes read packets from a layer's reader to its hand-on
+// goroutine. Its slots go round: free to the reader, ready to the hand-on
+// goroutine, free again once handed on. Nothing is allocated per packet.
+type forwardQueue struct {
+	free, ready chan *forwardSlot
+	batch       []*forwardSlot   // owned by the hand-on goroutine
+	pkts        []ReceivedPacket // owned by the hand-on goroutine
+}
+
+func newForwardQueue(n int) *forwardQueue {
+	q := &forwardQueue{free: make(chan *forwardSlot, n), ready: make(chan *forwardSlot, n),
+		batch: make([]*forwardSlot, 0, n), pkts: make([]ReceivedPacket, 0, n)}
+	for range n {
+		q.free <- &forwardSlot{buf: make([]byte, 1500)}
+	}
+	return q
+}
+
+// handOn hands the ready packets on to t until ready is closed: it waits for
+// one, then takes every other already there.
+func (q *forwardQueue) handOn(t *Track, layer int, batch Batcher) {
+	for s := range q.ready {
+		q.batch = append(q.batch[:0], s)
+	more:
+		for len(q.batch) < cap(q.batch) {
+			select {
+			case s, ok := <-q.ready:
+				if !ok {
+					break more
+				}
+				q.batch = append(q.batch, s)
+			default:
+				break more
+			}
+		}
+		q.pkts = q.pkts[:0]
+		for _, s := range q.batch {
+			q.pkts = append(q.pkts, ReceivedPacket{Packet: &s.pkt, Received: s.received})
+		}
+		batch.Cork() // the batch to every subscriber: one batch of sends
+		t.WriteLayerBatch(layer, q.pkts)
 		batch.Uncork()
+		for i, s := range q.batch {
+			q.pkts[i] = ReceivedPacket{}
+			q.free <- s
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -467,5 +468,36 @@ func TestBadCandidateBeforeTheOfferIsRefused(t *testing.T) {
 	defer p.Close()
 	if err := p.AddCandidate(TargetPublisher, webrtc.ICECandidateInit{Candidate: "candidate:garbage"}); !errors.Is(err, ErrBadSDP) {
 		t.Errorf("got %v; want ErrBadSDP", err)
+	}
+}
+
+// TestForwardQueueHandsOnWhatWaits: packets read while the hand-on goroutine
+// was busy go on as one batch (each sink gets them all in a row); the slots
+// come back.
+func TestForwardQueueHandsOnWhatWaits(t *testing.T) {
+	t.Parallel()
+	tr := NewTrack(TrackOptions{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Codec: h264})
+	var log [][2]uint64
+	tr.AddSink(&orderSink{id: 0, log: &log})
+	tr.AddSink(&orderSink{id: 1, log: &log})
+	q := newForwardQueue(8)
+	for i := range 5 {
+		s := <-q.free
+		s.pkt = rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(10 + i)}, Payload: []byte{0x41}}
+		q.ready <- s
+	}
+	close(q.ready)
+	q.handOn(tr, 0, noBatch{})
+	var want [][2]uint64
+	for s := range 2 {
+		for i := range 5 {
+			want = append(want, [2]uint64{uint64(s), uint64(10 + i)})
+		}
+	}
+	if !slices.Equal(log, want) {
+		t.Fatalf("order written: got %v; want %v", log, want)
+	}
+	if got := len(q.free); got != 8 {
+		t.Errorf("free slots after: got %d; want 8", got)
 	}
 }

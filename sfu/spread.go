@@ -31,11 +31,11 @@ type Spreader struct {
 	closed bool
 }
 
-// spreadJob is one run of sinks for one packet. Each layer owns its jobs and
+// spreadJob is one run of sinks for one batch of packets. Each layer owns its jobs and
 // reuses them, so spreading allocates nothing.
 type spreadJob struct {
 	sinks []Sink
-	p     *ExtPacket
+	pkts  []*ExtPacket
 	done  *sync.WaitGroup
 }
 
@@ -75,14 +75,17 @@ func (s *Spreader) Close() {
 func (s *Spreader) work() {
 	defer s.wg.Done()
 	for j := range s.jobs {
-		writeAll(j.sinks, j.p)
+		writeAll(j.sinks, j.pkts)
 		j.done.Done()
 	}
 }
 
-func writeAll(sinks []Sink, p *ExtPacket) {
+// writeAll writes every packet to a sink before the next sink gets any.
+func writeAll(sinks []Sink, pkts []*ExtPacket) {
 	for _, k := range sinks {
-		_ = k.WriteRTP(p) // one slow or broken subscriber must not stop the others
+		for _, p := range pkts {
+			_ = k.WriteRTP(p) // one slow or broken subscriber must not stop the others
+		}
 	}
 }
 
@@ -92,11 +95,11 @@ type spreadState struct {
 	done sync.WaitGroup
 }
 
-// fanout writes p to every sink, spread over the workers when there are
-// enough sinks. It returns when every sink has had p.
-func (s *Spreader) fanout(st *spreadState, sinks []Sink, p *ExtPacket) {
+// fanout writes pkts to every sink, spread over the workers when there are
+// enough sinks. It returns when every sink has had them.
+func (s *Spreader) fanout(st *spreadState, sinks []Sink, pkts []*ExtPacket) {
 	if s == nil || len(sinks) < 2*spreadMin {
-		writeAll(sinks, p)
+		writeAll(sinks, pkts)
 		return
 	}
 	runs := min(s.workers, len(sinks)/spreadMin)
@@ -106,11 +109,11 @@ func (s *Spreader) fanout(st *spreadState, sinks []Sink, p *ExtPacket) {
 	size := (len(sinks) + runs - 1) / runs
 	for i := range runs {
 		j := &st.jobs[i]
-		j.sinks, j.p, j.done = sinks[i*size:min((i+1)*size, len(sinks))], p, &st.done
+		j.sinks, j.pkts, j.done = sinks[i*size:min((i+1)*size, len(sinks))], pkts, &st.done
 		st.done.Add(1)
 		if !s.hand(j) {
 			st.done.Done()
-			writeAll(j.sinks, p) // every worker is busy (or closed): no waiting for one
+			writeAll(j.sinks, pkts) // every worker is busy (or closed): no waiting for one
 		}
 	}
 	st.done.Wait()

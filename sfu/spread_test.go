@@ -55,7 +55,7 @@ func TestSpreaderDeliversEveryPacketInOrder(t *testing.T) {
 			var st spreadState
 			const packets = 200
 			for i := range packets {
-				s.fanout(&st, sinks, &ExtPacket{ExtSeq: uint64(i)})
+				s.fanout(&st, sinks, []*ExtPacket{{ExtSeq: uint64(i)}})
 			}
 			for i, r := range recs {
 				if len(r.seqs) != packets {
@@ -80,7 +80,7 @@ func TestSpreaderAllocatesNothing(t *testing.T) {
 		sinks[i] = &fakeSink{}
 	}
 	var st spreadState
-	p := &ExtPacket{}
+	p := []*ExtPacket{{}}
 	s.fanout(&st, sinks, p) // sizes the jobs
 	if got := testing.AllocsPerRun(500, func() { s.fanout(&st, sinks, p) }); got != 0 {
 		t.Errorf("got %v allocations per fan-out; want 0", got)
@@ -102,10 +102,10 @@ func TestSpreaderClose(t *testing.T) {
 		sinks[i] = recs[i]
 	}
 	var st spreadState
-	s.fanout(&st, sinks, &ExtPacket{ExtSeq: 1})
+	s.fanout(&st, sinks, []*ExtPacket{{ExtSeq: 1}})
 	s.Close()
-	s.Close()                                   // twice is fine
-	s.fanout(&st, sinks, &ExtPacket{ExtSeq: 2}) // after Close: inline
+	s.Close()                                       // twice is fine
+	s.fanout(&st, sinks, []*ExtPacket{{ExtSeq: 2}}) // after Close: inline
 	for i, r := range recs {
 		if len(r.seqs) != 2 {
 			t.Fatalf("sink %d: got %v; want [1 2]", i, r.seqs)

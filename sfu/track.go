@@ -93,11 +93,12 @@ type layer struct {
 
 	// Owned by the layer's writer goroutine.
 	seq, ts unwrapper
-	rx      rxStats     // arrival statistics, for the publisher's connection quality
-	nacks   nackTracker // what is missing, to ask the publisher for (Track.sendNACK only)
-	ext     ExtPacket   // handed to sinks; reused so the packet path does not allocate
-	lag     lagWindow   // how far behind the server stays (ExtPacket.Behind)
-	spread  spreadState // the runs a large fan-out is split into (Track.spread)
+	rx      rxStats              // arrival statistics, for the publisher's connection quality
+	nacks   nackTracker          // what is missing, to ask the publisher for (Track.sendNACK only)
+	exts    [MaxBatch]ExtPacket  // handed to sinks; reused so the packet path does not allocate
+	out     [MaxBatch]*ExtPacket // the batch being handed on (pointers into exts)
+	lag     lagWindow            // how far behind the server stays (ExtPacket.Behind)
+	spread  spreadState          // the runs a large fan-out is split into (Track.spread)
 	pending struct{ n, packetsIn, bytesIn, packetsOut, bytesOut uint64 }
 
 	bytes        atomic.Uint64 // payload bytes received, for the bitrate
@@ -309,9 +310,51 @@ func (t *Track) WriteLayerRTPReceived(i int, p *rtp.Packet, received int64) {
 		return
 	}
 	l := t.layers[i]
+	l.out[0] = t.take(i, l, 0, p, received)
+	t.send(l, l.out[:1])
+}
+
+// ReceivedPacket is a publisher's packet and when it reached the server's
+// socket (unix ns, 0 unknown).
+type ReceivedPacket struct {
+	Packet   *rtp.Packet
+	Received int64
+}
+
+// MaxBatch is the most packets WriteLayerBatch hands on together; a longer
+// batch goes in several.
+const MaxBatch = 32
+
+// WriteLayerBatch receives packets of layer i that were waiting together,
+// oldest first: each is taken in as by WriteLayerRTPReceived, then every sink
+// gets all of them before the next sink gets any. A keyframe that reached the
+// server at once so goes to each subscriber in one run, which the socket can
+// send as one segmented message (udpbatch), instead of each packet to every
+// subscriber in turn. It comes to the same order for each sink.
+func (t *Track) WriteLayerBatch(i int, pkts []ReceivedPacket) {
+	if i < 0 || i >= len(t.layers) {
+		return
+	}
+	l := t.layers[i]
+	for len(pkts) > 0 {
+		n := min(len(pkts), MaxBatch)
+		for k := range n {
+			l.out[k] = t.take(i, l, k, pkts[k].Packet, pkts[k].Received)
+		}
+		t.send(l, l.out[:n])
+		pkts = pkts[n:]
+	}
+}
+
+// take does the bookkeeping of one received packet of layer i (sequence
+// numbers, arrival statistics, NACKs, the cache, keyframes, audio levels) and
+// returns it as the k-th packet of the batch being handed on. A GOP replay
+// due is done at the first packet of a batch only, before any of the batch
+// goes to the sinks: the replayed packets end just before it.
+func (t *Track) take(i int, l *layer, k int, p *rtp.Packet, received int64) *ExtPacket {
 	now := t.now().UnixNano()
 	l.ssrc.Store(p.SSRC)
-	ext := &l.ext
+	ext := &l.exts[k]
 	prevHighest, started := l.seq.highest, l.seq.started
 	*ext = ExtPacket{Packet: p, Layer: i, ExtSeq: l.seq.unwrap(uint64(p.SequenceNumber)),
 		ExtTS: l.ts.unwrap(uint64(p.Timestamp)), Arrival: now, Received: received}
@@ -345,7 +388,7 @@ func (t *Track) WriteLayerRTPReceived(i int, p *rtp.Packet, received int64) {
 		}
 		if t.replayGOP {
 			l.noteFrame(ext)
-			if l.replayDue.Load() && ext.ExtSeq == l.seq.highest {
+			if k == 0 && l.replayDue.Load() && ext.ExtSeq == l.seq.highest {
 				pk, b := t.replay(i, l, ext)
 				l.pending.packetsOut += pk
 				l.pending.bytesOut += b
@@ -358,21 +401,32 @@ func (t *Track) WriteLayerRTPReceived(i int, p *rtp.Packet, received int64) {
 			}
 		}
 	}
+	return ext
+}
+
+// send hands a batch of taken packets to every sink and counts them.
+func (t *Track) send(l *layer, pkts []*ExtPacket) {
 	sinks := *t.sinks.Load()
-	t.spread.fanout(&l.spread, sinks, ext)
+	t.spread.fanout(&l.spread, sinks, pkts)
 	k := uint64(len(sinks))
 	c := &l.pending
-	c.n++
-	c.packetsIn++
-	c.bytesIn += n
-	c.packetsOut += k
-	c.bytesOut += n * k
-	if c.n == statsFlush {
-		t.packetsIn.Add(c.packetsIn)
-		t.bytesIn.Add(c.bytesIn)
-		t.packetsOut.Add(c.packetsOut)
-		t.bytesOut.Add(c.bytesOut)
-		*c = struct{ n, packetsIn, bytesIn, packetsOut, bytesOut uint64 }{}
+	for _, p := range pkts {
+		n := uint64(len(p.Payload))
+		c.n++
+		c.packetsIn++
+		c.bytesIn += n
+		c.packetsOut += k
+		c.bytesOut += n * k
+		if c.n >= statsFlush {
+			t.packetsIn.Add(c.packetsIn)
+			t.bytesIn.Add(c.bytesIn)
+			t.packetsOut.Add(c.packetsOut)
+			t.bytesOut.Add(c.bytesOut)
+			*c = struct{ n, packetsIn, bytesIn, packetsOut, bytesOut uint64 }{}
+		}
+	}
+	for i := range pkts {
+		pkts[i] = nil // keep no packet alive
 	}
 }
 

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -239,5 +240,64 @@ func TestLayerInfosKeepPausedLayerRate(t *testing.T) {
 	}
 	if got := infos[0].Bitrate; got < 50_000 || got > 80_000 {
 		t.Errorf("q: got %.0f bit/s; want about 64000", got)
+	}
+}
+
+// orderSink logs every packet it is written in a log shared by the sinks.
+type orderSink struct {
+	id  int
+	log *[][2]uint64 // (sink, RTP sequence number), in the order written
+}
+
+func (s *orderSink) WriteRTP(p *ExtPacket) error {
+	*s.log = append(*s.log, [2]uint64{uint64(s.id), uint64(p.SequenceNumber)})
+	return nil
+}
+
+// TestWriteLayerBatch: a batch goes to each sink whole before the next sink
+// gets any, in chunks of MaxBatch, every sink in order; each packet counts.
+func TestWriteLayerBatch(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		packets int
+	}{
+		{"one", 1},
+		{"a keyframe", 27},
+		{"more than a batch", 2*MaxBatch + 6},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := NewTrack(TrackOptions{ID: "v", Kind: webrtc.RTPCodecTypeVideo, Codec: h264})
+			var log [][2]uint64
+			const sinks = 3
+			for i := range sinks {
+				tr.AddSink(&orderSink{id: i, log: &log})
+			}
+			pkts := make([]ReceivedPacket, tc.packets)
+			for i := range pkts {
+				pkts[i] = ReceivedPacket{Packet: &rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(1000 + i)}, Payload: []byte{0x41, 0, 0}}}
+			}
+			tr.WriteLayerBatch(0, pkts)
+			var want [][2]uint64
+			for from := 0; from < tc.packets; from += MaxBatch {
+				for s := range sinks {
+					for i := from; i < min(from+MaxBatch, tc.packets); i++ {
+						want = append(want, [2]uint64{uint64(s), 1000 + uint64(i)})
+					}
+				}
+			}
+			if !slices.Equal(log, want) {
+				t.Fatalf("order written: got %v; want %v", log, want)
+			}
+			tr.WriteLayerBatch(0, make([]ReceivedPacket, statsFlush)[:0]) // nothing: no panic
+			for i := range statsFlush {                                   // flush the counters
+				tr.WriteRTP(&rtp.Packet{Header: rtp.Header{SequenceNumber: uint16(2000 + i)}})
+			}
+			st := tr.Stats()
+			if st.PacketsIn < uint64(tc.packets) || st.PacketsOut != st.PacketsIn*sinks {
+				t.Errorf("stats: got in %d out %d; want in >= %d and out = %d x in", st.PacketsIn, st.PacketsOut, tc.packets, sinks)
+			}
+		})
 	}
 }

@@ -46,6 +46,7 @@ type Conn struct {
 	room     sync.Cond // on mu: the flusher handed a batch back (writers wait on a full queue)
 
 	dropped atomic.Uint64 // queued packets the kernel refused
+	gso     atomic.Bool   // a destination's run of packets goes as one segmented message (Linux UDP GSO)
 
 	observe atomic.Pointer[func(b []byte, at int64)] // see ObserveReads
 }
@@ -61,6 +62,7 @@ func New(c net.PacketConn) (*Conn, error) {
 		return nil, fmt.Errorf("udpbatch: %w", err)
 	}
 	b := &Conn{conn: u, raw: raw, family: socketFamily(raw)}
+	b.gso.Store(canSegment(raw))
 	b.queue, b.spare = b.newBatch(), b.newBatch()
 	b.room.L = &b.mu
 	return b, nil
@@ -155,6 +157,16 @@ func (c *Conn) SetReadBuffer(n int) (int, error) {
 		return 0, fmt.Errorf("udpbatch: receive buffer: %w", err)
 	}
 	return readBufferSize(c.raw), nil
+}
+
+// SetSegmentation turns the segmentation of runs of packets to one
+// destination (UDP GSO) on or off, and reports whether it is on: never where
+// the kernel cannot. It is on from New where it can, and goes off by itself
+// when the kernel says the route cannot segment.
+func (c *Conn) SetSegmentation(on bool) bool {
+	on = on && canSegment(c.raw)
+	c.gso.Store(on)
+	return on
 }
 
 // Dropped counts the queued packets the kernel refused.

@@ -452,3 +452,163 @@ func TestSetReadBuffer(t *testing.T) {
 		t.Errorf("SetReadBuffer(%d) = %d, %v; want %d, nil", want, got, err, want)
 	}
 }
+
+// segmentedSoFar is how many packets went in segmented messages (GSO).
+func segmentedSoFar(c *Conn) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.flushing {
+		c.room.Wait()
+	}
+	return c.queue.segmented() + c.spare.segmented()
+}
+
+func TestSegmentedRuns(t *testing.T) {
+	type write struct {
+		to   int // receiver
+		size int
+	}
+	run := func(to, n, size int) []write {
+		w := make([]write, n)
+		for i := range w {
+			w[i] = write{to, size}
+		}
+		return w
+	}
+	tests := []struct {
+		name      string
+		writes    []write
+		segmented bool // some packets must have gone segmented
+	}{
+		{"a keyframe to each of three, one after the other",
+			slices.Concat(run(0, 26, 1100), []write{{0, 700}}, run(1, 26, 1100), []write{{1, 700}}, run(2, 27, 1100)), true},
+		{"a larger packet ends a run", []write{{0, 1000}, {0, 1000}, {0, 1200}, {0, 1000}, {0, 1000}, {0, 300}, {0, 1000}}, true},
+		{"runs longer than a batch", run(0, 200, 1200), true},
+		{"two writers interleaved", func() []write {
+			var w []write
+			for i := 0; i < 40; i++ {
+				w = append(w, write{i % 2, 900})
+			}
+			return w
+		}(), true},
+		{"one packet each", []write{{0, 500}, {1, 500}, {2, 500}}, false},
+		{"a round to each, twice", []write{{0, 500}, {1, 500}, {2, 500}, {0, 500}, {1, 500}, {2, 500}}, true},
+		{"empty packets", []write{{0, 0}, {0, 0}, {0, 100}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newConn(t, "udp4", "127.0.0.1")
+			if !c.SetSegmentation(true) {
+				t.Skip("this kernel does not segment UDP")
+			}
+			rs := []*receiver{newReceiver(t, "udp4", "127.0.0.1"), newReceiver(t, "udp4", "127.0.0.1"), newReceiver(t, "udp4", "127.0.0.1")}
+			want := make([][]int, len(rs)) // sizes per receiver, in order
+			c.Cork()
+			for _, w := range tt.writes {
+				seq := uint32(len(want[w.to]))
+				p := make([]byte, w.size)
+				if w.size >= 8 {
+					p = packet(uint32(w.to), seq, w.size)
+				}
+				if _, err := c.WriteToAddrPort(p, rs[w.to].addr); err != nil {
+					t.Fatalf("write: got %v; want nil", err)
+				}
+				want[w.to] = append(want[w.to], w.size)
+			}
+			c.Uncork()
+			for i, r := range rs {
+				got := r.waitFor(t, len(want[i]))
+				r.quiet(t, len(want[i]))
+				for k, p := range got {
+					if len(p) != want[i][k] {
+						t.Fatalf("receiver %d packet %d: got %d bytes; want %d", i, k, len(p), want[i][k])
+					}
+					if len(p) >= 8 && (binary.BigEndian.Uint32(p) != uint32(i) || binary.BigEndian.Uint32(p[4:]) != uint32(k)) {
+						t.Fatalf("receiver %d packet %d: got stream %d seq %d; want %d %d", i, k, binary.BigEndian.Uint32(p), binary.BigEndian.Uint32(p[4:]), i, k)
+					}
+				}
+			}
+			if got := segmentedSoFar(c) > 0; got != tt.segmented {
+				t.Errorf("segmented: got %v; want %v", got, tt.segmented)
+			}
+			if c.Dropped() != 0 {
+				t.Errorf("dropped: got %d; want 0", c.Dropped())
+			}
+		})
+	}
+}
+
+// TestSegmentationRefused: a socket that sends without UDP checksums
+// (SO_NO_CHECK) cannot segment (the kernel says EINVAL): a run goes again
+// packet by packet, and nothing is lost.
+func TestSegmentationRefused(t *testing.T) {
+	c := newConn(t, "udp4", "127.0.0.1")
+	if !c.SetSegmentation(true) {
+		t.Skip("this kernel does not segment UDP")
+	}
+	if err := noChecksums(c); err != nil {
+		t.Skipf("SO_NO_CHECK: %v", err)
+	}
+	r := newReceiver(t, "udp4", "127.0.0.1")
+	c.Cork()
+	for i := 0; i < 100; i++ {
+		_, _ = c.WriteToAddrPort(packet(7, uint32(i), 1000), r.addr)
+	}
+	c.Uncork()
+	inOrder(t, r.waitFor(t, 100), 7, 100)
+	if got := segmentedSoFar(c); got != 0 {
+		t.Errorf("segmented: got %d; want 0", got)
+	}
+	if c.Dropped() != 0 {
+		t.Errorf("dropped: got %d; want 0", c.Dropped())
+	}
+}
+
+// BenchmarkFanoutRuns sends 27 packets of 1100 bytes (a keyframe) to each of
+// 100 receivers, receiver by receiver, per op: segmented (UDP GSO) or not.
+func BenchmarkFanoutRuns(b *testing.B) {
+	for _, gso := range []bool{false, true} {
+		b.Run(fmt.Sprintf("gso=%v", gso), func(b *testing.B) {
+			pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, _ := New(pc)
+			defer c.Close()
+			if c.SetSegmentation(gso) != gso {
+				b.Skip("this kernel does not segment UDP")
+			}
+			var addrs []netip.AddrPort
+			for i := 0; i < 100; i++ {
+				r, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer r.Close()
+				_ = r.SetReadBuffer(4 << 20)
+				go func() {
+					buf := make([]byte, 2048)
+					for {
+						if _, err := r.Read(buf); err != nil {
+							return
+						}
+					}
+				}()
+				addrs = append(addrs, r.LocalAddr().(*net.UDPAddr).AddrPort())
+			}
+			p := make([]byte, 1100)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				c.Cork()
+				for _, a := range addrs {
+					for range 27 {
+						_, _ = c.WriteToAddrPort(p, a)
+					}
+				}
+				c.Uncork()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(addrs)*27), "ns/packet")
+		})
+	}
+}

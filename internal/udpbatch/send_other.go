@@ -3,6 +3,7 @@
 package udpbatch
 
 import (
+	"errors"
 	"net/netip"
 	"syscall"
 	"time"
@@ -25,6 +26,9 @@ func (c *Conn) send(b *batch) int {
 	return bad
 }
 
+// canSegment: no UDP segmentation offload here.
+func canSegment(syscall.RawConn) bool { return false }
+
 // socketFamily does not matter where packets go one by one.
 func socketFamily(syscall.RawConn) int { return 0 }
 
@@ -39,3 +43,7 @@ func (c *Conn) readTimed(b []byte) (int, int64, netip.AddrPort, error) {
 
 // readBufferSize is unknown here.
 func readBufferSize(syscall.RawConn) int { return 0 }
+
+func (b *batch) segmented() uint64 { return 0 }
+
+func noChecksums(*Conn) error { return errors.ErrUnsupported }
