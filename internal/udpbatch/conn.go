@@ -2,7 +2,10 @@
 // many packets (one publisher packet to every subscriber) corks the socket,
 // its writes are queued, and they go to the kernel together when it uncorks,
 // with one sendmmsg(2) on Linux instead of one sendto(2) each. The kernel's
-// per-call cost is then paid once per batch.
+// per-call cost is then paid once per batch. Where Linux segments UDP (GSO),
+// the queued packets for one destination that follow one another with one
+// size go as one message the kernel cuts into datagrams: a keyframe sent to
+// each subscriber in a row goes down the stack once per subscriber.
 package udpbatch
 
 import (
