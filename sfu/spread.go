@@ -11,16 +11,16 @@ import (
 // (SRTP and a send, ~10-20 us each).
 const spreadMin = 16
 
-// Spreader runs the fan-out of large rooms on several cores. Without it, one
-// publisher's packet goes to every subscriber on the goroutine that read it;
-// at a few hundred subscribers that one core is the room's limit and the
-// last subscriber gets each packet milliseconds after the first. A Spreader
-// splits the sinks of a packet into runs, one per worker, and waits for them
-// before the packet's goroutine reads the next packet, so no subscriber's
-// packets are reordered. The reading goroutine hands every run away rather
-// than take one itself: Go's scheduler keeps the goroutine it just woke on the
-// waker's CPU until the waker blocks, so a run kept by the reader would be
-// done before the woken worker's started (measured: no gain at all).
+// Spreader runs the fan-out of large rooms on several cores. Without it, a
+// batch of a publisher's packets goes to every subscriber on the goroutine
+// that hands it on; at a few hundred subscribers that one core is the room's
+// limit and the last subscriber gets each packet milliseconds after the
+// first. A Spreader splits the sinks into runs, one per worker, and waits for
+// them before the layer's next batch, so no subscriber's packets are
+// reordered. The handing goroutine hands every run away rather than take one
+// itself: Go's scheduler keeps the goroutine it just woke on the waker's CPU
+// until the waker blocks, so a run kept by the waker would be done before the
+// woken worker's started (measured: no gain at all).
 // One Spreader serves every track of a server; Close stops its workers.
 type Spreader struct {
 	jobs    chan *spreadJob
