@@ -314,6 +314,37 @@ func TestNoAllocations(t *testing.T) {
 	}
 }
 
+// benchSockets returns a Conn and the addresses of n loopback sockets that
+// read and discard what comes; all are closed when b ends.
+func benchSockets(b *testing.B, n int) (*Conn, []netip.AddrPort) {
+	b.Helper()
+	pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, _ := New(pc)
+	b.Cleanup(func() { c.Close() })
+	var addrs []netip.AddrPort
+	for range n {
+		r, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { r.Close() })
+		_ = r.SetReadBuffer(4 << 20)
+		go func() {
+			buf := make([]byte, 2048)
+			for {
+				if _, err := r.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+		addrs = append(addrs, r.LocalAddr().(*net.UDPAddr).AddrPort())
+	}
+	return c, addrs
+}
+
 // BenchmarkFanout sends one 1100-byte packet to each of 100 receivers, per
 // op, as a fan-out does: one sendto each (uncorked) or batched (corked).
 func BenchmarkFanout(b *testing.B) {
@@ -323,30 +354,7 @@ func BenchmarkFanout(b *testing.B) {
 			name = "sendmmsg"
 		}
 		b.Run(name, func(b *testing.B) {
-			pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			c, _ := New(pc)
-			defer c.Close()
-			var addrs []netip.AddrPort
-			for i := 0; i < 100; i++ {
-				r, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer r.Close()
-				_ = r.SetReadBuffer(1 << 20)
-				go func() {
-					buf := make([]byte, 2048)
-					for {
-						if _, err := r.Read(buf); err != nil {
-							return
-						}
-					}
-				}()
-				addrs = append(addrs, r.LocalAddr().(*net.UDPAddr).AddrPort())
-			}
+			c, addrs := benchSockets(b, 100)
 			p := make([]byte, 1100)
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -569,32 +577,9 @@ func TestSegmentationRefused(t *testing.T) {
 func BenchmarkFanoutRuns(b *testing.B) {
 	for _, gso := range []bool{false, true} {
 		b.Run(fmt.Sprintf("gso=%v", gso), func(b *testing.B) {
-			pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			c, _ := New(pc)
-			defer c.Close()
+			c, addrs := benchSockets(b, 100)
 			if c.SetSegmentation(gso) != gso {
 				b.Skip("this kernel does not segment UDP")
-			}
-			var addrs []netip.AddrPort
-			for i := 0; i < 100; i++ {
-				r, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer r.Close()
-				_ = r.SetReadBuffer(4 << 20)
-				go func() {
-					buf := make([]byte, 2048)
-					for {
-						if _, err := r.Read(buf); err != nil {
-							return
-						}
-					}
-				}()
-				addrs = append(addrs, r.LocalAddr().(*net.UDPAddr).AddrPort())
 			}
 			p := make([]byte, 1100)
 			b.ReportAllocs()
