@@ -410,7 +410,8 @@ func (t *Track) send(l *layer, pkts []*ExtPacket) {
 	t.spread.fanout(&l.spread, sinks, pkts)
 	k := uint64(len(sinks))
 	c := &l.pending
-	for _, p := range pkts {
+	for i, p := range pkts {
+		pkts[i] = nil // keep no packet alive
 		n := uint64(len(p.Payload))
 		c.n++
 		c.packetsIn++
@@ -424,9 +425,6 @@ func (t *Track) send(l *layer, pkts []*ExtPacket) {
 			t.bytesOut.Add(c.bytesOut)
 			*c = struct{ n, packetsIn, bytesIn, packetsOut, bytesOut uint64 }{}
 		}
-	}
-	for i := range pkts {
-		pkts[i] = nil // keep no packet alive
 	}
 }
 

@@ -3,7 +3,6 @@
 package udpbatch
 
 import (
-	"errors"
 	"net/netip"
 	"syscall"
 	"time"
@@ -43,7 +42,3 @@ func (c *Conn) readTimed(b []byte) (int, int64, netip.AddrPort, error) {
 
 // readBufferSize is unknown here.
 func readBufferSize(syscall.RawConn) int { return 0 }
-
-func (b *batch) segmented() uint64 { return 0 }
-
-func noChecksums(*Conn) error { return errors.ErrUnsupported }
